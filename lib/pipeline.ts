@@ -1,0 +1,171 @@
+/** One event through one rule: parse, screen, target, inspect, decide, apply, notify. Shared by Lambda, replay and tests. */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type AwsClients, awsErrorName } from './aws.js';
+import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
+import { buildNotice, type Notice, publishNotice } from './notices.js';
+import type { Action, AnyRule, Decision, Finding, Outcome, Resource } from './rule.js';
+import { type ScreeningContext, screenEvent } from './screening.js';
+import type { Settings } from './settings.js';
+
+export interface EngineContext {
+  settings: Settings;
+  aws: AwsClients;
+  screening: ScreeningContext;
+  /** Decide and report only: no write call at all, not even the notice. */
+  dryRun?: boolean;
+  logger?: Logger;
+}
+
+export interface HandledEvent {
+  eventId: string;
+  eventName: string;
+  rule: string | null;
+  outcome: Outcome;
+  reason: string;
+  resource: Resource | null;
+  findings: Finding[];
+  actions: { api: string; params: Record<string, unknown> }[];
+  failures: { api: string; error: string }[];
+  needsHuman: string[];
+  notice: { subject: string; severity: string; published: boolean; messageId?: string; error?: string } | null;
+}
+
+const NOTIFIED: readonly Outcome[] = ['remediated', 'planned', 'failed', 'needs-human'];
+
+export function findRule(rules: readonly AnyRule[], event: CloudTrailEvent): AnyRule | undefined {
+  return rules.find(
+    ({ trigger }) =>
+      trigger.source === event.source &&
+      trigger.detailTypes.includes(event['detail-type']) &&
+      trigger.eventNames.includes(event.detail.eventName),
+  );
+}
+
+/** Throws MalformedEventError for input that is not a CloudTrail event or lacks what the rule needs. */
+export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: EngineContext): Promise<HandledEvent> {
+  const event = parseCloudTrailEvent(raw);
+  const base = { eventId: event.detail.eventID, eventName: event.detail.eventName };
+  const rule = findRule(rules, event);
+  if (rule === undefined) {
+    return ignored(base, null, null, `no rule handles ${event.source} ${event.detail.eventName}`);
+  }
+  const screened = screenEvent(event, ctx.screening);
+  if (screened !== undefined) return ignored(base, rule.id, null, screened.reason);
+
+  const target = rule.target(event);
+  const resource = rule.describe(target);
+  ctx.logger?.appendKeys({ rule: rule.id, resource: resource.id, eventId: base.eventId });
+  const ruleContext = { settings: ctx.settings, aws: ctx.aws };
+  let decision = rule.preScreen?.(target, ctx.settings);
+  if (decision === undefined) {
+    const state = await rule.inspect(target, ruleContext);
+    if (state === undefined) return ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
+    decision = rule.decide(state, ctx.settings);
+  }
+  if (decision.status !== 'drifted') {
+    return { ...ignored(base, rule.id, resource, decision.reason), outcome: decision.status, findings: decision.findings };
+  }
+
+  const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
+  const applied = writes ? await applyActions(rule, target, decision.actions, ruleContext) : undefined;
+  if (applied?.gone) return ignored(base, rule.id, resource, `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`);
+  const failures = applied?.failures ?? [];
+  const outcome = outcomeOf(writes, failures.length, decision);
+  const reason = failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
+
+  const notice = buildNotice({
+    event,
+    ruleId: rule.id,
+    ruleTitle: rule.title,
+    severity: rule.severity,
+    outcome,
+    reason,
+    resource,
+    findings: decision.findings,
+    actions: applied ? applied.done : decision.actions,
+    failures,
+    needsHuman: decision.needsHuman,
+  });
+  const result: HandledEvent = {
+    ...base,
+    rule: rule.id,
+    outcome,
+    reason,
+    resource,
+    findings: decision.findings,
+    actions: decision.actions.map(({ api, params }) => ({ api, params })),
+    failures: failures.map(({ action, error }) => ({ api: action.api, error })),
+    needsHuman: decision.needsHuman,
+    notice: { subject: notice.subject, severity: notice.severity, published: false },
+  };
+  if (NOTIFIED.includes(outcome) && !ctx.dryRun) await deliver(notice, result, event, ctx);
+  ctx.logger?.info('event handled', { outcome: result.outcome, reason: result.reason, actions: result.actions.length });
+  return result;
+}
+
+function outcomeOf(writes: boolean, failureCount: number, decision: Decision): Outcome {
+  if (!writes) return 'planned';
+  if (failureCount > 0) return 'failed';
+  return decision.needsHuman.length > 0 ? 'needs-human' : 'remediated';
+}
+
+function ignored(
+  base: { eventId: string; eventName: string },
+  rule: string | null,
+  resource: Resource | null,
+  reason: string,
+): HandledEvent {
+  return {
+    ...base,
+    rule,
+    outcome: 'ignored',
+    reason,
+    resource,
+    findings: [],
+    actions: [],
+    failures: [],
+    needsHuman: [],
+    notice: null,
+  };
+}
+
+async function applyActions(
+  rule: AnyRule,
+  target: unknown,
+  actions: Action[],
+  ctx: { settings: Settings; aws: AwsClients },
+): Promise<{ done: Action[]; failures: { action: Action; error: string }[]; gone: boolean }> {
+  const done: Action[] = [];
+  const failures: { action: Action; error: string }[] = [];
+  for (const action of actions) {
+    try {
+      await rule.apply(action, target, ctx);
+      done.push(action);
+    } catch (error) {
+      if (rule.isGone?.(error)) return { done, failures, gone: true };
+      failures.push({ action, error: `${awsErrorName(error) ?? 'Error'}: ${(error as Error).message}` });
+    }
+  }
+  return { done, failures, gone: false };
+}
+
+async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEvent, ctx: EngineContext) {
+  const topic = ctx.settings.noticeTopicArn;
+  if (topic === undefined || result.notice === null) {
+    ctx.logger?.warn('no notice topic configured (DRIFTGUARD_NOTICE_TOPIC_ARN): notice logged only', {
+      subject: notice.subject,
+    });
+    return;
+  }
+  try {
+    // The topic may live in another region than the event; publish where the topic is.
+    const region = topic.split(':')[3] ?? event.detail.awsRegion;
+    const messageId = await publishNotice(ctx.aws.sns(region), notice, topic);
+    result.notice = { ...result.notice, published: true, ...(messageId ? { messageId } : {}) };
+  } catch (error) {
+    ctx.logger?.error('notice could not be published', error as Error);
+    result.notice = { ...result.notice, error: `${awsErrorName(error)}: ${(error as Error).message}` };
+    result.outcome = 'failed';
+    result.reason = `${result.reason}; the notice could not be published`;
+  }
+}

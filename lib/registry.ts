@@ -1,0 +1,8 @@
+/** Every guard and rule; serverless.yml's patterns, IAM and the README's rules table follow from here. */
+import type { Guard } from './guard.js';
+import { logGroupGuard } from './guards/log-group-guard.js';
+import type { AnyRule } from './rule.js';
+
+export const GUARDS: Guard[] = [logGroupGuard];
+
+export const RULES: AnyRule[] = GUARDS.flatMap((guard) => guard.rules);

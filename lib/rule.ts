@@ -1,0 +1,85 @@
+/** What every remediation rule declares and does; the registry, patterns, IAM and docs follow from these fields. */
+import type { AwsClients } from './aws.js';
+import type { CloudTrailEvent } from './envelope.js';
+import type { Settings } from './settings.js';
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export const OUTCOMES = ['remediated', 'compliant', 'ignored', 'planned', 'failed', 'needs-human'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface Trigger {
+  source: string;
+  detailTypes: string[];
+  eventNames: string[];
+}
+
+/** IAM statement a rule needs; resource is a CloudFormation Fn::Sub template (${AWS::Partition}, ${AWS::AccountId}). */
+export interface PermissionDeclaration {
+  actions: string[];
+  resource: string;
+}
+
+/** One write the engine makes; api is also the IAM action it needs (service:Action). */
+export interface Action {
+  api: string;
+  params: Record<string, unknown>;
+  /** Human text for notices, e.g. "retention none -> 365 days". */
+  summary: string;
+}
+
+/** One attribute that drifted from policy. */
+export interface Finding {
+  attribute: string;
+  before: string;
+  after: string;
+}
+
+export interface Decision {
+  /** `drifted` means actions fix it; needsHuman lists what the engine cannot fix (may accompany actions). */
+  status: 'compliant' | 'ignored' | 'drifted';
+  reason: string;
+  findings: Finding[];
+  actions: Action[];
+  needsHuman: string[];
+}
+
+export interface Resource {
+  type: string;
+  id: string;
+  arn?: string;
+  region: string;
+  consoleUrl?: string;
+}
+
+export interface RuleContext {
+  settings: Settings;
+  aws: AwsClients;
+}
+
+/** Inspection result: the resource's present state, or `undefined` when it no longer exists. */
+export interface Rule<Target = unknown, State = unknown> {
+  id: string;
+  title: string;
+  severity: Severity;
+  /** AWS Security Hub controls the rule serves, e.g. CloudWatch.16. */
+  controls: string[];
+  trigger: Trigger;
+  permissions: PermissionDeclaration[];
+  /** Which resource the event touched (name or ARN, normalised); throws MalformedEventError when the event lacks it. */
+  target(event: CloudTrailEvent): Target;
+  describe(target: Target): Resource;
+  /** A decision that needs no AWS call (e.g. exempt by name); undefined means inspect. */
+  preScreen?(target: Target, settings: Settings): Decision | undefined;
+  inspect(target: Target, ctx: RuleContext): Promise<State | undefined>;
+  decide(state: State, settings: Settings): Decision;
+  apply(action: Action, target: Target, ctx: RuleContext): Promise<void>;
+  /** True when an apply error means the resource vanished meanwhile (nothing left to fix). */
+  isGone?(error: unknown): boolean;
+}
+
+export type AnyRule = Rule<any, any>;
+
+/** Identity function that keeps a rule's Target and State types tied together. */
+export function defineRule<Target, State>(rule: Rule<Target, State>): Rule<Target, State> {
+  return rule;
+}

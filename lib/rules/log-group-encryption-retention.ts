@@ -1,0 +1,262 @@
+/**
+ * Log groups must be encrypted with a customer KMS key and keep a retention policy within bounds.
+ * Reads the group once (DescribeLogGroups + tags), writes only what drifted, never touches logGroupClass.
+ */
+import {
+  AssociateKmsKeyCommand,
+  DescribeLogGroupsCommand,
+  ListTagsForResourceCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { arnRegion, awsErrorName } from '../aws.js';
+import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
+import { type Action, type Decision, defineRule, type Finding, type Resource } from '../rule.js';
+import { clampRetention, type Settings } from '../settings.js';
+
+export interface LogGroupTarget {
+  name: string;
+  region: string;
+  account: string;
+}
+
+/** What we know about a KMS key: its metadata, or why it could not be read. */
+export interface KeyFacts {
+  arn: string;
+  state?: string;
+  manager?: string;
+  problem?: string;
+}
+
+export interface LogGroupState {
+  target: LogGroupTarget;
+  arn: string;
+  retentionInDays: number | undefined;
+  kmsKeyId: string | undefined;
+  exemptByTag: boolean;
+  /** The group's own key when it is not the configured one. */
+  currentKey: KeyFacts | undefined;
+  /** The configured key resolved in the group's region, or why there is none. */
+  configuredKey: { arn: string } | { problem: string };
+}
+
+const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:(.+?)(:\*)?$/;
+
+function targetOf(event: CloudTrailEvent): LogGroupTarget {
+  const params = event.detail.requestParameters ?? {};
+  const base = { region: event.detail.awsRegion, account: event.account };
+  if (typeof params.logGroupName === 'string' && params.logGroupName !== '') return { ...base, name: params.logGroupName };
+  const match = typeof params.resourceIdentifier === 'string' ? LOG_GROUP_ARN.exec(params.resourceIdentifier) : null;
+  if (match?.[3]) return { ...base, name: match[3] };
+  throw new MalformedEventError(
+    `${event.detail.eventName} event ${event.detail.eventID}: detail.requestParameters has no logGroupName (or log-group resourceIdentifier)`,
+  );
+}
+
+function consoleUrl({ name, region }: LogGroupTarget): string {
+  // The console double-encodes the group name in its fragment ($252F for "/").
+  const encoded = encodeURIComponent(name).replace(/%/g, '$25');
+  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${encoded}`;
+}
+
+const configuredKeyCache = new Map<string, string>();
+
+/** The configured key's ARN in this region: a key ARN as is; an alias resolved once per region with DescribeKey. */
+async function resolveConfiguredKey(
+  kms: KMSClient,
+  configured: string | undefined,
+  region: string,
+): Promise<{ arn: string } | { problem: string }> {
+  if (configured === undefined) return { problem: 'no key is configured (DRIFTGUARD_LOG_KMS_KEY)' };
+  if (configured.includes(':key/')) {
+    const keyRegion = arnRegion(configured);
+    return keyRegion === region
+      ? { arn: configured }
+      : { problem: `the configured key ${configured} is in ${keyRegion}; log groups can only use a key of their own region` };
+  }
+  const aliasRegion = configured.startsWith('arn:') ? arnRegion(configured) : region;
+  if (aliasRegion !== region) return { problem: `the configured alias ${configured} is not in ${region}` };
+  const cacheKey = `${region}|${configured}`;
+  const cached = configuredKeyCache.get(cacheKey);
+  if (cached) return { arn: cached };
+  const facts = await describeKey(kms, configured);
+  if (facts.problem) return { problem: `the configured key ${configured} cannot be used in ${region}: ${facts.problem}` };
+  configuredKeyCache.set(cacheKey, facts.arn);
+  return { arn: facts.arn };
+}
+
+async function describeKey(kms: KMSClient, keyId: string): Promise<KeyFacts> {
+  try {
+    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    return { arn: KeyMetadata?.Arn ?? keyId, state: KeyMetadata?.KeyState, manager: KeyMetadata?.KeyManager };
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name === 'NotFoundException') return { arn: keyId, problem: 'the key does not exist' };
+    return { arn: keyId, problem: `the key could not be read (${name})` };
+  }
+}
+
+/** A key the group may keep: enabled, customer managed, in the group's region. */
+function keyIsUsable(key: KeyFacts, region: string): boolean {
+  return key.problem === undefined && key.state === 'Enabled' && key.manager === 'CUSTOMER' && arnRegion(key.arn) === region;
+}
+
+function keyDefect(key: KeyFacts, region: string): string {
+  if (key.problem) return key.problem;
+  if (key.manager !== 'CUSTOMER') return 'not a customer managed key';
+  if (arnRegion(key.arn) !== region) return `in ${arnRegion(key.arn)}, not ${region}`;
+  return `key state ${key.state}`;
+}
+
+export function decideLogGroupFixes(state: LogGroupState, settings: Settings): Decision {
+  const { target } = state;
+  if (state.exemptByTag) {
+    return compliantOr('ignored', `exempt: tagged ${settings.exemptTag}`);
+  }
+  const findings: Finding[] = [];
+  const actions: Action[] = [];
+  const needsHuman: string[] = [];
+
+  const keyDrift = encryptionDrift(state);
+  if (keyDrift !== undefined) {
+    if ('arn' in state.configuredKey) {
+      findings.push({ attribute: 'kmsKeyId', before: keyDrift, after: state.configuredKey.arn });
+      actions.push({
+        api: 'logs:AssociateKmsKey',
+        params: { logGroupName: target.name, kmsKeyId: state.configuredKey.arn },
+        summary: `KMS key ${keyDrift} -> ${state.configuredKey.arn}`,
+      });
+    } else {
+      findings.push({ attribute: 'kmsKeyId', before: keyDrift, after: 'a customer managed key (none available)' });
+      needsHuman.push(
+        `Associate a customer managed KMS key of ${target.region} with ${target.name}: ${state.configuredKey.problem}.`,
+      );
+    }
+  }
+
+  const wanted =
+    state.retentionInDays === undefined
+      ? settings.logRetentionDays
+      : clampRetention(state.retentionInDays, settings.logRetentionMinDays, settings.logRetentionMaxDays);
+  if (wanted !== state.retentionInDays) {
+    const before = state.retentionInDays === undefined ? 'none (never expire)' : `${state.retentionInDays} days`;
+    findings.push({ attribute: 'retentionInDays', before, after: `${wanted} days` });
+    actions.push({
+      api: 'logs:PutRetentionPolicy',
+      params: { logGroupName: target.name, retentionInDays: wanted },
+      summary: `retention ${before} -> ${wanted} days`,
+    });
+  }
+
+  if (actions.length === 0 && needsHuman.length === 0) {
+    return compliantOr(
+      'compliant',
+      `encrypted with ${state.kmsKeyId} and retained ${state.retentionInDays} days${boundsText(settings)}`,
+    );
+  }
+  const reason = findings.map((f) => (f.attribute === 'kmsKeyId' ? `encryption: ${f.before}` : `retention: ${f.before}`));
+  return { status: 'drifted', reason: reason.join('; '), findings, actions, needsHuman };
+}
+
+/** Undefined when encryption is compliant; otherwise the "before" text of the drift. */
+function encryptionDrift(state: LogGroupState): string | undefined {
+  if (state.kmsKeyId === undefined) return 'none';
+  if ('arn' in state.configuredKey && state.kmsKeyId === state.configuredKey.arn) return undefined;
+  const key = state.currentKey ?? { arn: state.kmsKeyId };
+  return keyIsUsable(key, state.target.region) ? undefined : `${state.kmsKeyId} (${keyDefect(key, state.target.region)})`;
+}
+
+function boundsText(settings: Settings): string {
+  const { logRetentionMinDays: min, logRetentionMaxDays: max } = settings;
+  return min === undefined && max === undefined ? '' : ` (bounds ${min ?? 1}..${max ?? 3653})`;
+}
+
+function compliantOr(status: 'compliant' | 'ignored', reason: string): Decision {
+  return { status, reason, findings: [], actions: [], needsHuman: [] };
+}
+
+export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupState>({
+  id: 'log-group-encryption-retention',
+  title: 'CloudWatch log groups are encrypted with a customer KMS key and keep a retention policy',
+  severity: 'medium',
+  controls: ['CloudWatch.16'],
+  trigger: {
+    source: 'aws.logs',
+    detailTypes: ['AWS API Call via CloudTrail'],
+    eventNames: ['CreateLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy', 'AssociateKmsKey', 'DisassociateKmsKey'],
+  },
+  permissions: [
+    {
+      actions: ['logs:DescribeLogGroups', 'logs:ListTagsForResource', 'logs:AssociateKmsKey', 'logs:PutRetentionPolicy'],
+      resource: 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*',
+    },
+    { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
+  ],
+
+  target: targetOf,
+
+  describe(target): Resource {
+    return {
+      type: 'log group',
+      id: target.name,
+      arn: `arn:aws:logs:${target.region}:${target.account}:log-group:${target.name}`,
+      region: target.region,
+      consoleUrl: consoleUrl(target),
+    };
+  },
+
+  preScreen(target, settings) {
+    const prefix = settings.exemptLogGroupPrefixes.find((p) => target.name.startsWith(p));
+    return prefix === undefined ? undefined : compliantOr('ignored', `exempt: name starts with ${prefix}`);
+  },
+
+  async inspect(target, { aws, settings }) {
+    const logs = aws.logs(target.region);
+    const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: target.name, limit: 1 }));
+    const group = logGroups?.find((g) => g.logGroupName === target.name);
+    if (group === undefined) return undefined;
+    const arn = group.logGroupArn ?? group.arn?.replace(/:\*$/, '') ?? this.describe(target).arn ?? '';
+    let tags: Record<string, string>;
+    try {
+      tags = (await logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {};
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+    const state: LogGroupState = {
+      target,
+      arn,
+      retentionInDays: group.retentionInDays,
+      kmsKeyId: group.kmsKeyId,
+      exemptByTag: settings.exemptTag in tags && tags[settings.exemptTag] !== 'false',
+      currentKey: undefined,
+      configuredKey: { problem: 'not resolved' },
+    };
+    if (state.exemptByTag) return state;
+    const kms = aws.kms(target.region);
+    state.configuredKey = await resolveConfiguredKey(kms, settings.logKmsKey, target.region);
+    if (group.kmsKeyId !== undefined && !('arn' in state.configuredKey && state.configuredKey.arn === group.kmsKeyId)) {
+      state.currentKey = await describeKey(aws.kms(arnRegion(group.kmsKeyId) ?? target.region), group.kmsKeyId);
+    }
+    return state;
+  },
+
+  decide: decideLogGroupFixes,
+
+  async apply(action, target, { aws }) {
+    const logs = aws.logs(target.region);
+    const { logGroupName } = action.params as { logGroupName: string };
+    switch (action.api) {
+      case 'logs:AssociateKmsKey':
+        await logs.send(new AssociateKmsKeyCommand({ logGroupName, kmsKeyId: String(action.params.kmsKeyId) }));
+        return;
+      case 'logs:PutRetentionPolicy':
+        await logs.send(new PutRetentionPolicyCommand({ logGroupName, retentionInDays: Number(action.params.retentionInDays) }));
+        return;
+      default:
+        throw new Error(`log-group-encryption-retention cannot apply ${action.api}`);
+    }
+  },
+
+  isGone: (error) => awsErrorName(error) === 'ResourceNotFoundException',
+});

@@ -1,0 +1,67 @@
+/** Screening before anything else: calls that changed nothing, the engine's own calls, other accounts. */
+import type { CloudTrailEvent, UserIdentity } from './envelope.js';
+
+export interface ScreeningContext {
+  /** The account the engine acts in. */
+  accountId: string;
+  /** Roles whose name starts with this are the engine's own. */
+  engineRolePrefix: string;
+  /** Further principals that are the engine itself (the replay's own caller identity). */
+  ownPrincipalArns: readonly string[];
+}
+
+export type ScreenReasonCode = 'failed-call' | 'engine-own-call' | 'other-account';
+
+export interface ScreenVerdict {
+  code: ScreenReasonCode;
+  reason: string;
+}
+
+/** The role name behind an identity: the session issuer for AssumedRole, or the role in an assumed-role ARN. */
+export function actorRoleName(identity: UserIdentity): string | undefined {
+  const issuer = identity.sessionContext?.sessionIssuer;
+  if (issuer?.type === 'Role' && issuer.userName) return issuer.userName;
+  const assumed = identity.arn?.match(/:assumed-role\/([^/]+)\//);
+  return assumed?.[1];
+}
+
+function isEngine(identity: UserIdentity, ctx: ScreeningContext): boolean {
+  const role = actorRoleName(identity);
+  if (role?.startsWith(ctx.engineRolePrefix)) return true;
+  const arns = [identity.arn, identity.sessionContext?.sessionIssuer?.arn].filter((arn) => arn !== undefined);
+  return arns.some((arn) => ctx.ownPrincipalArns.includes(arn));
+}
+
+/** Undefined when the event should be acted on; otherwise why it is ignored. */
+export function screenEvent(event: CloudTrailEvent, ctx: ScreeningContext): ScreenVerdict | undefined {
+  const { detail } = event;
+  if (detail.errorCode !== undefined) {
+    return {
+      code: 'failed-call',
+      reason: `the call failed (${detail.errorCode}), so nothing changed`,
+    };
+  }
+  const accounts = new Set([event.account, detail.recipientAccountId ?? event.account]);
+  if (accounts.size !== 1 || !accounts.has(ctx.accountId)) {
+    return {
+      code: 'other-account',
+      reason: `event of account ${[...accounts].join('/')}, the engine acts only in ${ctx.accountId}`,
+    };
+  }
+  if (isEngine(detail.userIdentity, ctx)) {
+    return {
+      code: 'engine-own-call',
+      reason: `made by the engine itself (${detail.userIdentity.arn ?? actorRoleName(detail.userIdentity)}): no loop`,
+    };
+  }
+  return undefined;
+}
+
+/** Who did it, in a few words: user name, role session, or the ARN's last part. */
+export function actorName(identity: UserIdentity): string {
+  if (identity.type === 'Root') return 'root';
+  if (identity.userName) return identity.userName;
+  const session = identity.arn?.match(/:assumed-role\/[^/]+\/(.+)$/)?.[1];
+  if (session) return session;
+  return identity.arn?.split('/').pop() ?? identity.invokedBy ?? identity.principalId ?? identity.type;
+}

@@ -1,0 +1,115 @@
+/** The engine's settings: one typed object, read once at cold start from DRIFTGUARD_ variables. */
+
+/** The only retentionInDays values CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS_ALLOWED = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export type Mode = 'enforce' | 'notify';
+
+export interface Settings {
+  mode: Mode;
+  /** KMS key ARN, alias ARN or alias name associated with log groups that have no key. */
+  logKmsKey: string | undefined;
+  logRetentionDays: number;
+  logRetentionMinDays: number | undefined;
+  logRetentionMaxDays: number | undefined;
+  noticeTopicArn: string | undefined;
+  exemptTag: string;
+  exemptLogGroupPrefixes: string[];
+  stateTable: string | undefined;
+  engineRolePrefix: string;
+}
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const KMS_KEY_PATTERN = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|alias\/[A-Za-z0-9/_-]+)$/;
+const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const ROLE_PREFIX_PATTERN = /^[\w+=,.@-]{1,64}$/;
+const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function invalid(name: string, value: string, allowed: string): never {
+  throw new SettingsError(`${name}=${JSON.stringify(value)} is invalid: allowed ${allowed}`);
+}
+
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) invalid(name, value, `values are ${choices.join(', ')}`);
+  return value as T;
+}
+
+function readRetention(env: Env, name: string): number | undefined {
+  const value = read(env, name);
+  if (value === undefined) return undefined;
+  const days = Number(value);
+  if (!(LOG_RETENTION_DAYS_ALLOWED as readonly number[]).includes(days)) {
+    invalid(name, value, `values (days) are ${LOG_RETENTION_DAYS_ALLOWED.join(', ')}`);
+  }
+  return days;
+}
+
+function readMatching(env: Env, name: string, pattern: RegExp, allowed: string): string | undefined {
+  const value = read(env, name);
+  if (value !== undefined && !pattern.test(value)) invalid(name, value, allowed);
+  return value;
+}
+
+export function loadSettings(env: Env = process.env): Settings {
+  const min = readRetention(env, 'DRIFTGUARD_LOG_RETENTION_MIN_DAYS');
+  const max = readRetention(env, 'DRIFTGUARD_LOG_RETENTION_MAX_DAYS');
+  if (min !== undefined && max !== undefined && min > max) {
+    throw new SettingsError(
+      `DRIFTGUARD_LOG_RETENTION_MIN_DAYS=${min} is greater than DRIFTGUARD_LOG_RETENTION_MAX_DAYS=${max}: the minimum must not exceed the maximum`,
+    );
+  }
+  const days = readRetention(env, 'DRIFTGUARD_LOG_RETENTION_DAYS') ?? clampRetention(365, min, max);
+  if ((min !== undefined && days < min) || (max !== undefined && days > max)) {
+    throw new SettingsError(
+      `DRIFTGUARD_LOG_RETENTION_DAYS=${days} is outside DRIFTGUARD_LOG_RETENTION_MIN_DAYS..MAX_DAYS (${min ?? 'unset'}..${max ?? 'unset'}): allowed values lie within the bounds`,
+    );
+  }
+  const exemptTag = readMatching(env, 'DRIFTGUARD_EXEMPT_TAG', /^.{1,128}$/u, 'a tag key of 1 to 128 characters');
+  return {
+    mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
+    logKmsKey: readMatching(
+      env,
+      'DRIFTGUARD_LOG_KMS_KEY',
+      KMS_KEY_PATTERN,
+      'values are a KMS key ARN, an alias ARN, or an alias name (alias/...)',
+    ),
+    logRetentionDays: days,
+    logRetentionMinDays: min,
+    logRetentionMaxDays: max,
+    noticeTopicArn: readMatching(env, 'DRIFTGUARD_NOTICE_TOPIC_ARN', TOPIC_ARN_PATTERN, 'values are an SNS topic ARN'),
+    exemptTag: exemptTag ?? 'driftguard:exempt',
+    exemptLogGroupPrefixes: (read(env, 'DRIFTGUARD_EXEMPT_LOG_GROUPS') ?? '')
+      .split(',')
+      .map((prefix) => prefix.trim())
+      .filter((prefix) => prefix !== ''),
+    stateTable: readMatching(env, 'DRIFTGUARD_STATE_TABLE', TABLE_PATTERN, 'values are a DynamoDB table name'),
+    engineRolePrefix:
+      readMatching(
+        env,
+        'DRIFTGUARD_ENGINE_ROLE_PREFIX',
+        ROLE_PREFIX_PATTERN,
+        'values are an IAM role name prefix (letters, digits, +=,.@_-)',
+      ) ?? 'driftguard-',
+  };
+}
+
+/** The nearest retention inside the bounds: a value below MIN becomes MIN, above MAX becomes MAX. */
+export function clampRetention(days: number, min: number | undefined, max: number | undefined): number {
+  if (min !== undefined && days < min) return min;
+  if (max !== undefined && days > max) return max;
+  return days;
+}
