@@ -1,0 +1,60 @@
+/**
+ * What serverless.yml derives from the registry: each guard's function, EventBridge patterns and least-privilege role.
+ * Pure data; scripts/build.ts bundles it for serverless.yml's ${file(...)} resolver, and tests read the packaged result.
+ */
+import type { Guard } from './guard.js';
+import type { PermissionDeclaration } from './rule.js';
+
+export type EventPattern = Record<string, unknown>;
+
+const SESSION_ISSUER_NAME = (condition: unknown) => ({
+  userIdentity: { sessionContext: { sessionIssuer: { userName: [condition] } } },
+});
+
+/** One pattern per event source: failed calls and the engine's own roles are excluded in the pattern itself. */
+export function eventPatterns(guard: Guard, engineRolePrefix: string): EventPattern[] {
+  const bySource = new Map<string, { detailTypes: Set<string>; eventNames: Set<string> }>();
+  for (const { trigger } of guard.rules) {
+    const entry = bySource.get(trigger.source) ?? { detailTypes: new Set(), eventNames: new Set() };
+    for (const type of trigger.detailTypes) entry.detailTypes.add(type);
+    for (const name of trigger.eventNames) entry.eventNames.add(name);
+    bySource.set(trigger.source, entry);
+  }
+  return [...bySource.entries()].map(([source, { detailTypes, eventNames }]) => ({
+    source: [source],
+    'detail-type': [...detailTypes].sort(),
+    detail: {
+      eventName: [...eventNames].sort(),
+      errorCode: [{ exists: false }],
+      // anything-but alone would drop events that lack the field (IAM users, root): $or with exists:false keeps them.
+      $or: [SESSION_ISSUER_NAME({ exists: false }), SESSION_ISSUER_NAME({ 'anything-but': { prefix: engineRolePrefix } })],
+    },
+  }));
+}
+
+export interface PolicyStatement {
+  Effect: 'Allow';
+  Action: string[];
+  Resource: unknown;
+}
+
+/** The union of the guard's rules' declared actions, grouped by resource; nothing else. */
+export function ruleStatements(guard: Guard): PolicyStatement[] {
+  const byResource = new Map<string, Set<string>>();
+  const declarations: PermissionDeclaration[] = guard.rules.flatMap((rule) => rule.permissions);
+  for (const { actions, resource } of declarations) {
+    const set = byResource.get(resource) ?? new Set<string>();
+    for (const action of actions) set.add(action);
+    byResource.set(resource, set);
+  }
+  return [...byResource.entries()].map(([resource, actions]) => ({
+    Effect: 'Allow',
+    Action: [...actions].sort(),
+    Resource: { 'Fn::Sub': resource },
+  }));
+}
+
+/** The IAM actions a guard's role allows for its rules, flattened (for the least-privilege test). */
+export function declaredActions(guard: Guard): string[] {
+  return [...new Set(guard.rules.flatMap((rule) => rule.permissions.flatMap((p) => p.actions)))].sort();
+}
