@@ -24,7 +24,9 @@ export const cloudTrailDetailSchema = z.looseObject({
   eventVersion: z.optional(z.string()),
   userIdentity: userIdentitySchema,
   eventTime: z.string(),
-  eventSource: z.string().check(z.regex(/^[a-z0-9-]+\.amazonaws\.com$/, 'must be a service host like logs.amazonaws.com')),
+  eventSource: z
+    .string()
+    .check(z.regex(/^[a-z0-9-]+\.amazonaws\.com$/, 'must be a service host like logs.amazonaws.com')),
   eventName: z.string().check(z.regex(/^[A-Za-z0-9]{1,128}$/, 'must be an API name like CreateLogGroup')),
   awsRegion: z.string().check(z.regex(REGION, 'must be an AWS region like eu-west-1')),
   sourceIPAddress: z.optional(z.string()),
@@ -38,7 +40,9 @@ export const cloudTrailDetailSchema = z.looseObject({
   eventType: z.optional(z.string()),
   recipientAccountId: z.optional(z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit account id'))),
   resources: z.optional(
-    z.array(z.looseObject({ ARN: z.optional(z.string()), type: z.optional(z.string()), accountId: z.optional(z.string()) })),
+    z.array(
+      z.looseObject({ ARN: z.optional(z.string()), type: z.optional(z.string()), accountId: z.optional(z.string()) }),
+    ),
   ),
 });
 

@@ -1,12 +1,14 @@
 /** The Lambda handler of a guard: a thin middy wrapper around the pipeline, built once per cold start. */
+
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from './aws.js';
 import { MalformedEventError } from './envelope.js';
-import { logger } from './logger.js';
-import { type HandledEvent, handleEvent } from './pipeline.js';
 import type { Guard } from './guard.js';
+import { logger as defaultLogger } from './logger.js';
+import { type HandledEvent, handleEvent } from './pipeline.js';
 import { loadSettings, type Settings } from './settings.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
@@ -23,6 +25,7 @@ export interface GuardHandlerOptions {
   /** Principals whose events are the engine's own besides its roles (the replay's caller identity). */
   ownPrincipalArns?: string[];
   dryRun?: boolean;
+  logger?: Logger;
 }
 
 /** The account this function runs in, from its own ARN (no STS call). */
@@ -36,6 +39,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   // Read at cold start: an invalid setting stops start-up with a message naming the variable.
   const settings = options.settings ?? loadSettings();
   const aws = options.aws ?? createAwsClients();
+  const logger = options.logger ?? defaultLogger;
   const handle = async (event: unknown, context: Context): Promise<HandledEvent> => {
     let result: HandledEvent;
     try {
@@ -51,7 +55,8 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
         },
       });
     } catch (error) {
-      if (error instanceof MalformedEventError) logger.error('malformed event: no action taken', { error: error.message });
+      if (error instanceof MalformedEventError)
+        logger.error('malformed event: no action taken', { error: error.message });
       else logger.error('event handling failed', error as Error);
       throw error;
     }

@@ -27,7 +27,10 @@ export function eventPatterns(guard: Guard, engineRolePrefix: string): EventPatt
       eventName: [...eventNames].sort(),
       errorCode: [{ exists: false }],
       // anything-but alone would drop events that lack the field (IAM users, root): $or with exists:false keeps them.
-      $or: [SESSION_ISSUER_NAME({ exists: false }), SESSION_ISSUER_NAME({ 'anything-but': { prefix: engineRolePrefix } })],
+      $or: [
+        SESSION_ISSUER_NAME({ exists: false }),
+        SESSION_ISSUER_NAME({ 'anything-but': { prefix: engineRolePrefix } }),
+      ],
     },
   }));
 }

@@ -103,7 +103,8 @@ function renderText(input: NoticeInput, actor: string): string {
     lines.push(`${verb}: nothing`);
   }
   for (const { action, error } of input.failures) lines.push(`  ! FAILED ${action.summary} (${action.api}): ${error}`);
-  if (input.needsHuman.length > 0) lines.push('What a human must do:', ...input.needsHuman.map((step) => `  - ${step}`));
+  if (input.needsHuman.length > 0)
+    lines.push('What a human must do:', ...input.needsHuman.map((step) => `  - ${step}`));
   lines.push(
     `Why: ${input.reason}`,
     '',
@@ -123,7 +124,14 @@ export function publishInput(notice: Notice, topicArn: string) {
     TopicArn: topicArn,
     Subject: notice.subject,
     MessageStructure: 'json',
-    Message: JSON.stringify({ default: notice.text, email: notice.text, sqs: json, lambda: json, https: json, http: json }),
+    Message: JSON.stringify({
+      default: notice.text,
+      email: notice.text,
+      sqs: json,
+      lambda: json,
+      https: json,
+      http: json,
+    }),
     MessageAttributes: Object.fromEntries(
       Object.entries(notice.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
     ),

@@ -59,19 +59,26 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   let decision = rule.preScreen?.(target, ctx.settings);
   if (decision === undefined) {
     const state = await rule.inspect(target, ruleContext);
-    if (state === undefined) return ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
+    if (state === undefined)
+      return ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
     decision = rule.decide(state, ctx.settings);
   }
   if (decision.status !== 'drifted') {
-    return { ...ignored(base, rule.id, resource, decision.reason), outcome: decision.status, findings: decision.findings };
+    return {
+      ...ignored(base, rule.id, resource, decision.reason),
+      outcome: decision.status,
+      findings: decision.findings,
+    };
   }
 
   const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
   const applied = writes ? await applyActions(rule, target, decision.actions, ruleContext) : undefined;
-  if (applied?.gone) return ignored(base, rule.id, resource, `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`);
+  if (applied?.gone)
+    return ignored(base, rule.id, resource, `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`);
   const failures = applied?.failures ?? [];
   const outcome = outcomeOf(writes, failures.length, decision);
-  const reason = failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
+  const reason =
+    failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
 
   const notice = buildNotice({
     event,

@@ -27,7 +27,8 @@ export class SettingsError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const KMS_KEY_PATTERN = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|alias\/[A-Za-z0-9/_-]+)$/;
+const KMS_KEY_PATTERN =
+  /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|alias\/[A-Za-z0-9/_-]+)$/;
 const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const ROLE_PREFIX_PATTERN = /^[\w+=,.@-]{1,64}$/;
 const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;

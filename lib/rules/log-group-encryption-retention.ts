@@ -45,7 +45,8 @@ const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:(.+?
 function targetOf(event: CloudTrailEvent): LogGroupTarget {
   const params = event.detail.requestParameters ?? {};
   const base = { region: event.detail.awsRegion, account: event.account };
-  if (typeof params.logGroupName === 'string' && params.logGroupName !== '') return { ...base, name: params.logGroupName };
+  if (typeof params.logGroupName === 'string' && params.logGroupName !== '')
+    return { ...base, name: params.logGroupName };
   const match = typeof params.resourceIdentifier === 'string' ? LOG_GROUP_ARN.exec(params.resourceIdentifier) : null;
   if (match?.[3]) return { ...base, name: match[3] };
   throw new MalformedEventError(
@@ -59,7 +60,8 @@ function consoleUrl({ name, region }: LogGroupTarget): string {
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${encoded}`;
 }
 
-const configuredKeyCache = new Map<string, string>();
+// Per KMS client (so per account/endpoint), per region and alias: aliases resolve once per cold start.
+const configuredKeyCache = new WeakMap<KMSClient, Map<string, string>>();
 
 /** The configured key's ARN in this region: a key ARN as is; an alias resolved once per region with DescribeKey. */
 async function resolveConfiguredKey(
@@ -72,16 +74,20 @@ async function resolveConfiguredKey(
     const keyRegion = arnRegion(configured);
     return keyRegion === region
       ? { arn: configured }
-      : { problem: `the configured key ${configured} is in ${keyRegion}; log groups can only use a key of their own region` };
+      : {
+          problem: `the configured key ${configured} is in ${keyRegion}; log groups can only use a key of their own region`,
+        };
   }
   const aliasRegion = configured.startsWith('arn:') ? arnRegion(configured) : region;
   if (aliasRegion !== region) return { problem: `the configured alias ${configured} is not in ${region}` };
-  const cacheKey = `${region}|${configured}`;
-  const cached = configuredKeyCache.get(cacheKey);
+  const cache = configuredKeyCache.get(kms) ?? new Map<string, string>();
+  configuredKeyCache.set(kms, cache);
+  const cached = cache.get(configured);
   if (cached) return { arn: cached };
   const facts = await describeKey(kms, configured);
-  if (facts.problem) return { problem: `the configured key ${configured} cannot be used in ${region}: ${facts.problem}` };
-  configuredKeyCache.set(cacheKey, facts.arn);
+  if (facts.problem)
+    return { problem: `the configured key ${configured} cannot be used in ${region}: ${facts.problem}` };
+  cache.set(configured, facts.arn);
   return { arn: facts.arn };
 }
 
@@ -98,7 +104,9 @@ async function describeKey(kms: KMSClient, keyId: string): Promise<KeyFacts> {
 
 /** A key the group may keep: enabled, customer managed, in the group's region. */
 function keyIsUsable(key: KeyFacts, region: string): boolean {
-  return key.problem === undefined && key.state === 'Enabled' && key.manager === 'CUSTOMER' && arnRegion(key.arn) === region;
+  return (
+    key.problem === undefined && key.state === 'Enabled' && key.manager === 'CUSTOMER' && arnRegion(key.arn) === region
+  );
 }
 
 function keyDefect(key: KeyFacts, region: string): string {
@@ -154,7 +162,9 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
       `encrypted with ${state.kmsKeyId} and retained ${state.retentionInDays} days${boundsText(settings)}`,
     );
   }
-  const reason = findings.map((f) => (f.attribute === 'kmsKeyId' ? `encryption: ${f.before}` : `retention: ${f.before}`));
+  const reason = findings.map((f) =>
+    f.attribute === 'kmsKeyId' ? `encryption: ${f.before}` : `retention: ${f.before}`,
+  );
   return { status: 'drifted', reason: reason.join('; '), findings, actions, needsHuman };
 }
 
@@ -163,7 +173,9 @@ function encryptionDrift(state: LogGroupState): string | undefined {
   if (state.kmsKeyId === undefined) return 'none';
   if ('arn' in state.configuredKey && state.kmsKeyId === state.configuredKey.arn) return undefined;
   const key = state.currentKey ?? { arn: state.kmsKeyId };
-  return keyIsUsable(key, state.target.region) ? undefined : `${state.kmsKeyId} (${keyDefect(key, state.target.region)})`;
+  return keyIsUsable(key, state.target.region)
+    ? undefined
+    : `${state.kmsKeyId} (${keyDefect(key, state.target.region)})`;
 }
 
 function boundsText(settings: Settings): string {
@@ -183,11 +195,22 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
   trigger: {
     source: 'aws.logs',
     detailTypes: ['AWS API Call via CloudTrail'],
-    eventNames: ['CreateLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy', 'AssociateKmsKey', 'DisassociateKmsKey'],
+    eventNames: [
+      'CreateLogGroup',
+      'PutRetentionPolicy',
+      'DeleteRetentionPolicy',
+      'AssociateKmsKey',
+      'DisassociateKmsKey',
+    ],
   },
   permissions: [
     {
-      actions: ['logs:DescribeLogGroups', 'logs:ListTagsForResource', 'logs:AssociateKmsKey', 'logs:PutRetentionPolicy'],
+      actions: [
+        'logs:DescribeLogGroups',
+        'logs:ListTagsForResource',
+        'logs:AssociateKmsKey',
+        'logs:PutRetentionPolicy',
+      ],
       resource: 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*',
     },
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
@@ -251,7 +274,9 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
         await logs.send(new AssociateKmsKeyCommand({ logGroupName, kmsKeyId: String(action.params.kmsKeyId) }));
         return;
       case 'logs:PutRetentionPolicy':
-        await logs.send(new PutRetentionPolicyCommand({ logGroupName, retentionInDays: Number(action.params.retentionInDays) }));
+        await logs.send(
+          new PutRetentionPolicyCommand({ logGroupName, retentionInDays: Number(action.params.retentionInDays) }),
+        );
         return;
       default:
         throw new Error(`log-group-encryption-retention cannot apply ${action.api}`);

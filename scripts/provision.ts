@@ -1,0 +1,120 @@
+/**
+ * Creates the engine's own resources on an emulator (what serverless.yml creates in an account): the log key with its
+ * CloudWatch Logs policy in every region, the encrypted notice topic, and a queue subscribed to it so notices can be read.
+ */
+import { CreateAliasCommand, CreateKeyCommand, EnableKeyRotationCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+
+/** The regions enabled by default in every account; the log key is created in each, under one alias. */
+export const DEFAULT_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-north-1',
+  'ap-south-1',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'sa-east-1',
+];
+
+export const LOCAL_LOG_KEY_ALIAS = 'alias/driftguard-local-logs';
+
+export interface ProvisionOptions {
+  endpoint: string;
+  /** Home region of the topic and queue. */
+  region?: string;
+  /** Regions that get the log key (default: every default region). */
+  keyRegions?: string[];
+}
+
+export const emulatorCredentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+export function emulatorClientConfig(endpoint: string, region: string) {
+  return { endpoint, region, credentials: emulatorCredentials };
+}
+
+/** The key policy serverless.yml gives the stack's key: CloudWatch Logs may use it for this account's log groups. */
+export function logKeyPolicy(account: string, region: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AccountAdministers',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'CloudWatchLogsUsesKeyForThisAccountsLogGroups',
+        Effect: 'Allow',
+        Principal: { Service: `logs.${region}.amazonaws.com` },
+        Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        Resource: '*',
+        Condition: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${region}:${account}:log-group:*` },
+        },
+      },
+    ],
+  });
+}
+
+/** Creates a customer key usable by CloudWatch Logs in the region; returns its ARN. */
+export async function createLogKey(endpoint: string, region: string, account: string, description: string) {
+  const kms = new KMSClient(emulatorClientConfig(endpoint, region));
+  const { KeyMetadata } = await kms.send(
+    new CreateKeyCommand({ Description: description, Policy: logKeyPolicy(account, region) }),
+  );
+  if (!KeyMetadata?.KeyId || !KeyMetadata.Arn) throw new Error(`CreateKey in ${region} returned no key`);
+  await kms.send(new EnableKeyRotationCommand({ KeyId: KeyMetadata.KeyId }));
+  return { kms, keyId: KeyMetadata.KeyId, arn: KeyMetadata.Arn };
+}
+
+export async function provisionEngineResources(opts: ProvisionOptions): Promise<Record<string, string>> {
+  const region = opts.region ?? 'us-east-1';
+  const config = emulatorClientConfig(opts.endpoint, region);
+  const { Account: account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
+  if (!account) throw new Error('GetCallerIdentity returned no account');
+
+  const keyRegions = [...new Set([region, ...(opts.keyRegions ?? DEFAULT_REGIONS)])];
+  const homeKeyArns = await Promise.all(
+    keyRegions.map(async (keyRegion) => {
+      const { kms, keyId, arn } = await createLogKey(opts.endpoint, keyRegion, account, 'driftguard local log key');
+      await kms.send(new CreateAliasCommand({ AliasName: LOCAL_LOG_KEY_ALIAS, TargetKeyId: keyId }));
+      return { keyRegion, arn };
+    }),
+  );
+  const homeKey = homeKeyArns.find((key) => key.keyRegion === region)?.arn as string;
+
+  const sns = new SNSClient(config);
+  const { TopicArn } = await sns.send(
+    new CreateTopicCommand({ Name: 'driftguard-local-notices', Attributes: { KmsMasterKeyId: homeKey } }),
+  );
+  const sqs = new SQSClient(config);
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: 'driftguard-local-notice-inbox',
+      Attributes: { SqsManagedSseEnabled: 'true' },
+    }),
+  );
+  if (!TopicArn || !QueueUrl) throw new Error('CreateTopic/CreateQueue returned no ARN/URL');
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes?.QueueArn }));
+
+  return {
+    DRIFTGUARD_LOG_KMS_KEY: LOCAL_LOG_KEY_ALIAS,
+    DRIFTGUARD_NOTICE_TOPIC_ARN: TopicArn,
+    DRIFTGUARD_NOTICE_QUEUE_URL: QueueUrl,
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * --reenact: make an event's drift real on an emulator before the guard runs, by performing the event's own API call
+ * (after creating whatever state that call needs). One reenactment per trigger; a test keeps them in step with the rules.
+ */
+import type { CloudTrailEvent } from '../../lib/envelope.js';
+import { logGroupReenactments } from './log-groups.js';
+
+export interface ReenactContext {
+  endpoint: string;
+  account: string;
+  /** Lines to show the user (what was created, what was mapped). */
+  notes: string[];
+}
+
+/** Performs the event's call; may rewrite the event (e.g. map its key onto one the emulator created) and returns it. */
+export type Reenactment = (event: CloudTrailEvent, ctx: ReenactContext) => Promise<CloudTrailEvent>;
+
+export const REENACTMENTS: Record<string, Reenactment> = {
+  ...logGroupReenactments,
+};
+
+export function reenactmentKey(event: Pick<CloudTrailEvent, 'source'> & { detail: { eventName: string } }): string {
+  return `${event.source}:${event.detail.eventName}`;
+}

@@ -1,0 +1,295 @@
+/**
+ * npm run replay -- [--emulator | --endpoint URL] [--reenact] [--dry-run] [--json] [--verbose] <event.json>...
+ * Runs each event through the same handler Lambda runs. Exit 0: every event handled; 1: any failed; 2: bad input.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Context } from 'aws-lambda';
+import { type CloudTrailEvent, parseCloudTrailEvent } from '../lib/envelope.js';
+import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
+import { findRule, type HandledEvent } from '../lib/pipeline.js';
+import { GUARDS } from '../lib/registry.js';
+import { loadSettings } from '../lib/settings.js';
+import { startEmulator } from './emulator/launcher.js';
+import { emulatorCredentials, provisionEngineResources } from './provision.js';
+import { REENACTMENTS, reenactmentKey } from './reenact/index.js';
+
+export interface ReplayOptions {
+  files: string[];
+  emulator?: boolean;
+  endpoint?: string;
+  reenact?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  /** Where lines go (stdout by default). */
+  print?: (line: string) => void;
+}
+
+export interface ReplayItem {
+  file: string;
+  result: HandledEvent;
+  notes: string[];
+  noticeDelivered: boolean;
+}
+
+export interface ReplayReport {
+  items: ReplayItem[];
+  exitCode: 0 | 1;
+}
+
+/** A file that cannot be replayed: unreadable, not JSON, or not a CloudTrail event. */
+export class BadInputError extends Error {
+  override name = 'BadInputError';
+}
+
+interface LoadedEvent {
+  file: string;
+  event: CloudTrailEvent;
+}
+
+export function loadEventFile(file: string): LoadedEvent {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new BadInputError(
+      `${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new BadInputError(`${file}: not JSON (${(error as Error).message})`);
+  }
+  try {
+    return { file, event: parseCloudTrailEvent(json) };
+  } catch (error) {
+    throw new BadInputError(`${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Moves an event onto the target account (every occurrence of its account id), so a sample from elsewhere applies. */
+function rebase(event: CloudTrailEvent, account: string, notes: string[]): CloudTrailEvent {
+  if (event.account === account) return event;
+  notes.push(`event account ${event.account} mapped to the target's account ${account}`);
+  return JSON.parse(JSON.stringify(event).replaceAll(event.account, account)) as CloudTrailEvent;
+}
+
+function lambdaContext(event: CloudTrailEvent, account: string): Context {
+  const functionName = 'driftguard-replay';
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${event.detail.awsRegion}:${account}:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: `replay-${event.detail.eventID}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'replay',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function ignoredWithoutGuard(event: CloudTrailEvent): HandledEvent {
+  return {
+    eventId: event.detail.eventID,
+    eventName: event.detail.eventName,
+    rule: null,
+    outcome: 'ignored',
+    reason: `no rule handles ${event.source} ${event.detail.eventName}`,
+    resource: null,
+    findings: [],
+    actions: [],
+    failures: [],
+    needsHuman: [],
+    notice: null,
+  };
+}
+
+function setEndpointEnvironment(endpoint: string) {
+  process.env.AWS_ENDPOINT_URL = endpoint;
+  process.env.AWS_ACCESS_KEY_ID ??= emulatorCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= emulatorCredentials.secretAccessKey;
+  process.env.AWS_REGION ??= 'us-east-1';
+}
+
+async function drainNotices(queueUrl: string | undefined): Promise<string[]> {
+  if (!queueUrl) return [];
+  // The inbox lives beside the notice topic.
+  const region = process.env.DRIFTGUARD_NOTICE_TOPIC_ARN?.split(':')[3] ?? process.env.AWS_REGION ?? 'us-east-1';
+  const sqs = new SQSClient({ region });
+  const { Messages } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  return (Messages ?? []).map((message) => String((JSON.parse(message.Body ?? '{}') as { Subject?: string }).Subject));
+}
+
+export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (options.reenact && !options.emulator && !options.endpoint) {
+    throw new BadInputError('--reenact is refused against a real account: use it with --emulator or --endpoint URL');
+  }
+  if (options.emulator && options.endpoint) throw new BadInputError('--emulator and --endpoint are mutually exclusive');
+  if (options.files.length === 0) throw new BadInputError('no event files given');
+  // Every file is checked before anything runs: bad input changes nothing.
+  const loaded = options.files.map(loadEventFile);
+
+  const logger = new Logger({ serviceName: 'driftguard', logLevel: options.verbose ? 'INFO' : 'SILENT' });
+  const emulator = options.emulator ? await startEmulator() : undefined;
+  try {
+    const endpoint = emulator?.url ?? options.endpoint;
+    if (endpoint) setEndpointEnvironment(endpoint);
+    if (emulator) Object.assign(process.env, await provisionEngineResources({ endpoint: emulator.url }));
+    const settings = loadSettings();
+    const identity = await new STSClient({ region: process.env.AWS_REGION ?? 'us-east-1' }).send(
+      new GetCallerIdentityCommand({}),
+    );
+    const account = identity.Account ?? '';
+    const handlers = new Map(
+      GUARDS.map((guard) => [
+        guard,
+        createGuardHandler(guard, {
+          settings,
+          logger,
+          ownPrincipalArns: identity.Arn ? [identity.Arn] : [],
+          dryRun: options.dryRun ?? false,
+        }),
+      ]),
+    );
+    const items: ReplayItem[] = [];
+    for (const { file, event: original } of loaded) {
+      const notes: string[] = [];
+      let event = original;
+      if (options.reenact && endpoint) event = await reenact(event, endpoint, account, notes);
+      const guard = GUARDS.find((g) => findRule(g.rules, event) !== undefined);
+      const handler = guard ? handlers.get(guard) : undefined;
+      let result: HandledEvent;
+      try {
+        result = handler ? await handler(event, lambdaContext(event, account)) : ignoredWithoutGuard(event);
+      } catch (error) {
+        if (!(error instanceof RemediationFailedError)) throw error;
+        result = error.result;
+      }
+      const delivered = result.notice?.published ? await drainNotices(process.env.DRIFTGUARD_NOTICE_QUEUE_URL) : [];
+      const item = { file, result, notes, noticeDelivered: delivered.includes(result.notice?.subject ?? '') };
+      items.push(item);
+      print(options.json ? JSON.stringify(jsonLine(item)) : readable(item));
+    }
+    return { items, exitCode: items.some((item) => item.result.outcome === 'failed') ? 1 : 0 };
+  } finally {
+    await emulator?.stop();
+  }
+}
+
+async function reenact(event: CloudTrailEvent, endpoint: string, account: string, notes: string[]) {
+  const rebased = rebase(event, account, notes);
+  if (rebased.detail.errorCode !== undefined) {
+    notes.push(`not reenacted: the original call failed (${rebased.detail.errorCode}), so it changed nothing`);
+    return rebased;
+  }
+  const reenactment = REENACTMENTS[reenactmentKey(rebased)];
+  if (reenactment === undefined) {
+    notes.push(`not reenacted: no reenactment for ${reenactmentKey(rebased)}`);
+    return rebased;
+  }
+  const result = await reenactment(rebased, { endpoint, account, notes });
+  notes.push(`reenacted ${rebased.detail.eventName} in ${rebased.detail.awsRegion}`);
+  return result;
+}
+
+function jsonLine({ file, result, notes, noticeDelivered }: ReplayItem) {
+  return {
+    eventId: result.eventId,
+    eventName: result.eventName,
+    rule: result.rule,
+    outcome: result.outcome,
+    reason: result.reason,
+    actions: result.actions,
+    notice: result.notice
+      ? { subject: result.notice.subject, severity: result.notice.severity, delivered: noticeDelivered }
+      : null,
+    file,
+    resource: result.resource?.id ?? null,
+    findings: result.findings,
+    failures: result.failures,
+    needsHuman: result.needsHuman,
+    notes,
+  };
+}
+
+function readable({ file, result, notes, noticeDelivered }: ReplayItem): string {
+  const lines = [
+    `${file}`,
+    `  ${result.eventName} ${result.resource ? `${result.resource.type} ${result.resource.id} ` : ''}-> ${result.outcome}: ${result.reason}`,
+  ];
+  for (const note of notes) lines.push(`    reenact: ${note}`);
+  for (const finding of result.findings) lines.push(`    ${finding.attribute}: ${finding.before} -> ${finding.after}`);
+  for (const failure of result.failures) lines.push(`    FAILED ${failure.api}: ${failure.error}`);
+  for (const step of result.needsHuman) lines.push(`    a human must: ${step}`);
+  if (result.notice) {
+    const where = result.notice.published
+      ? noticeDelivered
+        ? 'published, read back from the notice queue'
+        : 'published'
+      : 'not published';
+    lines.push(`  notice (${where}): ${result.notice.subject}`);
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseReplayArgs>;
+  try {
+    parsed = parseReplayArgs(argv);
+  } catch (error) {
+    process.stderr.write(`replay: ${(error as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const report = await runReplay(parsed);
+    return report.exitCode;
+  } catch (error) {
+    if (error instanceof BadInputError || (error as Error).name === 'SettingsError') {
+      process.stderr.write(`replay: ${(error as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`replay: ${(error as Error).name}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+export function parseReplayArgs(argv: string[]): ReplayOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      emulator: { type: 'boolean' },
+      endpoint: { type: 'string' },
+      reenact: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  return {
+    files: positionals,
+    emulator: values.emulator ?? false,
+    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+    reenact: values.reenact ?? false,
+    dryRun: values['dry-run'] ?? false,
+    json: values.json ?? false,
+    verbose: values.verbose ?? false,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}
