@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../lib/envelope.js';
@@ -129,7 +129,14 @@ async function drainNotices(queueUrl: string | undefined): Promise<string[]> {
   const { Messages } = await sqs.send(
     new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
   );
-  return (Messages ?? []).map((message) => String((JSON.parse(message.Body ?? '{}') as { Subject?: string }).Subject));
+  if (!Messages || Messages.length === 0) return [];
+  await sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+    }),
+  );
+  return Messages.map((message) => String((JSON.parse(message.Body ?? '{}') as { Subject?: string }).Subject));
 }
 
 export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {

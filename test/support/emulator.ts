@@ -1,0 +1,109 @@
+/** Integration-test helpers: the shared emulator, engine settings provisioned on it, and readers of its state. */
+import { CloudWatchLogsClient, DescribeLogGroupsCommand, type LogGroup } from '@aws-sdk/client-cloudwatch-logs';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { resetEmulator } from '../../scripts/emulator/launcher.js';
+import { emulatorClientConfig, provisionEngineResources } from '../../scripts/provision.js';
+
+export function testEndpoint(): string {
+  const endpoint = process.env.DRIFTGUARD_TEST_ENDPOINT;
+  if (!endpoint) throw new Error('DRIFTGUARD_TEST_ENDPOINT is not set: test/global-setup.ts starts the emulator');
+  return endpoint;
+}
+
+const ENGINE_VARIABLES = [
+  'DRIFTGUARD_MODE',
+  'DRIFTGUARD_LOG_KMS_KEY',
+  'DRIFTGUARD_LOG_RETENTION_DAYS',
+  'DRIFTGUARD_LOG_RETENTION_MIN_DAYS',
+  'DRIFTGUARD_LOG_RETENTION_MAX_DAYS',
+  'DRIFTGUARD_NOTICE_TOPIC_ARN',
+  'DRIFTGUARD_NOTICE_QUEUE_URL',
+  'DRIFTGUARD_EXEMPT_TAG',
+  'DRIFTGUARD_EXEMPT_LOG_GROUPS',
+];
+
+let testInbox: string | undefined;
+
+/** A clean emulator with the engine's resources, and the process environment pointing at it. */
+export async function freshEngine(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const endpoint = testEndpoint();
+  await resetEmulator(endpoint);
+  const settings = await provisionEngineResources({ endpoint, keyRegions: ['us-east-1', 'eu-west-1'] });
+  for (const name of ENGINE_VARIABLES) delete process.env[name];
+  // The tests' own inbox: the replay drains the provisioned one to show notices.
+  const config = emulatorClientConfig(endpoint, 'us-east-1');
+  const sqs = new SQSClient(config);
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'driftguard-test-inbox' }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  await new SNSClient(config).send(
+    new SubscribeCommand({
+      TopicArn: settings.DRIFTGUARD_NOTICE_TOPIC_ARN,
+      Protocol: 'sqs',
+      Endpoint: Attributes?.QueueArn,
+    }),
+  );
+  testInbox = QueueUrl;
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    ...settings,
+    ...extra,
+  });
+  return settings;
+}
+
+export async function describeGroup(name: string, region = 'eu-west-1'): Promise<LogGroup | undefined> {
+  const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), region));
+  const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }));
+  return logGroups?.find((group) => group.logGroupName === name);
+}
+
+export interface DeliveredNotice {
+  subject: string;
+  text: string;
+  document: Record<string, unknown>;
+  attributes: Record<string, string>;
+}
+
+/** Every notice waiting in the provisioned inbox queue (the SQS protocol's message is the JSON document). */
+export async function readNotices(queueUrl = testInbox): Promise<DeliveredNotice[]> {
+  if (!queueUrl) throw new Error('no notice queue provisioned');
+  const sqs = new SQSClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+  const notices: DeliveredNotice[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (Messages.length === 0) return notices;
+    for (const message of Messages) {
+      const body = JSON.parse(message.Body ?? '{}') as {
+        Subject: string;
+        Message: string;
+        MessageAttributes?: Record<string, { Value: string }>;
+      };
+      notices.push({
+        subject: body.Subject,
+        text: body.Message,
+        document: JSON.parse(body.Message) as Record<string, unknown>,
+        attributes: Object.fromEntries(
+          Object.entries(body.MessageAttributes ?? {}).map(([name, { Value }]) => [name, Value]),
+        ),
+      });
+    }
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  }
+}
