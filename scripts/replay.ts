@@ -80,7 +80,7 @@ function rebase(event: CloudTrailEvent, account: string, notes: string[]): Cloud
   return JSON.parse(JSON.stringify(event).replaceAll(event.account, account)) as CloudTrailEvent;
 }
 
-function lambdaContext(event: CloudTrailEvent, account: string): Context {
+export function lambdaContext(event: CloudTrailEvent, account: string): Context {
   const functionName = 'driftguard-replay';
   return {
     callbackWaitsForEmptyEventLoop: false,

@@ -1,0 +1,132 @@
+/**
+ * npm run bench: artifact sizes, cold load of each bundled handler, and in-process throughput of the log-group guard
+ * against the embedded emulator (events/s, p50/p95 ms, AWS calls per remediated event). Prints figures; asserts nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { awsCallCounter } from '../lib/aws.js';
+import type { CloudTrailEvent } from '../lib/envelope.js';
+import { logGroupGuard } from '../lib/guards/log-group-guard.js';
+import { createGuardHandler } from '../lib/handler.js';
+import { loadSettings } from '../lib/settings.js';
+import { buildAll } from './build.js';
+import { startEmulator } from './emulator/launcher.js';
+import { emulatorClientConfig, provisionEngineResources } from './provision.js';
+import { lambdaContext } from './replay.js';
+
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 500);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function timeNode(args: string[]): number {
+  const start = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH },
+  });
+  if (run.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${run.stderr}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Median wall time of importing the bundle in a fresh node, minus that of a bare node process. */
+function coldLoadMs(bundle: string): { load: number; bare: number } {
+  const bare: number[] = [];
+  const loaded: number[] = [];
+  const importer = `import(${JSON.stringify(resolve(bundle))}).then((m) => { if (typeof m.handler !== 'function') process.exit(3); })`;
+  for (let run = 0; run < COLD_RUNS; run++) {
+    bare.push(timeNode(['-e', '']));
+    loaded.push(timeNode(['-e', importer]));
+  }
+  return { load: median(loaded) - median(bare), bare: median(bare) };
+}
+
+function createLogGroupEvent(index: number, account: string): CloudTrailEvent {
+  const sample = JSON.parse(readFileSync('events/logs-CreateLogGroup-plain.json', 'utf8')) as CloudTrailEvent;
+  const name = `/bench/service-${String(index).padStart(4, '0')}`;
+  return {
+    ...sample,
+    account,
+    id: `bench-${index}`,
+    detail: {
+      ...sample.detail,
+      recipientAccountId: account,
+      eventID: `bench-event-${index}`,
+      requestParameters: { logGroupName: name },
+    },
+  };
+}
+
+async function throughput() {
+  const emulator = await startEmulator();
+  try {
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: emulator.url,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'us-east-1',
+    });
+    Object.assign(process.env, await provisionEngineResources({ endpoint: emulator.url, keyRegions: ['eu-west-1'] }));
+    const account = '123456789012';
+    const events = Array.from({ length: EVENTS }, (_, index) => createLogGroupEvent(index, account));
+    const logs = new CloudWatchLogsClient(emulatorClientConfig(emulator.url, 'eu-west-1'));
+    for (const event of events) {
+      await logs.send(
+        new CreateLogGroupCommand({ logGroupName: String(event.detail.requestParameters?.logGroupName) }),
+      );
+    }
+    const handler = createGuardHandler(logGroupGuard, {
+      settings: loadSettings(),
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+    const latencies: number[] = [];
+    let remediated = 0;
+    const callsBefore = awsCallCounter.calls;
+    const start = performance.now();
+    for (const event of events) {
+      const began = performance.now();
+      const result = await handler(event, lambdaContext(event, account));
+      latencies.push(performance.now() - began);
+      if (result.outcome === 'remediated') remediated += 1;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      events: EVENTS,
+      remediated,
+      eventsPerSecond: EVENTS / seconds,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      callsPerEvent: (awsCallCounter.calls - callsBefore) / Math.max(1, remediated),
+    };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+const sizes = await buildAll();
+console.log('artifacts (zip per function, limit 150 KB)');
+for (const { file, bytes, zipBytes } of sizes) {
+  console.log(`  ${file}: zip ${(zipBytes / 1024).toFixed(1)} KB (bundle ${(bytes / 1024).toFixed(1)} KB)`);
+}
+console.log(`cold load of each bundled handler (median of ${COLD_RUNS} fresh node processes, minus a bare node)`);
+for (const { file } of sizes) {
+  const { load, bare } = coldLoadMs(`.build/${file}/index.mjs`);
+  console.log(`  ${file}: ${load.toFixed(1)} ms (bare node ${bare.toFixed(1)} ms)`);
+}
+const figures = await throughput();
+console.log(`log-group guard, ${figures.events} CreateLogGroup events in-process against the emulator`);
+console.log(`  remediated: ${figures.remediated}`);
+console.log(`  events/s: ${figures.eventsPerSecond.toFixed(1)}`);
+console.log(`  latency p50: ${figures.p50.toFixed(1)} ms, p95: ${figures.p95.toFixed(1)} ms`);
+console.log(`  AWS calls per remediated event: ${figures.callsPerEvent.toFixed(2)}`);
