@@ -77,6 +77,7 @@ export interface Rule<Target = unknown, State = unknown> {
   isGone?(error: unknown): boolean;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds rules of different Target/State types
 export type AnyRule = Rule<any, any>;
 
 /** Identity function that keeps a rule's Target and State types tied together. */

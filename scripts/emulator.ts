@@ -65,10 +65,12 @@ async function main(): Promise<void> {
   const options = parseEmulatorArgs(process.argv.slice(2));
   const emulator = await startEmulator({ port: options.port, host: options.host });
   stopOnSignals(emulator);
-  if (options.provision) await provision(emulator.url).catch(async (error) => {
-    await emulator.stop();
-    throw error;
-  });
+  if (options.provision) {
+    await provision(emulator.url).catch(async (error: unknown) => {
+      await emulator.stop();
+      throw error;
+    });
+  }
   console.log(
     `driftguard emulator ready at ${emulator.url} (moto ${emulator.motoVersion}, account ${EMULATOR_ACCOUNT_ID})`,
   );

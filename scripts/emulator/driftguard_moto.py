@@ -1,6 +1,6 @@
 """driftguard's embedded AWS emulator: moto's server mode plus the AWS behaviours driftguard relies on.
 
-Usage: python driftguard_moto.py --host 127.0.0.1 --port 5055
+Usage: python driftguard_moto.py --host 127.0.0.1 --port 5055 [--parent-pid PID]
 
 Each patch below is a small, named function that monkeypatches one moto class at import time and says
 which AWS behaviour it reproduces. Patched calls were checked against the running server with the
@@ -17,6 +17,8 @@ import os
 import re
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -659,10 +661,22 @@ def _exit_cleanly(signum: int, frame: Any) -> None:
     sys.exit(0)
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """A launcher that dies without stopping us (SIGKILL, crash) must not leave an orphan server behind."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="driftguard's embedded AWS emulator (moto server mode, patched)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, help="exit when this process is no longer our parent")
     args = parser.parse_args(argv)
 
     # moto builds some URLs (SQS queue URLs, presigned links) from MOTO_PORT.
@@ -670,6 +684,8 @@ def main(argv: list[str] | None = None) -> None:
     apply_patches()
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
+    if args.parent_pid:
+        _exit_with_parent(args.parent_pid)
     # One line per request on stderr would drown the launcher's error tail.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

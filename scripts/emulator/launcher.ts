@@ -55,11 +55,14 @@ export interface PythonWithMoto {
   motoVersion: string;
 }
 
-/** Finds the real python interpreter and checks that moto's server mode imports. */
+/** Finds the real python interpreter (DRIFTGUARD_PYTHON, else python3, else python) and checks that moto's server
+ * mode imports. */
 export async function findPythonWithMoto(): Promise<PythonWithMoto> {
   const probe = 'import sys, moto, moto.server; print(sys.executable); print(moto.__version__)';
+  const override = process.env.DRIFTGUARD_PYTHON;
+  const candidates = override ? [override] : ['python3', 'python'];
   const errors: unknown[] = [];
-  for (const candidate of ['python3', 'python']) {
+  for (const candidate of candidates) {
     try {
       const { stdout } = await execFileAsync(candidate, ['-c', probe], { timeout: READY_TIMEOUT_MS });
       const [executable, motoVersion] = stdout.trim().split('\n');
@@ -68,9 +71,12 @@ export async function findPythonWithMoto(): Promise<PythonWithMoto> {
       errors.push(error);
     }
   }
-  throw new EmulatorUnavailableError('moto is not installed (no python3 or python could import moto.server)', {
-    cause: new AggregateError(errors),
-  });
+  throw new EmulatorUnavailableError(
+    `moto is not installed (${candidates.join(' or ')} could not import moto.server)`,
+    {
+      cause: new AggregateError(errors),
+    },
+  );
 }
 
 /** Asks the OS for a free loopback port. */
@@ -93,7 +99,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const { executable, motoVersion } = await findPythonWithMoto();
   const port = opts.port ?? (await findFreePort(host));
   const url = `http://${host}:${port}`;
-  const child = spawn(executable, [SERVER_SCRIPT, '--host', host, '--port', String(port)], {
+  const args = [SERVER_SCRIPT, '--host', host, '--port', String(port), '--parent-pid', String(process.pid)];
+  const child = spawn(executable, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const stderr = collectTail(child);
@@ -157,7 +164,9 @@ async function waitUntilServing(url: string, child: ChildProcess, stderr: Stderr
     if (await answersHttp(url)) return;
     await sleep(READY_POLL_MS);
   }
-  throw new EmulatorStartError(`the emulator did not answer at ${url} within ${READY_TIMEOUT_MS} ms:\n${stderr.text()}`);
+  throw new EmulatorStartError(
+    `the emulator did not answer at ${url} within ${READY_TIMEOUT_MS} ms:\n${stderr.text()}`,
+  );
 }
 
 async function answersHttp(url: string): Promise<boolean> {

@@ -16,6 +16,7 @@ import { buildAll } from '../../scripts/build.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { testEndpoint } from '../support/emulator.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is read as loose JSON
 type Resource = { Type: string; Properties: Record<string, any>; Condition?: string };
 let resources: Record<string, Resource>;
 
