@@ -2,9 +2,15 @@
  * Creates the engine's own resources on an emulator (what serverless.yml creates in an account): the log key with its
  * CloudWatch Logs policy in every region, the encrypted notice topic, and a queue subscribed to it so notices can be read.
  */
-import { CreateAliasCommand, CreateKeyCommand, EnableKeyRotationCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  EnableKeyRotationCommand,
+  KMSClient,
+} from '@aws-sdk/client-kms';
+import { CreateTopicCommand, GetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 
 /** The regions enabled by default in every account; the log key is created in each, under one alias. */
@@ -117,4 +123,31 @@ export async function provisionEngineResources(opts: ProvisionOptions): Promise<
     DRIFTGUARD_NOTICE_TOPIC_ARN: TopicArn,
     DRIFTGUARD_NOTICE_QUEUE_URL: QueueUrl,
   };
+}
+
+/**
+ * The settings of resources an earlier provisioning left on this endpoint (npm run emulator -- --provision), for the
+ * variables the user did not set; empty where nothing was provisioned.
+ */
+export async function findProvisionedSettings(endpoint: string, region = 'us-east-1'): Promise<Record<string, string>> {
+  const config = emulatorClientConfig(endpoint, region);
+  const found: Record<string, string> = {};
+  const { Account: account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
+  const topicArn = `arn:aws:sns:${region}:${account}:driftguard-local-notices`;
+  const lookups = [
+    new KMSClient(config).send(new DescribeKeyCommand({ KeyId: LOCAL_LOG_KEY_ALIAS })).then(() => {
+      found.DRIFTGUARD_LOG_KMS_KEY = LOCAL_LOG_KEY_ALIAS;
+    }),
+    new SNSClient(config).send(new GetTopicAttributesCommand({ TopicArn: topicArn })).then(() => {
+      found.DRIFTGUARD_NOTICE_TOPIC_ARN = topicArn;
+    }),
+    new SQSClient(config)
+      .send(new GetQueueUrlCommand({ QueueName: 'driftguard-local-notice-inbox' }))
+      .then(({ QueueUrl }) => {
+        if (QueueUrl) found.DRIFTGUARD_NOTICE_QUEUE_URL = QueueUrl;
+      }),
+  ];
+  // A lookup that fails means that resource was not provisioned here.
+  await Promise.allSettled(lookups);
+  return found;
 }

@@ -14,7 +14,7 @@ import { findRule, type HandledEvent } from '../lib/pipeline.js';
 import { GUARDS } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { startEmulator } from './emulator/launcher.js';
-import { emulatorCredentials, provisionEngineResources } from './provision.js';
+import { emulatorCredentials, findProvisionedSettings, provisionEngineResources } from './provision.js';
 import { REENACTMENTS, reenactmentKey } from './reenact/index.js';
 
 export interface ReplayOptions {
@@ -155,6 +155,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     const endpoint = emulator?.url ?? options.endpoint;
     if (endpoint) setEndpointEnvironment(endpoint);
     if (emulator) Object.assign(process.env, await provisionEngineResources({ endpoint: emulator.url }));
+    else if (endpoint) useProvisionedDefaults(await findProvisionedSettings(endpoint), print, options.json ?? false);
     const settings = loadSettings();
     const identity = await new STSClient({ region: process.env.AWS_REGION ?? 'us-east-1' }).send(
       new GetCallerIdentityCommand({}),
@@ -193,6 +194,15 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     return { items, exitCode: items.some((item) => item.result.outcome === 'failed') ? 1 : 0 };
   } finally {
     await emulator?.stop();
+  }
+}
+
+/** Unset settings default to what `npm run emulator -- --provision` created on the endpoint; the output says so. */
+function useProvisionedDefaults(found: Record<string, string>, print: (line: string) => void, json: boolean) {
+  for (const [name, value] of Object.entries(found)) {
+    if (process.env[name]) continue;
+    process.env[name] = value;
+    if (!json) print(`settings: ${name}=${value} (provisioned on the endpoint)`);
   }
 }
 
