@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // Integration files share one emulator and reset it: they run one file at a time.
+    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import {
   EMULATOR_ACCOUNT_ID,
   EMULATOR_REGION,
+  EmulatorStartError,
   EmulatorUnavailableError,
   type RunningEmulator,
   startEmulator,
@@ -85,6 +86,7 @@ main().catch((error: unknown) => {
     console.error(error.message);
     process.exit(EXIT_MOTO_MISSING);
   }
-  console.error(error);
+  // A start failure explains itself (with the server's stderr); anything else keeps its stack.
+  console.error(error instanceof EmulatorStartError ? error.message : error);
   process.exit(1);
 });

@@ -52,11 +52,15 @@ except ImportError as import_error:  # pragma: no cover - exercised by the launc
 # a. CloudWatch Logs AssociateKmsKey / DisassociateKmsKey, and key validation on CreateLogGroup
 # --------------------------------------------------------------------------------------------------
 
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/(?P<key_id>[A-Za-z0-9-]+)$")
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/(?P<key_id>[A-Za-z0-9-]+)$"
+)
 _LOG_KMS_KEY_ARN = re.compile(
     r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<kind>key|alias)/(?P<key_id>[A-Za-z0-9/_-]+)$"
 )
-_LOG_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:logs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):log-group:(?P<name>[^:]+)(:\*)?$")
+_LOG_GROUP_ARN = re.compile(
+    r"^arn:aws[a-z-]*:logs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):log-group:(?P<name>[^:]+)(:\*)?$"
+)
 _QUERY_RESULT_ARN = re.compile(r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:query-result:\*$")
 
 
@@ -310,12 +314,14 @@ class _PatternValidator:
     def _wildcard(self, operator: str, argument: Any) -> None:
         self._string(operator, argument)
         if "**" in argument:
-            raise InvalidEventPatternException(reason=f"Consecutive wildcard characters at pos {argument.index('**') + 1}")
+            position = argument.index("**") + 1
+            raise InvalidEventPatternException(reason=f"Consecutive wildcard characters at pos {position}")
 
     def _anything_but(self, operator: str, argument: Any) -> None:
         if isinstance(argument, list):
             if not argument or not all(v is None or isinstance(v, (str, int, float, bool)) for v in argument):
-                raise InvalidEventPatternException(reason="Inside anything but list, start|null|boolean is not supported.")
+                reason = "Inside anything but list, start|null|boolean is not supported."
+                raise InvalidEventPatternException(reason=reason)
             return
         if isinstance(argument, dict):
             if len(argument) != 1:
@@ -328,7 +334,8 @@ class _PatternValidator:
                 raise InvalidEventPatternException(reason=f"{inner_operator} match pattern must be a string")
             return
         if not (argument is None or isinstance(argument, (str, int, float, bool))):
-            raise InvalidEventPatternException(reason="Value of anything-but must be an array or single string/number value.")
+            reason = "Value of anything-but must be an array or single string/number value."
+            raise InvalidEventPatternException(reason=reason)
 
     @staticmethod
     def _exists(operator: str, argument: Any) -> None:

@@ -79,25 +79,39 @@ export async function findPythonWithMoto(): Promise<PythonWithMoto> {
   );
 }
 
-/** Asks the OS for a free loopback port. */
-export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+/** Binds the port (0: any free one) for a moment and returns the port the OS gave. */
+function probePort(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('the OS gave no port'))));
+      const bound = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (bound ? resolve(bound) : reject(new Error('the OS gave no port'))));
     });
   });
+}
+
+/** Asks the OS for a free loopback port. */
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return probePort(host, 0);
+}
+
+/** A port taken by another server would answer our readiness probe, so a requested port must be free first. */
+async function ensurePortFree(host: string, port: number): Promise<number> {
+  try {
+    return await probePort(host, port);
+  } catch (error) {
+    throw new EmulatorStartError(`port ${port} on ${host} is not free`, { cause: error });
+  }
 }
 
 /** Starts the patched moto server and resolves once it answers HTTP. */
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = opts.host ?? '127.0.0.1';
   const { executable, motoVersion } = await findPythonWithMoto();
-  const port = opts.port ?? (await findFreePort(host));
+  const port = opts.port === undefined ? await findFreePort(host) : await ensurePortFree(host, opts.port);
   const url = `http://${host}:${port}`;
   const args = [SERVER_SCRIPT, '--host', host, '--port', String(port), '--parent-pid', String(process.pid)];
   const child = spawn(executable, args, {
