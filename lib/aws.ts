@@ -1,22 +1,29 @@
-/** SDK clients, built once per region and reused across invocations; AWS_ENDPOINT_URL points them at an emulator. */
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SNSClient } from '@aws-sdk/client-sns';
+/**
+ * SDK clients, built once per class and region and reused across invocations. Rules ask for the client class they
+ * import, so each guard's bundle holds only its own clients. AWS_ENDPOINT_URL points them all at an emulator.
+ */
+import type { SNSClient } from '@aws-sdk/client-sns';
+
+interface ClientConfig {
+  region: string;
+  retryMode?: string;
+  maxAttempts?: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Any SDK v3 client class: `new CloudWatchLogsClient({ region })`. */
+export type ClientClass<C> = new (config: ClientConfig) => C;
 
 export interface AwsClients {
-  logs(region: string): CloudWatchLogsClient;
-  kms(region: string): KMSClient;
-  sns(region: string): SNSClient;
+  client<C>(Class: ClientClass<C>, region: string): C;
 }
 
 /** Counts every AWS call the engine sends (benchmarks and replay report calls per event). */
 export const awsCallCounter = { calls: 0 };
 
-type Client = CloudWatchLogsClient | KMSClient | SNSClient;
-
-function countCalls<C extends Client>(client: C): C {
-  // The clients' stacks differ only in their input/output types; the counter touches neither.
-  (client.middlewareStack as SNSClient['middlewareStack']).add(
+function countCalls<C>(client: C): C {
+  // Every client's middleware stack has the same add(); the counter touches neither input nor output.
+  (client as unknown as SNSClient).middlewareStack.add(
     (next) => async (args) => {
       awsCallCounter.calls += 1;
       return next(args);
@@ -26,26 +33,20 @@ function countCalls<C extends Client>(client: C): C {
   return client;
 }
 
-// Adaptive retry: backoff with jitter, and client-side rate limiting when AWS throttles.
-const clientConfig = (region: string) => ({ region, retryMode: 'adaptive', maxAttempts: 5 });
-
-function perRegion<C extends Client>(create: (region: string) => C): (region: string) => C {
-  const cache = new Map<string, C>();
-  return (region) => {
-    let client = cache.get(region);
-    if (client === undefined) {
-      client = countCalls(create(region));
-      cache.set(region, client);
-    }
-    return client;
-  };
-}
-
-export function createAwsClients(): AwsClients {
+/** Adaptive retry by default: backoff with jitter, and client-side rate limiting when AWS throttles. */
+export function createAwsClients(overrides: Omit<ClientConfig, 'region'> = {}): AwsClients {
+  const cache = new Map<ClientClass<unknown>, Map<string, unknown>>();
   return {
-    logs: perRegion((region) => new CloudWatchLogsClient(clientConfig(region))),
-    kms: perRegion((region) => new KMSClient(clientConfig(region))),
-    sns: perRegion((region) => new SNSClient(clientConfig(region))),
+    client<C>(Class: ClientClass<C>, region: string): C {
+      const byRegion = cache.get(Class) ?? new Map<string, unknown>();
+      cache.set(Class, byRegion);
+      let client = byRegion.get(region) as C | undefined;
+      if (client === undefined) {
+        client = countCalls(new Class({ region, retryMode: 'adaptive', maxAttempts: 5, ...overrides }));
+        byRegion.set(region, client);
+      }
+      return client;
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 /** One event through one rule: parse, screen, target, inspect, decide, apply, notify. Shared by Lambda, replay and tests. */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
@@ -167,7 +168,7 @@ async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEv
   try {
     // The topic may live in another region than the event; publish where the topic is.
     const region = topic.split(':')[3] ?? event.detail.awsRegion;
-    const messageId = await publishNotice(ctx.aws.sns(region), notice, topic);
+    const messageId = await publishNotice(ctx.aws.client(SNSClient, region), notice, topic);
     result.notice = { ...result.notice, published: true, ...(messageId ? { messageId } : {}) };
   } catch (error) {
     ctx.logger?.error('notice could not be published', error as Error);

@@ -4,11 +4,12 @@
  */
 import {
   AssociateKmsKeyCommand,
+  CloudWatchLogsClient,
   DescribeLogGroupsCommand,
   ListTagsForResourceCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
 import { type Action, type Decision, defineRule, type Finding, type Resource } from '../rule.js';
@@ -234,7 +235,7 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
   },
 
   async inspect(target, { aws, settings }) {
-    const logs = aws.logs(target.region);
+    const logs = aws.client(CloudWatchLogsClient, target.region);
     const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: target.name, limit: 1 }));
     const group = logGroups?.find((g) => g.logGroupName === target.name);
     if (group === undefined) return undefined;
@@ -256,10 +257,13 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
       configuredKey: { problem: 'not resolved' },
     };
     if (state.exemptByTag) return state;
-    const kms = aws.kms(target.region);
+    const kms = aws.client(KMSClient, target.region);
     state.configuredKey = await resolveConfiguredKey(kms, settings.logKmsKey, target.region);
     if (group.kmsKeyId !== undefined && !('arn' in state.configuredKey && state.configuredKey.arn === group.kmsKeyId)) {
-      state.currentKey = await describeKey(aws.kms(arnRegion(group.kmsKeyId) ?? target.region), group.kmsKeyId);
+      state.currentKey = await describeKey(
+        aws.client(KMSClient, arnRegion(group.kmsKeyId) ?? target.region),
+        group.kmsKeyId,
+      );
     }
     return state;
   },
@@ -267,7 +271,7 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
   decide: decideLogGroupFixes,
 
   async apply(action, target, { aws }) {
-    const logs = aws.logs(target.region);
+    const logs = aws.client(CloudWatchLogsClient, target.region);
     const { logGroupName } = action.params as { logGroupName: string };
     switch (action.api) {
       case 'logs:AssociateKmsKey':

@@ -1,0 +1,268 @@
+import { describe, expect, it } from 'vitest';
+import { buildNotice, type NoticeInput, publishInput } from '../../lib/notices.js';
+import type { Action } from '../../lib/rule.js';
+import { logGroupEncryptionRetention as rule } from '../../lib/rules/log-group-encryption-retention.js';
+import { ACCOUNT, params, sample, sampleWith } from './fixtures.js';
+
+const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-4111-8111-111111111111';
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:driftguard-notices';
+
+const ASSOCIATE: Action = {
+  api: 'logs:AssociateKmsKey',
+  params: { logGroupName: '/app/payments-api/prod', kmsKeyId: KEY },
+  summary: `KMS key none -> ${KEY}`,
+};
+const RETAIN: Action = {
+  api: 'logs:PutRetentionPolicy',
+  params: { logGroupName: '/app/payments-api/prod', retentionInDays: 365 },
+  summary: 'retention none (never expire) -> 365 days',
+};
+
+function input(overrides: Partial<NoticeInput> = {}): NoticeInput {
+  const event = overrides.event ?? sample('logs-CreateLogGroup-plain');
+  const name = (event.detail.requestParameters?.logGroupName as string | undefined) ?? '/app/payments-api/prod';
+  return {
+    event,
+    ruleId: rule.id,
+    ruleTitle: rule.title,
+    severity: 'medium',
+    outcome: 'remediated',
+    reason: 'encryption: none; retention: none (never expire)',
+    resource: rule.describe({ name, region: event.detail.awsRegion, account: event.account }),
+    findings: [
+      { attribute: 'kmsKeyId', before: 'none', after: KEY },
+      { attribute: 'retentionInDays', before: 'none (never expire)', after: '365 days' },
+    ],
+    actions: [ASSOCIATE, RETAIN],
+    failures: [],
+    needsHuman: [],
+    ...overrides,
+  };
+}
+
+function withGroupName(name: string) {
+  return sampleWith('logs-CreateLogGroup-plain', (raw) => {
+    params(raw).logGroupName = name;
+  });
+}
+
+describe('buildNotice subject', () => {
+  it('starts with the severity, resource, event and actor, then what was done', () => {
+    // Act
+    const notice = buildNotice(input({ event: withGroupName('/a'), actions: [RETAIN] }));
+
+    // Assess
+    expect(notice.subject).toBe(
+      '[driftguard] MEDIUM log group /a CreateLogGroup by alice: retention none (never expire) -> 365 days',
+    );
+  });
+
+  it('cuts a subject that would reach 100 characters to 99, ending in "..."', () => {
+    // Act
+    const notice = buildNotice(input({ actions: [RETAIN] }));
+
+    // Assess
+    expect(notice.subject).toBe(
+      '[driftguard] MEDIUM log group /app/payments-api/prod CreateLogGroup by alice: retention none (ne...',
+    );
+  });
+
+  it('names a role session as the actor', () => {
+    // Act
+    const notice = buildNotice(input({ event: sample('logs-PutRetentionPolicy'), actions: [] }));
+
+    // Assess
+    expect(notice.subject).toMatch(
+      /^\[driftguard\] MEDIUM log group \/app\/search\/prod PutRetentionPolicy by jane\.doe@example\.com: /,
+    );
+  });
+
+  it.each([
+    ['failed', 'remediation FAILED'],
+    ['needs-human', 'needs a human'],
+  ] as const)('says %s outcomes in words', (outcome, words) => {
+    // Act
+    const notice = buildNotice(input({ outcome, actions: [] }));
+
+    // Assess
+    expect(notice.subject).toBe(
+      `[driftguard] MEDIUM log group /app/payments-api/prod CreateLogGroup by alice: ${words}`,
+    );
+  });
+
+  it.each([
+    ['a 512-character name', `/${'a'.repeat(511)}`],
+    ['emoji', '/app/🔥🔥🔥/prod'],
+    ['right-to-left text', '/app/\u05E9\u05DC\u05D5\u05DD\u202E/prod'],
+    ['NUL and line breaks', '/app/a\u0000b\r\nSubject: injected'],
+    ['a 512-character name of emoji', `/${'😀'.repeat(255)}`],
+  ])('stays printable ASCII, one line, under 100 characters with %s', (_label, name) => {
+    // Act
+    const notice = buildNotice(input({ event: withGroupName(name) }));
+
+    // Assess
+    expect(notice.subject.length).toBeLessThan(100);
+    expect(notice.subject).toMatch(/^[\x20-\x7e]+$/);
+    expect(notice.subject.startsWith('[driftguard] MEDIUM log group /')).toBe(true);
+  });
+
+  it('marks a cut subject with an ellipsis', () => {
+    // Act
+    const notice = buildNotice(input({ event: withGroupName(`/${'a'.repeat(511)}`) }));
+
+    // Assess
+    expect(notice.subject).toHaveLength(99);
+    expect(notice.subject.endsWith('...')).toBe(true);
+  });
+});
+
+describe('buildNotice text', () => {
+  it('says what drifted, who, when, what was done, the console link and the event id', () => {
+    // Act
+    const { text } = buildNotice(input());
+
+    // Assess
+    expect(text.split('\n')).toEqual([
+      `REMEDIATED: ${rule.title}`,
+      '',
+      'What drifted: log group /app/payments-api/prod (CreateLogGroup)',
+      `  - kmsKeyId: none -> ${KEY}`,
+      '  - retentionInDays: none (never expire) -> 365 days',
+      'Who: alice (arn:aws:iam::123456789012:user/alice) from 198.51.100.10',
+      'When: 2026-11-20T10:00:00Z',
+      'What was done:',
+      `  - KMS key none -> ${KEY} (logs:AssociateKmsKey)`,
+      '  - retention none (never expire) -> 365 days (logs:PutRetentionPolicy)',
+      'Why: encryption: none; retention: none (never expire)',
+      '',
+      'Rule: log-group-encryption-retention   Severity: medium   Outcome: remediated',
+      'Account: 123456789012   Region: eu-west-1',
+      'Resource: arn:aws:logs:eu-west-1:123456789012:log-group:/app/payments-api/prod',
+      'Console: https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fapp$252Fpayments-api$252Fprod',
+      'Event: e0d2b6a1-0001-4a3b-8c2d-000000000001',
+    ]);
+  });
+
+  it('says a planned notice changed nothing', () => {
+    // Act
+    const notice = buildNotice(input({ outcome: 'planned' }));
+
+    // Assess
+    expect(notice.text).toMatch(/^WOULD REMEDIATE: /);
+    expect(notice.text).toContain('What would be done (notify mode, nothing changed):\n  - KMS key none -> ');
+    expect(notice.subject).toContain(' by alice: KMS key none -> ');
+  });
+
+  it('lists failed writes with their error beside what was done', () => {
+    // Act
+    const notice = buildNotice(
+      input({
+        outcome: 'failed',
+        reason: '1 of 2 fixes failed',
+        actions: [RETAIN],
+        failures: [{ action: ASSOCIATE, error: 'ServiceUnavailableException: try later' }],
+      }),
+    );
+
+    // Assess
+    expect(notice.text).toMatch(/^REMEDIATION FAILED: /);
+    expect(notice.text).toContain(
+      [
+        'What was done:',
+        '  - retention none (never expire) -> 365 days (logs:PutRetentionPolicy)',
+        `  ! FAILED KMS key none -> ${KEY} (logs:AssociateKmsKey): ServiceUnavailableException: try later`,
+      ].join('\n'),
+    );
+    expect(notice.text).toContain('Why: 1 of 2 fixes failed');
+  });
+
+  it('tells a human what to do, and says when nothing was done', () => {
+    // Act
+    const notice = buildNotice(
+      input({ outcome: 'needs-human', actions: [], needsHuman: ['Associate a customer managed KMS key.'] }),
+    );
+
+    // Assess
+    expect(notice.text).toMatch(/^NEEDS A HUMAN: /);
+    expect(notice.text).toContain(
+      'What was done: nothing\nWhat a human must do:\n  - Associate a customer managed KMS key.',
+    );
+  });
+
+  it('falls back to the identity type and unknown IP', () => {
+    // Prepare
+    const event = sampleWith('logs-CreateLogGroup-plain', (raw) => {
+      raw.detail.userIdentity = { type: 'AWSService', invokedBy: 'logs.amazonaws.com' };
+      Reflect.deleteProperty(raw.detail, 'sourceIPAddress');
+    });
+
+    // Act
+    const notice = buildNotice(input({ event }));
+
+    // Assess
+    expect(notice.text).toContain('Who: logs.amazonaws.com (AWSService) from unknown IP');
+  });
+});
+
+describe('buildNotice document and attributes', () => {
+  it('carries the machine-readable facts', () => {
+    // Act
+    const notice = buildNotice(input());
+
+    // Assess
+    expect(notice.document).toMatchObject({
+      kind: 'driftguard.notice',
+      version: 1,
+      rule: 'log-group-encryption-retention',
+      severity: 'medium',
+      outcome: 'remediated',
+      account: ACCOUNT,
+      region: 'eu-west-1',
+      actor: { arn: 'arn:aws:iam::123456789012:user/alice', name: 'alice', type: 'IAMUser' },
+      sourceIPAddress: '198.51.100.10',
+      event: {
+        id: 'e0d2b6a1-0001-4a3b-8c2d-000000000001',
+        name: 'CreateLogGroup',
+        time: '2026-11-20T10:00:00Z',
+        source: 'logs.amazonaws.com',
+      },
+      actions: [ASSOCIATE, RETAIN],
+      failures: [],
+      needsHuman: [],
+    });
+    expect(notice.attributes).toEqual({
+      severity: 'medium',
+      rule: 'log-group-encryption-retention',
+      outcome: 'remediated',
+      account: ACCOUNT,
+    });
+  });
+});
+
+describe('publishInput', () => {
+  it('sends a per-protocol JSON message with string attributes', () => {
+    // Prepare
+    const notice = buildNotice(input({ outcome: 'failed', failures: [{ action: ASSOCIATE, error: 'x' }] }));
+
+    // Act
+    const publish = publishInput(notice, TOPIC);
+
+    // Assess
+    expect(publish.TopicArn).toBe(TOPIC);
+    expect(publish.Subject).toBe(notice.subject);
+    expect(publish.MessageStructure).toBe('json');
+    const message = JSON.parse(publish.Message) as Record<string, string>;
+    expect(Object.keys(message)).toEqual(expect.arrayContaining(['default', 'email', 'sqs', 'lambda', 'https']));
+    expect(message.default).toBe(notice.text);
+    expect(message.email).toBe(notice.text);
+    expect(JSON.parse(message.sqs as string)).toEqual(notice.document);
+    expect(JSON.parse(message.lambda as string)).toEqual(notice.document);
+    expect(JSON.parse(message.https as string)).toEqual(notice.document);
+    expect(publish.MessageAttributes).toEqual({
+      severity: { DataType: 'String', StringValue: 'medium' },
+      rule: { DataType: 'String', StringValue: 'log-group-encryption-retention' },
+      outcome: { DataType: 'String', StringValue: 'failed' },
+      account: { DataType: 'String', StringValue: ACCOUNT },
+    });
+  });
+});
