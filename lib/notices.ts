@@ -41,21 +41,54 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
 };
 
 /** SNS subjects: ASCII printable, no line breaks, under 100 characters. */
-function subjectSafe(text: string): string {
-  const printable = text.replace(/[^\x20-\x7e]/g, '?');
-  return printable.length <= SUBJECT_LIMIT ? printable : `${printable.slice(0, SUBJECT_LIMIT - 3)}...`;
+const printable = (text: string) => text.replace(/[^\x20-\x7e]/g, '?');
+const MIN_ID = 24;
+
+/**
+ * SNS subjects: printable ASCII, under 100 characters. When too long, the resource type goes first, then the
+ * resource name is shortened in its middle, so that who did what and what was done stay readable.
+ */
+function composeSubject(head: string, type: string, id: string, tail: string): string {
+  const [h, t] = [printable(head), printable(tail)];
+  let name = printable(id);
+  const full = `${h} ${printable(type)} ${name} ${t}`;
+  if (full.length <= SUBJECT_LIMIT) return full;
+  const room = Math.max(MIN_ID, SUBJECT_LIMIT - h.length - t.length - 2);
+  if (name.length > room) {
+    const keep = room - 3;
+    name = `${name.slice(0, Math.ceil(keep / 2))}...${name.slice(name.length - Math.floor(keep / 2))}`;
+  }
+  const subject = `${h} ${name} ${t}`;
+  return subject.length <= SUBJECT_LIMIT ? subject : `${subject.slice(0, SUBJECT_LIMIT - 3)}...`;
+}
+
+/** What the subject says was done: the fixes' briefs, with what failed or is left to a human. */
+function subjectOutcome({ outcome, actions, failures, needsHuman }: NoticeInput): string {
+  const briefs = actions.map((action) => action.brief).join(', ');
+  switch (outcome) {
+    case 'remediated':
+      return briefs;
+    case 'planned':
+      return `would do: ${briefs}`;
+    case 'failed':
+      return `FAILED ${failures.map(({ action }) => action.api.split(':')[1]).join(', ')}${briefs ? `; done: ${briefs}` : ''}`;
+    case 'needs-human':
+      return `needs a human${briefs ? `; done: ${briefs}` : ''}`;
+    default:
+      return OUTCOME_WORDS[outcome];
+  }
 }
 
 export function buildNotice(input: NoticeInput): Notice {
   const { event, resource, outcome } = input;
   const { detail } = event;
   const actor = actorName(detail.userIdentity);
-  const done =
-    outcome === 'remediated' || outcome === 'planned'
-      ? input.actions.map((action) => action.summary).join(', ')
-      : OUTCOME_WORDS[outcome];
-  const subject = subjectSafe(
-    `[driftguard] ${input.severity.toUpperCase()} ${resource.type} ${resource.id} ${detail.eventName} by ${actor}: ${done}`,
+  const done = subjectOutcome(input);
+  const subject = composeSubject(
+    `[driftguard] ${input.severity.toUpperCase()}`,
+    resource.type,
+    resource.id,
+    `${detail.eventName} by ${actor}: ${done}`,
   );
   const document = {
     kind: 'driftguard.notice',

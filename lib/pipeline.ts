@@ -4,7 +4,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
-import type { Action, AnyRule, Decision, Finding, Outcome, Resource } from './rule.js';
+import { type Action, type AnyRule, type Decision, type Finding, isSkip, type Outcome, type Resource } from './rule.js';
 import { type ScreeningContext, screenEvent } from './screening.js';
 import type { Settings } from './settings.js';
 
@@ -54,6 +54,7 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   if (screened !== undefined) return ignored(base, rule.id, null, screened.reason);
 
   const target = rule.target(event);
+  if (isSkip(target)) return ignored(base, rule.id, null, target.skip);
   const resource = rule.describe(target);
   ctx.logger?.appendKeys({ rule: rule.id, resource: resource.id, eventId: base.eventId });
   const ruleContext = { settings: ctx.settings, aws: ctx.aws };

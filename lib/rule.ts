@@ -25,6 +25,8 @@ export interface Action {
   params: Record<string, unknown>;
   /** Human text for notices, e.g. "retention none -> 365 days". */
   summary: string;
+  /** A few words for the notice subject, e.g. "retention 365d". */
+  brief: string;
 }
 
 /** One attribute that drifted from policy. */
@@ -41,6 +43,15 @@ export interface Decision {
   findings: Finding[];
   actions: Action[];
   needsHuman: string[];
+}
+
+/** The event is well formed but out of the rule's scope, for the reason given. */
+export interface Skip {
+  skip: string;
+}
+
+export function isSkip(value: unknown): value is Skip {
+  return typeof value === 'object' && value !== null && 'skip' in value;
 }
 
 export interface Resource {
@@ -65,8 +76,11 @@ export interface Rule<Target = unknown, State = unknown> {
   controls: string[];
   trigger: Trigger;
   permissions: PermissionDeclaration[];
-  /** Which resource the event touched (name or ARN, normalised); throws MalformedEventError when the event lacks it. */
-  target(event: CloudTrailEvent): Target;
+  /**
+   * Which resource the event touched (name or ARN, normalised), or a Skip when the event concerns something the rule
+   * does not guard; throws MalformedEventError when the event lacks what the rule needs.
+   */
+  target(event: CloudTrailEvent): Target | Skip;
   describe(target: Target): Resource;
   /** A decision that needs no AWS call (e.g. exempt by name); undefined means inspect. */
   preScreen?(target: Target, settings: Settings): Decision | undefined;

@@ -52,7 +52,7 @@ function readChoice<T extends string>(env: Env, name: string, choices: readonly 
 function readRetention(env: Env, name: string): number | undefined {
   const value = read(env, name);
   if (value === undefined) return undefined;
-  const days = Number(value);
+  const days = /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!(LOG_RETENTION_DAYS_ALLOWED as readonly number[]).includes(days)) {
     invalid(name, value, `values (days) are ${LOG_RETENTION_DAYS_ALLOWED.join(', ')}`);
   }
@@ -79,15 +79,19 @@ export function loadSettings(env: Env = process.env): Settings {
       `DRIFTGUARD_LOG_RETENTION_DAYS=${days} is outside DRIFTGUARD_LOG_RETENTION_MIN_DAYS..MAX_DAYS (${min ?? 'unset'}..${max ?? 'unset'}): allowed values lie within the bounds`,
     );
   }
+  const logKmsKey = readMatching(
+    env,
+    'DRIFTGUARD_LOG_KMS_KEY',
+    KMS_KEY_PATTERN,
+    'values are a KMS key ARN, an alias ARN, or an alias name (alias/...)',
+  );
+  if (logKmsKey !== undefined && /(^|:)alias\/aws\//.test(logKmsKey)) {
+    invalid('DRIFTGUARD_LOG_KMS_KEY', logKmsKey, 'values are customer managed keys (alias/aws/... are AWS managed)');
+  }
   const exemptTag = readMatching(env, 'DRIFTGUARD_EXEMPT_TAG', /^.{1,128}$/u, 'a tag key of 1 to 128 characters');
   return {
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
-    logKmsKey: readMatching(
-      env,
-      'DRIFTGUARD_LOG_KMS_KEY',
-      KMS_KEY_PATTERN,
-      'values are a KMS key ARN, an alias ARN, or an alias name (alias/...)',
-    ),
+    logKmsKey,
     logRetentionDays: days,
     logRetentionMinDays: min,
     logRetentionMaxDays: max,

@@ -12,7 +12,7 @@ import {
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
-import { type Action, type Decision, defineRule, type Finding, type Resource } from '../rule.js';
+import { type Action, type Decision, defineRule, type Finding, type Resource, type Skip } from '../rule.js';
 import { clampRetention, type Settings } from '../settings.js';
 
 export interface LogGroupTarget {
@@ -27,6 +27,8 @@ export interface KeyFacts {
   state?: string;
   manager?: string;
   problem?: string;
+  /** The key could not be read (access denied): neither kept nor replaced without a human. */
+  unverifiable?: boolean;
 }
 
 export interface LogGroupState {
@@ -43,13 +45,17 @@ export interface LogGroupState {
 
 const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:(.+?)(:\*)?$/;
 
-function targetOf(event: CloudTrailEvent): LogGroupTarget {
+function targetOf(event: CloudTrailEvent): LogGroupTarget | Skip {
   const params = event.detail.requestParameters ?? {};
   const base = { region: event.detail.awsRegion, account: event.account };
   if (typeof params.logGroupName === 'string' && params.logGroupName !== '')
     return { ...base, name: params.logGroupName };
-  const match = typeof params.resourceIdentifier === 'string' ? LOG_GROUP_ARN.exec(params.resourceIdentifier) : null;
+  const identifier = params.resourceIdentifier;
+  const match = typeof identifier === 'string' ? LOG_GROUP_ARN.exec(identifier) : null;
   if (match?.[3]) return { ...base, name: match[3] };
+  if (typeof identifier === 'string' && identifier !== '') {
+    return { skip: `${identifier} is not a log group (query results are out of scope)` };
+  }
   throw new MalformedEventError(
     `${event.detail.eventName} event ${event.detail.eventID}: detail.requestParameters has no logGroupName (or log-group resourceIdentifier)`,
   );
@@ -86,8 +92,8 @@ async function resolveConfiguredKey(
   const cached = cache.get(configured);
   if (cached) return { arn: cached };
   const facts = await describeKey(kms, configured);
-  if (facts.problem)
-    return { problem: `the configured key ${configured} cannot be used in ${region}: ${facts.problem}` };
+  const defect = facts.problem ?? (keyIsUsable(facts, region) ? undefined : keyDefect(facts, region));
+  if (defect) return { problem: `the configured key ${configured} cannot be used in ${region}: ${defect}` };
   cache.set(configured, facts.arn);
   return { arn: facts.arn };
 }
@@ -99,7 +105,11 @@ async function describeKey(kms: KMSClient, keyId: string): Promise<KeyFacts> {
   } catch (error) {
     const name = awsErrorName(error);
     if (name === 'NotFoundException') return { arn: keyId, problem: 'the key does not exist' };
-    return { arn: keyId, problem: `the key could not be read (${name})` };
+    if (name === 'AccessDeniedException') {
+      return { arn: keyId, problem: 'the key could not be read (AccessDeniedException)', unverifiable: true };
+    }
+    // Throttling and service errors are passed up so the event is retried; they say nothing about the key.
+    throw error;
   }
 }
 
@@ -127,13 +137,18 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
   const needsHuman: string[] = [];
 
   const keyDrift = encryptionDrift(state);
-  if (keyDrift !== undefined) {
+  if (state.currentKey?.unverifiable) {
+    needsHuman.push(
+      `Check that ${state.kmsKeyId}, the key of ${target.name}, is an enabled customer managed key of ${target.region}: the engine may not read it.`,
+    );
+  } else if (keyDrift !== undefined) {
     if ('arn' in state.configuredKey) {
       findings.push({ attribute: 'kmsKeyId', before: keyDrift, after: state.configuredKey.arn });
       actions.push({
         api: 'logs:AssociateKmsKey',
         params: { logGroupName: target.name, kmsKeyId: state.configuredKey.arn },
         summary: `KMS key ${keyDrift} -> ${state.configuredKey.arn}`,
+        brief: 'encrypted',
       });
     } else {
       findings.push({ attribute: 'kmsKeyId', before: keyDrift, after: 'a customer managed key (none available)' });
@@ -154,6 +169,7 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
       api: 'logs:PutRetentionPolicy',
       params: { logGroupName: target.name, retentionInDays: wanted },
       summary: `retention ${before} -> ${wanted} days`,
+      brief: `retention ${wanted}d`,
     });
   }
 
@@ -252,7 +268,7 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
       arn,
       retentionInDays: group.retentionInDays,
       kmsKeyId: group.kmsKeyId,
-      exemptByTag: settings.exemptTag in tags && tags[settings.exemptTag] !== 'false',
+      exemptByTag: Object.hasOwn(tags, settings.exemptTag) && tags[settings.exemptTag] !== 'false',
       currentKey: undefined,
       configuredKey: { problem: 'not resolved' },
     };

@@ -67,8 +67,8 @@ describe('log-group guard against the emulator', () => {
     expect(notices).toHaveLength(1);
     const [notice] = notices;
     expect(notice?.subject.length).toBeLessThan(100);
-    expect(notice?.subject).toMatch(
-      /^\[driftguard\] MEDIUM log group \/app\/payments-api\/prod CreateLogGroup by alice: /,
+    expect(notice?.subject).toBe(
+      '[driftguard] MEDIUM /app/payments-api/prod CreateLogGroup by alice: encrypted, retention 365d',
     );
     expect(notice?.attributes).toEqual({
       severity: 'medium',
@@ -229,9 +229,21 @@ describe('log-group guard against the emulator', () => {
     expect(notice?.attributes.outcome).toBe('needs-human');
   });
 
-  it('reports a failed fix (configured key disabled), publishes a failed notice and exits 1', async () => {
+  it('asks a human when the configured alias points at a disabled key, and still fixes retention', async () => {
     const kms = new KMSClient(emulatorClientConfig(testEndpoint(), 'eu-west-1'));
     await kms.send(new DisableKeyCommand({ KeyId: await localKeyArn() }));
+    const report = await replay([sample('logs-CreateLogGroup-plain')]);
+    expect(report.exitCode).toBe(0);
+    expect(report.items[0]?.result.outcome).toBe('needs-human');
+    expect(report.items[0]?.result.needsHuman[0]).toMatch(/key state Disabled/);
+    expect((await describeGroup('/app/payments-api/prod'))?.retentionInDays).toBe(365);
+  });
+
+  it('reports a failed fix (configured key ARN disabled), publishes a failed notice and exits 1', async () => {
+    const keyArn = await localKeyArn();
+    process.env.DRIFTGUARD_LOG_KMS_KEY = keyArn;
+    const kms = new KMSClient(emulatorClientConfig(testEndpoint(), 'eu-west-1'));
+    await kms.send(new DisableKeyCommand({ KeyId: keyArn }));
     const report = await replay([sample('logs-CreateLogGroup-plain')]);
     expect(report.exitCode).toBe(1);
     const result = report.items[0]?.result;

@@ -39,6 +39,7 @@ const associate: Action = {
   api: 'logs:AssociateKmsKey',
   params: { logGroupName: NAME, kmsKeyId: CONFIGURED_KEY },
   summary: expect.any(String) as unknown as string,
+  brief: 'encrypted',
 };
 
 function putRetention(days: number): Action {
@@ -46,6 +47,7 @@ function putRetention(days: number): Action {
     api: 'logs:PutRetentionPolicy',
     params: { logGroupName: NAME, retentionInDays: days },
     summary: expect.any(String) as unknown as string,
+    brief: `retention ${days}d`,
   };
 }
 
@@ -308,7 +310,6 @@ describe('logGroupEncryptionRetention.target', () => {
   it.each([
     ['neither logGroupName nor resourceIdentifier', {}],
     ['an empty logGroupName', { logGroupName: '' }],
-    ['a resourceIdentifier that is no log group ARN', { resourceIdentifier: '/app/inventory/prod' }],
   ])('throws MalformedEventError with %s', (_label, requestParameters) => {
     // Prepare
     const event = sampleWith('logs-AssociateKmsKey-by-resourceIdentifier', (raw) => {
@@ -323,6 +324,19 @@ describe('logGroupEncryptionRetention.target', () => {
     expect(act).toThrow(
       'AssociateKmsKey event e0d2b6a1-0010-4a3b-8c2d-000000000010: detail.requestParameters has no logGroupName',
     );
+  });
+
+  it('skips a resourceIdentifier that is not a log group (query results are out of scope)', () => {
+    // Prepare
+    const event = sampleWith('logs-AssociateKmsKey-by-resourceIdentifier', (raw) => {
+      raw.detail.requestParameters = { resourceIdentifier: 'arn:aws:logs:us-east-1:123456789012:query-result:*' };
+    });
+
+    // Act
+    const target = logGroupEncryptionRetention.target(event);
+
+    // Assess
+    expect(target).toEqual({ skip: expect.stringMatching(/is not a log group/) });
   });
 
   it('throws MalformedEventError when requestParameters is null', () => {

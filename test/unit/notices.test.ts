@@ -11,11 +11,13 @@ const ASSOCIATE: Action = {
   api: 'logs:AssociateKmsKey',
   params: { logGroupName: '/app/payments-api/prod', kmsKeyId: KEY },
   summary: `KMS key none -> ${KEY}`,
+  brief: 'encrypted',
 };
 const RETAIN: Action = {
   api: 'logs:PutRetentionPolicy',
   params: { logGroupName: '/app/payments-api/prod', retentionInDays: 365 },
   summary: 'retention none (never expire) -> 365 days',
+  brief: 'retention 365d',
 };
 
 function input(overrides: Partial<NoticeInput> = {}): NoticeInput {
@@ -47,23 +49,24 @@ function withGroupName(name: string) {
 }
 
 describe('buildNotice subject', () => {
-  it('starts with the severity, resource, event and actor, then what was done', () => {
+  it('starts with the severity, resource, event and actor, then the fixes in brief', () => {
     // Act
-    const notice = buildNotice(input({ event: withGroupName('/a'), actions: [RETAIN] }));
+    const notice = buildNotice(input({ event: withGroupName('/a'), actions: [ASSOCIATE, RETAIN] }));
 
     // Assess
-    expect(notice.subject).toBe(
-      '[driftguard] MEDIUM log group /a CreateLogGroup by alice: retention none (never expire) -> 365 days',
-    );
+    expect(notice.subject).toBe('[driftguard] MEDIUM log group /a CreateLogGroup by alice: encrypted, retention 365d');
   });
 
-  it('cuts a subject that would reach 100 characters to 99, ending in "..."', () => {
+  it('shortens a long group name in its middle so that what was done still fits in 99 characters', () => {
     // Act
-    const notice = buildNotice(input({ actions: [RETAIN] }));
+    const notice = buildNotice(
+      input({ event: withGroupName(`/app/${'x'.repeat(40)}/prod`), actions: [ASSOCIATE, RETAIN] }),
+    );
 
     // Assess
+    expect(notice.subject.length).toBeLessThan(100);
     expect(notice.subject).toBe(
-      '[driftguard] MEDIUM log group /app/payments-api/prod CreateLogGroup by alice: retention none (ne...',
+      '[driftguard] MEDIUM /app/xxxxxxxx...xxxxxxx/prod CreateLogGroup by alice: encrypted, retention 365d',
     );
   });
 
@@ -78,16 +81,16 @@ describe('buildNotice subject', () => {
   });
 
   it.each([
-    ['failed', 'remediation FAILED'],
-    ['needs-human', 'needs a human'],
-  ] as const)('says %s outcomes in words', (outcome, words) => {
+    ['failed', 'FAILED AssociateKmsKey; done: retention 365d'],
+    ['needs-human', 'needs a human; done: retention 365d'],
+  ] as const)('says %s outcomes in words, with what was done', (outcome, words) => {
     // Act
-    const notice = buildNotice(input({ outcome, actions: [] }));
+    const failures = outcome === 'failed' ? [{ action: ASSOCIATE, error: 'InvalidParameterException: disabled' }] : [];
+    const notice = buildNotice(input({ event: withGroupName('/a'), outcome, actions: [RETAIN], failures }));
 
     // Assess
-    expect(notice.subject).toBe(
-      `[driftguard] MEDIUM log group /app/payments-api/prod CreateLogGroup by alice: ${words}`,
-    );
+    expect(notice.subject.endsWith(` /a CreateLogGroup by alice: ${words}`)).toBe(true);
+    expect(notice.subject.length).toBeLessThan(100);
   });
 
   it.each([
@@ -103,16 +106,18 @@ describe('buildNotice subject', () => {
     // Assess
     expect(notice.subject.length).toBeLessThan(100);
     expect(notice.subject).toMatch(/^[\x20-\x7e]+$/);
-    expect(notice.subject.startsWith('[driftguard] MEDIUM log group /')).toBe(true);
+    expect(notice.subject.startsWith('[driftguard] MEDIUM ')).toBe(true);
+    expect(notice.subject).toContain(' CreateLogGroup by alice: ');
   });
 
-  it('marks a cut subject with an ellipsis', () => {
+  it('marks a shortened name with an ellipsis and keeps what was done', () => {
     // Act
     const notice = buildNotice(input({ event: withGroupName(`/${'a'.repeat(511)}`) }));
 
     // Assess
-    expect(notice.subject).toHaveLength(99);
-    expect(notice.subject.endsWith('...')).toBe(true);
+    expect(notice.subject).toMatch(
+      /^\[driftguard\] MEDIUM \/a+\.\.\.a+ CreateLogGroup by alice: encrypted, retention 365d$/,
+    );
   });
 });
 
@@ -150,7 +155,7 @@ describe('buildNotice text', () => {
     // Assess
     expect(notice.text).toMatch(/^WOULD REMEDIATE: /);
     expect(notice.text).toContain('What would be done (notify mode, nothing changed):\n  - KMS key none -> ');
-    expect(notice.subject).toContain(' by alice: KMS key none -> ');
+    expect(notice.subject).toContain(' by alice: would do: encrypted');
   });
 
   it('lists failed writes with their error beside what was done', () => {
@@ -226,7 +231,7 @@ describe('buildNotice document and attributes', () => {
         time: '2026-11-20T10:00:00Z',
         source: 'logs.amazonaws.com',
       },
-      actions: [ASSOCIATE, RETAIN],
+      actions: [ASSOCIATE, RETAIN].map(({ api, params, summary }) => ({ api, params, summary })),
       failures: [],
       needsHuman: [],
     });
