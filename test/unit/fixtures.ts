@@ -6,7 +6,8 @@ import { loadSettings, type Settings } from '../../lib/settings.js';
 
 export const ACCOUNT = '123456789012';
 export const EVENTS_DIR = join(import.meta.dirname, '../../events');
-export const REFERENCE_EVENTS_DIR = '/work/shared/reference/events';
+// shared/ sits beside the checkout (here and in CI).
+export const REFERENCE_EVENTS_DIR = '../shared/reference/events';
 
 export function eventFiles(dir: string): string[] {
   return readdirSync(dir)
