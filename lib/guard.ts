@@ -1,4 +1,6 @@
-import type { AnyRule } from './rule.js';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CustomResourceRequest } from './custom-resource.js';
+import type { AnyRule, RuleContext } from './rule.js';
 
 /** One Lambda function and the rules it runs. Its entry imports only its own guard, so bundles stay small. */
 export interface Guard {
@@ -8,4 +10,6 @@ export interface Guard {
   file: string;
   description: string;
   rules: AnyRule[];
+  /** Serves a CloudFormation custom resource of the stack (e.g. the deploy-time baseline capture); says what it did. */
+  customResource?(request: CustomResourceRequest, ctx: RuleContext, logger: Logger): Promise<string>;
 }

@@ -5,6 +5,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from './aws.js';
+import { isCustomResourceRequest } from './custom-resource.js';
 import { MalformedEventError } from './envelope.js';
 import type { Guard } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
@@ -41,6 +42,23 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const aws = options.aws ?? createAwsClients();
   const logger = options.logger ?? defaultLogger;
   const handle = async (event: unknown, context: Context): Promise<HandledEvent> => {
+    if (guard.customResource && isCustomResourceRequest(event)) {
+      // CloudFormation reads the answer sent to ResponseURL; the return value is the record the log keeps.
+      const reason = await guard.customResource(event, { settings, aws }, logger);
+      return {
+        eventId: event.RequestId,
+        eventName: `CloudFormation ${event.RequestType}`,
+        rule: null,
+        outcome: 'compliant',
+        reason,
+        resource: null,
+        findings: [],
+        actions: [],
+        failures: [],
+        needsHuman: [],
+        notice: null,
+      };
+    }
     let result: HandledEvent;
     try {
       result = await handleEvent(event, guard.rules, {

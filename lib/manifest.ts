@@ -39,21 +39,23 @@ export interface PolicyStatement {
   Effect: 'Allow';
   Action: string[];
   Resource: unknown;
+  Condition?: Record<string, Record<string, string>>;
 }
 
-/** The union of the guard's rules' declared actions, grouped by resource; nothing else. */
+/** The union of the guard's rules' declared actions, grouped by resource and condition; nothing else. */
 export function ruleStatements(guard: Guard): PolicyStatement[] {
-  const byResource = new Map<string, Set<string>>();
-  const declarations: PermissionDeclaration[] = guard.rules.flatMap((rule) => rule.permissions);
-  for (const { actions, resource } of declarations) {
-    const set = byResource.get(resource) ?? new Set<string>();
-    for (const action of actions) set.add(action);
-    byResource.set(resource, set);
+  const grouped = new Map<string, { declaration: PermissionDeclaration; actions: Set<string> }>();
+  for (const declaration of guard.rules.flatMap((rule) => rule.permissions)) {
+    const key = JSON.stringify([declaration.resource, declaration.condition ?? null]);
+    const entry = grouped.get(key) ?? { declaration, actions: new Set<string>() };
+    for (const action of declaration.actions) entry.actions.add(action);
+    grouped.set(key, entry);
   }
-  return [...byResource.entries()].map(([resource, actions]) => ({
+  return [...grouped.values()].map(({ declaration, actions }) => ({
     Effect: 'Allow',
     Action: [...actions].sort(),
-    Resource: { 'Fn::Sub': resource },
+    Resource: { 'Fn::Sub': declaration.resource },
+    ...(declaration.condition ? { Condition: declaration.condition } : {}),
   }));
 }
 

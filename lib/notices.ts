@@ -63,8 +63,11 @@ function composeSubject(head: string, type: string, id: string, tail: string): s
 }
 
 /** What the subject says was done: the fixes' briefs, with what failed or is left to a human. */
-function subjectOutcome({ outcome, actions, failures, needsHuman }: NoticeInput): string {
-  const briefs = actions.map((action) => action.brief).join(', ');
+function subjectOutcome({ outcome, actions, failures }: NoticeInput): string {
+  const briefs = actions
+    .map((action) => action.brief)
+    .filter((brief) => brief !== '')
+    .join(', ');
   switch (outcome) {
     case 'remediated':
       return briefs;

@@ -4,7 +4,16 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
-import { type Action, type AnyRule, type Decision, type Finding, isSkip, type Outcome, type Resource } from './rule.js';
+import {
+  type Action,
+  type AnyRule,
+  type Decision,
+  type Finding,
+  isSkip,
+  type Outcome,
+  type Resource,
+  type RuleContext,
+} from './rule.js';
 import { type ScreeningContext, screenEvent } from './screening.js';
 import type { Settings } from './settings.js';
 
@@ -59,13 +68,15 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   ctx.logger?.appendKeys({ rule: rule.id, resource: resource.id, eventId: base.eventId });
   const ruleContext = { settings: ctx.settings, aws: ctx.aws };
   let decision = rule.preScreen?.(target, ctx.settings);
+  let state: unknown;
   if (decision === undefined) {
-    const state = await rule.inspect(target, ruleContext);
+    state = await rule.inspect(target, ruleContext);
     if (state === undefined)
       return ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
     decision = rule.decide(state, ctx.settings);
   }
   if (decision.status !== 'drifted') {
+    if (!ctx.dryRun) await applyBookkeeping(rule, target, decision, ruleContext);
     return {
       ...ignored(base, rule.id, resource, decision.reason),
       outcome: decision.status,
@@ -78,6 +89,16 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   if (applied?.gone)
     return ignored(base, rule.id, resource, `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`);
   const failures = applied?.failures ?? [];
+  if (applied?.refusals.length) {
+    decision = { ...decision, needsHuman: [...decision.needsHuman, ...applied.refusals], bookkeeping: [] };
+  } else if (applied && failures.length === 0 && rule.verify) {
+    decision = {
+      ...decision,
+      needsHuman: [...decision.needsHuman, ...(await rule.verify(target, state, ruleContext))],
+    };
+  }
+  // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
+  if (writes && failures.length === 0) await applyBookkeeping(rule, target, decision, ruleContext);
   const outcome = outcomeOf(writes, failures.length, decision);
   const reason =
     failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
@@ -86,7 +107,7 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
     event,
     ruleId: rule.id,
     ruleTitle: rule.title,
-    severity: rule.severity,
+    severity: decision.severity ?? rule.severity,
     outcome,
     reason,
     resource,
@@ -142,8 +163,8 @@ async function applyActions(
   rule: AnyRule,
   target: unknown,
   actions: Action[],
-  ctx: { settings: Settings; aws: AwsClients },
-): Promise<{ done: Action[]; failures: { action: Action; error: string }[]; gone: boolean }> {
+  ctx: RuleContext,
+): Promise<{ done: Action[]; failures: { action: Action; error: string }[]; refusals: string[]; gone: boolean }> {
   const done: Action[] = [];
   const failures: { action: Action; error: string }[] = [];
   for (const action of actions) {
@@ -151,11 +172,19 @@ async function applyActions(
       await rule.apply(action, target, ctx);
       done.push(action);
     } catch (error) {
-      if (rule.isGone?.(error)) return { done, failures, gone: true };
+      if (rule.isGone?.(error)) return { done, failures, refusals: [], gone: true };
+      const refusal = rule.explainFailure?.(action, error);
+      // What follows depends on what was refused: stop here and hand over to a human.
+      if (refusal) return { done, failures, refusals: [refusal], gone: false };
       failures.push({ action, error: `${awsErrorName(error) ?? 'Error'}: ${(error as Error).message}` });
     }
   }
-  return { done, failures, gone: false };
+  return { done, failures, refusals: [], gone: false };
+}
+
+/** The engine's own records (baselines): a failure here is the event's failure, so that it is retried. */
+async function applyBookkeeping(rule: AnyRule, target: unknown, decision: Decision, ctx: RuleContext) {
+  for (const action of decision.bookkeeping ?? []) await rule.apply(action, target, ctx);
 }
 
 async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEvent, ctx: EngineContext) {

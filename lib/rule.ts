@@ -17,6 +17,8 @@ export interface Trigger {
 export interface PermissionDeclaration {
   actions: string[];
   resource: string;
+  /** An IAM condition block, e.g. iam:PassedToService for iam:PassRole. */
+  condition?: Record<string, Record<string, string>>;
 }
 
 /** One write the engine makes; api is also the IAM action it needs (service:Action). */
@@ -43,6 +45,13 @@ export interface Decision {
   findings: Finding[];
   actions: Action[];
   needsHuman: string[];
+  /** Overrides the rule's severity for this finding (a deleted trail is critical where a weakened one is high). */
+  severity?: Severity;
+  /**
+   * Writes to the engine's own state (e.g. a trail baseline), made after the actions succeed, also in notify mode
+   * and when compliant; never in a dry run. Not reported as remediation.
+   */
+  bookkeeping?: Action[];
 }
 
 /** The event is well formed but out of the rule's scope, for the reason given. */
@@ -87,6 +96,13 @@ export interface Rule<Target = unknown, State = unknown> {
   inspect(target: Target, ctx: RuleContext): Promise<State | undefined>;
   decide(state: State, settings: Settings): Decision;
   apply(action: Action, target: Target, ctx: RuleContext): Promise<void>;
+  /** After the actions: what could not be restored (read back and compared), as steps for a human. */
+  verify?(target: Target, state: State, ctx: RuleContext): Promise<string[]>;
+  /**
+   * A refusal a human must resolve (e.g. the trail's bucket is gone), as the step to take; the remaining actions are
+   * not attempted and the outcome is needs-human. Undefined for a plain failure.
+   */
+  explainFailure?(action: Action, error: unknown): string | undefined;
   /** True when an apply error means the resource vanished meanwhile (nothing left to fix). */
   isGone?(error: unknown): boolean;
 }

@@ -37,6 +37,8 @@ export async function buildAll(): Promise<{ file: string; bytes: number; zipByte
       format: 'esm',
       // The SDK's ESM build tree-shakes better and loads faster than its CommonJS one.
       mainFields: ['module', 'main'],
+      // Lambda's credentials are in its environment: the node default chain's other providers stay out.
+      alias: { '@aws-sdk/credential-provider-node': './lib/lambda-credentials.ts' },
       legalComments: 'none',
       write: false,
       // Some bundled CommonJS dependencies call require(); ESM output needs one.

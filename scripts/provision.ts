@@ -2,6 +2,8 @@
  * Creates the engine's own resources on an emulator (what serverless.yml creates in an account): the log key with its
  * CloudWatch Logs policy in every region, the encrypted notice topic, and a queue subscribed to it so notices can be read.
  */
+
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -35,6 +37,7 @@ export const DEFAULT_REGIONS = [
 ];
 
 export const LOCAL_LOG_KEY_ALIAS = 'alias/driftguard-local-logs';
+export const LOCAL_STATE_TABLE = 'driftguard-local-state';
 
 export interface ProvisionOptions {
   endpoint: string;
@@ -118,7 +121,24 @@ export async function provisionEngineResources(opts: ProvisionOptions): Promise<
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes?.QueueArn }));
 
+  await new DynamoDBClient(config).send(
+    new CreateTableCommand({
+      TableName: LOCAL_STATE_TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      SSESpecification: { Enabled: true },
+    }),
+  );
+
   return {
+    DRIFTGUARD_STATE_TABLE: LOCAL_STATE_TABLE,
     DRIFTGUARD_LOG_KMS_KEY: LOCAL_LOG_KEY_ALIAS,
     DRIFTGUARD_NOTICE_TOPIC_ARN: TopicArn,
     DRIFTGUARD_NOTICE_QUEUE_URL: QueueUrl,
@@ -135,6 +155,9 @@ export async function findProvisionedSettings(endpoint: string, region = 'us-eas
   const { Account: account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
   const topicArn = `arn:aws:sns:${region}:${account}:driftguard-local-notices`;
   const lookups = [
+    new DynamoDBClient(config).send(new DescribeTableCommand({ TableName: LOCAL_STATE_TABLE })).then(() => {
+      found.DRIFTGUARD_STATE_TABLE = LOCAL_STATE_TABLE;
+    }),
     new KMSClient(config).send(new DescribeKeyCommand({ KeyId: LOCAL_LOG_KEY_ALIAS })).then(() => {
       found.DRIFTGUARD_LOG_KMS_KEY = LOCAL_LOG_KEY_ALIAS;
     }),

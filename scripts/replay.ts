@@ -8,6 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
+import { createAwsClients } from '../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../lib/envelope.js';
 import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
 import { findRule, type HandledEvent } from '../lib/pipeline.js';
@@ -15,7 +16,7 @@ import { GUARDS } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { startEmulator } from './emulator/launcher.js';
 import { emulatorCredentials, findProvisionedSettings, provisionEngineResources } from './provision.js';
-import { REENACTMENTS, reenactmentKey } from './reenact/index.js';
+import { REENACTMENTS, type ReenactContext, reenactmentKey } from './reenact/index.js';
 
 export interface ReplayOptions {
   files: string[];
@@ -161,6 +162,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
       new GetCallerIdentityCommand({}),
     );
     const account = identity.Account ?? '';
+    const engine = { settings, aws: createAwsClients() };
     const handlers = new Map(
       GUARDS.map((guard) => [
         guard,
@@ -176,7 +178,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     for (const { file, event: original } of loaded) {
       const notes: string[] = [];
       let event = original;
-      if (options.reenact && endpoint) event = await reenact(event, endpoint, account, notes);
+      if (options.reenact && endpoint) event = await reenact(event, { endpoint, account, notes, engine });
       const guard = GUARDS.find((g) => findRule(g.rules, event) !== undefined);
       const handler = guard ? handlers.get(guard) : undefined;
       let result: HandledEvent;
@@ -206,7 +208,8 @@ function useProvisionedDefaults(found: Record<string, string>, print: (line: str
   }
 }
 
-async function reenact(event: CloudTrailEvent, endpoint: string, account: string, notes: string[]) {
+async function reenact(event: CloudTrailEvent, ctx: ReenactContext) {
+  const { account, notes } = ctx;
   const rebased = rebase(event, account, notes);
   if (rebased.detail.errorCode !== undefined) {
     notes.push(`not reenacted: the original call failed (${rebased.detail.errorCode}), so it changed nothing`);
@@ -217,9 +220,11 @@ async function reenact(event: CloudTrailEvent, endpoint: string, account: string
     notes.push(`not reenacted: no reenactment for ${reenactmentKey(rebased)}`);
     return rebased;
   }
-  const result = await reenactment(rebased, { endpoint, account, notes });
-  notes.push(`reenacted ${rebased.detail.eventName} in ${rebased.detail.awsRegion}`);
-  return result;
+  const result = await reenactment(rebased, ctx);
+  // The call was just made: the event's time is now (a logging gap is measured from it).
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  notes.push(`reenacted ${rebased.detail.eventName} in ${rebased.detail.awsRegion} at ${now}`);
+  return { ...result, time: now, detail: { ...result.detail, eventTime: now } };
 }
 
 function jsonLine({ file, result, notes, noticeDelivered }: ReplayItem) {

@@ -25,6 +25,7 @@ from typing import Any
 
 try:
     import moto
+    from moto.cloudtrail import exceptions as cloudtrail_exceptions
     from moto.cloudtrail import models as cloudtrail_models
     from moto.cloudtrail import responses as cloudtrail_responses
     from moto.cloudtrail.exceptions import TrailNotFoundException
@@ -653,6 +654,48 @@ def patch_kms_key_arns() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# e. CloudTrail checks the trail's bucket on CreateTrail and UpdateTrail: it must exist and its policy
+#    must let cloudtrail.amazonaws.com write (moto checked existence on create only, and no policy)
+# --------------------------------------------------------------------------------------------------
+
+
+class InsufficientS3BucketPolicyException(JsonRESTError):
+    code = 400
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__("InsufficientS3BucketPolicyException", f"Incorrect S3 bucket policy is detected for bucket: {bucket}")
+
+
+def _check_trail_bucket(account_id: str, partition: str, bucket_name: str) -> None:
+    from moto.s3.models import s3_backends
+
+    try:
+        bucket = s3_backends[account_id][partition].get_bucket(bucket_name)
+    except Exception:
+        raise cloudtrail_exceptions.S3BucketDoesNotExistException(f"S3 bucket {bucket_name} does not exist!")
+    policy = bucket.policy.decode() if isinstance(bucket.policy, bytes) else (bucket.policy or "")
+    # AWS: CloudTrail refuses a bucket whose policy does not let cloudtrail.amazonaws.com write to it.
+    if "cloudtrail.amazonaws.com" not in policy or "s3:PutObject" not in policy:
+        raise InsufficientS3BucketPolicyException(bucket_name)
+
+
+def patch_cloudtrail_bucket_checks() -> None:
+    trail_cls = cloudtrail_models.Trail
+    original_update = trail_cls.update
+
+    def check_bucket_exists(self: Any) -> None:
+        _check_trail_bucket(self.account_id, self.partition, self.bucket_name)
+
+    def update(self: Any, s3_bucket_name: str | None, *args: Any, **kwargs: Any) -> None:
+        if s3_bucket_name is not None:
+            _check_trail_bucket(self.account_id, self.partition, s3_bucket_name)
+        original_update(self, s3_bucket_name, *args, **kwargs)
+
+    trail_cls.check_bucket_exists = check_bucket_exists
+    trail_cls.update = update
+
+
+# --------------------------------------------------------------------------------------------------
 # Server
 # --------------------------------------------------------------------------------------------------
 
@@ -662,6 +705,7 @@ def apply_patches() -> None:
     patch_events_pattern_matching()
     patch_cloudtrail_trail_arns()
     patch_kms_key_arns()
+    patch_cloudtrail_bucket_checks()
 
 
 def _exit_cleanly(signum: int, frame: Any) -> None:

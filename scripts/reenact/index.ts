@@ -3,13 +3,17 @@
  * (after creating whatever state that call needs). One reenactment per trigger; a test keeps them in step with the rules.
  */
 import type { CloudTrailEvent } from '../../lib/envelope.js';
+import type { RuleContext } from '../../lib/rule.js';
 import { logGroupReenactments } from './log-groups.js';
+import { trailReenactments } from './trails.js';
 
 export interface ReenactContext {
   endpoint: string;
   account: string;
   /** Lines to show the user (what was created, what was mapped). */
   notes: string[];
+  /** The engine's settings and clients, for what the engine itself must do first (e.g. capture a baseline). */
+  engine: RuleContext;
 }
 
 /** Performs the event's call; may rewrite the event (e.g. map its key onto one the emulator created) and returns it. */
@@ -17,6 +21,7 @@ export type Reenactment = (event: CloudTrailEvent, ctx: ReenactContext) => Promi
 
 export const REENACTMENTS: Record<string, Reenactment> = {
   ...logGroupReenactments,
+  ...trailReenactments,
 };
 
 export function reenactmentKey(event: Pick<CloudTrailEvent, 'source'> & { detail: { eventName: string } }): string {

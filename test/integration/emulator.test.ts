@@ -41,8 +41,10 @@ import {
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_ACCOUNT_ID, type RunningEmulator, startEmulator } from '../../scripts/emulator/launcher.js';
+import { cloudTrailBucketPolicy } from '../../scripts/reenact/trails.js';
 
 const region = 'us-east-1';
 let emulator: RunningEmulator | undefined;
@@ -355,6 +357,42 @@ describe('EventBridge TestEventPattern', () => {
   });
 });
 
+/** CreateTrail needs a bucket whose policy lets CloudTrail write. */
+async function trailBucket(prefix: string, policy = true): Promise<string> {
+  const bucket = uniqueName(prefix).toLowerCase();
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: url,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    forcePathStyle: true,
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  if (policy) {
+    await s3.send(
+      new PutBucketPolicyCommand({ Bucket: bucket, Policy: cloudTrailBucketPolicy(bucket, EMULATOR_ACCOUNT_ID) }),
+    );
+  }
+  return bucket;
+}
+
+describe('CloudTrail checks the trail bucket as AWS does', () => {
+  it('refuses a bucket whose policy does not let CloudTrail write, on CreateTrail and UpdateTrail', async () => {
+    const open = await trailBucket('driftguard-open');
+    const closed = await trailBucket('driftguard-closed', false);
+    await expect(
+      cloudtrail.send(new CreateTrailCommand({ Name: uniqueName('driftguard-refused'), S3BucketName: closed })),
+    ).rejects.toMatchObject({ name: 'InsufficientS3BucketPolicyException' });
+    const name = uniqueName('driftguard-moved');
+    await cloudtrail.send(new CreateTrailCommand({ Name: name, S3BucketName: open }));
+    await expect(cloudtrail.send(new UpdateTrailCommand({ Name: name, S3BucketName: closed }))).rejects.toMatchObject({
+      name: 'InsufficientS3BucketPolicyException',
+    });
+    await expect(
+      cloudtrail.send(new UpdateTrailCommand({ Name: name, S3BucketName: 'driftguard-no-such-bucket' })),
+    ).rejects.toMatchObject({ name: 'S3BucketDoesNotExistException' });
+  });
+});
+
 describe.each(['name', 'ARN'] as const)('CloudTrail by trail %s', (form) => {
   let bucket = '';
 
@@ -366,10 +404,7 @@ describe.each(['name', 'ARN'] as const)('CloudTrail by trail %s', (form) => {
   }
 
   beforeAll(async () => {
-    bucket = uniqueName('driftguard-trail-bucket').toLowerCase();
-    // CreateTrail needs the bucket; an unsigned PUT is moto's S3 CreateBucket (no S3 client dependency needed).
-    const response = await fetch(`${url}/${bucket}`, { method: 'PUT' });
-    expect(response.status).toBe(200);
+    bucket = await trailBucket('driftguard-trail-bucket');
   });
 
   it('StartLogging, StopLogging and GetTrailStatus', async () => {
@@ -439,8 +474,7 @@ describe.each(['name', 'ARN'] as const)('CloudTrail by trail %s', (form) => {
 
 describe('CloudTrail tags by trail ARN', () => {
   it('AddTags, ListTags and RemoveTags take the trail ARN', async () => {
-    const bucket = uniqueName('driftguard-tags-bucket').toLowerCase();
-    await fetch(`${url}/${bucket}`, { method: 'PUT' });
+    const bucket = await trailBucket('driftguard-tags-bucket');
     const name = uniqueName('driftguard-tagged');
     const { TrailARN } = await cloudtrail.send(new CreateTrailCommand({ Name: name, S3BucketName: bucket }));
 

@@ -1,0 +1,68 @@
+/**
+ * The trail baseline store: the full configuration of each trail the engine guards, kept in the stack's DynamoDB state
+ * table (pk = "trail#<trail ARN>", sk = "baseline"). Every read and write of baselines goes through here.
+ */
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AwsClients } from './aws.js';
+import type { TrailConfig } from './trails.js';
+
+export interface TrailBaseline {
+  config: TrailConfig;
+  /** When it was captured (ISO-8601). */
+  capturedAt: string;
+  /** The event id it was captured from, or "capture" for a sweep/deploy/replay capture. */
+  capturedFrom: string;
+}
+
+export class StateTableMissingError extends Error {
+  override name = 'StateTableMissingError';
+  constructor() {
+    super('DRIFTGUARD_STATE_TABLE is not set: trail baselines are kept in the state table');
+  }
+}
+
+const keyOf = (trailArn: string) => ({ pk: { S: `trail#${trailArn}` }, sk: { S: 'baseline' } });
+
+export class TrailBaselineStore {
+  private readonly dynamodb: DynamoDBClient;
+
+  constructor(
+    aws: AwsClients,
+    private readonly table: string | undefined,
+    region: string,
+  ) {
+    this.dynamodb = aws.client(DynamoDBClient, region);
+  }
+
+  private tableName(): string {
+    if (this.table === undefined) throw new StateTableMissingError();
+    return this.table;
+  }
+
+  async get(trailArn: string): Promise<TrailBaseline | undefined> {
+    const { Item } = await this.dynamodb.send(
+      new GetItemCommand({ TableName: this.tableName(), Key: keyOf(trailArn), ConsistentRead: true }),
+    );
+    const body = Item?.baseline?.S;
+    return body === undefined ? undefined : (JSON.parse(body) as TrailBaseline);
+  }
+
+  async put(baseline: TrailBaseline): Promise<void> {
+    await this.dynamodb.send(
+      new PutItemCommand({
+        TableName: this.tableName(),
+        Item: {
+          ...keyOf(baseline.config.trailArn),
+          baseline: { S: JSON.stringify(baseline) },
+          trailName: { S: baseline.config.name },
+          capturedAt: { S: baseline.capturedAt },
+        },
+      }),
+    );
+  }
+}
+
+/** The state table lives in the engine's own region (the stack's), whatever the trail's region. */
+export function stateRegion(): string {
+  return process.env.AWS_REGION ?? 'us-east-1';
+}

@@ -1,0 +1,237 @@
+/**
+ * The trail guard against the emulator: each trigger replayed with --reenact (a fully configured trail, its baseline
+ * captured, then the event's call), and the trail read back (DescribeTrails, GetEventSelectors, GetTrailStatus,
+ * insights, tags) must equal its baseline. What cannot be restored gives needs-human and no write.
+ */
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudTrailClient, DescribeTrailsCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { DeleteBucketCommand, DeleteBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../lib/aws.js';
+import { loadSettings } from '../../lib/settings.js';
+import { stateRegion, TrailBaselineStore } from '../../lib/trail-baselines.js';
+import { readTrail, type TrailConfig } from '../../lib/trails.js';
+import { emulatorClientConfig } from '../../scripts/provision.js';
+import type { ReenactContext } from '../../scripts/reenact/index.js';
+import { trailReenactments } from '../../scripts/reenact/trails.js';
+import { type ReplayReport, runReplay } from '../../scripts/replay.js';
+import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+
+const TRAIL = 'org-audit-trail';
+const REGION = 'eu-west-1';
+const ACCOUNT = '123456789012';
+const TRAIL_ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${TRAIL}`;
+const sample = (name: string) => `events/cloudtrail-${name}.json`;
+
+async function replay(files: string[], reenact = true): Promise<ReplayReport> {
+  return runReplay({ files, endpoint: testEndpoint(), reenact, json: true, print: () => undefined });
+}
+
+function engine() {
+  return { settings: loadSettings(), aws: createAwsClients() };
+}
+
+async function baselineOf(arn = TRAIL_ARN) {
+  const ctx = engine();
+  return new TrailBaselineStore(ctx.aws, ctx.settings.stateTable, stateRegion()).get(arn);
+}
+
+/** What the baseline and a read-back must agree on (when logging stopped is history, not configuration). */
+function configuration(config: TrailConfig | undefined) {
+  if (!config) return undefined;
+  const { stoppedLoggingAt: _history, ...rest } = config;
+  return rest;
+}
+
+async function expectTrailAsBaseline(name = TRAIL) {
+  const baseline = await baselineOf(`arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${name}`);
+  expect(baseline).toBeDefined();
+  const now = await readTrail(createAwsClients(), name, REGION);
+  expect(configuration(now)).toEqual(configuration(baseline?.config));
+  return { baseline, now };
+}
+
+/** A trail set up, captured and then changed by a reenactment, without the engine running on it. */
+async function preparedBy(eventName: string, file: string) {
+  const event = JSON.parse(readFileSync(file, 'utf8'));
+  const ctx: ReenactContext = { endpoint: testEndpoint(), account: ACCOUNT, notes: [], engine: engine() };
+  await trailReenactments[`aws.cloudtrail:${eventName}`]?.(event, ctx);
+}
+
+const cloudtrail = () => new CloudTrailClient(emulatorClientConfig(testEndpoint(), REGION));
+
+describe('trail guard against the emulator', () => {
+  beforeEach(async () => {
+    await freshEngine();
+  });
+
+  it.each(['DeleteTrail-by-name', 'DeleteTrail-by-arn'])(
+    're-creates a trail after %s exactly as its baseline',
+    async (file) => {
+      const report = await replay([sample(file)]);
+      const result = report.items[0]?.result;
+      expect(result?.outcome).toBe('remediated');
+      expect(result?.actions.map((a) => a.api)).toEqual([
+        'cloudtrail:CreateTrail',
+        'cloudtrail:PutEventSelectors',
+        'cloudtrail:PutInsightSelectors',
+        'cloudtrail:StartLogging',
+      ]);
+      const { now } = await expectTrailAsBaseline();
+      expect(now).toMatchObject({ isLogging: true, isMultiRegionTrail: true, logFileValidationEnabled: true });
+      expect(now?.tags).toEqual([
+        { Key: 'owner', Value: 'security' },
+        { Key: 'purpose', Value: 'audit' },
+      ]);
+      const [notice] = await readNotices();
+      expect(notice?.attributes).toMatchObject({
+        severity: 'critical',
+        outcome: 'remediated',
+        rule: 'cloudtrail-trail-integrity',
+      });
+      expect(notice?.subject).toMatch(
+        /^\[driftguard\] CRITICAL (trail )?org-audit-trail DeleteTrail by alice: re-created, logging$/,
+      );
+      expect(notice?.document.findings).toEqual([
+        expect.objectContaining({
+          attribute: 'trail',
+          before: expect.stringMatching(/^deleted \(not logging for \d+s\)$/),
+        }),
+      ]);
+    },
+  );
+
+  it('starts a stopped trail and says how long it was not logging', async () => {
+    const report = await replay([sample('StopLogging')]);
+    const result = report.items[0]?.result;
+    expect(result?.outcome).toBe('remediated');
+    expect(result?.actions).toEqual([{ api: 'cloudtrail:StartLogging', params: { Name: TRAIL_ARN } }]);
+    expect(result?.findings[0]?.before).toMatch(/not logging for \d+s/);
+    await expectTrailAsBaseline();
+    expect((await readNotices())[0]?.attributes.severity).toBe('critical');
+  });
+
+  it.each([
+    ['UpdateTrail-disable-multiregion-and-validation', { IsMultiRegionTrail: true, EnableLogFileValidation: true }],
+    [
+      'UpdateTrail-remove-cloudwatch-logs',
+      {
+        CloudWatchLogsLogGroupArn: expect.stringContaining(':log-group:'),
+        CloudWatchLogsRoleArn: expect.stringContaining(':role/'),
+      },
+    ],
+    ['UpdateTrail-remove-kms', { KmsKeyId: expect.stringContaining(':key/') }],
+  ])('puts back only what %s weakened', async (file, restored) => {
+    const report = await replay([sample(file)]);
+    const result = report.items[0]?.result;
+    expect(result?.outcome).toBe('remediated');
+    expect(result?.actions).toEqual([{ api: 'cloudtrail:UpdateTrail', params: { Name: TRAIL_ARN, ...restored } }]);
+    await expectTrailAsBaseline();
+    expect((await readNotices())[0]?.attributes.severity).toBe('high');
+  });
+
+  it('restores narrowed management events and keeps the author’s data events', async () => {
+    const report = await replay([sample('PutEventSelectors-write-only')]);
+    expect(report.items[0]?.result.outcome).toBe('remediated');
+    const { now } = await expectTrailAsBaseline();
+    expect(now?.eventSelectors?.[0]).toMatchObject({
+      ReadWriteType: 'All',
+      IncludeManagementEvents: true,
+      ExcludeManagementEventSources: [],
+    });
+  });
+
+  it('moves a trail back to its bucket and flags the change as suspicious', async () => {
+    const report = await replay([sample('UpdateTrail-change-bucket')]);
+    const result = report.items[0]?.result;
+    expect(result?.outcome).toBe('needs-human');
+    expect(result?.actions[0]?.params).toEqual({
+      Name: TRAIL_ARN,
+      S3BucketName: `reenact-trail-org-audit-trail-${ACCOUNT}`,
+    });
+    expect(result?.needsHuman[0]).toMatch(/changing where a trail writes is how logs get diverted/);
+    await expectTrailAsBaseline();
+  });
+
+  it.each(['UpdateTrail-s3-prefix-only', 'PutInsightSelectors'])(
+    'accepts %s without a write, and the baseline follows',
+    async (file) => {
+      const report = await replay([sample(file)]);
+      const result = report.items[0]?.result;
+      expect(result).toMatchObject({ outcome: 'compliant', actions: [] });
+      const { baseline } = await expectTrailAsBaseline();
+      expect(baseline?.capturedFrom).toBe(result?.eventId);
+      expect(await readNotices()).toHaveLength(0);
+    },
+  );
+
+  it('captures the baseline of a trail someone creates', async () => {
+    const report = await replay([sample('CreateTrail')]);
+    expect(report.items[0]?.result).toMatchObject({
+      outcome: 'compliant',
+      reason: 'new trail team-trail: baseline captured',
+    });
+    await expectTrailAsBaseline('team-trail');
+  });
+
+  it('ignores failed calls and the engine’s own CreateTrail', async () => {
+    const report = await replay([
+      sample('StopLogging-failed-AccessDenied'),
+      sample('CreateTrail-by-remediation-engine'),
+    ]);
+    expect(report.items.map((i) => i.result.outcome)).toEqual(['ignored', 'ignored']);
+    expect(await baselineOf()).toBeUndefined();
+  });
+
+  it('does nothing more on a second delivery of the same event', async () => {
+    await replay([sample('StopLogging')]);
+    await readNotices();
+    const again = await replay([sample('StopLogging')], false);
+    expect(again.items[0]?.result).toMatchObject({ outcome: 'compliant', actions: [] });
+    expect(await readNotices()).toHaveLength(0);
+  });
+
+  it('gives needs-human and makes no write for a trail with no baseline', async () => {
+    await preparedBy('CreateTrail', sample('CreateTrail'));
+    await cloudtrail().send(new StopLoggingCommand({ Name: 'team-trail' }));
+    const file = join(mkdtempSync(join(tmpdir(), 'driftguard-')), 'stop-team-trail.json');
+    writeFileSync(file, readFileSync(sample('StopLogging'), 'utf8').replaceAll(TRAIL, 'team-trail'));
+    const report = await replay([file], false);
+    expect(report.items[0]?.result).toMatchObject({ outcome: 'needs-human', actions: [] });
+    expect(report.items[0]?.result.needsHuman[0]).toMatch(/capture its baseline/);
+    expect((await readTrail(createAwsClients(), 'team-trail', REGION))?.isLogging).toBe(false);
+  });
+
+  it('gives needs-human, and re-creates nothing, when the trail’s bucket is gone or refuses CloudTrail', async () => {
+    await preparedBy('DeleteTrail', sample('DeleteTrail-by-name'));
+    const bucket = `reenact-trail-org-audit-trail-${ACCOUNT}`;
+    const s3 = new S3Client({ ...emulatorClientConfig(testEndpoint(), REGION), forcePathStyle: true });
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+    const refused = await replay([sample('DeleteTrail-by-name')], false);
+    expect(refused.items[0]?.result.outcome).toBe('needs-human');
+    expect(refused.items[0]?.result.needsHuman[0]).toMatch(new RegExp(`${bucket} refuses CloudTrail`));
+    expect(await readTrail(createAwsClients(), TRAIL, REGION)).toBeUndefined();
+
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    const gone = await replay([sample('DeleteTrail-by-name')], false);
+    expect(gone.items[0]?.result.needsHuman[0]).toMatch(new RegExp(`${bucket} is gone`));
+    const { trailList } = await cloudtrail().send(new DescribeTrailsCommand({}));
+    expect(trailList).toEqual([]);
+  });
+
+  it('gives needs-human naming the key when the trail’s KMS key is pending deletion', async () => {
+    await preparedBy('DeleteTrail', sample('DeleteTrail-by-name'));
+    const key = (await baselineOf())?.config.kmsKeyId as string;
+    await new KMSClient(emulatorClientConfig(testEndpoint(), REGION)).send(
+      new ScheduleKeyDeletionCommand({ KeyId: key, PendingWindowInDays: 7 }),
+    );
+    const report = await replay([sample('DeleteTrail-by-name')], false);
+    expect(report.items[0]?.result).toMatchObject({ outcome: 'needs-human', actions: [] });
+    expect(report.items[0]?.result.needsHuman[0]).toContain(`aws kms cancel-key-deletion --key-id ${key}`);
+    expect(await readTrail(createAwsClients(), TRAIL, REGION)).toBeUndefined();
+  });
+});
