@@ -110,7 +110,7 @@ async function ensureLogsRole(ctx: ReenactContext, region: string): Promise<stri
 }
 
 /** The fully configured trail every trail reenactment starts from; its baseline captured by the engine. */
-async function configuredTrail(event: CloudTrailEvent, ctx: ReenactContext, name: string, region: string) {
+async function configuredTrail(ctx: ReenactContext, name: string, region: string) {
   const cloudtrail = new CloudTrailClient(emulatorClientConfig(ctx.endpoint, region));
   try {
     await cloudtrail.send(new DeleteTrailCommand({ Name: name }));
@@ -190,7 +190,7 @@ function reenactOnConfiguredTrail(
 ): Reenactment {
   return async (event, ctx) => {
     const { name, region } = reference(event);
-    const { cloudtrail } = await configuredTrail(event, ctx, name, region);
+    const { cloudtrail } = await configuredTrail(ctx, name, region);
     await call(cloudtrail, name, event, ctx);
     return event;
   };
