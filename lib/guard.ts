@@ -10,6 +10,13 @@ export interface Guard {
   file: string;
   description: string;
   rules: AnyRule[];
+  /**
+   * The only region whose EventBridge bus receives this guard's events (IAM and sign-in events reach us-east-1 only).
+   * Deployed to another region, the stack leaves the guard out and the package step says so.
+   */
+  onlyRegion?: string;
+  /** CloudFormation resources the guard's rules need beside the function (e.g. a managed policy), by logical id. */
+  resources?(names: { stage: string }): Record<string, unknown>;
   /** Serves a CloudFormation custom resource of the stack (e.g. the deploy-time baseline capture); says what it did. */
   customResource?(request: CustomResourceRequest, ctx: RuleContext, logger: Logger): Promise<string>;
 }

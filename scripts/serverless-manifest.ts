@@ -69,13 +69,21 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   const service = String(await resolveVariable('self:service'));
   const stage = String(await resolveVariable('sls:stage'));
   const prefix = String(await resolveVariable('self:custom.engineRolePrefix'));
+  const region = String(await resolveVariable('self:provider.region'));
   const functions: Record<string, unknown> = {};
   const resources: Record<string, unknown> = {};
   const extensions: Record<string, unknown> = {};
   for (const guard of GUARDS) {
+    if (guard.onlyRegion && guard.onlyRegion !== region) {
+      process.stderr.write(
+        `driftguard: ${guard.file} left out of ${region}: its events reach EventBridge in ${guard.onlyRegion} only; deploy a stack there for it\n`,
+      );
+      continue;
+    }
     const id = pascal(guard.functionKey);
     functions[guard.functionKey] = guardFunction(guard, prefix);
     resources[`${id}Role`] = guardRole(guard, prefix, `${service}-${stage}-${guard.functionKey}`);
+    Object.assign(resources, guard.resources?.({ stage }) ?? {});
     // The engine obeys its own policy: its log groups use the stack's key (retention comes from provider).
     extensions[`${id}LogGroup`] = {
       Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
