@@ -1,0 +1,70 @@
+/**
+ * The artifacts Lambda runs: each esbuild bundle, loaded in a fresh node process with only environment credentials
+ * (as Lambda gives them), handles a sample event against the emulator.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildAll } from '../../scripts/build.js';
+import { emulatorClientConfig } from '../../scripts/provision.js';
+import { describeGroup, freshEngine, testEndpoint } from '../support/emulator.js';
+
+const INVOKE = `
+const { handler } = await import(process.argv[1]);
+const event = JSON.parse(process.argv[2]);
+const context = { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:driftguard-dev-guard',
+  functionName: 'driftguard-dev-guard', functionVersion: '$LATEST', memoryLimitInMB: '256', awsRequestId: 'bundle-test',
+  getRemainingTimeInMillis: () => 60000 };
+process.stdout.write(JSON.stringify(await handler(event, context)));
+`;
+
+function invokeBundle(file: string, event: string, env: Record<string, string>): Record<string, unknown> {
+  const output = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', INVOKE, resolve(`.build/${file}/index.mjs`), event],
+    {
+      // Only what Lambda would give: no shared config files, credentials in the environment.
+      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
+      encoding: 'utf8',
+    },
+  );
+  return JSON.parse(output) as Record<string, unknown>;
+}
+
+describe('the bundled handlers', () => {
+  beforeAll(async () => {
+    await buildAll();
+  }, 60_000);
+
+  it('log-group-guard remediates a new log group from environment credentials only', async () => {
+    const settings = await freshEngine();
+    await new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), 'eu-west-1')).send(
+      new CreateLogGroupCommand({ logGroupName: '/app/payments-api/prod' }),
+    );
+    const result = invokeBundle('log-group-guard', readFileSync('events/logs-CreateLogGroup-plain.json', 'utf8'), {
+      ...settings,
+      AWS_ENDPOINT_URL: testEndpoint(),
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SESSION_TOKEN: 'testing',
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(result).toMatchObject({ outcome: 'remediated', rule: 'log-group-encryption-retention' });
+    expect((await describeGroup('/app/payments-api/prod'))?.retentionInDays).toBe(365);
+  });
+
+  it('trail-guard answers a malformed event with an error that names the field', async () => {
+    const event = JSON.parse(readFileSync('events/cloudtrail-StopLogging.json', 'utf8'));
+    delete event.detail.requestParameters.name;
+    expect(() =>
+      invokeBundle('trail-guard', JSON.stringify(event), {
+        AWS_ENDPOINT_URL: testEndpoint(),
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_REGION: 'eu-west-1',
+      }),
+    ).toThrow(/MalformedEventError.*detail\.requestParameters\.name must be a non-empty string/);
+  });
+});
