@@ -7,18 +7,21 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { awsCallCounter } from '../lib/aws.js';
+import { awsCallCounter, createAwsClients } from '../lib/aws.js';
 import type { CloudTrailEvent } from '../lib/envelope.js';
 import { logGroupGuard } from '../lib/guards/log-group-guard.js';
+import { trailGuard } from '../lib/guards/trail-guard.js';
 import { createGuardHandler } from '../lib/handler.js';
 import { loadSettings } from '../lib/settings.js';
 import { buildAll } from './build.js';
 import { startEmulator } from './emulator/launcher.js';
 import { emulatorClientConfig, provisionEngineResources } from './provision.js';
+import { REENACTMENTS } from './reenact/index.js';
 import { lambdaContext } from './replay.js';
 
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 500);
+const TRAIL_RUNS = Number(process.env.BENCH_TRAIL_RUNS ?? 20);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -101,17 +104,46 @@ async function throughput() {
       if (result.outcome === 'remediated') remediated += 1;
     }
     const seconds = (performance.now() - start) / 1000;
+    const callsPerEvent = (awsCallCounter.calls - callsBefore) / Math.max(1, remediated);
+    const trails = await trailRestores(emulator.url, TRAIL_RUNS);
     return {
+      trails,
+      callsPerEvent,
       events: EVENTS,
       remediated,
       eventsPerSecond: EVENTS / seconds,
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
-      callsPerEvent: (awsCallCounter.calls - callsBefore) / Math.max(1, remediated),
     };
   } finally {
     await emulator.stop();
   }
+}
+
+/** Restores of a deleted trail and of a stopped trail, each after a reenactment: time and AWS calls per restore. */
+async function trailRestores(endpoint: string, runs: number) {
+  const handler = createGuardHandler(trailGuard, {
+    settings: loadSettings(),
+    logger: new Logger({ logLevel: 'SILENT' }),
+  });
+  const engine = { settings: loadSettings(), aws: createAwsClients() };
+  const figures: Record<string, { ms: number[]; calls: number[] }> = {};
+  for (const file of ['cloudtrail-DeleteTrail-by-name', 'cloudtrail-StopLogging']) {
+    const event = JSON.parse(readFileSync(`events/${file}.json`, 'utf8')) as CloudTrailEvent;
+    const key = `aws.cloudtrail:${event.detail.eventName}`;
+    const entry = { ms: [] as number[], calls: [] as number[] };
+    for (let run = 0; run < runs; run++) {
+      await REENACTMENTS[key]?.(event, { endpoint, account: event.account, notes: [], engine });
+      const calls = awsCallCounter.calls;
+      const began = performance.now();
+      const result = await handler(event, lambdaContext(event, event.account));
+      entry.ms.push(performance.now() - began);
+      entry.calls.push(awsCallCounter.calls - calls);
+      if (result.outcome !== 'remediated') throw new Error(`${file}: ${result.outcome} ${result.reason}`);
+    }
+    figures[event.detail.eventName] = entry;
+  }
+  return figures;
 }
 
 const sizes = await buildAll();
@@ -130,3 +162,9 @@ console.log(`  remediated: ${figures.remediated}`);
 console.log(`  events/s: ${figures.eventsPerSecond.toFixed(1)}`);
 console.log(`  latency p50: ${figures.p50.toFixed(1)} ms, p95: ${figures.p95.toFixed(1)} ms`);
 console.log(`  AWS calls per remediated event: ${figures.callsPerEvent.toFixed(2)}`);
+console.log(`trail guard, ${TRAIL_RUNS} restores each against the emulator (handler only, after a reenactment)`);
+for (const [eventName, { ms, calls }] of Object.entries(figures.trails)) {
+  console.log(
+    `  ${eventName}: p50 ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms; AWS calls per restore ${median(calls)}`,
+  );
+}

@@ -38,6 +38,9 @@ export const TRAIL_EVENTS = [
   'CreateTrail',
 ] as const;
 
+/** The calls that may change a trail in ways the engine accepts (the baseline then follows). */
+const ACCEPTS_CHANGES = ['UpdateTrail', 'PutEventSelectors', 'PutInsightSelectors'];
+
 export interface TrailTarget {
   name: string;
   region: string;
@@ -225,7 +228,7 @@ export function decideTrailFixes(state: TrailState): Decision {
 
   const weakenings = trailWeakenings(baseline.config, current);
   if (weakenings.length === 0) {
-    const follows = ['UpdateTrail', 'PutEventSelectors', 'PutInsightSelectors'].includes(target.eventName);
+    const follows = ACCEPTS_CHANGES.includes(target.eventName);
     return compliant(
       follows
         ? `${target.eventName} does not weaken the trail: accepted, the baseline follows`
@@ -256,7 +259,8 @@ export function decideTrailFixes(state: TrailState): Decision {
         ]
       : [],
     severity,
-    bookkeeping: [capture(target)],
+    // Only an update can carry accepted changes beside what it weakened: then the baseline follows the result.
+    bookkeeping: ACCEPTS_CHANGES.includes(target.eventName) ? [capture(target)] : [],
   };
 }
 

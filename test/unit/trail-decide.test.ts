@@ -76,7 +76,14 @@ interface StateInput {
   now?: string;
 }
 
-function state({ eventName, current, baseline, dependencies = {}, eventTime = EVENT_TIME, now = NOW }: StateInput): TrailState {
+function state({
+  eventName,
+  current,
+  baseline,
+  dependencies = {},
+  eventTime = EVENT_TIME,
+  now = NOW,
+}: StateInput): TrailState {
   return {
     target: { name: NAME, region: REGION, account: ACCOUNT, eventName, eventId: EVENT_ID, eventTime },
     current,
@@ -124,7 +131,11 @@ const CASES: Case[] = [
   ...(['DeleteTrail', 'StopLogging'] as const).map(
     (eventName): Case => ({
       label: `${eventName} without a baseline: a human, critical`,
-      input: { eventName, current: eventName === 'DeleteTrail' ? undefined : trail({ isLogging: false }), baseline: undefined },
+      input: {
+        eventName,
+        current: eventName === 'DeleteTrail' ? undefined : trail({ isLogging: false }),
+        baseline: undefined,
+      },
       status: 'drifted',
       apis: [],
       needsHuman: 1,
@@ -334,9 +345,8 @@ describe('decideTrailFixes', () => {
     const decision = decideTrailFixes(state(input));
 
     // Assess
-    for (const action of [...decision.actions, ...(decision.bookkeeping ?? [])]) {
-      if (action.api !== 'driftguard:CaptureTrailBaseline') expect(DECLARED_ACTIONS).toContain(action.api);
-    }
+    const apis = [...decision.actions, ...(decision.bookkeeping ?? [])].map((a) => a.api);
+    expect([...DECLARED_ACTIONS, 'driftguard:CaptureTrailBaseline']).toEqual(expect.arrayContaining(apis));
   });
 
   it('tells the human to check the trail by hand and capture its baseline when there is none', () => {
@@ -345,7 +355,9 @@ describe('decideTrailFixes', () => {
 
     // Assess
     expect(decision.reason).toBe(`no baseline for trail ${NAME}: the engine cannot tell what it should be`);
-    expect(decision.needsHuman).toEqual([expect.stringContaining(`Check trail ${NAME} in ${REGION} by hand (UpdateTrail`)]);
+    expect(decision.needsHuman).toEqual([
+      expect.stringContaining(`Check trail ${NAME} in ${REGION} by hand (UpdateTrail`),
+    ]);
   });
 
   describe('a deleted trail', () => {
@@ -357,7 +369,9 @@ describe('decideTrailFixes', () => {
       });
 
       // Act
-      const decision = decideTrailFixes(state({ eventName: 'DeleteTrail', current: undefined, baseline: baselineOf(config) }));
+      const decision = decideTrailFixes(
+        state({ eventName: 'DeleteTrail', current: undefined, baseline: baselineOf(config) }),
+      );
 
       // Assess
       expect(decision.actions.map(({ api, params }) => ({ api, params }))).toStrictEqual([
@@ -385,7 +399,9 @@ describe('decideTrailFixes', () => {
       const config = trail({ eventSelectors: undefined, advancedEventSelectors: advanced });
 
       // Act
-      const decision = decideTrailFixes(state({ eventName: 'DeleteTrail', current: undefined, baseline: baselineOf(config) }));
+      const decision = decideTrailFixes(
+        state({ eventName: 'DeleteTrail', current: undefined, baseline: baselineOf(config) }),
+      );
 
       // Assess
       expect(decision.actions[1]?.params).toStrictEqual({ TrailName: NAME, AdvancedEventSelectors: advanced });
@@ -397,14 +413,22 @@ describe('decideTrailFixes', () => {
 
       // Assess
       expect(decision.findings).toEqual([
-        { attribute: 'trail', before: 'deleted (not logging for 5m00s)', after: `re-created from the baseline of ${CAPTURED_AT}` },
+        {
+          attribute: 'trail',
+          before: 'deleted (not logging for 5m00s)',
+          after: `re-created from the baseline of ${CAPTURED_AT}`,
+        },
       ]);
     });
 
     it('is left to the management account when it is an organization trail', () => {
       // Act
       const decision = decideTrailFixes(
-        state({ eventName: 'DeleteTrail', current: undefined, baseline: baselineOf(trail({ isOrganizationTrail: true })) }),
+        state({
+          eventName: 'DeleteTrail',
+          current: undefined,
+          baseline: baselineOf(trail({ isOrganizationTrail: true })),
+        }),
       );
 
       // Assess
@@ -416,7 +440,9 @@ describe('decideTrailFixes', () => {
 
     it('waits for a human to cancel the deletion of its KMS key', () => {
       // Act
-      const decision = decideTrailFixes(state({ eventName: 'DeleteTrail', ...DELETED, dependencies: PENDING_DELETION }));
+      const decision = decideTrailFixes(
+        state({ eventName: 'DeleteTrail', ...DELETED, dependencies: PENDING_DELETION }),
+      );
 
       // Assess
       expect(decision.needsHuman).toEqual([
@@ -457,7 +483,12 @@ describe('decideTrailFixes', () => {
         { attribute: 'logging', before: `on (stopped; not logging for ${duration})`, after: 'off -> on' },
       ]);
       expect(decision.actions).toEqual([
-        { api: 'cloudtrail:StartLogging', params: { Name: TRAIL_ARN }, summary: 'logging started', brief: 'logging started' },
+        {
+          api: 'cloudtrail:StartLogging',
+          params: { Name: TRAIL_ARN },
+          summary: 'logging started',
+          brief: 'logging started',
+        },
       ]);
       expect(decision.reason).toBe('weakened: logging');
     });
@@ -465,10 +496,14 @@ describe('decideTrailFixes', () => {
     it.each([
       ['2025-03-03T12:04:15Z', '45s'],
       ['2025-03-03T12:05:30Z', '0s'],
-    ])('counts seconds under a minute (stopped at %s: %s)', (stoppedLoggingAt, duration) => {
+    ])('counts seconds under a minute, never below zero (stopped at %s: %s)', (stoppedLoggingAt, duration) => {
       // Act
       const decision = decideTrailFixes(
-        state({ eventName: 'StopLogging', current: trail({ isLogging: false, stoppedLoggingAt }), baseline: baselineOf() }),
+        state({
+          eventName: 'StopLogging',
+          current: trail({ isLogging: false, stoppedLoggingAt }),
+          baseline: baselineOf(),
+        }),
       );
 
       // Assess
@@ -490,7 +525,9 @@ describe('decideTrailFixes', () => {
       ['s3BucketName', { s3BucketName: OTHER_BUCKET }, { S3BucketName: BUCKET }],
     ])('gets %s back, and nothing else', (attribute, weakened, restored) => {
       // Act
-      const decision = decideTrailFixes(state({ eventName: 'UpdateTrail', current: trail(weakened), baseline: baselineOf() }));
+      const decision = decideTrailFixes(
+        state({ eventName: 'UpdateTrail', current: trail(weakened), baseline: baselineOf() }),
+      );
 
       // Assess
       expect(decision.actions).toHaveLength(1);
@@ -629,7 +666,7 @@ describe('unrestoredAttributes', () => {
 describe('explainTrailFailure', () => {
   const create: Action = {
     api: 'cloudtrail:CreateTrail',
-    params: createTrailInput(trail()) as Record<string, unknown>,
+    params: { ...createTrailInput(trail()) },
     summary: 're-created',
     brief: 're-created',
   };
@@ -647,7 +684,7 @@ describe('explainTrailFailure', () => {
     const step = explainTrailFailure(create, awsError(name));
 
     // Assess
-    expect(step).toMatch(new RegExp(`^${start.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(step).toContain(start);
     expect(step).toMatch(/then restore the trail\.$/);
   });
 
@@ -698,10 +735,34 @@ describe('trailIntegrity.target', () => {
   const base = { account: ACCOUNT, region: REGION };
 
   it.each([
-    ['DeleteTrail by name', 'cloudtrail-DeleteTrail-by-name', 'DeleteTrail', 'f1e2d3c4-0101-4a5b-9c8d-000000000101', EVENT_TIME],
-    ['DeleteTrail by ARN', 'cloudtrail-DeleteTrail-by-arn', 'DeleteTrail', 'f1e2d3c4-0102-4a5b-9c8d-000000000102', EVENT_TIME],
-    ['StopLogging by ARN', 'cloudtrail-StopLogging', 'StopLogging', 'f1e2d3c4-0103-4a5b-9c8d-000000000103', '2025-03-03T12:02:00Z'],
-    ['UpdateTrail', 'cloudtrail-UpdateTrail-change-bucket', 'UpdateTrail', 'f1e2d3c4-0109-4a5b-9c8d-000000000109', '2025-03-03T12:03:00Z'],
+    [
+      'DeleteTrail by name',
+      'cloudtrail-DeleteTrail-by-name',
+      'DeleteTrail',
+      'f1e2d3c4-0101-4a5b-9c8d-000000000101',
+      EVENT_TIME,
+    ],
+    [
+      'DeleteTrail by ARN',
+      'cloudtrail-DeleteTrail-by-arn',
+      'DeleteTrail',
+      'f1e2d3c4-0102-4a5b-9c8d-000000000102',
+      EVENT_TIME,
+    ],
+    [
+      'StopLogging by ARN',
+      'cloudtrail-StopLogging',
+      'StopLogging',
+      'f1e2d3c4-0103-4a5b-9c8d-000000000103',
+      '2025-03-03T12:02:00Z',
+    ],
+    [
+      'UpdateTrail',
+      'cloudtrail-UpdateTrail-change-bucket',
+      'UpdateTrail',
+      'f1e2d3c4-0109-4a5b-9c8d-000000000109',
+      '2025-03-03T12:03:00Z',
+    ],
     [
       'PutEventSelectors (trailName)',
       'cloudtrail-PutEventSelectors-write-only',
@@ -716,7 +777,13 @@ describe('trailIntegrity.target', () => {
       'f1e2d3c4-0111-4a5b-9c8d-000000000111',
       '2025-03-03T12:02:00Z',
     ],
-    ['CreateTrail', 'cloudtrail-CreateTrail', 'CreateTrail', 'f1e2d3c4-0112-4a5b-9c8d-000000000112', '2025-03-03T12:00:00Z'],
+    [
+      'CreateTrail',
+      'cloudtrail-CreateTrail',
+      'CreateTrail',
+      'f1e2d3c4-0112-4a5b-9c8d-000000000112',
+      '2025-03-03T12:00:00Z',
+    ],
   ])('reads %s', (_label, file, eventName, eventId, eventTime) => {
     // Prepare
     const event = sample(file);
@@ -759,7 +826,12 @@ describe('trailIntegrity.target', () => {
     ['DeleteTrail without name', 'cloudtrail-DeleteTrail-by-name', {}, 'name'],
     ['StopLogging with an empty name', 'cloudtrail-StopLogging', { name: '' }, 'name'],
     ['UpdateTrail with a name that is not a string', 'cloudtrail-UpdateTrail-s3-prefix-only', { name: 42 }, 'name'],
-    ['PutEventSelectors with name but no trailName', 'cloudtrail-PutEventSelectors-write-only', { name: NAME }, 'trailName'],
+    [
+      'PutEventSelectors with name but no trailName',
+      'cloudtrail-PutEventSelectors-write-only',
+      { name: NAME },
+      'trailName',
+    ],
     ['PutInsightSelectors without trailName', 'cloudtrail-PutInsightSelectors', {}, 'trailName'],
   ])('throws MalformedEventError: %s', (_label, file, requestParameters, field) => {
     // Prepare

@@ -178,9 +178,7 @@ const WEAKENED: WeakeningCase[] = [
     label: 'a second excluded source added to one already excluded',
     baseline: trail({ eventSelectors: [management({ ExcludeManagementEventSources: ['kms.amazonaws.com'] })] }),
     current: trail({
-      eventSelectors: [
-        management({ ExcludeManagementEventSources: ['rdsdata.amazonaws.com', 'kms.amazonaws.com'] }),
-      ],
+      eventSelectors: [management({ ExcludeManagementEventSources: ['rdsdata.amazonaws.com', 'kms.amazonaws.com'] })],
     }),
     expected: [
       {
@@ -359,7 +357,11 @@ describe('trailWeakenings', () => {
 });
 
 describe('managementCoverage', () => {
-  it.each<{ label: string; config: Pick<TrailConfig, 'eventSelectors' | 'advancedEventSelectors'>; expected: ManagementCoverage }>([
+  it.each<{
+    label: string;
+    config: Pick<TrailConfig, 'eventSelectors' | 'advancedEventSelectors'>;
+    expected: ManagementCoverage;
+  }>([
     { label: 'no selectors', config: {}, expected: { readWrite: 'None', excludedSources: [] } },
     {
       label: 'a basic selector without ReadWriteType (AWS default: All)',
@@ -412,11 +414,21 @@ describe('coverageNarrowed', () => {
   it.each<[string, ManagementCoverage, ManagementCoverage, boolean]>([
     ['All -> None', all, { readWrite: 'None', excludedSources: [] }, true],
     ['All -> ReadOnly', all, { readWrite: 'ReadOnly', excludedSources: [] }, true],
-    ['ReadOnly -> WriteOnly', { readWrite: 'ReadOnly', excludedSources: [] }, { readWrite: 'WriteOnly', excludedSources: [] }, true],
+    [
+      'ReadOnly -> WriteOnly',
+      { readWrite: 'ReadOnly', excludedSources: [] },
+      { readWrite: 'WriteOnly', excludedSources: [] },
+      true,
+    ],
     ['a source newly excluded', all, { readWrite: 'All', excludedSources: ['kms.amazonaws.com'] }, true],
     ['unchanged', all, all, false],
     ['ReadOnly -> All', { readWrite: 'ReadOnly', excludedSources: [] }, all, false],
-    ['None -> WriteOnly', { readWrite: 'None', excludedSources: [] }, { readWrite: 'WriteOnly', excludedSources: [] }, false],
+    [
+      'None -> WriteOnly',
+      { readWrite: 'None', excludedSources: [] },
+      { readWrite: 'WriteOnly', excludedSources: [] },
+      false,
+    ],
     ['an exclusion lifted', { readWrite: 'All', excludedSources: ['kms.amazonaws.com'] }, all, false],
   ])('%s', (_label, before, now, expected) => {
     // Act
@@ -447,7 +459,12 @@ describe('restoredSelectors', () => {
     expect(input).toStrictEqual({
       TrailName: TRAIL_ARN,
       EventSelectors: [
-        { ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [S3_DATA], ExcludeManagementEventSources: [] },
+        {
+          ReadWriteType: 'All',
+          IncludeManagementEvents: true,
+          DataResources: [S3_DATA],
+          ExcludeManagementEventSources: [],
+        },
       ],
     });
   });
@@ -455,7 +472,9 @@ describe('restoredSelectors', () => {
   it('keeps only the exclusions the baseline had, and the baseline’s readWriteType', () => {
     // Prepare
     const baseline = trail({
-      eventSelectors: [management({ ReadWriteType: 'WriteOnly', ExcludeManagementEventSources: ['kms.amazonaws.com'] })],
+      eventSelectors: [
+        management({ ReadWriteType: 'WriteOnly', ExcludeManagementEventSources: ['kms.amazonaws.com'] }),
+      ],
     });
     const current = trail({
       eventSelectors: [
@@ -491,7 +510,12 @@ describe('restoredSelectors', () => {
     expect(input).toStrictEqual({
       TrailName: TRAIL_ARN,
       EventSelectors: [
-        { IncludeManagementEvents: true, ReadWriteType: 'All', DataResources: [S3_DATA], ExcludeManagementEventSources: [] },
+        {
+          IncludeManagementEvents: true,
+          ReadWriteType: 'All',
+          DataResources: [S3_DATA],
+          ExcludeManagementEventSources: [],
+        },
         { IncludeManagementEvents: false, ReadWriteType: 'WriteOnly', DataResources: [LAMBDA_DATA] },
       ],
     });
@@ -528,7 +552,10 @@ describe('restoredSelectors', () => {
     // Prepare
     const baselineManagement = advancedManagement();
     const baseline = advancedTrail(baselineManagement, advancedData('AWS::S3::Object'));
-    const current = advancedTrail(advancedManagement(READ_ONLY, WITHOUT_KMS_AND_RDS), advancedData('AWS::Lambda::Function'));
+    const current = advancedTrail(
+      advancedManagement(READ_ONLY, WITHOUT_KMS_AND_RDS),
+      advancedData('AWS::Lambda::Function'),
+    );
 
     // Act
     const input = restoredSelectors(baseline, current);
@@ -557,13 +584,21 @@ describe('restoredSelectors', () => {
 describe('trailReference', () => {
   it.each([
     ['a name', NAME, { name: NAME, region: REGION }],
-    ['an ARN of another region', `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/${NAME}`, { name: NAME, region: 'us-east-1' }],
+    [
+      'an ARN of another region',
+      `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/${NAME}`,
+      { name: NAME, region: 'us-east-1' },
+    ],
     [
       'an ARN of another partition',
       `arn:aws-us-gov:cloudtrail:us-gov-west-1:${ACCOUNT}:trail/${NAME}`,
       { name: NAME, region: 'us-gov-west-1' },
     ],
-    ['an ARN of another service (taken as a name)', 'arn:aws:s3:::bucket', { name: 'arn:aws:s3:::bucket', region: REGION }],
+    [
+      'an ARN of another service (taken as a name)',
+      'arn:aws:s3:::bucket',
+      { name: 'arn:aws:s3:::bucket', region: REGION },
+    ],
   ])('resolves %s', (_label, nameOrArn, expected) => {
     // Act
     const reference = trailReference(nameOrArn, REGION);
