@@ -169,6 +169,7 @@ export function managementCoverage(
 
 /** Whether coverage `now` records less than `before`: a narrower readWriteType, or sources newly left out. */
 export function coverageNarrowed(before: ManagementCoverage, now: ManagementCoverage): boolean {
-  const covers = now.readWrite === 'All' || now.readWrite === before.readWrite || before.readWrite === 'None';
+  if (before.readWrite === 'None') return false;
+  const covers = now.readWrite === 'All' || now.readWrite === before.readWrite;
   return !covers || now.excludedSources.some((source) => !before.excludedSources.includes(source));
 }

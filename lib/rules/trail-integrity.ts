@@ -90,6 +90,17 @@ export function trailWeakenings(baseline: TrailConfig, current: TrailConfig): We
       before: `${baseline.cloudWatchLogsLogGroupArn} via ${baseline.cloudWatchLogsRoleArn}`,
       after: current.cloudWatchLogsLogGroupArn ? 'no role' : 'removed',
     });
+  } else if (
+    baseline.cloudWatchLogsLogGroupArn &&
+    baseline.cloudWatchLogsLogGroupArn !== current.cloudWatchLogsLogGroupArn
+  ) {
+    // Like a bucket or key change: a redirected log stream is how alarms on trail events go quiet.
+    found.push({
+      attribute: 'cloudWatchLogs',
+      before: baseline.cloudWatchLogsLogGroupArn,
+      after: current.cloudWatchLogsLogGroupArn ?? 'removed',
+      suspicious: true,
+    });
   }
   if (baseline.kmsKeyId && baseline.kmsKeyId !== current.kmsKeyId) {
     found.push({
@@ -117,16 +128,37 @@ export function trailWeakenings(baseline: TrailConfig, current: TrailConfig): We
   return found;
 }
 
-/** The author's selectors with the management-event settings of the baseline put back; their data events kept. */
+type AdvancedSelector = NonNullable<TrailConfig['advancedEventSelectors']>[number];
+
+const isManagementSelector = (selector: AdvancedSelector) =>
+  (selector.FieldSelectors ?? []).some((f) => f.Field === 'eventCategory' && f.Equals?.includes('Management'));
+
+/** An advanced selector recording management events as `coverage` says. */
+function advancedManagementSelector(coverage: ReturnType<typeof managementCoverage>): AdvancedSelector {
+  const fields: AdvancedSelector['FieldSelectors'] = [{ Field: 'eventCategory', Equals: ['Management'] }];
+  if (coverage.readWrite === 'ReadOnly' || coverage.readWrite === 'WriteOnly') {
+    fields.push({ Field: 'readOnly', Equals: [coverage.readWrite === 'ReadOnly' ? 'true' : 'false'] });
+  }
+  if (coverage.excludedSources.length > 0) fields.push({ Field: 'eventSource', NotEquals: coverage.excludedSources });
+  return { Name: 'Management events (restored by driftguard)', FieldSelectors: fields };
+}
+
+/**
+ * The author's selectors, in the kind they now use (basic or advanced: a trail has one or the other), with the
+ * baseline's management-event coverage put back and their data-event selectors kept.
+ */
 export function restoredSelectors(baseline: TrailConfig, current: TrailConfig): PutEventSelectorsCommandInput {
   const TrailName = current.trailArn;
-  if (baseline.advancedEventSelectors?.length) {
-    const isManagement = (s: { FieldSelectors?: { Field?: string; Equals?: string[] }[] }) =>
-      (s.FieldSelectors ?? []).some((f) => f.Field === 'eventCategory' && f.Equals?.includes('Management'));
-    const kept = (current.advancedEventSelectors ?? []).filter((s) => !isManagement(s));
-    return { TrailName, AdvancedEventSelectors: [...baseline.advancedEventSelectors.filter(isManagement), ...kept] };
-  }
   const wanted = managementCoverage(baseline);
+  const currentIsAdvanced = (current.advancedEventSelectors?.length ?? 0) > 0;
+  const baselineIsAdvanced = (baseline.advancedEventSelectors?.length ?? 0) > 0;
+  if (currentIsAdvanced || (baselineIsAdvanced && !current.eventSelectors?.length)) {
+    const kept = (current.advancedEventSelectors ?? []).filter((s) => !isManagementSelector(s));
+    const management = baselineIsAdvanced
+      ? (baseline.advancedEventSelectors ?? []).filter(isManagementSelector)
+      : [advancedManagementSelector(wanted)];
+    return { TrailName, AdvancedEventSelectors: [...management, ...kept] };
+  }
   const selectors: EventSelector[] = (current.eventSelectors ?? []).map((s) => ({ ...s }));
   const management = selectors.filter((s) => s.IncludeManagementEvents !== false);
   if (management.length === 0) {
@@ -171,7 +203,9 @@ function blockers({ dependencies }: TrailState): string[] {
 
 /** CloudTrail's refusals that a human must resolve: what to do about each. */
 export function explainTrailFailure(action: Action, error: unknown): string | undefined {
-  const bucket = String(action.params.S3BucketName ?? "the trail's bucket");
+  const named = action.params.S3BucketName;
+  const bucket = typeof named === 'string' ? named : "(the trail's bucket)";
+  const key = typeof action.params.KmsKeyId === 'string' ? ` ${action.params.KmsKeyId}` : '';
   switch (awsErrorName(error)) {
     case 'S3BucketDoesNotExistException':
       return `The trail's S3 bucket ${bucket} is gone: create it with CloudTrail's bucket policy (or choose another bucket), then restore the trail.`;
@@ -180,7 +214,7 @@ export function explainTrailFailure(action: Action, error: unknown): string | un
     case 'InsufficientEncryptionPolicyException':
     case 'KmsKeyNotFoundException':
     case 'KmsKeyDisabledException':
-      return `CloudTrail cannot use the trail's KMS key (${awsErrorName(error)}): enable the key and allow cloudtrail.amazonaws.com in its policy, then restore the trail.`;
+      return `CloudTrail cannot use the trail's KMS key${key} (${awsErrorName(error)}): enable the key and allow cloudtrail.amazonaws.com in its policy, then restore the trail.`;
     case 'InsufficientSnsTopicPolicyException':
       return `The trail's SNS topic refuses CloudTrail: fix its topic policy, then restore the trail.`;
     default:
@@ -236,7 +270,9 @@ export function decideTrailFixes(state: TrailState): Decision {
       follows ? [capture(target)] : [],
     );
   }
-  const blocked = blockers(state);
+  // A key that cannot be used blocks only putting that key back; the other fixes still happen.
+  const keyBlocked = blockers(state);
+  const restorable = keyBlocked.length > 0 ? weakenings.filter((w) => w.attribute !== 'kmsKeyId') : weakenings;
   const stoppedFor = durationText(current.stoppedLoggingAt ?? target.eventTime, state.now);
   const findings = weakenings.map((w) =>
     w.attribute === 'logging'
@@ -245,8 +281,8 @@ export function decideTrailFixes(state: TrailState): Decision {
   );
   const suspicious = weakenings.filter((w) => w.suspicious).map((w) => `${w.attribute} changed to ${w.after}`);
   const severity = weakenings.some((w) => w.attribute === 'logging') ? 'critical' : 'high';
-  if (blocked.length > 0) {
-    return needsHuman(`trail ${target.name} was weakened but cannot be restored`, blocked, severity, findings);
+  if (restorable.length === 0) {
+    return needsHuman(`trail ${target.name} was weakened but cannot be restored`, keyBlocked, severity, findings);
   }
   return {
     status: 'drifted',

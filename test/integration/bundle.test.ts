@@ -26,8 +26,15 @@ function invokeBundle(file: string, event: string, env: Record<string, string>):
     ['--input-type=module', '-e', INVOKE, resolve(`.build/${file}/index.mjs`), event],
     {
       // Only what Lambda would give: no shared config files, credentials in the environment.
-      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: '/nonexistent',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
+      },
       encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   return JSON.parse(output) as Record<string, unknown>;

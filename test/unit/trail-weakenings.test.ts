@@ -655,3 +655,55 @@ describe('createTrailInput', () => {
     });
   });
 });
+
+describe('fixes found by review', () => {
+  const trail = (overrides: Partial<TrailConfig>): TrailConfig => ({
+    name: 't',
+    trailArn: 'arn:aws:cloudtrail:eu-west-1:123456789012:trail/t',
+    homeRegion: 'eu-west-1',
+    s3BucketName: 'b',
+    includeGlobalServiceEvents: true,
+    isMultiRegionTrail: true,
+    logFileValidationEnabled: true,
+    isOrganizationTrail: false,
+    insightSelectors: [],
+    tags: [],
+    isLogging: true,
+    eventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [] }],
+    ...overrides,
+  });
+
+  it('does not count turning management events on, with an exclusion, as a weakening', () => {
+    const baseline = trail({ eventSelectors: [{ IncludeManagementEvents: false, DataResources: [] }] });
+    const current = trail({
+      eventSelectors: [
+        { IncludeManagementEvents: true, ReadWriteType: 'All', ExcludeManagementEventSources: ['kms.amazonaws.com'] },
+      ],
+    });
+    expect(trailWeakenings(baseline, current)).toEqual([]);
+  });
+
+  it('flags a CloudWatch Logs group redirected elsewhere as suspicious', () => {
+    const group = 'arn:aws:logs:eu-west-1:123456789012:log-group:audit:*';
+    const baseline = trail({
+      cloudWatchLogsLogGroupArn: group,
+      cloudWatchLogsRoleArn: 'arn:aws:iam::123456789012:role/r',
+    });
+    const current = { ...baseline, cloudWatchLogsLogGroupArn: 'arn:aws:logs:eu-west-1:123456789012:log-group:quiet:*' };
+    expect(trailWeakenings(baseline, current)).toEqual([
+      { attribute: 'cloudWatchLogs', before: group, after: current.cloudWatchLogsLogGroupArn, suspicious: true },
+    ]);
+  });
+
+  it('keeps the author’s advanced data selectors when the baseline used basic selectors', () => {
+    const data = { Name: 'S3 data', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Data'] }] };
+    const restored = restoredSelectors(trail({}), trail({ eventSelectors: undefined, advancedEventSelectors: [data] }));
+    expect(restored.AdvancedEventSelectors).toEqual([
+      {
+        Name: 'Management events (restored by driftguard)',
+        FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }],
+      },
+      data,
+    ]);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Which log groups and trails use which KMS key, as the guards last saw them: the KMS guard protects every key that
+ * something depends on. Items in the state table: pk = "key#<key ARN>", sk = "<type>#<region>#<id>".
+ */
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { AwsClients } from './aws.js';
+
+export type DependentType = 'log-group' | 'trail';
+
+export interface KeyDependent {
+  type: DependentType;
+  region: string;
+  /** Log group name or trail ARN. */
+  id: string;
+  seenAt: string;
+}
+
+export class KeyUsageStore {
+  private readonly dynamodb: DynamoDBClient;
+
+  constructor(
+    aws: AwsClients,
+    private readonly table: string,
+    region: string,
+  ) {
+    this.dynamodb = aws.client(DynamoDBClient, region);
+  }
+
+  async record(keyArn: string, dependent: Omit<KeyDependent, 'seenAt'>): Promise<void> {
+    await this.dynamodb.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          pk: { S: `key#${keyArn}` },
+          sk: { S: `${dependent.type}#${dependent.region}#${dependent.id}` },
+          type: { S: dependent.type },
+          region: { S: dependent.region },
+          id: { S: dependent.id },
+          seenAt: { S: new Date().toISOString() },
+        },
+      }),
+    );
+  }
+
+  /** Everything recorded as using the key (first 100, enough to name in a notice and to decide). */
+  async dependents(keyArn: string): Promise<KeyDependent[]> {
+    const { Items = [] } = await this.dynamodb.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `key#${keyArn}` } },
+        Limit: 100,
+      }),
+    );
+    return Items.map((item) => ({
+      type: (item.type?.S ?? 'log-group') as DependentType,
+      region: item.region?.S ?? '',
+      id: item.id?.S ?? '',
+      seenAt: item.seenAt?.S ?? '',
+    }));
+  }
+}

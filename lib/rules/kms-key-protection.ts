@@ -1,0 +1,290 @@
+/**
+ * The KMS keys that encrypt log groups and trails stay alive and usable: a scheduled deletion is cancelled (and the key
+ * enabled again), a disabled key enabled, rotation turned back on, and a key policy that drops what CloudWatch Logs or
+ * CloudTrail needs gets that statement back, keeping everything else its author wrote. Other keys are left alone.
+ */
+import {
+  CancelKeyDeletionCommand,
+  DescribeKeyCommand,
+  EnableKeyCommand,
+  EnableKeyRotationCommand,
+  GetKeyPolicyCommand,
+  GetKeyRotationStatusCommand,
+  KMSClient,
+  ListResourceTagsCommand,
+  PutKeyPolicyCommand,
+} from '@aws-sdk/client-kms';
+import { arnRegion, awsErrorName } from '../aws.js';
+import type { CloudTrailEvent } from '../envelope.js';
+import {
+  cloudTrailStatements,
+  logsStatement,
+  mergeRequiredStatements,
+  parsePolicy,
+  type RequiredStatement,
+} from '../key-policy.js';
+import { type KeyDependent, KeyUsageStore } from '../key-usage.js';
+import { type Action, type Decision, defineRule, type Finding, type Resource, type Skip } from '../rule.js';
+import { stateRegion } from '../trail-baselines.js';
+
+export const PROTECTED_TAG = { key: 'driftguard:protected', value: 'true' };
+
+export interface KeyTarget {
+  keyArn: string;
+  region: string;
+  account: string;
+  eventName: string;
+}
+
+export interface KeyState {
+  target: KeyTarget;
+  /** Why the key is protected, or undefined when it is not. */
+  protectedBecause: string | undefined;
+  dependents: KeyDependent[];
+  keyState: string | undefined;
+  deletionDate: string | undefined;
+  rotationEnabled: boolean | undefined;
+  /** The present key policy (read for PutKeyPolicy only). */
+  policy: string | undefined;
+}
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/;
+
+function targetOf(event: CloudTrailEvent): KeyTarget | Skip {
+  const { detail } = event;
+  const base = { region: detail.awsRegion, account: event.account, eventName: detail.eventName };
+  const fromResources = detail.resources?.find((r) => r.type === 'AWS::KMS::Key' && r.ARN && KEY_ARN.test(r.ARN))?.ARN;
+  if (fromResources) return { ...base, keyArn: fromResources, region: arnRegion(fromResources) ?? base.region };
+  const keyId = detail.requestParameters?.keyId;
+  if (typeof keyId !== 'string' || keyId === '') return { skip: 'the event names no KMS key' };
+  if (KEY_ARN.test(keyId)) return { ...base, keyArn: keyId, region: arnRegion(keyId) ?? base.region };
+  if (keyId.startsWith('alias/') || keyId.includes(':alias/'))
+    return { skip: `${keyId} is an alias: these calls take a key` };
+  return { ...base, keyArn: `arn:aws:kms:${base.region}:${base.account}:key/${keyId}` };
+}
+
+/** What the key's dependents need in its policy: CloudWatch Logs of the key's region, CloudTrail. */
+export function requiredStatements(
+  state: Pick<KeyState, 'target' | 'dependents' | 'protectedBecause'>,
+): RequiredStatement[] {
+  const { target, dependents } = state;
+  const needs: RequiredStatement[] = [];
+  const isStackKey = state.protectedBecause?.startsWith('the stack') ?? false;
+  if (isStackKey || dependents.some((d) => d.type === 'log-group'))
+    needs.push(logsStatement(target.region, target.account));
+  if (dependents.some((d) => d.type === 'trail')) needs.push(...cloudTrailStatements(target.account));
+  return needs;
+}
+
+function dependentsText(dependents: KeyDependent[]): string {
+  if (dependents.length === 0) return 'nothing recorded';
+  const groups = dependents.filter((d) => d.type === 'log-group').map((d) => d.id);
+  const trails = dependents.filter((d) => d.type === 'trail').map((d) => d.id);
+  return [groups.length ? `log groups ${groups.join(', ')}` : '', trails.length ? `trails ${trails.join(', ')}` : '']
+    .filter(Boolean)
+    .join('; ');
+}
+
+export function decideKeyFixes(state: KeyState): Decision {
+  const { target } = state;
+  const none = { findings: [], actions: [], needsHuman: [] };
+  if (!state.protectedBecause) {
+    return {
+      status: 'ignored',
+      reason: `not-protected: ${target.keyArn} is not used by a guarded log group or trail, not tagged ${PROTECTED_TAG.key}=true, and not the stack's key`,
+      ...none,
+    };
+  }
+  if (state.keyState === undefined)
+    return { status: 'ignored', reason: `key ${target.keyArn} no longer exists`, ...none };
+  const findings: Finding[] = [];
+  const actions: Action[] = [];
+  const needsHuman: string[] = [];
+  const KeyId = target.keyArn;
+  if (state.keyState === 'PendingDeletion') {
+    findings.push({
+      attribute: 'keyState',
+      before: `PendingDeletion (deletion date ${state.deletionDate ?? 'unknown'})`,
+      after: 'Enabled',
+    });
+    actions.push(
+      {
+        api: 'kms:CancelKeyDeletion',
+        params: { KeyId },
+        summary: `deletion of ${state.deletionDate ?? 'the key'} cancelled`,
+        brief: 'deletion cancelled',
+      },
+      // A cancelled key is left disabled; a protected key is one that log groups or trails are using.
+      { api: 'kms:EnableKey', params: { KeyId }, summary: 'key enabled again (it was in use)', brief: 'enabled' },
+    );
+  } else if (state.keyState === 'Disabled') {
+    findings.push({ attribute: 'keyState', before: 'Disabled', after: 'Enabled' });
+    actions.push({ api: 'kms:EnableKey', params: { KeyId }, summary: 'key enabled', brief: 'enabled' });
+  } else if (state.keyState !== 'Enabled') {
+    needsHuman.push(`Key ${KeyId} is ${state.keyState}: the engine only restores Enabled keys; check it by hand.`);
+  }
+  if (state.rotationEnabled === false) {
+    findings.push({ attribute: 'keyRotation', before: 'off', after: 'on' });
+    actions.push({
+      api: 'kms:EnableKeyRotation',
+      params: { KeyId },
+      summary: 'automatic rotation turned back on',
+      brief: 'rotation on',
+    });
+  }
+  if (state.policy !== undefined) {
+    const merge = mergeRequiredStatements(parsePolicy(state.policy), requiredStatements(state));
+    const restored = [...merge.added, ...merge.replaced];
+    if (restored.length > 0) {
+      findings.push({
+        attribute: 'keyPolicy',
+        before: `missing ${restored.join(', ')}`,
+        after: 'statements put back, the rest as written',
+      });
+      actions.push({
+        api: 'kms:PutKeyPolicy',
+        params: { KeyId, PolicyName: 'default', Policy: JSON.stringify(merge.policy) },
+        summary: `key policy: ${restored.join(', ')} put back (other statements unchanged)`,
+        brief: 'policy statement restored',
+      });
+    }
+    for (const deny of merge.blockingDenies) {
+      needsHuman.push(
+        `The key policy's ${deny} denies a service that depends on the key: review it (the engine never removes a Deny).`,
+      );
+    }
+  }
+  if (actions.length === 0 && needsHuman.length === 0) {
+    return { status: 'compliant', reason: `key ${KeyId} is enabled and usable by what depends on it`, ...none };
+  }
+  const inUse = state.dependents.length > 0;
+  return {
+    status: 'drifted',
+    reason: `${findings.map((f) => f.attribute).join(', ')} drifted; the key protects ${dependentsText(state.dependents)} (${state.protectedBecause})`,
+    findings,
+    actions,
+    needsHuman,
+    severity: inUse ? 'critical' : 'high',
+  };
+}
+
+async function protection(ctx: Parameters<typeof keyProtection.inspect>[1], target: KeyTarget, kms: KMSClient) {
+  const dependents = ctx.settings.stateTable
+    ? await new KeyUsageStore(ctx.aws, ctx.settings.stateTable, stateRegion()).dependents(target.keyArn)
+    : [];
+  if (dependents.length > 0) return { dependents, because: `in use by ${dependentsText(dependents)}` };
+  const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: target.keyArn }));
+  if (Tags.some((t) => t.TagKey === PROTECTED_TAG.key && t.TagValue === PROTECTED_TAG.value)) {
+    return { dependents, because: `tagged ${PROTECTED_TAG.key}=true` };
+  }
+  const configured = ctx.settings.logKmsKey;
+  if (configured === target.keyArn) return { dependents, because: "the stack's log key" };
+  if (configured && !configured.includes(':key/')) {
+    const { KeyMetadata } = await kms
+      .send(new DescribeKeyCommand({ KeyId: configured }))
+      .catch(() => ({ KeyMetadata: undefined }));
+    if (KeyMetadata?.Arn === target.keyArn) return { dependents, because: "the stack's log key" };
+  }
+  return { dependents, because: undefined };
+}
+
+export const keyProtection = defineRule<KeyTarget, KeyState>({
+  id: 'kms-key-protection',
+  title: 'KMS keys that encrypt log groups and trails stay enabled, rotating and usable by those services',
+  severity: 'high',
+  controls: ['KMS.3', 'KMS.4'],
+  trigger: {
+    source: 'aws.kms',
+    detailTypes: ['AWS API Call via CloudTrail'],
+    eventNames: ['ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation'],
+  },
+  permissions: [
+    {
+      actions: [
+        'kms:DescribeKey',
+        'kms:ListResourceTags',
+        'kms:GetKeyRotationStatus',
+        'kms:GetKeyPolicy',
+        'kms:CancelKeyDeletion',
+        'kms:EnableKey',
+        'kms:EnableKeyRotation',
+        'kms:PutKeyPolicy',
+      ],
+      resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*',
+    },
+    {
+      actions: ['dynamodb:Query'],
+      resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
+    },
+  ],
+
+  target: targetOf,
+
+  describe(target): Resource {
+    const id = target.keyArn.split('/').pop() ?? target.keyArn;
+    return {
+      type: 'KMS key',
+      id,
+      arn: target.keyArn,
+      region: target.region,
+      consoleUrl: `https://${target.region}.console.aws.amazon.com/kms/home?region=${target.region}#/kms/keys/${id}`,
+    };
+  },
+
+  async inspect(target, ctx) {
+    const kms = ctx.aws.client(KMSClient, target.region);
+    let metadata;
+    try {
+      metadata = (await kms.send(new DescribeKeyCommand({ KeyId: target.keyArn }))).KeyMetadata;
+    } catch (error) {
+      if (awsErrorName(error) !== 'NotFoundException') throw error;
+    }
+    const { dependents, because } = metadata
+      ? await protection(ctx, target, kms)
+      : { dependents: [], because: 'unknown (the key is gone)' };
+    const state: KeyState = {
+      target,
+      protectedBecause: because,
+      dependents,
+      keyState: metadata?.KeyState,
+      deletionDate: metadata?.DeletionDate?.toISOString(),
+      rotationEnabled: undefined,
+      policy: undefined,
+    };
+    if (!because || !metadata) return state;
+    if (target.eventName === 'DisableKeyRotation') {
+      // Rotation of a disabled key cannot be read; it is read again after the key is enabled.
+      const readable = metadata.KeyState === 'Enabled';
+      state.rotationEnabled = readable
+        ? (await kms.send(new GetKeyRotationStatusCommand({ KeyId: target.keyArn }))).KeyRotationEnabled
+        : false;
+    }
+    if (target.eventName === 'PutKeyPolicy') {
+      state.policy = (await kms.send(new GetKeyPolicyCommand({ KeyId: target.keyArn, PolicyName: 'default' }))).Policy;
+    }
+    return state;
+  },
+
+  decide: decideKeyFixes,
+
+  async apply(action, target, ctx) {
+    const kms = ctx.aws.client(KMSClient, target.region);
+    const params = action.params as never;
+    switch (action.api) {
+      case 'kms:CancelKeyDeletion':
+        await kms.send(new CancelKeyDeletionCommand(params));
+        return;
+      case 'kms:EnableKey':
+        await kms.send(new EnableKeyCommand(params));
+        return;
+      case 'kms:EnableKeyRotation':
+        await kms.send(new EnableKeyRotationCommand(params));
+        return;
+      case 'kms:PutKeyPolicy':
+        await kms.send(new PutKeyPolicyCommand(params));
+        return;
+      default:
+        throw new Error(`kms-key-protection cannot apply ${action.api}`);
+    }
+  },
+});
