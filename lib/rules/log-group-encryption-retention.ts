@@ -12,8 +12,10 @@ import {
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
+import { KeyUsageStore } from '../key-usage.js';
 import { type Action, type Decision, defineRule, type Finding, type Resource, type Skip } from '../rule.js';
 import { clampRetention, type Settings } from '../settings.js';
+import { stateRegion } from '../trail-baselines.js';
 
 export interface LogGroupTarget {
   name: string;
@@ -173,16 +175,32 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
     });
   }
 
+  const keyInUse =
+    keyDrift === undefined ? state.kmsKeyId : 'arn' in state.configuredKey ? state.configuredKey.arn : undefined;
+  const bookkeeping = keyInUse && settings.stateTable ? [recordKeyUsage(target, keyInUse)] : [];
   if (actions.length === 0 && needsHuman.length === 0) {
-    return compliantOr(
-      'compliant',
-      `encrypted with ${state.kmsKeyId} and retained ${state.retentionInDays} days${boundsText(settings)}`,
-    );
+    return {
+      ...compliantOr(
+        'compliant',
+        `encrypted with ${state.kmsKeyId} and retained ${state.retentionInDays} days${boundsText(settings)}`,
+      ),
+      bookkeeping,
+    };
   }
   const reason = findings.map((f) =>
     f.attribute === 'kmsKeyId' ? `encryption: ${f.before}` : `retention: ${f.before}`,
   );
-  return { status: 'drifted', reason: reason.join('; '), findings, actions, needsHuman };
+  return { status: 'drifted', reason: reason.join('; '), findings, actions, needsHuman, bookkeeping };
+}
+
+/** The KMS guard protects the keys that log groups use: the guard records what it saw. */
+function recordKeyUsage(target: LogGroupTarget, keyArn: string): Action {
+  return {
+    api: 'driftguard:RecordKeyUsage',
+    params: { keyArn, logGroupName: target.name },
+    summary: `key usage recorded: ${target.name} uses ${keyArn}`,
+    brief: '',
+  };
 }
 
 /** Undefined when encryption is compliant; otherwise the "before" text of the drift. */
@@ -231,6 +249,10 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
       resource: 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*',
     },
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
+    {
+      actions: ['dynamodb:PutItem'],
+      resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
+    },
   ],
 
   target: targetOf,
@@ -286,12 +308,19 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
 
   decide: decideLogGroupFixes,
 
-  async apply(action, target, { aws }) {
+  async apply(action, target, { aws, settings }) {
     const logs = aws.client(CloudWatchLogsClient, target.region);
     const { logGroupName } = action.params as { logGroupName: string };
     switch (action.api) {
       case 'logs:AssociateKmsKey':
         await logs.send(new AssociateKmsKeyCommand({ logGroupName, kmsKeyId: String(action.params.kmsKeyId) }));
+        return;
+      case 'driftguard:RecordKeyUsage':
+        await new KeyUsageStore(aws, String(settings.stateTable), stateRegion()).record(String(action.params.keyArn), {
+          type: 'log-group',
+          region: target.region,
+          id: logGroupName,
+        });
         return;
       case 'logs:PutRetentionPolicy':
         await logs.send(

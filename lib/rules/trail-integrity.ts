@@ -18,6 +18,7 @@ import {
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, requireStringParameter } from '../envelope.js';
+import { KeyUsageStore } from '../key-usage.js';
 import { type Action, type Decision, defineRule, type Finding, type Resource, type RuleContext } from '../rule.js';
 import { stateRegion, type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
 import {
@@ -490,6 +491,14 @@ export async function captureTrailBaseline(ctx: RuleContext, name: string, regio
   if (!config) return undefined;
   const baseline = { config, capturedAt: new Date().toISOString(), capturedFrom: from };
   await store(ctx).put(baseline);
+  // The KMS guard protects the key a trail writes with.
+  if (config.kmsKeyId && ctx.settings.stateTable) {
+    await new KeyUsageStore(ctx.aws, ctx.settings.stateTable, stateRegion()).record(config.kmsKeyId, {
+      type: 'trail',
+      region,
+      id: config.trailArn,
+    });
+  }
   return baseline;
 }
 

@@ -56,7 +56,8 @@ describe('the bundled handlers', () => {
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_SESSION_TOKEN: 'testing',
-      AWS_REGION: 'eu-west-1',
+      // The function's own region: where the stack's state table is.
+      AWS_REGION: 'us-east-1',
     });
     expect(result).toMatchObject({ outcome: 'remediated', rule: 'log-group-encryption-retention' });
     expect((await describeGroup('/app/payments-api/prod'))?.retentionInDays).toBe(365);
