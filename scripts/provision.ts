@@ -14,6 +14,7 @@ import {
 import { CreateTopicCommand, GetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
 
 /** The regions enabled by default in every account; the log key is created in each, under one alias. */
 export const DEFAULT_REGIONS = [
@@ -57,26 +58,19 @@ export function emulatorClientConfig(endpoint: string, region: string) {
 export function logKeyPolicy(account: string, region: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AccountAdministers',
-        Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${account}:root` },
-        Action: 'kms:*',
-        Resource: '*',
-      },
-      {
-        Sid: 'CloudWatchLogsUsesKeyForThisAccountsLogGroups',
-        Effect: 'Allow',
-        Principal: { Service: `logs.${region}.amazonaws.com` },
-        Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        Resource: '*',
-        Condition: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${region}:${account}:log-group:*` },
-        },
-      },
-    ],
+    Statement: [accountAdministers(account), logsStatement(region, account).statement],
   });
+}
+
+/** The account's own IAM policies decide who else may use the key (AWS's default key policy statement). */
+export function accountAdministers(account: string): PolicyStatement {
+  return {
+    Sid: 'AccountAdministers',
+    Effect: 'Allow',
+    Principal: { AWS: `arn:aws:iam::${account}:root` },
+    Action: 'kms:*',
+    Resource: '*',
+  };
 }
 
 /** Creates a customer key usable by CloudWatch Logs in the region; returns its ARN. */

@@ -160,7 +160,7 @@ export function decideKeyFixes(state: KeyState): Decision {
   const inUse = state.dependents.length > 0;
   return {
     status: 'drifted',
-    reason: `${findings.map((f) => f.attribute).join(', ')} drifted; the key protects ${dependentsText(state.dependents)} (${state.protectedBecause})`,
+    reason: `${findings.map((f) => f.attribute).join(', ') || 'key'} drifted; protected: ${state.protectedBecause}`,
     findings,
     actions,
     needsHuman,

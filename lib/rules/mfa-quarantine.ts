@@ -59,7 +59,9 @@ const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/([\w+=,.@-]+\/)*
 export function readMfaSettings(env: Record<string, string | undefined> = process.env): MfaSettings {
   const keys = env.DRIFTGUARD_MFA_DEACTIVATE_KEYS?.trim() || 'false';
   if (keys !== 'true' && keys !== 'false') {
-    throw new SettingsError(`DRIFTGUARD_MFA_DEACTIVATE_KEYS=${JSON.stringify(keys)} is invalid: allowed values are true, false`);
+    throw new SettingsError(
+      `DRIFTGUARD_MFA_DEACTIVATE_KEYS=${JSON.stringify(keys)} is invalid: allowed values are true, false`,
+    );
   }
   const arn = env.DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN?.trim() || undefined;
   if (arn !== undefined && !POLICY_ARN_PATTERN.test(arn)) {
@@ -380,7 +382,11 @@ export function decideContainment(user: IamUserFacts, settings: Settings, cause:
   }
   const findings: Finding[] = [
     cause.finding,
-    { attribute: 'credentials', before: credentials, after: 'usable only to enrol an MFA device or change the password' },
+    {
+      attribute: 'credentials',
+      before: credentials,
+      after: 'usable only to enrol an MFA device or change the password',
+    },
   ];
   if (user.exempt) {
     return forHuman(
@@ -477,7 +483,9 @@ function rootMfaSteps(target: RootMfaTarget): string[] {
     `Sign in as the root user of ${target.account} and assign an MFA device again (IAM console > Security credentials > Assign MFA device), preferably a hardware key (IAM.6); automation cannot enrol it.`,
     `If ${target.eventName} of ${target.serialNumber} at ${target.eventTime} from ${target.sourceIp ?? 'an unknown IP'} was not planned, treat the root credentials as compromised: change the root password, delete any root access keys, and review CloudTrail for root activity since then.`,
     ...(target.onUser
-      ? [`The call also named IAM user ${target.onUser}: check that user's MFA devices (aws iam list-mfa-devices --user-name ${target.onUser}).`]
+      ? [
+          `The call also named IAM user ${target.onUser}: check that user's MFA devices (aws iam list-mfa-devices --user-name ${target.onUser}).`,
+        ]
       : []),
     'In an AWS Organizations member account with centralized root access, the management account can instead delete the root credentials (sts:AssumeRoot).',
   ];
@@ -523,7 +531,8 @@ export function decideMfaDeviceChange(state: MfaDeviceState, settings: Settings)
 // ---------------------------------------------------------------------------------------------------------------
 // Reading and writing IAM
 
-const isNoSuchEntity = (error: unknown) => ['NoSuchEntityException', 'NoSuchEntity'].includes(awsErrorName(error) ?? '');
+const isNoSuchEntity = (error: unknown) =>
+  ['NoSuchEntityException', 'NoSuchEntity'].includes(awsErrorName(error) ?? '');
 
 export async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];

@@ -4,6 +4,7 @@
  */
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import type { RuleContext } from '../../lib/rule.js';
+import { kmsReenactments } from './kms.js';
 import { logGroupReenactments } from './log-groups.js';
 import { trailReenactments } from './trails.js';
 
@@ -22,6 +23,7 @@ export type Reenactment = (event: CloudTrailEvent, ctx: ReenactContext) => Promi
 export const REENACTMENTS: Record<string, Reenactment> = {
   ...logGroupReenactments,
   ...trailReenactments,
+  ...kmsReenactments,
 };
 
 export function reenactmentKey(event: Pick<CloudTrailEvent, 'source'> & { detail: { eventName: string } }): string {

@@ -21,9 +21,10 @@ import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-ia
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
+import { cloudTrailStatements } from '../../lib/key-policy.js';
 import { captureTrailBaseline } from '../../lib/rules/trail-integrity.js';
 import { trailReference } from '../../lib/trails.js';
-import { emulatorClientConfig } from '../provision.js';
+import { accountAdministers, emulatorClientConfig } from '../provision.js';
 import type { ReenactContext, Reenactment } from './index.js';
 
 /** CloudTrail's documented bucket policy: it may read the ACL and write under AWSLogs/<account>/. */
@@ -50,29 +51,11 @@ export function cloudTrailBucketPolicy(bucket: string, account: string): string 
   });
 }
 
-/** CloudTrail's key policy statement: it may encrypt this account's trail logs. */
+/** The trail key's policy: the account administers it, CloudTrail may encrypt this account's trail logs. */
 function cloudTrailKeyPolicy(account: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AccountAdministers',
-        Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${account}:root` },
-        Action: 'kms:*',
-        Resource: '*',
-      },
-      {
-        Sid: 'CloudTrailEncryptsLogs',
-        Effect: 'Allow',
-        Principal: { Service: 'cloudtrail.amazonaws.com' },
-        Action: 'kms:GenerateDataKey*',
-        Resource: '*',
-        Condition: {
-          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:aws:cloudtrail:*:${account}:trail/*` },
-        },
-      },
-    ],
+    Statement: [accountAdministers(account), ...cloudTrailStatements(account).map((required) => required.statement)],
   });
 }
 

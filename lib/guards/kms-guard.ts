@@ -1,0 +1,9 @@
+import type { Guard } from '../guard.js';
+import { keyProtection } from '../rules/kms-key-protection.js';
+
+export const kmsGuard: Guard = {
+  functionKey: 'kmsGuard',
+  file: 'kms-guard',
+  description: 'Keeps the KMS keys that encrypt log groups and trails alive, enabled, rotating and usable',
+  rules: [keyProtection],
+};

@@ -1,0 +1,95 @@
+/**
+ * Reenactments of the KMS triggers: a customer key with the CloudWatch Logs statement and a log group using it (which
+ * the engine records, as the log-group guard does), then the event's own call. The emulator chooses key ids, so the
+ * event's key (id or ARN, and detail.resources) is mapped onto the key created here; the notes say so.
+ */
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DisableKeyCommand,
+  DisableKeyRotationCommand,
+  EnableKeyRotationCommand,
+  type KMSClient,
+  PutKeyPolicyCommand,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
+import type { CloudTrailEvent } from '../../lib/envelope.js';
+import { KeyUsageStore } from '../../lib/key-usage.js';
+import { stateRegion } from '../../lib/trail-baselines.js';
+import { createLogKey, emulatorClientConfig } from '../provision.js';
+import type { ReenactContext, Reenactment } from './index.js';
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([A-Za-z0-9-]+)$/;
+
+/** The event's key as named: detail.resources' ARN first, else requestParameters.keyId. */
+function eventKey(event: CloudTrailEvent): string {
+  const fromResources = event.detail.resources?.find((r) => r.type === 'AWS::KMS::Key')?.ARN;
+  const keyId = event.detail.requestParameters?.keyId;
+  const named = fromResources ?? (typeof keyId === 'string' ? keyId : undefined);
+  if (!named) throw new Error(`${event.detail.eventName}: the event names no key to reenact`);
+  return named;
+}
+
+const created = new Map<string, { kms: KMSClient; keyId: string; arn: string }>();
+
+/** A key in use by a log group (recorded as the log-group guard records it), standing in for the event's key. */
+async function keyInUse(event: CloudTrailEvent, ctx: ReenactContext) {
+  const region = event.detail.awsRegion;
+  const original = eventKey(event);
+  const cacheKey = `${ctx.endpoint}|${region}|${KEY_ARN.exec(original)?.[1] ?? original}`;
+  let key = created.get(cacheKey);
+  if (key === undefined) {
+    key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`);
+    created.set(cacheKey, key);
+    const group = `/driftguard/reenact/kms/${key.keyId}`;
+    await new CloudWatchLogsClient(emulatorClientConfig(ctx.endpoint, region)).send(
+      new CreateLogGroupCommand({ logGroupName: group, kmsKeyId: key.arn }),
+    );
+    const table = ctx.engine.settings.stateTable;
+    if (table) {
+      await new KeyUsageStore(ctx.engine.aws, table, stateRegion()).record(key.arn, {
+        type: 'log-group',
+        region,
+        id: group,
+      });
+    }
+    ctx.notes.push(`created key ${key.arn} (CloudWatch Logs may use it) and log group ${group} encrypted with it`);
+  }
+  ctx.notes.push(`key ${original} mapped to emulator key ${key.arn}`);
+  return key;
+}
+
+/** The event with every mention of its key replaced by the emulator's key (id for ids, ARN for ARNs). */
+function mapped(event: CloudTrailEvent, key: { keyId: string; arn: string }): CloudTrailEvent {
+  const originalArn = event.detail.resources?.find((r) => r.type === 'AWS::KMS::Key')?.ARN;
+  const originalId = KEY_ARN.exec(eventKey(event))?.[1] ?? eventKey(event);
+  let text = JSON.stringify(event);
+  if (originalArn) text = text.replaceAll(originalArn, key.arn);
+  text = text.replaceAll(`key/${originalId}`, `key/${key.keyId}`).replaceAll(`"${originalId}"`, `"${key.keyId}"`);
+  return JSON.parse(text) as CloudTrailEvent;
+}
+
+function onKeyInUse(call: (kms: KMSClient, keyId: string, event: CloudTrailEvent) => Promise<unknown>): Reenactment {
+  return async (event, ctx) => {
+    const key = await keyInUse(event, ctx);
+    const rewritten = mapped(event, key);
+    await call(key.kms, key.keyId, rewritten);
+    return rewritten;
+  };
+}
+
+export const kmsReenactments: Record<string, Reenactment> = {
+  'aws.kms:ScheduleKeyDeletion': onKeyInUse((kms, keyId, event) => {
+    const days = Number(event.detail.requestParameters?.pendingWindowInDays ?? 30);
+    return kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: days }));
+  }),
+  'aws.kms:DisableKey': onKeyInUse((kms, keyId) => kms.send(new DisableKeyCommand({ KeyId: keyId }))),
+  'aws.kms:PutKeyPolicy': onKeyInUse((kms, keyId, event) => {
+    const policy = event.detail.requestParameters?.policy;
+    if (typeof policy !== 'string') throw new Error('PutKeyPolicy: requestParameters.policy is not a policy string');
+    return kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: policy }));
+  }),
+  'aws.kms:DisableKeyRotation': onKeyInUse(async (kms, keyId) => {
+    await kms.send(new EnableKeyRotationCommand({ KeyId: keyId }));
+    await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }));
+  }),
+};
