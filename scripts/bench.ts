@@ -133,7 +133,7 @@ async function trailRestores(endpoint: string, runs: number) {
     const key = `aws.cloudtrail:${event.detail.eventName}`;
     const entry = { ms: [] as number[], calls: [] as number[] };
     for (let run = 0; run < runs; run++) {
-      await REENACTMENTS[key]?.(event, { endpoint, account: event.account, notes: [], engine });
+      await REENACTMENTS[key]?.(event, { endpoint, account: event.account, notes: [], engine, keys: new Map() });
       const calls = awsCallCounter.calls;
       const began = performance.now();
       const result = await handler(event, lambdaContext(event, event.account));

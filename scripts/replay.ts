@@ -163,6 +163,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     );
     const account = identity.Account ?? '';
     const engine = { settings, aws: createAwsClients() };
+    const keys = new Map<string, { keyId: string; arn: string }>();
     const handlers = new Map(
       GUARDS.map((guard) => [
         guard,
@@ -178,7 +179,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     for (const { file, event: original } of loaded) {
       const notes: string[] = [];
       let event = original;
-      if (options.reenact && endpoint) event = await reenact(event, { endpoint, account, notes, engine });
+      if (options.reenact && endpoint) event = await reenact(event, { endpoint, account, notes, engine, keys });
       const guard = GUARDS.find((g) => findRule(g.rules, event) !== undefined);
       const handler = guard ? handlers.get(guard) : undefined;
       let result: HandledEvent;

@@ -15,6 +15,8 @@ export interface ReenactContext {
   notes: string[];
   /** The engine's settings and clients, for what the engine itself must do first (e.g. capture a baseline). */
   engine: RuleContext;
+  /** Emulator keys standing in for the keys events name, for one replay run (the emulator chooses key ids). */
+  keys: Map<string, { keyId: string; arn: string }>;
 }
 
 /** Performs the event's call; may rewrite the event (e.g. map its key onto one the emulator created) and returns it. */

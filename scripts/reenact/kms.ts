@@ -8,7 +8,7 @@ import {
   DisableKeyCommand,
   DisableKeyRotationCommand,
   EnableKeyRotationCommand,
-  type KMSClient,
+  KMSClient,
   PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
@@ -29,17 +29,15 @@ function eventKey(event: CloudTrailEvent): string {
   return named;
 }
 
-const created = new Map<string, { kms: KMSClient; keyId: string; arn: string }>();
-
 /** A key in use by a log group (recorded as the log-group guard records it), standing in for the event's key. */
 async function keyInUse(event: CloudTrailEvent, ctx: ReenactContext) {
   const region = event.detail.awsRegion;
   const original = eventKey(event);
-  const cacheKey = `${ctx.endpoint}|${region}|${KEY_ARN.exec(original)?.[1] ?? original}`;
-  let key = created.get(cacheKey);
+  const cacheKey = `kms|${region}|${KEY_ARN.exec(original)?.[1] ?? original}`;
+  let key = ctx.keys.get(cacheKey);
   if (key === undefined) {
     key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`);
-    created.set(cacheKey, key);
+    ctx.keys.set(cacheKey, key);
     const group = `/driftguard/reenact/kms/${key.keyId}`;
     await new CloudWatchLogsClient(emulatorClientConfig(ctx.endpoint, region)).send(
       new CreateLogGroupCommand({ logGroupName: group, kmsKeyId: key.arn }),
@@ -72,7 +70,7 @@ function onKeyInUse(call: (kms: KMSClient, keyId: string, event: CloudTrailEvent
   return async (event, ctx) => {
     const key = await keyInUse(event, ctx);
     const rewritten = mapped(event, key);
-    await call(key.kms, key.keyId, rewritten);
+    await call(new KMSClient(emulatorClientConfig(ctx.endpoint, event.detail.awsRegion)), key.keyId, rewritten);
     return rewritten;
   };
 }

@@ -39,16 +39,15 @@ async function ensureGroup(logs: CloudWatchLogsClient, name: string, ctx: Reenac
   }
 }
 
-const mappedKeys = new Map<string, string>();
-
 /** The emulator chooses key ids: the event's key becomes a fresh customer key (logs policy) in the event's region. */
 async function mapKey(event: CloudTrailEvent, original: string, ctx: ReenactContext): Promise<string> {
   const region = event.detail.awsRegion;
-  const cacheKey = `${ctx.endpoint}|${region}|${original}`;
-  let arn = mappedKeys.get(cacheKey);
+  const cacheKey = `logs|${region}|${original}`;
+  let arn = ctx.keys.get(cacheKey)?.arn;
   if (arn === undefined) {
-    arn = (await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`)).arn;
-    mappedKeys.set(cacheKey, arn);
+    const key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`);
+    ctx.keys.set(cacheKey, key);
+    arn = key.arn;
   }
   ctx.notes.push(`key ${original} mapped to emulator key ${arn}`);
   return arn;

@@ -58,7 +58,13 @@ async function expectTrailAsBaseline(name = TRAIL) {
 /** A trail set up, captured and then changed by a reenactment, without the engine running on it. */
 async function preparedBy(eventName: string, file: string) {
   const event = JSON.parse(readFileSync(file, 'utf8'));
-  const ctx: ReenactContext = { endpoint: testEndpoint(), account: ACCOUNT, notes: [], engine: engine() };
+  const ctx: ReenactContext = {
+    endpoint: testEndpoint(),
+    account: ACCOUNT,
+    notes: [],
+    engine: engine(),
+    keys: new Map(),
+  };
   await trailReenactments[`aws.cloudtrail:${eventName}`]?.(event, ctx);
 }
 
