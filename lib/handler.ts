@@ -1,7 +1,10 @@
 /** The Lambda handler of a guard: a thin middy wrapper around the pipeline, built once per cold start. */
 
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from './aws.js';
@@ -11,6 +14,7 @@ import type { Guard } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { type HandledEvent, handleEvent } from './pipeline.js';
 import { loadSettings, type Settings } from './settings.js';
+import { stateRegion } from './trail-baselines.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
 export class RemediationFailedError extends Error {
@@ -27,6 +31,16 @@ export interface GuardHandlerOptions {
   ownPrincipalArns?: string[];
   dryRun?: boolean;
   logger?: Logger;
+}
+
+/** Keyed on the CloudTrail event id; kept a day (EventBridge retries for up to 24 hours). */
+function idempotencyConfig() {
+  return new IdempotencyConfig({
+    eventKeyJmesPath: 'detail.eventID',
+    expiresAfterSeconds: 24 * 60 * 60,
+    // A malformed event has no id: it fails at the schema, not here.
+    throwOnNoIdempotencyKey: false,
+  });
 }
 
 /** The account this function runs in, from its own ARN (no STS call). */
@@ -59,27 +73,52 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
         notice: null,
       };
     }
-    let result: HandledEvent;
     try {
-      result = await handleEvent(event, guard.rules, {
-        settings,
-        aws,
-        dryRun: options.dryRun ?? false,
-        logger,
-        screening: {
-          accountId: accountOf(context),
-          engineRolePrefix: settings.engineRolePrefix,
-          ownPrincipalArns: options.ownPrincipalArns ?? [],
-        },
-      });
+      // A dry run writes nothing, not even an idempotency record.
+      if (idempotent && !options.dryRun) {
+        idempotency?.registerLambdaContext(context);
+        return await idempotent(event, context);
+      }
+      return await handleCloudTrailEvent(event, context);
     } catch (error) {
       if (error instanceof MalformedEventError)
         logger.error('malformed event: no action taken', { error: error.message });
+      else if (error instanceof RemediationFailedError)
+        logger.error('remediation failed: retried, then dead-lettered', { reason: error.message });
       else logger.error('event handling failed', error as Error);
       throw error;
     }
+  };
+  const handleCloudTrailEvent = async (event: unknown, context: Context): Promise<HandledEvent> => {
+    const result = await handleEvent(event, guard.rules, {
+      settings,
+      aws,
+      dryRun: options.dryRun ?? false,
+      logger,
+      screening: {
+        accountId: accountOf(context),
+        engineRolePrefix: settings.engineRolePrefix,
+        ownPrincipalArns: options.ownPrincipalArns ?? [],
+      },
+    });
+    // Thrown, the idempotency record is dropped: Lambda's retry runs again, then the event goes to the dead letters.
     if (result.outcome === 'failed') throw new RemediationFailedError(result);
     return result;
   };
+  // EventBridge delivers at least once: a repeated event id returns the first result, with no write and no notice.
+  const idempotency = settings.stateTable ? idempotencyConfig() : undefined;
+  const idempotent =
+    settings.stateTable && idempotency
+      ? makeIdempotent(handleCloudTrailEvent, {
+          persistenceStore: new DynamoDBPersistenceLayer({
+            tableName: settings.stateTable,
+            keyAttr: 'pk',
+            sortKeyAttr: 'sk',
+            expiryAttr: 'expiresAt',
+            awsSdkV3Client: aws.client(DynamoDBClient, stateRegion()),
+          }),
+          config: idempotency,
+        })
+      : undefined;
   return middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));
 }

@@ -88,9 +88,16 @@ export function cloudTrailStatements(account: string, partition = 'aws'): Requir
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
-function services(statement: PolicyStatement): string[] {
-  if (statement.Principal === '*') return ['*'];
-  return list(statement.Principal?.Service);
+/** Whether the statement applies to the service principal: named, '*', AWS '*', or not excluded by NotPrincipal. */
+function appliesTo(statement: PolicyStatement & { NotPrincipal?: unknown }, service: string): boolean {
+  if (statement.Principal === '*') return true;
+  if (statement.Principal) {
+    return list(statement.Principal.Service).includes(service) || list(statement.Principal.AWS).includes('*');
+  }
+  if (statement.NotPrincipal && typeof statement.NotPrincipal === 'object') {
+    return !list((statement.NotPrincipal as { Service?: string | string[] }).Service).includes(service);
+  }
+  return false;
 }
 
 /** Whether an IAM action pattern (kms:*, kms:GenerateDataKey*, exact) covers an action (itself maybe a pattern). */
@@ -103,17 +110,21 @@ function covers(pattern: string, action: string): boolean {
 
 function allows(statement: PolicyStatement, required: RequiredStatement): boolean {
   if (statement.Effect !== 'Allow' || statement.NotAction !== undefined) return false;
-  const principal = services(statement);
-  if (!principal.includes(required.service) && !principal.includes('*')) return false;
+  if (!appliesTo(statement, required.service)) return false;
   const actions = list(statement.Action);
   return required.actions.every((needed) => actions.some((granted) => covers(granted, needed)));
 }
 
+/** A Deny that takes away any part of what the service needs (overlapping patterns, or a NotAction that spares it not). */
 function denies(statement: PolicyStatement, required: RequiredStatement): boolean {
-  if (statement.Effect !== 'Deny') return false;
-  const principal = services(statement);
-  if (!principal.includes(required.service) && !principal.includes('*')) return false;
-  return required.actions.some((needed) => list(statement.Action).some((denied) => covers(denied, needed)));
+  if (statement.Effect !== 'Deny' || !appliesTo(statement, required.service)) return false;
+  if (statement.NotAction !== undefined) {
+    const spared = list(statement.NotAction);
+    return required.actions.some((needed) => !spared.some((s) => covers(s, needed)));
+  }
+  return required.actions.some((needed) =>
+    list(statement.Action).some((denied) => covers(denied, needed) || covers(needed, denied)),
+  );
 }
 
 export interface PolicyMerge {
@@ -128,9 +139,12 @@ export interface PolicyMerge {
 
 /** Parses a key policy (the JSON string KMS returns); throws with the reason when it is not a policy document. */
 export function parsePolicy(text: string): PolicyDocument {
-  const parsed = JSON.parse(text) as { Statement?: unknown };
-  const statement = parsed.Statement;
-  if (statement === undefined) throw new SyntaxError('the key policy has no Statement');
+  const parsed = JSON.parse(text) as { Statement?: unknown } | null;
+  const statement = parsed?.Statement;
+  const statements = Array.isArray(statement) ? statement : [statement];
+  if (!parsed || typeof parsed !== 'object' || statements.some((s) => !s || typeof s !== 'object')) {
+    throw new SyntaxError('the key policy has no Statement');
+  }
   return {
     ...(parsed as PolicyDocument),
     Statement: (Array.isArray(statement) ? statement : [statement]) as PolicyStatement[],
@@ -145,7 +159,8 @@ export function mergeRequiredStatements(policy: PolicyDocument, required: Requir
   const blockingDenies: string[] = [];
   for (const need of required) {
     const sid = need.statement.Sid ?? '';
-    const blocking = statements.filter((s) => denies(s, need));
+    // Our own Sid turned into a Deny is replaced below, not reported.
+    const blocking = statements.filter((s) => s.Sid !== sid && denies(s, need));
     for (const deny of blocking) blockingDenies.push(deny.Sid ?? `Deny for ${need.service}`);
     if (statements.some((s) => allows(s, need))) continue;
     const own = statements.findIndex((s) => s.Sid === sid);

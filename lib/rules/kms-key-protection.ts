@@ -20,6 +20,7 @@ import {
   cloudTrailStatements,
   logsStatement,
   mergeRequiredStatements,
+  type PolicyDocument,
   parsePolicy,
   type RequiredStatement,
 } from '../key-policy.js';
@@ -40,6 +41,8 @@ export interface KeyState {
   target: KeyTarget;
   /** Why the key is protected, or undefined when it is not. */
   protectedBecause: string | undefined;
+  /** The stack's log key needs the CloudWatch Logs statement whatever else uses it. */
+  isStackKey?: boolean;
   dependents: KeyDependent[];
   keyState: string | undefined;
   deletionDate: string | undefined;
@@ -83,6 +86,15 @@ function dependentsText(dependents: KeyDependent[]): string {
   return [groups.length ? `log groups ${groups.join(', ')}` : '', trails.length ? `trails ${trails.join(', ')}` : '']
     .filter(Boolean)
     .join('; ');
+}
+
+/** The parsed policy, or why it is not one. */
+function readablePolicy(text: string): PolicyDocument | string {
+  try {
+    return parsePolicy(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 export function decideKeyFixes(state: KeyState): Decision {
@@ -132,8 +144,11 @@ export function decideKeyFixes(state: KeyState): Decision {
       brief: 'rotation on',
     });
   }
-  if (state.policy !== undefined) {
-    const merge = mergeRequiredStatements(parsePolicy(state.policy), requiredStatements(state));
+  const policy = state.policy === undefined ? undefined : readablePolicy(state.policy);
+  if (typeof policy === 'string') {
+    needsHuman.push(`The key policy of ${KeyId} cannot be read as a policy (${policy}): fix it by hand.`);
+  } else if (policy !== undefined) {
+    const merge = mergeRequiredStatements(policy, requiredStatements(state));
     const restored = [...merge.added, ...merge.replaced];
     if (restored.length > 0) {
       findings.push({
@@ -168,24 +183,31 @@ export function decideKeyFixes(state: KeyState): Decision {
   };
 }
 
+/** Whether the key is the configured log key (a key ARN as is; an alias resolved in the key's region). */
+async function isConfiguredLogKey(configured: string | undefined, keyArn: string, kms: KMSClient): Promise<boolean> {
+  if (!configured) return false;
+  if (configured.includes(':key/')) return configured === keyArn;
+  try {
+    const output = await kms.send(new DescribeKeyCommand({ KeyId: configured }));
+    return output?.KeyMetadata?.Arn === keyArn;
+  } catch {
+    // The alias has no key in this region: it is not this key.
+    return false;
+  }
+}
+
 async function protection(ctx: Parameters<typeof keyProtection.inspect>[1], target: KeyTarget, kms: KMSClient) {
   const dependents = ctx.settings.stateTable
     ? await new KeyUsageStore(ctx.aws, ctx.settings.stateTable, stateRegion()).dependents(target.keyArn)
     : [];
-  if (dependents.length > 0) return { dependents, because: `in use by ${dependentsText(dependents)}` };
+  const isStackKey = await isConfiguredLogKey(ctx.settings.logKmsKey, target.keyArn, kms);
+  if (isStackKey) return { dependents, isStackKey, because: "the stack's log key" };
+  if (dependents.length > 0) return { dependents, isStackKey, because: `in use by ${dependentsText(dependents)}` };
   const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: target.keyArn }));
   if (Tags.some((t) => t.TagKey === PROTECTED_TAG.key && t.TagValue === PROTECTED_TAG.value)) {
-    return { dependents, because: `tagged ${PROTECTED_TAG.key}=true` };
+    return { dependents, isStackKey, because: `tagged ${PROTECTED_TAG.key}=true` };
   }
-  const configured = ctx.settings.logKmsKey;
-  if (configured === target.keyArn) return { dependents, because: "the stack's log key" };
-  if (configured && !configured.includes(':key/')) {
-    const { KeyMetadata } = await kms
-      .send(new DescribeKeyCommand({ KeyId: configured }))
-      .catch(() => ({ KeyMetadata: undefined }));
-    if (KeyMetadata?.Arn === target.keyArn) return { dependents, because: "the stack's log key" };
-  }
-  return { dependents, because: undefined };
+  return { dependents, isStackKey, because: undefined as string | undefined };
 }
 
 export const keyProtection = defineRule<KeyTarget, KeyState>({
@@ -239,12 +261,13 @@ export const keyProtection = defineRule<KeyTarget, KeyState>({
     } catch (error) {
       if (awsErrorName(error) !== 'NotFoundException') throw error;
     }
-    const { dependents, because } = metadata
+    const { dependents, because, isStackKey } = metadata
       ? await protection(ctx, target, kms)
-      : { dependents: [], because: 'unknown (the key is gone)' };
+      : { dependents: [], because: 'unknown (the key is gone)', isStackKey: false };
     const state: KeyState = {
       target,
       protectedBecause: because,
+      isStackKey,
       dependents,
       keyState: metadata?.KeyState,
       deletionDate: metadata?.DeletionDate?.toISOString(),

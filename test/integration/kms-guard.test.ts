@@ -2,9 +2,7 @@
  * The KMS key guard against the emulator: each trigger replayed with --reenact (a key in use by a log group, then the
  * event's call), the key's state, rotation and policy read back; unprotected keys untouched.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import {
   CreateKeyCommand,
   DescribeKeyCommand,
@@ -18,7 +16,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../lib/key-policy.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { type ReplayReport, runReplay } from '../../scripts/replay.js';
-import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { anotherEvent, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
 const REGION = 'eu-west-1';
 const ORIGINAL_KEY = '1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -38,14 +36,12 @@ function mappedKey(report: ReplayReport): string {
 }
 
 /** A sample event rewritten onto a key of this emulator (for replays without --reenact). */
-function onKey(file: string, keyArn: string): string {
+function onKey(file: string, keyArn: string, id = 'on-key'): string {
   const keyId = keyArn.split('/').pop() ?? keyArn;
-  const text = readFileSync(sample(file), 'utf8')
-    .replaceAll(`arn:aws:kms:${REGION}:123456789012:key/${ORIGINAL_KEY}`, keyArn)
-    .replaceAll(ORIGINAL_KEY, keyId);
-  const path = join(mkdtempSync(join(tmpdir(), 'driftguard-')), `${file}.json`);
-  writeFileSync(path, text);
-  return path;
+  return anotherEvent(sample(file), id, [
+    [`arn:aws:kms:${REGION}:123456789012:key/${ORIGINAL_KEY}`, keyArn],
+    [ORIGINAL_KEY, keyId],
+  ]);
 }
 
 async function keyState(keyArn: string) {
@@ -137,7 +133,7 @@ describe('KMS key guard against the emulator', () => {
     await kms().send(
       new TagResourceCommand({ KeyId: keyArn, Tags: [{ TagKey: 'driftguard:protected', TagValue: 'true' }] }),
     );
-    const tagged = await replay([onKey('DisableKey', keyArn)], false);
+    const tagged = await replay([onKey('DisableKey', keyArn, 'after-tagging')], false);
     expect(tagged.items[0]?.result.outcome).toBe('remediated');
     expect(tagged.items[0]?.result.reason).toMatch(/protected: tagged driftguard:protected=true/);
     expect((await keyState(keyArn))?.KeyState).toBe('Enabled');
@@ -153,11 +149,21 @@ describe('KMS key guard against the emulator', () => {
     expect(await readNotices()).toHaveLength(0);
   });
 
-  it('does nothing more on a second delivery of the same event', async () => {
+  it('answers a second delivery of the same event with its first result: no write, no second notice', async () => {
+    const first = await replay([sample('DisableKey')]);
+    expect(await readNotices()).toHaveLength(1);
+    await kms().send(new DisableKeyCommand({ KeyId: mappedKey(first) }));
+    const again = await replay([sample('DisableKey')], false);
+    expect(again.items[0]?.result).toEqual(first.items[0]?.result);
+    expect((await keyState(mappedKey(first)))?.KeyState).toBe('Disabled');
+    expect(await readNotices()).toHaveLength(0);
+  });
+
+  it('handles a new event on the same key on its own merits', async () => {
     const first = await replay([sample('DisableKey')]);
     await readNotices();
-    const again = await replay([onKey('DisableKey', mappedKey(first))], false);
-    expect(again.items[0]?.result).toMatchObject({ outcome: 'compliant', actions: [] });
+    const later = await replay([onKey('DisableKey', mappedKey(first), 'later')], false);
+    expect(later.items[0]?.result).toMatchObject({ outcome: 'compliant', actions: [] });
     expect(await readNotices()).toHaveLength(0);
   });
 });

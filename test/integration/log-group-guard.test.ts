@@ -12,7 +12,7 @@ import { DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/clien
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogKey, emulatorClientConfig, LOCAL_LOG_KEY_ALIAS } from '../../scripts/provision.js';
 import { BadInputError, type ReplayReport, runReplay } from '../../scripts/replay.js';
-import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { anotherEvent, describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
 const silent = () => undefined;
 
@@ -132,7 +132,7 @@ describe('log-group guard against the emulator', () => {
     expect((await describeGroup('/app/search/prod'))?.retentionInDays).toBe(731);
 
     await logs().send(new PutRetentionPolicyCommand({ logGroupName: '/app/search/prod', retentionInDays: 7 }));
-    const again = await replay([sample('logs-PutRetentionPolicy')], { reenact: false });
+    const again = await replay([anotherEvent(sample('logs-PutRetentionPolicy'), 'shortened')], { reenact: false });
     expect(again.items[0]?.result.outcome).toBe('remediated');
     expect((await describeGroup('/app/search/prod'))?.retentionInDays).toBe(30);
   });
@@ -260,7 +260,7 @@ describe('log-group guard against the emulator', () => {
     const report = await replay([file]);
     expect(report.items[0]?.notes[0]).toMatch(/111122223333 mapped to the target's account 123456789012/);
     expect(report.items[0]?.result.outcome).toBe('remediated');
-    const withoutReenact = await replay([file], { reenact: false });
+    const withoutReenact = await replay([anotherEvent(file, 'as-is')], { reenact: false });
     expect(withoutReenact.items[0]?.result).toMatchObject({ outcome: 'ignored' });
     expect(withoutReenact.items[0]?.result.reason).toMatch(/account 111122223333/);
   });

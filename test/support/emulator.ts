@@ -1,4 +1,7 @@
 /** Integration-test helpers: the shared emulator, engine settings provisioned on it, and readers of its state. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, type LogGroup } from '@aws-sdk/client-cloudwatch-logs';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -106,4 +109,18 @@ export async function readNotices(queueUrl = testInbox): Promise<DeliveredNotice
       }),
     );
   }
+}
+
+/**
+ * A copy of a sample event under another event id (and optional text replacements): the engine treats a repeated id
+ * as a repeated delivery and returns its first result, so a test that means a new event needs a new id.
+ */
+export function anotherEvent(file: string, id: string, replacements: [string, string][] = []): string {
+  let text = readFileSync(file, 'utf8');
+  for (const [from, to] of replacements) text = text.replaceAll(from, to);
+  const event = JSON.parse(text) as { detail: { eventID: string } };
+  event.detail.eventID = `${event.detail.eventID}-${id}`;
+  const path = join(mkdtempSync(join(tmpdir(), 'driftguard-')), basename(file));
+  writeFileSync(path, JSON.stringify(event));
+  return path;
 }

@@ -1,0 +1,967 @@
+/** decideKeyFixes and the KMS rule's edges: which keys are protected, what is restored, what is read to decide. */
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  GetKeyRotationStatusCommand,
+  KMSClient,
+  ListResourceTagsCommand,
+  type Tag,
+} from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../lib/aws.js';
+import {
+  CLOUDTRAIL_DESCRIBE_SID,
+  CLOUDTRAIL_STATEMENT_SID,
+  cloudTrailStatements,
+  LOGS_STATEMENT_SID,
+  logsStatement,
+  type PolicyStatement,
+  parsePolicy,
+} from '../../lib/key-policy.js';
+import { type KeyDependent, KeyUsageStore } from '../../lib/key-usage.js';
+import type { Decision, Severity } from '../../lib/rule.js';
+import {
+  decideKeyFixes,
+  type KeyState,
+  type KeyTarget,
+  keyProtection,
+  requiredStatements,
+} from '../../lib/rules/kms-key-protection.js';
+import { loadSettings } from '../../lib/settings.js';
+import { ACCOUNT, params, rawSample, sample, sampleWith } from './fixtures.js';
+
+const REGION = 'eu-west-1';
+const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KEY_ID}`;
+const OTHER_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/22222222-2222-4222-8222-222222222222`;
+const TRAIL_ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/org-audit-trail`;
+const TABLE = 'driftguard-state';
+const DELETION_DATE = '2025-03-10T14:00:00.000Z';
+
+const LOG_GROUP: KeyDependent = { type: 'log-group', region: REGION, id: '/app/payments-api/prod', seenAt: 'x' };
+const TRAIL: KeyDependent = { type: 'trail', region: REGION, id: TRAIL_ARN, seenAt: 'x' };
+
+const ADMIN: PolicyStatement = {
+  Sid: 'AccountAdministers',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+};
+const AUDIT: PolicyStatement = {
+  Sid: 'SecurityAuditReads',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/security-audit` },
+  Action: ['kms:DescribeKey', 'kms:GetKeyPolicy'],
+  Resource: '*',
+};
+const LOGS = logsStatement(REGION, ACCOUNT).statement;
+const DENY_LOGS: PolicyStatement = {
+  Sid: 'NoLogs',
+  Effect: 'Deny',
+  Principal: { Service: `logs.${REGION}.amazonaws.com` },
+  Action: 'kms:*',
+  Resource: '*',
+};
+
+const BY_LOG_GROUP = 'in use by log groups /app/payments-api/prod';
+const BY_TAG = 'tagged driftguard:protected=true';
+const BY_STACK = "the stack's log key";
+
+const policyText = (...statements: PolicyStatement[]) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: statements });
+
+function keyTarget(eventName = 'DisableKey'): KeyTarget {
+  return { keyArn: KEY_ARN, region: REGION, account: ACCOUNT, eventName };
+}
+
+/** A protected key in use by a log group, enabled, nothing else read. */
+function state(overrides: Partial<KeyState> = {}): KeyState {
+  return {
+    target: keyTarget(),
+    protectedBecause: BY_LOG_GROUP,
+    dependents: [LOG_GROUP],
+    keyState: 'Enabled',
+    deletionDate: undefined,
+    rotationEnabled: undefined,
+    policy: undefined,
+    ...overrides,
+  };
+}
+
+const BY_TAG_ONLY: Partial<KeyState> = { protectedBecause: BY_TAG, dependents: [] };
+const BY_STACK_ONLY: Partial<KeyState> = { protectedBecause: BY_STACK, dependents: [] };
+
+interface Case {
+  label: string;
+  overrides: Partial<KeyState>;
+  status: Decision['status'];
+  apis: string[];
+  needsHuman?: number;
+  severity?: Severity;
+  reason?: string | RegExp;
+}
+
+const CASES: Case[] = [
+  {
+    label: 'not protected, even pending deletion: ignored',
+    overrides: {
+      protectedBecause: undefined,
+      dependents: [],
+      keyState: 'PendingDeletion',
+      deletionDate: DELETION_DATE,
+    },
+    status: 'ignored',
+    apis: [],
+    reason: /^not-protected/,
+  },
+  {
+    label: 'not protected with a policy that lacks everything: ignored',
+    overrides: { protectedBecause: undefined, dependents: [], policy: policyText(ADMIN), rotationEnabled: false },
+    status: 'ignored',
+    apis: [],
+    reason: /^not-protected: .*key\/1234abcd/,
+  },
+  {
+    label: 'the key is gone: ignored',
+    overrides: { protectedBecause: 'unknown (the key is gone)', dependents: [], keyState: undefined },
+    status: 'ignored',
+    apis: [],
+    reason: `key ${KEY_ARN} no longer exists`,
+  },
+  {
+    label: 'pending deletion, in use: deletion cancelled, key enabled, critical',
+    overrides: { keyState: 'PendingDeletion', deletionDate: DELETION_DATE },
+    status: 'drifted',
+    apis: ['kms:CancelKeyDeletion', 'kms:EnableKey'],
+    severity: 'critical',
+    reason: `keyState drifted; protected: ${BY_LOG_GROUP}`,
+  },
+  {
+    label: 'pending deletion, used by a trail: critical',
+    overrides: { keyState: 'PendingDeletion', deletionDate: DELETION_DATE, dependents: [TRAIL] },
+    status: 'drifted',
+    apis: ['kms:CancelKeyDeletion', 'kms:EnableKey'],
+    severity: 'critical',
+  },
+  {
+    label: 'pending deletion, protected only by its tag: high',
+    overrides: { ...BY_TAG_ONLY, keyState: 'PendingDeletion', deletionDate: DELETION_DATE },
+    status: 'drifted',
+    apis: ['kms:CancelKeyDeletion', 'kms:EnableKey'],
+    severity: 'high',
+  },
+  {
+    label: 'pending deletion, the stack’s key with nothing recorded: high',
+    overrides: { ...BY_STACK_ONLY, keyState: 'PendingDeletion', deletionDate: DELETION_DATE },
+    status: 'drifted',
+    apis: ['kms:CancelKeyDeletion', 'kms:EnableKey'],
+    severity: 'high',
+  },
+  {
+    label: 'disabled, in use: enabled, critical',
+    overrides: { keyState: 'Disabled' },
+    status: 'drifted',
+    apis: ['kms:EnableKey'],
+    severity: 'critical',
+  },
+  {
+    label: 'disabled, protected only by its tag: enabled, high',
+    overrides: { ...BY_TAG_ONLY, keyState: 'Disabled' },
+    status: 'drifted',
+    apis: ['kms:EnableKey'],
+    severity: 'high',
+  },
+  {
+    label: 'rotation off: rotation on',
+    overrides: { rotationEnabled: false },
+    status: 'drifted',
+    apis: ['kms:EnableKeyRotation'],
+    severity: 'critical',
+    reason: `keyRotation drifted; protected: ${BY_LOG_GROUP}`,
+  },
+  {
+    label: 'disabled and rotation off: enabled first, then rotation on',
+    overrides: { keyState: 'Disabled', rotationEnabled: false },
+    status: 'drifted',
+    apis: ['kms:EnableKey', 'kms:EnableKeyRotation'],
+    severity: 'critical',
+  },
+  {
+    label: 'rotation on: compliant',
+    overrides: { rotationEnabled: true },
+    status: 'compliant',
+    apis: [],
+    reason: `key ${KEY_ARN} is enabled and usable by what depends on it`,
+  },
+  {
+    label: 'enabled, nothing else read: compliant',
+    overrides: {},
+    status: 'compliant',
+    apis: [],
+  },
+  {
+    label: 'policy without the logs statement, used by a log group: statement put back',
+    overrides: { policy: policyText(ADMIN, AUDIT) },
+    status: 'drifted',
+    apis: ['kms:PutKeyPolicy'],
+    severity: 'critical',
+    reason: `keyPolicy drifted; protected: ${BY_LOG_GROUP}`,
+  },
+  {
+    label: 'policy without the logs statement, the stack’s key: statement put back, high',
+    overrides: { ...BY_STACK_ONLY, policy: policyText(ADMIN) },
+    status: 'drifted',
+    apis: ['kms:PutKeyPolicy'],
+    severity: 'high',
+  },
+  {
+    label: 'policy without the CloudTrail statements, used by a trail: statements put back',
+    overrides: { dependents: [TRAIL], policy: policyText(ADMIN, LOGS) },
+    status: 'drifted',
+    apis: ['kms:PutKeyPolicy'],
+    severity: 'critical',
+  },
+  {
+    label: 'policy with the logs statement: compliant',
+    overrides: { policy: policyText(ADMIN, LOGS, AUDIT) },
+    status: 'compliant',
+    apis: [],
+  },
+  {
+    label: 'a tagged key nothing is recorded as using: its policy is its author’s business',
+    overrides: { ...BY_TAG_ONLY, policy: policyText(ADMIN) },
+    status: 'compliant',
+    apis: [],
+  },
+  {
+    label: 'policy with a Deny for CloudWatch Logs: a human, no policy written',
+    overrides: { policy: policyText(ADMIN, LOGS, DENY_LOGS) },
+    status: 'drifted',
+    apis: [],
+    needsHuman: 1,
+    severity: 'critical',
+    reason: `key drifted; protected: ${BY_LOG_GROUP}`,
+  },
+  {
+    label: 'policy without the logs statement and with a Deny: statement put back, Deny left to a human',
+    overrides: { policy: policyText(DENY_LOGS, ADMIN) },
+    status: 'drifted',
+    apis: ['kms:PutKeyPolicy'],
+    needsHuman: 1,
+    severity: 'critical',
+  },
+  ...['PendingImport', 'Unavailable', 'Creating', 'PendingReplicaDeletion'].map(
+    (keyState): Case => ({
+      label: `${keyState}: a human`,
+      overrides: { keyState },
+      status: 'drifted',
+      apis: [],
+      needsHuman: 1,
+      severity: 'critical',
+    }),
+  ),
+];
+
+const DECLARED_ACTIONS = keyProtection.permissions.flatMap((p) => p.actions);
+
+describe('decideKeyFixes', () => {
+  it.each(CASES)('$label', ({ overrides, status, apis, needsHuman, severity, reason }) => {
+    // Act
+    const decision = decideKeyFixes(state(overrides));
+
+    // Assess
+    expect(decision.status).toBe(status);
+    expect(decision.actions.map((a) => a.api)).toEqual(apis);
+    expect(decision.needsHuman).toHaveLength(needsHuman ?? 0);
+    expect(decision.severity).toBe(severity);
+    if (status !== 'drifted') expect(decision.findings).toEqual([]);
+    if (reason !== undefined) expect(decision.reason).toMatch(reason);
+  });
+
+  it.each(CASES)('only plans what the rule declares permissions for, on the key’s ARN: $label', ({ overrides }) => {
+    // Act
+    const decision = decideKeyFixes(state(overrides));
+
+    // Assess
+    for (const action of decision.actions) {
+      expect(DECLARED_ACTIONS).toContain(action.api);
+      expect(action.params.KeyId).toBe(KEY_ARN);
+    }
+  });
+
+  it('names the cancelled deletion date in the finding and the summary', () => {
+    // Act
+    const decision = decideKeyFixes(state({ keyState: 'PendingDeletion', deletionDate: DELETION_DATE }));
+
+    // Assess
+    expect(decision.findings).toEqual([
+      { attribute: 'keyState', before: `PendingDeletion (deletion date ${DELETION_DATE})`, after: 'Enabled' },
+    ]);
+    expect(decision.actions).toEqual([
+      {
+        api: 'kms:CancelKeyDeletion',
+        params: { KeyId: KEY_ARN },
+        summary: `deletion of ${DELETION_DATE} cancelled`,
+        brief: 'deletion cancelled',
+      },
+      { api: 'kms:EnableKey', params: { KeyId: KEY_ARN }, summary: expect.any(String), brief: 'enabled' },
+    ]);
+  });
+
+  it('says so when the deletion date is unknown', () => {
+    // Act
+    const decision = decideKeyFixes(state({ keyState: 'PendingDeletion', deletionDate: undefined }));
+
+    // Assess
+    expect(decision.findings[0]?.before).toBe('PendingDeletion (deletion date unknown)');
+  });
+
+  it('puts back the logs statement after the author’s statements, which stay as written', () => {
+    // Prepare
+    const written = { Version: '2012-10-17', Id: 'authors-policy', Statement: [ADMIN, AUDIT] };
+
+    // Act
+    const decision = decideKeyFixes(state({ target: keyTarget('PutKeyPolicy'), policy: JSON.stringify(written) }));
+
+    // Assess
+    expect(decision.actions).toHaveLength(1);
+    const [put] = decision.actions;
+    expect(put?.params).toEqual({ KeyId: KEY_ARN, PolicyName: 'default', Policy: expect.any(String) });
+    expect(parsePolicy(String(put?.params.Policy))).toEqual({ ...written, Statement: [ADMIN, AUDIT, LOGS] });
+    expect(put?.summary).toBe(`key policy: ${LOGS_STATEMENT_SID} put back (other statements unchanged)`);
+    expect(decision.findings).toEqual([
+      {
+        attribute: 'keyPolicy',
+        before: `missing ${LOGS_STATEMENT_SID}`,
+        after: 'statements put back, the rest as written',
+      },
+    ]);
+  });
+
+  it('replaces our narrowed statement where it stood', () => {
+    // Prepare
+    const narrowed: PolicyStatement = { ...LOGS, Action: 'kms:Describe*' };
+
+    // Act
+    const decision = decideKeyFixes(state({ policy: policyText(ADMIN, narrowed, AUDIT) }));
+
+    // Assess
+    const policy = parsePolicy(String(decision.actions[0]?.params.Policy));
+    expect(policy.Statement).toEqual([ADMIN, LOGS, AUDIT]);
+  });
+
+  it('puts back both CloudTrail statements for a trail’s key', () => {
+    // Act
+    const decision = decideKeyFixes(state({ dependents: [TRAIL], policy: policyText(ADMIN) }));
+
+    // Assess
+    const policy = parsePolicy(String(decision.actions[0]?.params.Policy));
+    expect(policy.Statement).toEqual([ADMIN, ...cloudTrailStatements(ACCOUNT).map((r) => r.statement)]);
+    expect(decision.findings[0]?.before).toBe(`missing ${CLOUDTRAIL_STATEMENT_SID}, ${CLOUDTRAIL_DESCRIBE_SID}`);
+  });
+
+  it('tells the human which Deny to review, and never writes it away', () => {
+    // Act
+    const decision = decideKeyFixes(state({ policy: policyText(DENY_LOGS, ADMIN) }));
+
+    // Assess
+    expect(decision.needsHuman).toEqual([
+      "The key policy's NoLogs denies a service that depends on the key: review it (the engine never removes a Deny).",
+    ]);
+    expect(parsePolicy(String(decision.actions[0]?.params.Policy)).Statement).toEqual([DENY_LOGS, ADMIN, LOGS]);
+  });
+
+  it('tells the human the state it cannot restore', () => {
+    // Act
+    const decision = decideKeyFixes(state({ keyState: 'PendingImport' }));
+
+    // Assess
+    expect(decision.needsHuman).toEqual([
+      `Key ${KEY_ARN} is PendingImport: the engine only restores Enabled keys; check it by hand.`,
+    ]);
+  });
+});
+
+describe('requiredStatements', () => {
+  const logsOf = (region: string) => logsStatement(region, ACCOUNT);
+  const trails = cloudTrailStatements(ACCOUNT);
+
+  it.each([
+    ['log-group dependents', BY_LOG_GROUP, [LOG_GROUP], REGION, [logsOf(REGION)]],
+    ['log-group dependents of a key in us-east-1', BY_LOG_GROUP, [LOG_GROUP], 'us-east-1', [logsOf('us-east-1')]],
+    ['trail dependents', `in use by trails ${TRAIL_ARN}`, [TRAIL], REGION, trails],
+    ['log groups and trails', 'in use by both', [TRAIL, LOG_GROUP], REGION, [logsOf(REGION), ...trails]],
+    ['the stack’s key with no dependents', BY_STACK, [], REGION, [logsOf(REGION)]],
+    ['a tagged key with no dependents', BY_TAG, [], REGION, []],
+  ])('%s', (_label, protectedBecause, dependents, region, expected) => {
+    // Prepare
+    const target = { ...keyTarget(), region, keyArn: `arn:aws:kms:${region}:${ACCOUNT}:key/${KEY_ID}` };
+
+    // Act
+    const needs = requiredStatements({ target, dependents, protectedBecause });
+
+    // Assess
+    expect(needs).toEqual(expected);
+  });
+});
+
+describe('keyProtection.target', () => {
+  it.each([
+    'kms-ScheduleKeyDeletion',
+    'kms-ScheduleKeyDeletion-by-arn',
+    'kms-DisableKey',
+    'kms-DisableKeyRotation',
+    'kms-PutKeyPolicy-drops-logs-statement',
+  ])('takes the canonical key ARN from %s', (name) => {
+    // Prepare
+    const event = sample(name);
+
+    // Act
+    const target = keyProtection.target(event);
+
+    // Assess
+    expect(target).toEqual({ keyArn: KEY_ARN, region: REGION, account: ACCOUNT, eventName: event.detail.eventName });
+  });
+
+  it('prefers the key ARN in detail.resources, with its region', () => {
+    // Prepare
+    const resourceArn = `arn:aws:kms:us-east-1:${ACCOUNT}:key/33333333-3333-4333-8333-333333333333`;
+    const event = sampleWith('kms-DisableKey', (raw) => {
+      raw.detail.resources = [
+        { accountId: ACCOUNT, type: 'AWS::KMS::Alias', ARN: `arn:aws:kms:eu-west-1:${ACCOUNT}:alias/logs` },
+        { accountId: ACCOUNT, type: 'AWS::KMS::Key', ARN: resourceArn },
+      ];
+    });
+
+    // Act
+    const target = keyProtection.target(event);
+
+    // Assess
+    expect(target).toEqual({ keyArn: resourceArn, region: 'us-east-1', account: ACCOUNT, eventName: 'DisableKey' });
+  });
+
+  it('builds the ARN from a key id, the event’s region and account', () => {
+    // Prepare
+    const event = sampleWith('kms-DisableKey', (raw) => {
+      delete raw.detail.resources;
+      raw.detail.awsRegion = 'ap-southeast-2';
+    });
+
+    // Act
+    const target = keyProtection.target(event);
+
+    // Assess
+    expect(target).toEqual({
+      keyArn: `arn:aws:kms:ap-southeast-2:${ACCOUNT}:key/${KEY_ID}`,
+      region: 'ap-southeast-2',
+      account: ACCOUNT,
+      eventName: 'DisableKey',
+    });
+  });
+
+  it('takes a key ARN, and its region, from keyId', () => {
+    // Prepare
+    const arn = `arn:aws:kms:us-west-2:${ACCOUNT}:key/${KEY_ID}`;
+    const event = sampleWith('kms-ScheduleKeyDeletion-by-arn', (raw) => {
+      delete raw.detail.resources;
+      params(raw).keyId = arn;
+    });
+
+    // Act
+    const target = keyProtection.target(event);
+
+    // Assess
+    expect(target).toEqual({ keyArn: arn, region: 'us-west-2', account: ACCOUNT, eventName: 'ScheduleKeyDeletion' });
+  });
+
+  it.each([
+    ['an alias name', 'alias/payments-logs'],
+    ['an alias ARN', `arn:aws:kms:eu-west-1:${ACCOUNT}:alias/payments-logs`],
+  ])('skips %s', (_label, keyId) => {
+    // Prepare
+    const event = sampleWith('kms-DisableKey', (raw) => {
+      delete raw.detail.resources;
+      params(raw).keyId = keyId;
+    });
+
+    // Act
+    const target = keyProtection.target(event);
+
+    // Assess
+    expect(target).toEqual({ skip: `${keyId} is an alias: these calls take a key` });
+  });
+
+  it.each([
+    ['no keyId', {}],
+    ['an empty keyId', { keyId: '' }],
+    ['a keyId that is not a string', { keyId: 42 }],
+  ])('skips an event with %s and no key in detail.resources', (_label, requestParameters) => {
+    // Prepare
+    const event = sampleWith('kms-DisableKey', (raw) => {
+      raw.detail.resources = [];
+      raw.detail.requestParameters = requestParameters;
+    });
+
+    // Act
+    const target = keyProtection.target(event);
+
+    // Assess
+    expect(target).toEqual({ skip: 'the event names no KMS key' });
+  });
+});
+
+describe('keyProtection.describe', () => {
+  it('gives the key id, its ARN and a console link', () => {
+    // Act
+    const resource = keyProtection.describe(keyTarget());
+
+    // Assess
+    expect(resource).toEqual({
+      type: 'KMS key',
+      id: KEY_ID,
+      arn: KEY_ARN,
+      region: REGION,
+      consoleUrl: `https://eu-west-1.console.aws.amazon.com/kms/home?region=eu-west-1#/kms/keys/${KEY_ID}`,
+    });
+  });
+});
+
+describe('keyProtection declaration', () => {
+  it('listens to the four KMS calls that can take a key away', () => {
+    // Assess
+    expect(keyProtection.trigger).toEqual({
+      source: 'aws.kms',
+      detailTypes: ['AWS API Call via CloudTrail'],
+      eventNames: ['ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation'],
+    });
+  });
+});
+
+const kmsMock = mockClient(KMSClient);
+const dynamoMock = mockClient(DynamoDBClient);
+
+function context(env: Record<string, string> = {}) {
+  return {
+    settings: loadSettings({ DRIFTGUARD_STATE_TABLE: TABLE, ...env }),
+    aws: createAwsClients({ maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+  };
+}
+
+async function inspect(eventName: string, env: Record<string, string> = {}): Promise<KeyState> {
+  const state = await keyProtection.inspect(keyTarget(eventName), context(env));
+  if (state === undefined) throw new Error('expected a key state');
+  return state;
+}
+
+function awsError(name: string) {
+  return Object.assign(new Error(`${name} happened`), { name });
+}
+
+function keyIs(KeyState: string, extra: { DeletionDate?: Date } = {}) {
+  kmsMock.on(DescribeKeyCommand, { KeyId: KEY_ARN }).resolves({
+    KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: KeyState as 'Enabled', ...extra },
+  });
+}
+
+function tagged(tags: Tag[]) {
+  kmsMock.on(ListResourceTagsCommand, { KeyId: KEY_ARN }).resolves({ Tags: tags, Truncated: false });
+}
+
+function recorded(...dependents: KeyDependent[]) {
+  dynamoMock.on(QueryCommand).resolves({
+    Items: dependents.map((d) => ({
+      pk: { S: `key#${KEY_ARN}` },
+      sk: { S: `${d.type}#${d.region}#${d.id}` },
+      type: { S: d.type },
+      region: { S: d.region },
+      id: { S: d.id },
+      seenAt: { S: d.seenAt },
+    })),
+  });
+}
+
+const PROTECTED_TAG: Tag = { TagKey: 'driftguard:protected', TagValue: 'true' };
+const ALL_EVENTS = ['ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation'];
+
+describe('keyProtection.inspect', () => {
+  beforeEach(() => {
+    kmsMock.reset();
+    dynamoMock.reset();
+    keyIs('Enabled');
+    tagged([]);
+    recorded();
+    kmsMock.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: true });
+    kmsMock.on(GetKeyPolicyCommand).resolves({ Policy: policyText(ADMIN, LOGS) });
+  });
+
+  describe('protection', () => {
+    it('protects a key that log groups and trails are recorded as using, and names them', async () => {
+      // Prepare
+      recorded(LOG_GROUP, TRAIL, { ...LOG_GROUP, id: '/app/orders/prod' });
+
+      // Act
+      const state = await inspect('DisableKey');
+
+      // Assess
+      expect(state.protectedBecause).toBe(
+        `in use by log groups /app/payments-api/prod, /app/orders/prod; trails ${TRAIL_ARN}`,
+      );
+      expect(state.dependents).toEqual([LOG_GROUP, TRAIL, { ...LOG_GROUP, id: '/app/orders/prod' }]);
+      expect(dynamoMock.commandCalls(QueryCommand)[0]?.args[0].input).toEqual({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `key#${KEY_ARN}` } },
+        Limit: 100,
+      });
+    });
+
+    it('protects a key tagged driftguard:protected=true', async () => {
+      // Prepare
+      tagged([{ TagKey: 'team', TagValue: 'security' }, PROTECTED_TAG]);
+
+      // Act
+      const state = await inspect('DisableKey');
+
+      // Assess
+      expect(state.protectedBecause).toBe(BY_TAG);
+      expect(state.dependents).toEqual([]);
+    });
+
+    it.each([
+      ['driftguard:protected=false', [{ TagKey: 'driftguard:protected', TagValue: 'false' }]],
+      ['another tag =true', [{ TagKey: 'driftguard:exempt', TagValue: 'true' }]],
+    ])('does not protect a key tagged %s', async (_label, tags) => {
+      // Prepare
+      tagged(tags);
+
+      // Act
+      const state = await inspect('DisableKey');
+
+      // Assess
+      expect(state.protectedBecause).toBeUndefined();
+    });
+
+    it('protects the stack’s key named by its ARN', async () => {
+      // Act
+      const state = await inspect('DisableKey', { DRIFTGUARD_LOG_KMS_KEY: KEY_ARN });
+
+      // Assess
+      expect(state.protectedBecause).toBe(BY_STACK);
+    });
+
+    it.each([
+      ['an alias name', 'alias/driftguard-logs'],
+      ['an alias ARN', `arn:aws:kms:eu-west-1:${ACCOUNT}:alias/driftguard-logs`],
+    ])('protects the stack’s key named by %s that resolves to it', async (_label, alias) => {
+      // Prepare
+      kmsMock.on(DescribeKeyCommand, { KeyId: alias }).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN } });
+
+      // Act
+      const state = await inspect('DisableKey', { DRIFTGUARD_LOG_KMS_KEY: alias });
+
+      // Assess
+      expect(state.protectedBecause).toBe(BY_STACK);
+    });
+
+    it.each([
+      ['another key’s ARN', { env: OTHER_KEY_ARN, resolves: undefined }],
+      ['an alias of another key', { env: 'alias/other', resolves: OTHER_KEY_ARN }],
+      ['an alias that cannot be read', { env: 'alias/gone', resolves: undefined }],
+    ])('does not protect a key when the stack’s key is %s', async (_label, { env, resolves }) => {
+      // Prepare
+      if (resolves) {
+        kmsMock.on(DescribeKeyCommand, { KeyId: env }).resolves({ KeyMetadata: { KeyId: 'other', Arn: resolves } });
+      } else {
+        kmsMock.on(DescribeKeyCommand, { KeyId: env }).rejects(awsError('NotFoundException'));
+      }
+
+      // Act
+      const state = await inspect('DisableKey', { DRIFTGUARD_LOG_KMS_KEY: env });
+
+      // Assess
+      expect(state.protectedBecause).toBeUndefined();
+    });
+
+    it('reads no recorded dependents without a state table', async () => {
+      // Prepare
+      const ctx = { ...context(), settings: loadSettings({}) };
+
+      // Act
+      const state = await keyProtection.inspect(keyTarget('DisableKey'), ctx);
+
+      // Assess
+      expect(dynamoMock.commandCalls(QueryCommand)).toHaveLength(0);
+      expect(state?.protectedBecause).toBeUndefined();
+    });
+
+    it.each(ALL_EVENTS)('reads neither policy nor rotation of an unprotected key (%s)', async (eventName) => {
+      // Act
+      const state = await inspect(eventName);
+
+      // Assess
+      expect(state).toMatchObject({ protectedBecause: undefined, policy: undefined, rotationEnabled: undefined });
+      expect(kmsMock.commandCalls(GetKeyPolicyCommand)).toHaveLength(0);
+      expect(kmsMock.commandCalls(GetKeyRotationStatusCommand)).toHaveLength(0);
+      expect(decideKeyFixes(state).reason).toMatch(/^not-protected/);
+    });
+  });
+
+  describe('a key that is gone', () => {
+    it('has no key state, and nothing else is read', async () => {
+      // Prepare
+      recorded(LOG_GROUP);
+      kmsMock.on(DescribeKeyCommand, { KeyId: KEY_ARN }).rejects(awsError('NotFoundException'));
+
+      // Act
+      const state = await inspect('PutKeyPolicy');
+
+      // Assess
+      expect(state.keyState).toBeUndefined();
+      expect(state.deletionDate).toBeUndefined();
+      expect(kmsMock.calls()).toHaveLength(1);
+      expect(decideKeyFixes(state)).toMatchObject({ status: 'ignored', reason: `key ${KEY_ARN} no longer exists` });
+    });
+
+    it.each(['AccessDeniedException', 'ThrottlingException'])('passes %s on DescribeKey up', async (name) => {
+      // Prepare
+      kmsMock.on(DescribeKeyCommand, { KeyId: KEY_ARN }).rejects(awsError(name));
+
+      // Act
+      const act = inspect('DisableKey');
+
+      // Assess
+      await expect(act).rejects.toThrow(`${name} happened`);
+    });
+  });
+
+  describe('what is read for each event', () => {
+    beforeEach(() => {
+      recorded(LOG_GROUP);
+    });
+
+    it('reads the key state and the deletion date', async () => {
+      // Prepare
+      keyIs('PendingDeletion', { DeletionDate: new Date(DELETION_DATE) });
+
+      // Act
+      const state = await inspect('ScheduleKeyDeletion');
+
+      // Assess
+      expect(state).toEqual({
+        target: keyTarget('ScheduleKeyDeletion'),
+        protectedBecause: BY_LOG_GROUP,
+        isStackKey: false,
+        dependents: [LOG_GROUP],
+        keyState: 'PendingDeletion',
+        deletionDate: DELETION_DATE,
+        rotationEnabled: undefined,
+        policy: undefined,
+      });
+    });
+
+    it.each([
+      [false, false],
+      [true, true],
+    ])('reads rotation of an enabled key after DisableKeyRotation (enabled: %s)', async (enabled, expected) => {
+      // Prepare
+      kmsMock.on(GetKeyRotationStatusCommand).resolves({ KeyRotationEnabled: enabled });
+
+      // Act
+      const state = await inspect('DisableKeyRotation');
+
+      // Assess
+      expect(state.rotationEnabled).toBe(expected);
+      expect(kmsMock.commandCalls(GetKeyRotationStatusCommand).map((c) => c.args[0].input)).toEqual([
+        { KeyId: KEY_ARN },
+      ]);
+    });
+
+    it.each(['Disabled', 'PendingDeletion'])(
+      'takes rotation as off, without reading it, when the key is %s',
+      async (keyState) => {
+        // Prepare
+        keyIs(keyState);
+
+        // Act
+        const state = await inspect('DisableKeyRotation');
+
+        // Assess
+        expect(state.rotationEnabled).toBe(false);
+        expect(kmsMock.commandCalls(GetKeyRotationStatusCommand)).toHaveLength(0);
+      },
+    );
+
+    it.each(['ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy'])('reads no rotation after %s', async (eventName) => {
+      // Act
+      const state = await inspect(eventName);
+
+      // Assess
+      expect(state.rotationEnabled).toBeUndefined();
+      expect(kmsMock.commandCalls(GetKeyRotationStatusCommand)).toHaveLength(0);
+    });
+
+    it('reads the default policy after PutKeyPolicy', async () => {
+      // Act
+      const state = await inspect('PutKeyPolicy');
+
+      // Assess
+      expect(state.policy).toBe(policyText(ADMIN, LOGS));
+      expect(kmsMock.commandCalls(GetKeyPolicyCommand).map((c) => c.args[0].input)).toEqual([
+        { KeyId: KEY_ARN, PolicyName: 'default' },
+      ]);
+    });
+
+    it.each(['ScheduleKeyDeletion', 'DisableKey', 'DisableKeyRotation'])(
+      'reads no policy after %s',
+      async (eventName) => {
+        // Act
+        const state = await inspect(eventName);
+
+        // Assess
+        expect(state.policy).toBeUndefined();
+        expect(kmsMock.commandCalls(GetKeyPolicyCommand)).toHaveLength(0);
+      },
+    );
+
+    it.each(ALL_EVENTS)('makes only calls the rule declares permissions for (%s)', async (eventName) => {
+      // Prepare
+      const declared = keyProtection.permissions.flatMap((p) => p.actions);
+
+      // Act
+      await inspect(eventName, { DRIFTGUARD_LOG_KMS_KEY: 'alias/driftguard-logs' });
+
+      // Assess
+      const calls = [
+        ...kmsMock.calls().map((c) => `kms:${c.args[0].constructor.name.replace(/Command$/, '')}`),
+        ...dynamoMock.calls().map((c) => `dynamodb:${c.args[0].constructor.name.replace(/Command$/, '')}`),
+      ];
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls) expect(declared).toContain(call);
+    });
+  });
+
+  it('puts the logs statement back into the policy of the sample that drops it', async () => {
+    // Prepare
+    const event = sample('kms-PutKeyPolicy-drops-logs-statement');
+    const written = String(params(rawSample('kms-PutKeyPolicy-drops-logs-statement')).policy);
+    recorded(LOG_GROUP);
+    kmsMock.on(GetKeyPolicyCommand).resolves({ Policy: written });
+    const target = keyProtection.target(event) as KeyTarget;
+
+    // Act
+    const state = await keyProtection.inspect(target, context());
+    const decision = decideKeyFixes(state as KeyState);
+
+    // Assess
+    expect(decision.actions.map((a) => a.api)).toEqual(['kms:PutKeyPolicy']);
+    const author = parsePolicy(written);
+    expect(parsePolicy(String(decision.actions[0]?.params.Policy))).toEqual({
+      ...author,
+      Statement: [...author.Statement, LOGS],
+    });
+  });
+
+  it('accepts the policy of the sample that keeps the logs statement', async () => {
+    // Prepare
+    const written = String(params(rawSample('kms-PutKeyPolicy-keeps-logs-statement')).policy);
+    recorded(LOG_GROUP);
+    kmsMock.on(GetKeyPolicyCommand).resolves({ Policy: written });
+
+    // Act
+    const state = await inspect('PutKeyPolicy');
+
+    // Assess
+    expect(decideKeyFixes(state).status).toBe('compliant');
+  });
+});
+
+describe('KeyUsageStore', () => {
+  beforeEach(() => {
+    dynamoMock.reset();
+  });
+
+  const store = () =>
+    new KeyUsageStore(
+      createAwsClients({ maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
+      TABLE,
+      REGION,
+    );
+
+  it('records a dependent under the key, keyed by type, region and id', async () => {
+    // Prepare
+    dynamoMock.on(PutItemCommand).resolves({});
+
+    // Act
+    await store().record(KEY_ARN, { type: 'trail', region: REGION, id: TRAIL_ARN });
+
+    // Assess
+    const input = dynamoMock.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(input).toEqual({
+      TableName: TABLE,
+      Item: {
+        pk: { S: `key#${KEY_ARN}` },
+        sk: { S: `trail#${REGION}#${TRAIL_ARN}` },
+        type: { S: 'trail' },
+        region: { S: REGION },
+        id: { S: TRAIL_ARN },
+        seenAt: { S: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      },
+    });
+  });
+
+  it('reads dependents back, with defaults for missing attributes', async () => {
+    // Prepare
+    dynamoMock.on(QueryCommand).resolves({
+      Items: [
+        { type: { S: 'trail' }, region: { S: REGION }, id: { S: TRAIL_ARN }, seenAt: { S: '2025-03-03T00:00:00Z' } },
+        { id: { S: '/legacy' } },
+      ],
+    });
+
+    // Act
+    const dependents = await store().dependents(KEY_ARN);
+
+    // Assess
+    expect(dependents).toEqual([
+      { type: 'trail', region: REGION, id: TRAIL_ARN, seenAt: '2025-03-03T00:00:00Z' },
+      { type: 'log-group', region: '', id: '/legacy', seenAt: '' },
+    ]);
+  });
+
+  it('reads no dependents when nothing is recorded', async () => {
+    // Prepare
+    dynamoMock.on(QueryCommand).resolves({});
+
+    // Act
+    const dependents = await store().dependents(KEY_ARN);
+
+    // Assess
+    expect(dependents).toEqual([]);
+  });
+});
+
+describe('the stack’s log key', () => {
+  it('keeps needing the CloudWatch Logs statement when a trail also uses it', () => {
+    const needs = requiredStatements({
+      target: {
+        keyArn: 'arn:aws:kms:eu-west-1:123456789012:key/k',
+        region: 'eu-west-1',
+        account: '123456789012',
+        eventName: 'PutKeyPolicy',
+      },
+      dependents: [
+        { type: 'trail', region: 'eu-west-1', id: 'arn:aws:cloudtrail:eu-west-1:123456789012:trail/t', seenAt: '' },
+      ],
+      protectedBecause: "the stack's log key",
+      isStackKey: true,
+    });
+    expect(needs.map((n) => n.service)).toEqual([
+      'logs.eu-west-1.amazonaws.com',
+      'cloudtrail.amazonaws.com',
+      'cloudtrail.amazonaws.com',
+    ]);
+  });
+});
