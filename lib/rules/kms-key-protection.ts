@@ -68,11 +68,11 @@ function targetOf(event: CloudTrailEvent): KeyTarget | Skip {
 
 /** What the key's dependents need in its policy: CloudWatch Logs of the key's region, CloudTrail. */
 export function requiredStatements(
-  state: Pick<KeyState, 'target' | 'dependents' | 'protectedBecause'>,
+  state: Pick<KeyState, 'target' | 'dependents' | 'protectedBecause' | 'isStackKey'>,
 ): RequiredStatement[] {
   const { target, dependents } = state;
   const needs: RequiredStatement[] = [];
-  const isStackKey = state.protectedBecause?.startsWith('the stack') ?? false;
+  const isStackKey = state.isStackKey ?? state.protectedBecause?.startsWith('the stack') ?? false;
   if (isStackKey || dependents.some((d) => d.type === 'log-group'))
     needs.push(logsStatement(target.region, target.account));
   if (dependents.some((d) => d.type === 'trail')) needs.push(...cloudTrailStatements(target.account));
