@@ -15,6 +15,8 @@ export interface Guard {
    * Deployed to another region, the stack leaves the guard out and the package step says so.
    */
   onlyRegion?: string;
+  /** Environment variables of this guard's function only (CloudFormation values allowed). */
+  environment?: Record<string, unknown>;
   /** CloudFormation resources the guard's rules need beside the function (e.g. a managed policy), by logical id. */
   resources?(names: { stage: string }): Record<string, unknown>;
   /** Serves a CloudFormation custom resource of the stack (e.g. the deploy-time baseline capture); says what it did. */

@@ -39,7 +39,7 @@ export interface PolicyStatement {
   Effect: 'Allow';
   Action: string[];
   Resource: unknown;
-  Condition?: Record<string, Record<string, string>>;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 
 /** The union of the guard's rules' declared actions, grouped by resource and condition; nothing else. */
@@ -55,8 +55,20 @@ export function ruleStatements(guard: Guard): PolicyStatement[] {
     Effect: 'Allow',
     Action: [...actions].sort(),
     Resource: { 'Fn::Sub': declaration.resource },
-    ...(declaration.condition ? { Condition: declaration.condition } : {}),
+    // Condition values may name stack resources (${MfaQuarantinePolicy}): each goes through Fn::Sub like the resource.
+    ...(declaration.condition ? { Condition: subConditions(declaration.condition) } : {}),
   }));
+}
+
+function subConditions(condition: Record<string, Record<string, string>>): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries(condition).map(([operator, entries]) => [
+      operator,
+      Object.fromEntries(
+        Object.entries(entries).map(([key, value]) => [key, value.includes('${') ? { 'Fn::Sub': value } : value]),
+      ),
+    ]),
+  );
 }
 
 /** The IAM actions a guard's role allows for its rules, flattened (for the least-privilege test). */

@@ -2,9 +2,10 @@
 import type { Guard } from './guard.js';
 import { kmsGuard } from './guards/kms-guard.js';
 import { logGroupGuard } from './guards/log-group-guard.js';
+import { mfaGuard } from './guards/mfa-guard.js';
 import { trailGuard } from './guards/trail-guard.js';
 import type { AnyRule } from './rule.js';
 
-export const GUARDS: Guard[] = [logGroupGuard, trailGuard, kmsGuard];
+export const GUARDS: Guard[] = [logGroupGuard, trailGuard, kmsGuard, mfaGuard];
 
 export const RULES: AnyRule[] = GUARDS.flatMap((guard) => guard.rules);

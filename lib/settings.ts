@@ -19,6 +19,10 @@ export interface Settings {
   exemptLogGroupPrefixes: string[];
   stateTable: string | undefined;
   engineRolePrefix: string;
+  /** DRIFTGUARD_MFA_DEACTIVATE_KEYS: also set a quarantined user's active access keys Inactive. */
+  mfaDeactivateKeys: boolean;
+  /** DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: the stack's managed policy driftguard-<stage>-mfa-quarantine. */
+  mfaQuarantinePolicyArn: string | undefined;
 }
 
 export class SettingsError extends Error {
@@ -32,6 +36,7 @@ const KMS_KEY_PATTERN =
 const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const ROLE_PREFIX_PATTERN = /^[\w+=,.@-]{1,64}$/;
 const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
+const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -90,6 +95,7 @@ export function loadSettings(env: Env = process.env): Settings {
   }
   const exemptTag = readMatching(env, 'DRIFTGUARD_EXEMPT_TAG', /^.{1,128}$/u, 'a tag key of 1 to 128 characters');
   return {
+    ...readMfaSettings(env),
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
     logRetentionDays: days,
@@ -117,4 +123,19 @@ export function clampRetention(days: number, min: number | undefined, max: numbe
   if (min !== undefined && days < min) return min;
   if (max !== undefined && days > max) return max;
   return days;
+}
+
+export type MfaSettings = Pick<Settings, 'mfaDeactivateKeys' | 'mfaQuarantinePolicyArn'>;
+
+export function readMfaSettings(env: Env = process.env): MfaSettings {
+  return {
+    mfaDeactivateKeys:
+      readChoice(env, 'DRIFTGUARD_MFA_DEACTIVATE_KEYS', ['true', 'false'] as const, 'false') === 'true',
+    mfaQuarantinePolicyArn: readMatching(
+      env,
+      'DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN',
+      POLICY_ARN_PATTERN,
+      'values are an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)',
+    ),
+  };
 }

@@ -4,6 +4,7 @@
  */
 
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -15,6 +16,7 @@ import { CreateTopicCommand, GetTopicAttributesCommand, SNSClient, SubscribeComm
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
+import { LOCAL_MFA_QUARANTINE_POLICY, provisionMfaQuarantinePolicy } from './reenact/mfa.js';
 
 /** The regions enabled by default in every account; the log key is created in each, under one alias. */
 export const DEFAULT_REGIONS = [
@@ -132,6 +134,7 @@ export async function provisionEngineResources(opts: ProvisionOptions): Promise<
   );
 
   return {
+    ...(await provisionMfaQuarantinePolicy(opts.endpoint)),
     DRIFTGUARD_STATE_TABLE: LOCAL_STATE_TABLE,
     DRIFTGUARD_LOG_KMS_KEY: LOCAL_LOG_KEY_ALIAS,
     DRIFTGUARD_NOTICE_TOPIC_ARN: TopicArn,
@@ -149,6 +152,11 @@ export async function findProvisionedSettings(endpoint: string, region = 'us-eas
   const { Account: account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
   const topicArn = `arn:aws:sns:${region}:${account}:driftguard-local-notices`;
   const lookups = [
+    new IAMClient(config)
+      .send(new GetPolicyCommand({ PolicyArn: `arn:aws:iam::${account}:policy/${LOCAL_MFA_QUARANTINE_POLICY}` }))
+      .then(({ Policy }) => {
+        if (Policy?.Arn) found.DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN = Policy.Arn;
+      }),
     new DynamoDBClient(config).send(new DescribeTableCommand({ TableName: LOCAL_STATE_TABLE })).then(() => {
       found.DRIFTGUARD_STATE_TABLE = LOCAL_STATE_TABLE;
     }),

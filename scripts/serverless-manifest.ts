@@ -19,6 +19,7 @@ function guardFunction(guard: Guard, prefix: string) {
     description: guard.description,
     role: `${pascal(guard.functionKey)}Role`,
     package: { artifact: `.build/${guard.file}.zip` },
+    ...(guard.environment ? { environment: guard.environment } : {}),
     maximumRetryAttempts: 2,
     maximumEventAge: 3600,
     destinations: { onFailure: { type: 'sqs', arn: dlq } },
@@ -65,6 +66,8 @@ function guardRole(guard: Guard, prefix: string, functionName: string) {
   };
 }
 
+const leftOut = new Set<string>();
+
 export default async function resolve({ resolveVariable }: ResolverContext) {
   const service = String(await resolveVariable('self:service'));
   const stage = String(await resolveVariable('sls:stage'));
@@ -75,9 +78,12 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   const extensions: Record<string, unknown> = {};
   for (const guard of GUARDS) {
     if (guard.onlyRegion && guard.onlyRegion !== region) {
-      process.stderr.write(
-        `driftguard: ${guard.file} left out of ${region}: its events reach EventBridge in ${guard.onlyRegion} only; deploy a stack there for it\n`,
-      );
+      // serverless resolves the file once per reference: say it once.
+      if (!leftOut.has(guard.file))
+        process.stderr.write(
+          `driftguard: ${guard.file} left out of ${region}: its events reach EventBridge in ${guard.onlyRegion} only; deploy a stack there for it\n`,
+        );
+      leftOut.add(guard.file);
       continue;
     }
     const id = pascal(guard.functionKey);

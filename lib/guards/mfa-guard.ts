@@ -25,6 +25,7 @@ export const mfaGuard: Guard = {
   rules: [mfaQuarantine, consoleSignInMfa],
   // IAM and console sign-in events reach EventBridge in us-east-1 only.
   onlyRegion: 'us-east-1',
+  environment: { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' } },
   resources: ({ stage }) => ({
     MfaQuarantinePolicy: {
       Type: 'AWS::IAM::ManagedPolicy',

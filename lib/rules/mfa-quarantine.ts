@@ -31,7 +31,7 @@ import {
   type Skip,
 } from '../rule.js';
 import { actorName } from '../screening.js';
-import { type Settings, SettingsError } from '../settings.js';
+import type { Settings } from '../settings.js';
 
 export const MFA_DEVICE_EVENTS = ['DeactivateMFADevice', 'DeleteVirtualMFADevice', 'EnableMFADevice'] as const;
 
@@ -43,43 +43,6 @@ export const QUARANTINED_KEYS_TAG = 'driftguard:quarantined-keys';
 /** The user name CloudTrail records when the root user manages its own MFA device. */
 const ROOT_USER_NAME = 'AWS ROOT USER';
 const ROOT_DEVICE_SUFFIX = '/root-account-mfa-device';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Settings (DRIFTGUARD_MFA_*), read once at cold start with the engine's other settings.
-
-export interface MfaSettings {
-  /** DRIFTGUARD_MFA_DEACTIVATE_KEYS: also set the quarantined user's active access keys Inactive. */
-  mfaDeactivateKeys: boolean;
-  /** DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: the stack's managed policy driftguard-<stage>-mfa-quarantine. */
-  mfaQuarantinePolicyArn: string | undefined;
-}
-
-const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
-
-export function readMfaSettings(env: Record<string, string | undefined> = process.env): MfaSettings {
-  const keys = env.DRIFTGUARD_MFA_DEACTIVATE_KEYS?.trim() || 'false';
-  if (keys !== 'true' && keys !== 'false') {
-    throw new SettingsError(
-      `DRIFTGUARD_MFA_DEACTIVATE_KEYS=${JSON.stringify(keys)} is invalid: allowed values are true, false`,
-    );
-  }
-  const arn = env.DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN?.trim() || undefined;
-  if (arn !== undefined && !POLICY_ARN_PATTERN.test(arn)) {
-    throw new SettingsError(
-      `DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN=${JSON.stringify(arn)} is invalid: allowed values are an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)`,
-    );
-  }
-  return { mfaDeactivateKeys: keys === 'true', mfaQuarantinePolicyArn: arn };
-}
-
-/** The MFA settings carried by the engine's settings; absent fields mean the defaults (keys kept, no policy). */
-export function mfaSettingsOf(settings: Settings): MfaSettings {
-  const wired = settings as Settings & Partial<MfaSettings>;
-  return {
-    mfaDeactivateKeys: wired.mfaDeactivateKeys ?? false,
-    mfaQuarantinePolicyArn: wired.mfaQuarantinePolicyArn,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The quarantine policy: AWS's documented self-manage-MFA policy (IAM User Guide,
@@ -398,7 +361,7 @@ export function decideContainment(user: IamUserFacts, settings: Settings, cause:
       findings,
     );
   }
-  const { mfaQuarantinePolicyArn: policyArn, mfaDeactivateKeys } = mfaSettingsOf(settings);
+  const { mfaQuarantinePolicyArn: policyArn, mfaDeactivateKeys } = settings;
   if (policyArn === undefined) {
     return forHuman(
       `${name} has no MFA device and ${credentials}; no quarantine policy is configured`,
@@ -439,7 +402,7 @@ export function decideRelease(user: IamUserFacts, settings: Settings, serialNumb
   if (user.mfaDevices.length === 0) {
     return settled('compliant', `${name} has no MFA device at present: the quarantine stays`);
   }
-  const { mfaQuarantinePolicyArn: policyArn } = mfaSettingsOf(settings);
+  const { mfaQuarantinePolicyArn: policyArn } = settings;
   const keys = new Map(user.accessKeys.map((key) => [key.id, key]));
   const toReactivate = user.recordedKeys.filter((id) => keys.get(id)?.active === false);
   const deleted = user.recordedKeys.filter((id) => !keys.has(id));
@@ -578,7 +541,7 @@ export async function readIamUser(
   ]);
   const tags = new Map(tagPages.flatMap((page) => page.Tags ?? []).map((tag) => [tag.Key, tag.Value ?? '']));
   const exemptValue = tags.get(settings.exemptTag);
-  const policyArn = mfaSettingsOf(settings).mfaQuarantinePolicyArn;
+  const policyArn = settings.mfaQuarantinePolicyArn;
   return {
     userName,
     mfaDevices,

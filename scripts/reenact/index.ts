@@ -6,6 +6,7 @@ import type { CloudTrailEvent } from '../../lib/envelope.js';
 import type { RuleContext } from '../../lib/rule.js';
 import { kmsReenactments } from './kms.js';
 import { logGroupReenactments } from './log-groups.js';
+import { mfaReenactments } from './mfa.js';
 import { trailReenactments } from './trails.js';
 
 export interface ReenactContext {
@@ -26,6 +27,7 @@ export const REENACTMENTS: Record<string, Reenactment> = {
   ...logGroupReenactments,
   ...trailReenactments,
   ...kmsReenactments,
+  ...mfaReenactments,
 };
 
 export function reenactmentKey(event: Pick<CloudTrailEvent, 'source'> & { detail: { eventName: string } }): string {

@@ -24,13 +24,8 @@ import { awsCallCounter, createAwsClients } from '../../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../../lib/envelope.js';
 import { type EngineContext, type HandledEvent, handleEvent } from '../../lib/pipeline.js';
 import { consoleSignInMfa } from '../../lib/rules/console-signin-mfa.js';
-import {
-  mfaQuarantine,
-  QUARANTINE_TAG,
-  QUARANTINED_KEYS_TAG,
-  readMfaSettings,
-} from '../../lib/rules/mfa-quarantine.js';
-import { loadSettings, type Settings } from '../../lib/settings.js';
+import { mfaQuarantine, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/rules/mfa-quarantine.js';
+import { loadSettings, readMfaSettings, type Settings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { reenactmentKey } from '../../scripts/reenact/index.js';
 import { mfaReenactments, provisionMfaQuarantinePolicy } from '../../scripts/reenact/mfa.js';

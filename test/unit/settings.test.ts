@@ -30,6 +30,8 @@ describe('loadSettings', () => {
       exemptLogGroupPrefixes: [],
       stateTable: undefined,
       engineRolePrefix: 'driftguard-',
+      mfaDeactivateKeys: false,
+      mfaQuarantinePolicyArn: undefined,
     });
   });
 

@@ -1,0 +1,601 @@
+/** The MFA guard's pure parts: targets from the samples, the decision table, release, root, settings, the policy. */
+import { describe, expect, it } from 'vitest';
+import { MalformedEventError } from '../../lib/envelope.js';
+import { cloudFormationPolicy, mfaGuard } from '../../lib/guards/mfa-guard.js';
+import { type Decision, isSkip } from '../../lib/rule.js';
+import {
+  consoleSignInMfa,
+  decideConsoleSignIn,
+  type SignInState,
+  type SignInTarget,
+} from '../../lib/rules/console-signin-mfa.js';
+import {
+  AWS_MFA_ENROLMENT_ACTIONS,
+  decideMfaDeviceChange,
+  type IamUserFacts,
+  type MfaDeviceState,
+  type MfaTarget,
+  type MfaUserTarget,
+  mfaQuarantine,
+  mfaQuarantinePolicyDocument,
+  PASSWORD_CHANGE_ACTIONS,
+  QUARANTINE_TAG,
+  QUARANTINED_KEYS_TAG,
+  quarantineMarker,
+} from '../../lib/rules/mfa-quarantine.js';
+import { readMfaSettings, type Settings, SettingsError } from '../../lib/settings.js';
+import { ACCOUNT, params, sample, sampleWith, settingsOf } from './fixtures.js';
+
+const POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/driftguard-test-mfa-quarantine`;
+const SERIAL = `arn:aws:iam::${ACCOUNT}:mfa/bob-phone`;
+const NOW = '2026-11-21T13:00:01.000Z';
+const KEY_1 = 'AKIAEXAMPLEKEY000001';
+const KEY_2 = 'AKIAEXAMPLEKEY000002';
+
+function settings(overrides: { keys?: boolean; policy?: string | null } = {}): Settings {
+  return {
+    ...settingsOf(),
+    ...readMfaSettings({
+      DRIFTGUARD_MFA_DEACTIVATE_KEYS: String(overrides.keys ?? false),
+      ...(overrides.policy === null ? {} : { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: overrides.policy ?? POLICY_ARN }),
+    }),
+  } as Settings;
+}
+
+function user(overrides: Partial<IamUserFacts> = {}): IamUserFacts {
+  return {
+    userName: 'bob',
+    mfaDevices: [],
+    hasPassword: true,
+    accessKeys: [{ id: KEY_1, active: true }],
+    exempt: false,
+    quarantinedSince: undefined,
+    recordedKeys: [],
+    policyAttached: false,
+    ...overrides,
+  };
+}
+
+function userTarget(eventName: string, overrides: Partial<MfaUserTarget> = {}): MfaUserTarget {
+  return {
+    kind: 'user',
+    account: ACCOUNT,
+    region: 'us-east-1',
+    eventName,
+    eventId: 'a7c4e2b9-0201-4d3e-9f10-000000000201',
+    eventTime: '2026-11-21T13:00:00Z',
+    actor: 'jane.doe@example.com',
+    sourceIp: '198.51.100.11',
+    userName: 'bob',
+    serialNumber: SERIAL,
+    ownerFrom: 'event',
+    ...overrides,
+  };
+}
+
+function deviceState(
+  eventName: string,
+  facts: IamUserFacts | undefined,
+  target = userTarget(eventName),
+): MfaDeviceState {
+  return { target, user: facts, now: NOW };
+}
+
+const apis = (decision: Decision) => decision.actions.map((action) => action.api);
+const MARKER = `${NOW} DeactivateMFADevice a7c4e2b9-0201-4d3e-9f10-000000000201`;
+
+describe('mfa-quarantine targets', () => {
+  it.each([
+    ['iam-DeactivateMFADevice-iam-user', { kind: 'user', userName: 'bob', ownerFrom: 'event', serialNumber: SERIAL }],
+    [
+      'iam-DeleteVirtualMFADevice',
+      { kind: 'user', userName: 'carol', ownerFrom: 'device-name', serialNumber: `arn:aws:iam::${ACCOUNT}:mfa/carol` },
+    ],
+    ['iam-EnableMFADevice', { kind: 'user', userName: 'bob', ownerFrom: 'event' }],
+    ['iam-DeactivateMFADevice-root', { kind: 'root', onUser: undefined }],
+  ])('reads %s', (name, expected) => {
+    // Act
+    const target = mfaQuarantine.target(sample(name));
+
+    // Assess
+    expect(target).toMatchObject(expected);
+  });
+
+  it('takes the caller for a DeactivateMFADevice without user name by an IAM user (its own device)', () => {
+    const event = sampleWith('iam-EnableMFADevice', (raw) => {
+      Reflect.deleteProperty(params(raw), 'userName');
+      raw.detail.eventName = 'DeactivateMFADevice';
+    });
+    expect(mfaQuarantine.target(event)).toMatchObject({ kind: 'user', userName: 'bob', ownerFrom: 'caller' });
+  });
+
+  it('takes a role session’s DeactivateMFADevice without user name as the root user’s (AssumeRoot)', () => {
+    const event = sampleWith('iam-DeactivateMFADevice-iam-user', (raw) => {
+      Reflect.deleteProperty(params(raw), 'userName');
+    });
+    expect(mfaQuarantine.target(event)).toMatchObject({ kind: 'root' });
+  });
+
+  it('refuses an event without serialNumber as malformed', () => {
+    const event = sampleWith('iam-DeactivateMFADevice-iam-user', (raw) => {
+      Reflect.deleteProperty(params(raw), 'serialNumber');
+    });
+    expect(() => mfaQuarantine.target(event)).toThrow(MalformedEventError);
+  });
+
+  it('describes the user for the notice, with a console link', () => {
+    const target = mfaQuarantine.target(sample('iam-DeactivateMFADevice-iam-user')) as MfaTarget;
+    expect(mfaQuarantine.describe(target)).toMatchObject({
+      type: 'IAM user',
+      id: 'bob',
+      arn: `arn:aws:iam::${ACCOUNT}:user/bob`,
+      consoleUrl: expect.stringContaining('/users/details/bob'),
+    });
+  });
+});
+
+interface ContainmentCase {
+  label: string;
+  facts: Partial<IamUserFacts>;
+  keys?: boolean;
+  status: Decision['status'];
+  apis: string[];
+  needsHuman?: number;
+}
+
+const CONTAINMENT: ContainmentCase[] = [
+  {
+    label: 'another device left: compliant',
+    facts: { mfaDevices: [`arn:aws:iam::${ACCOUNT}:mfa/bob-yubikey`] },
+    status: 'compliant',
+    apis: [],
+  },
+  {
+    label: 'no device, password and an active key: policy attached and tagged, key kept',
+    facts: {},
+    status: 'drifted',
+    apis: ['iam:AttachUserPolicy', 'iam:TagUser'],
+  },
+  {
+    label: 'no device, password and an active key, keys deactivated by setting',
+    facts: {},
+    keys: true,
+    status: 'drifted',
+    apis: ['iam:AttachUserPolicy', 'iam:TagUser', 'iam:UpdateAccessKey'],
+  },
+  {
+    label: 'no device, password only',
+    facts: { accessKeys: [] },
+    keys: true,
+    status: 'drifted',
+    apis: ['iam:AttachUserPolicy', 'iam:TagUser'],
+  },
+  {
+    label: 'no device, active keys only (no password)',
+    facts: {
+      hasPassword: false,
+      accessKeys: [
+        { id: KEY_1, active: true },
+        { id: KEY_2, active: true },
+      ],
+    },
+    keys: true,
+    status: 'drifted',
+    apis: ['iam:AttachUserPolicy', 'iam:TagUser', 'iam:UpdateAccessKey', 'iam:UpdateAccessKey'],
+  },
+  {
+    label: 'no device, no password, only an inactive key: nothing to contain',
+    facts: { hasPassword: false, accessKeys: [{ id: KEY_1, active: false }] },
+    keys: true,
+    status: 'compliant',
+    apis: [],
+  },
+  {
+    label: 'no device, exempt: notice only',
+    facts: { exempt: true },
+    keys: true,
+    status: 'drifted',
+    apis: [],
+    needsHuman: 1,
+  },
+  {
+    label: 'already quarantined, nothing new: compliant',
+    facts: { quarantinedSince: 'earlier', policyAttached: true },
+    status: 'compliant',
+    apis: [],
+  },
+  {
+    label: 'quarantined but the policy was detached: attached again, tag kept',
+    facts: { quarantinedSince: 'earlier', policyAttached: false },
+    status: 'drifted',
+    apis: ['iam:AttachUserPolicy'],
+  },
+];
+
+describe('decideMfaDeviceChange: containment after DeactivateMFADevice', () => {
+  it.each(CONTAINMENT)('$label', ({ facts, keys, status, apis: expected, needsHuman }) => {
+    // Act
+    const decision = decideMfaDeviceChange(deviceState('DeactivateMFADevice', user(facts)), settings({ keys }));
+
+    // Assess
+    expect(decision.status).toBe(status);
+    expect(apis(decision)).toEqual(expected);
+    expect(decision.needsHuman).toHaveLength(needsHuman ?? 0);
+    if (status === 'drifted') expect(decision.severity).toBe('high');
+  });
+
+  it('names every write with its undo, and records exactly the keys it deactivates', () => {
+    const decision = decideMfaDeviceChange(
+      deviceState(
+        'DeactivateMFADevice',
+        user({
+          accessKeys: [
+            { id: KEY_1, active: true },
+            { id: KEY_2, active: false },
+          ],
+        }),
+      ),
+      settings({ keys: true }),
+    );
+    expect(decision.actions).toEqual([
+      {
+        api: 'iam:AttachUserPolicy',
+        params: { UserName: 'bob', PolicyArn: POLICY_ARN },
+        summary: `quarantine policy ${POLICY_ARN} attached to bob (undo: aws iam detach-user-policy --user-name bob --policy-arn ${POLICY_ARN})`,
+        brief: 'quarantined',
+      },
+      {
+        api: 'iam:TagUser',
+        params: {
+          UserName: 'bob',
+          Tags: [
+            { Key: QUARANTINE_TAG, Value: MARKER },
+            { Key: QUARANTINED_KEYS_TAG, Value: KEY_1 },
+          ],
+        },
+        summary: expect.stringContaining(
+          `undo: aws iam untag-user --user-name bob --tag-keys ${QUARANTINE_TAG} ${QUARANTINED_KEYS_TAG}`,
+        ),
+        brief: '',
+      },
+      {
+        api: 'iam:UpdateAccessKey',
+        params: { UserName: 'bob', AccessKeyId: KEY_1, Status: 'Inactive' },
+        summary: `access key ${KEY_1} of bob Active -> Inactive (undo: aws iam update-access-key --user-name bob --access-key-id ${KEY_1} --status Active)`,
+        brief: 'keys inactive',
+      },
+    ]);
+    expect(decision.findings).toEqual([
+      { attribute: 'mfaDevice', before: SERIAL, after: 'deactivated by jane.doe@example.com; no MFA device left' },
+      {
+        attribute: 'credentials',
+        before: 'a console password and 1 active access key',
+        after: 'usable only to enrol an MFA device or change the password',
+      },
+    ]);
+  });
+
+  it('adds a newly active key to those already recorded, keeping the first quarantine time', () => {
+    const decision = decideMfaDeviceChange(
+      deviceState(
+        'DeactivateMFADevice',
+        user({
+          quarantinedSince: 'first',
+          policyAttached: true,
+          recordedKeys: [KEY_1],
+          accessKeys: [
+            { id: KEY_1, active: false },
+            { id: KEY_2, active: true },
+          ],
+        }),
+      ),
+      settings({ keys: true }),
+    );
+    expect(decision.actions.map((a) => a.params)).toEqual([
+      {
+        UserName: 'bob',
+        Tags: [
+          { Key: QUARANTINE_TAG, Value: 'first' },
+          { Key: QUARANTINED_KEYS_TAG, Value: `${KEY_1} ${KEY_2}` },
+        ],
+      },
+      { UserName: 'bob', AccessKeyId: KEY_2, Status: 'Inactive' },
+    ]);
+  });
+
+  it('hands over to a human when no quarantine policy is configured', () => {
+    const decision = decideMfaDeviceChange(deviceState('DeactivateMFADevice', user()), settings({ policy: null }));
+    expect(decision.actions).toEqual([]);
+    expect(decision.needsHuman[0]).toMatch(/^Set DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN/);
+  });
+
+  it('says when the owner of a deleted device was inferred from its name', () => {
+    const target = userTarget('DeleteVirtualMFADevice', { userName: 'carol', ownerFrom: 'device-name' });
+    const decision = decideMfaDeviceChange(
+      deviceState('DeleteVirtualMFADevice', user({ userName: 'carol' }), target),
+      settings(),
+    );
+    expect(decision.findings[0]?.before).toBe(`${SERIAL} (owner inferred from the device name)`);
+    expect(decision.findings[0]?.after).toMatch(/^deleted by /);
+  });
+
+  it('ignores a deleted device that no user is named after', () => {
+    const target = userTarget('DeleteVirtualMFADevice', { userName: 'team-phone', ownerFrom: 'device-name' });
+    const decision = decideMfaDeviceChange(deviceState('DeleteVirtualMFADevice', undefined, target), settings());
+    expect(decision.status).toBe('ignored');
+  });
+});
+
+describe('decideMfaDeviceChange: release after EnableMFADevice', () => {
+  const enrolled = { mfaDevices: [SERIAL] };
+
+  it('detaches the policy, reactivates exactly the recorded keys still inactive, removes the tags', () => {
+    const decision = decideMfaDeviceChange(
+      deviceState(
+        'EnableMFADevice',
+        user({
+          ...enrolled,
+          quarantinedSince: MARKER,
+          policyAttached: true,
+          recordedKeys: [KEY_1, 'AKIAEXAMPLEDELETED01'],
+          // KEY_2 was set Inactive by someone else: not the engine's to reactivate.
+          accessKeys: [
+            { id: KEY_1, active: false },
+            { id: KEY_2, active: false },
+          ],
+        }),
+      ),
+      settings({ keys: true }),
+    );
+    expect(decision.status).toBe('drifted');
+    expect(decision.severity).toBe('low');
+    expect(decision.actions.map(({ api, params: p }) => ({ api, params: p }))).toEqual([
+      { api: 'iam:DetachUserPolicy', params: { UserName: 'bob', PolicyArn: POLICY_ARN } },
+      { api: 'iam:UpdateAccessKey', params: { UserName: 'bob', AccessKeyId: KEY_1, Status: 'Active' } },
+      { api: 'iam:UntagUser', params: { UserName: 'bob', TagKeys: [QUARANTINE_TAG, QUARANTINED_KEYS_TAG] } },
+    ]);
+    expect(decision.findings).toContainEqual({
+      attribute: 'accessKey AKIAEXAMPLEDELETED01',
+      before: 'Inactive (set by the engine)',
+      after: 'deleted meanwhile: nothing to reactivate',
+    });
+  });
+
+  it('does not reactivate a recorded key someone already reactivated', () => {
+    const decision = decideMfaDeviceChange(
+      deviceState(
+        'EnableMFADevice',
+        user({ ...enrolled, quarantinedSince: MARKER, policyAttached: true, recordedKeys: [KEY_1] }),
+      ),
+      settings(),
+    );
+    expect(apis(decision)).toEqual(['iam:DetachUserPolicy', 'iam:UntagUser']);
+  });
+
+  it('leaves a user who was never quarantined alone', () => {
+    const decision = decideMfaDeviceChange(deviceState('EnableMFADevice', user(enrolled)), settings());
+    expect(decision).toMatchObject({ status: 'compliant', actions: [] });
+  });
+
+  it('keeps the quarantine when the user has no device at present (enabled, then removed again)', () => {
+    const decision = decideMfaDeviceChange(
+      deviceState('EnableMFADevice', user({ quarantinedSince: MARKER, policyAttached: true })),
+      settings(),
+    );
+    expect(decision).toMatchObject({ status: 'compliant', actions: [] });
+  });
+});
+
+describe('root MFA events', () => {
+  it('hands a root DeactivateMFADevice to a human: critical, no write', () => {
+    const target = mfaQuarantine.target(sample('iam-DeactivateMFADevice-root')) as MfaTarget;
+    const decision = mfaQuarantine.preScreen?.(target, settings());
+    expect(decision).toMatchObject({ status: 'drifted', severity: 'critical', actions: [] });
+    expect(decision?.needsHuman[0]).toMatch(/^Sign in as the root user of 123456789012 and assign an MFA device/);
+    expect(mfaQuarantine.describe(target)).toMatchObject({ id: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root` });
+  });
+
+  it('accepts a root EnableMFADevice', () => {
+    const event = sampleWith('iam-DeactivateMFADevice-root', (raw) => {
+      raw.detail.eventName = 'EnableMFADevice';
+    });
+    const decision = mfaQuarantine.preScreen?.(mfaQuarantine.target(event) as MfaTarget, settings());
+    expect(decision?.status).toBe('compliant');
+  });
+
+  it('leaves IAM-user targets to inspection', () => {
+    const target = mfaQuarantine.target(sample('iam-DeactivateMFADevice-iam-user')) as MfaTarget;
+    expect(mfaQuarantine.preScreen?.(target, settings())).toBeUndefined();
+  });
+});
+
+describe('console-signin-mfa', () => {
+  const signIn = (name: string) => consoleSignInMfa.target(sample(name));
+
+  it('accepts a sign-in with MFA (the docs’ "Signin" spelling) without an AWS call', () => {
+    const target = signIn('signin-ConsoleLogin-with-MFA') as SignInTarget;
+    expect(consoleSignInMfa.trigger.detailTypes).toContain(sample('signin-ConsoleLogin-with-MFA')['detail-type']);
+    expect(consoleSignInMfa.preScreen?.(target, settings())?.status).toBe('compliant');
+  });
+
+  it('hands a root sign-in without MFA to a human: critical, no write', () => {
+    const target = signIn('signin-ConsoleLogin-no-MFA-root') as SignInTarget;
+    expect(consoleSignInMfa.preScreen?.(target, settings())).toMatchObject({
+      status: 'drifted',
+      severity: 'critical',
+      actions: [],
+    });
+  });
+
+  it('reads "YES" (AWS’s root example) as MFA used', () => {
+    const event = sampleWith('signin-ConsoleLogin-no-MFA-root', (raw) => {
+      (raw.detail.additionalEventData as Record<string, string>).MFAUsed = 'YES';
+    });
+    expect(consoleSignInMfa.target(event)).toMatchObject({ kind: 'root', mfaUsed: true });
+  });
+
+  it.each([
+    [
+      'a failed sign-in',
+      (raw: { detail: Record<string, unknown> }) => {
+        raw.detail.responseElements = { ConsoleLogin: 'Failure' };
+      },
+    ],
+    [
+      'a federated sign-in',
+      (raw: { detail: Record<string, unknown> }) => {
+        raw.detail.userIdentity = { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/jane` };
+      },
+    ],
+  ])('skips %s', (_label, change) => {
+    expect(isSkip(consoleSignInMfa.target(sampleWith('signin-ConsoleLogin-no-MFA-iam-user', change)))).toBe(true);
+  });
+
+  function signInState(facts: Partial<IamUserFacts>): SignInState {
+    const target = signIn('signin-ConsoleLogin-no-MFA-iam-user') as SignInTarget;
+    return { target: { ...target, userName: 'dave' }, user: user({ userName: 'dave', ...facts }), now: NOW };
+  }
+
+  it('quarantines an IAM user without a device, high', () => {
+    const decision = decideConsoleSignIn(signInState({}), settings());
+    expect(apis(decision)).toEqual(['iam:AttachUserPolicy', 'iam:TagUser']);
+    expect(decision.severity).toBe('high');
+    expect(decision.findings[0]).toMatchObject({
+      attribute: 'consoleSignIn',
+      before: expect.stringMatching(/^without MFA/),
+    });
+  });
+
+  it('notifies about a user with a device who signed in without it', () => {
+    const decision = decideConsoleSignIn(signInState({ mfaDevices: [SERIAL] }), settings());
+    expect(decision).toMatchObject({ status: 'drifted', severity: 'high', actions: [] });
+    expect(decision.needsHuman).toHaveLength(1);
+  });
+
+  it('is quiet about a quarantined user signing in to enrol a device', () => {
+    const decision = decideConsoleSignIn(signInState({ quarantinedSince: MARKER, policyAttached: true }), settings());
+    expect(decision.status).toBe('compliant');
+  });
+
+  it('gives an exempt user a notice only', () => {
+    const decision = decideConsoleSignIn(signInState({ exempt: true }), settings({ keys: true }));
+    expect(decision).toMatchObject({ status: 'drifted', actions: [] });
+    expect(decision.needsHuman[0]).toContain('exempt');
+  });
+});
+
+describe('MFA settings', () => {
+  it('defaults to keys kept and no policy', () => {
+    expect(readMfaSettings({})).toEqual({ mfaDeactivateKeys: false, mfaQuarantinePolicyArn: undefined });
+  });
+
+  it('reads both variables', () => {
+    expect(
+      readMfaSettings({ DRIFTGUARD_MFA_DEACTIVATE_KEYS: 'true', DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: POLICY_ARN }),
+    ).toEqual({ mfaDeactivateKeys: true, mfaQuarantinePolicyArn: POLICY_ARN });
+  });
+
+  it.each([
+    [
+      { DRIFTGUARD_MFA_DEACTIVATE_KEYS: 'yes' },
+      /^DRIFTGUARD_MFA_DEACTIVATE_KEYS="yes" is invalid: allowed values are true, false$/,
+    ],
+    [
+      { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: 'driftguard-prod-mfa-quarantine' },
+      /^DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN="driftguard-prod-mfa-quarantine" is invalid: allowed values are an IAM managed policy ARN/,
+    ],
+  ])('refuses %j naming the variable and the allowed values', (env, message) => {
+    expect(() => readMfaSettings(env)).toThrow(SettingsError);
+    expect(() => readMfaSettings(env)).toThrow(message);
+  });
+
+  it('keeps the quarantine tag value within IAM’s tag characters', () => {
+    expect(quarantineMarker(NOW, 'ConsoleLogin', 'id#with,odd;chars')).toBe(`${NOW} ConsoleLogin id-with-odd-chars`);
+  });
+});
+
+describe('the quarantine policy', () => {
+  const statements = mfaQuarantinePolicyDocument.Statement;
+  const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid);
+
+  it('pins AWS’s documented BlockMostAccessUnlessSignedInWithMFA: Deny all but MFA enrolment (and the password) while MFA is false or absent', () => {
+    expect(bySid('BlockMostAccessUnlessSignedInWithMFA')).toEqual({
+      Sid: 'BlockMostAccessUnlessSignedInWithMFA',
+      Effect: 'Deny',
+      NotAction: [
+        'iam:CreateVirtualMFADevice',
+        'iam:EnableMFADevice',
+        'iam:ListMFADevices',
+        'iam:ListUsers',
+        'iam:ListVirtualMFADevices',
+        'iam:ResyncMFADevice',
+        'iam:ChangePassword',
+        'iam:GetAccountPasswordPolicy',
+      ],
+      Resource: '*',
+      Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+    });
+    expect(AWS_MFA_ENROLMENT_ACTIONS).toHaveLength(6);
+    expect(PASSWORD_CHANGE_ACTIONS).toEqual(['iam:ChangePassword', 'iam:GetAccountPasswordPolicy']);
+  });
+
+  it('keeps AWS’s documented allow statements, scoped to the user’s own name', () => {
+    expect(bySid('AllowListActions')).toMatchObject({
+      Effect: 'Allow',
+      Action: ['iam:ListUsers', 'iam:ListVirtualMFADevices'],
+    });
+    expect(bySid('AllowUserToCreateVirtualMFADevice')).toMatchObject({ Resource: 'arn:aws:iam::*:mfa/*' });
+    expect(bySid('AllowUserToManageTheirOwnMFA')).toMatchObject({
+      Action: ['iam:EnableMFADevice', 'iam:GetMFADevice', 'iam:ListMFADevices', 'iam:ResyncMFADevice'],
+      Resource: 'arn:aws:iam::*:user/${aws:username}',
+    });
+    expect(bySid('AllowUserToDeactivateTheirOwnMFAOnlyWhenUsingMFA')).toMatchObject({
+      Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
+    });
+    expect(bySid('AllowUserToChangeTheirOwnPassword')).toMatchObject({
+      Action: ['iam:ChangePassword'],
+      Resource: 'arn:aws:iam::*:user/${aws:username}',
+    });
+  });
+
+  it('allows nothing the deny does not except: every allowed action stays usable without MFA only if enrolment needs it', () => {
+    const deny = statements.find((s) => s.Effect === 'Deny');
+    const excepted = new Set<string>(deny && 'NotAction' in deny ? deny.NotAction : []);
+    const allowedWithoutMfa = statements
+      .filter((s) => s.Effect === 'Allow' && !('Condition' in s))
+      .flatMap((s) => ('Action' in s ? [...s.Action] : []));
+    // iam:GetMFADevice is in AWS's allow list but not in its exceptions: usable only with MFA, as AWS documents it.
+    expect(allowedWithoutMfa.filter((action) => !excepted.has(action))).toEqual(['iam:GetMFADevice']);
+  });
+
+  it('is the guard’s managed policy, named per stage, with ARNs CloudFormation and Serverless take as meant', () => {
+    const resources = mfaGuard.resources?.({ stage: 'prod' }) as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    const policy = resources.MfaQuarantinePolicy;
+    expect(policy?.Type).toBe('AWS::IAM::ManagedPolicy');
+    expect(policy?.Properties.ManagedPolicyName).toBe('driftguard-prod-mfa-quarantine');
+    const document = JSON.stringify(policy?.Properties.PolicyDocument);
+    expect(document).not.toMatch(/"arn:aws:/);
+    expect(document).not.toContain('${aws:');
+    expect(cloudFormationPolicy(mfaQuarantinePolicyDocument.Statement[2])).toEqual({
+      ...mfaQuarantinePolicyDocument.Statement[2],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:user/${!aws:username}' },
+    });
+    expect(mfaGuard).toMatchObject({ functionKey: 'mfaGuard', file: 'mfa-guard', onlyRegion: 'us-east-1' });
+  });
+
+  it('lets the guard attach and detach only that policy, on users, with no wildcard action', () => {
+    for (const rule of mfaGuard.rules) {
+      for (const permission of rule.permissions) {
+        expect(permission.resource).toBe('arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*');
+        for (const action of permission.actions) expect(action).toMatch(/^iam:[A-Z][A-Za-z]+$/);
+        const attaches = permission.actions.some((action) => /^iam:(Attach|Detach)UserPolicy$/.test(action));
+        expect(permission.condition).toEqual(
+          attaches ? { ArnEquals: { 'iam:PolicyARN': '${MfaQuarantinePolicy}' } } : undefined,
+        );
+      }
+    }
+  });
+});
