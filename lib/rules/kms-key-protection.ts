@@ -10,6 +10,7 @@ import {
   EnableKeyRotationCommand,
   GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
+  type KeyMetadata,
   KMSClient,
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
@@ -255,7 +256,7 @@ export const keyProtection = defineRule<KeyTarget, KeyState>({
 
   async inspect(target, ctx) {
     const kms = ctx.aws.client(KMSClient, target.region);
-    let metadata;
+    let metadata: KeyMetadata | undefined;
     try {
       metadata = (await kms.send(new DescribeKeyCommand({ KeyId: target.keyArn }))).KeyMetadata;
     } catch (error) {
