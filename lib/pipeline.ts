@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
+import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
 import {
   type Action,
@@ -16,6 +17,7 @@ import {
 } from './rule.js';
 import { type ScreeningContext, screenEvent } from './screening.js';
 import type { Settings } from './settings.js';
+import { stateRegion } from './trail-baselines.js';
 
 export interface EngineContext {
   settings: Settings;
@@ -77,6 +79,7 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   }
   if (decision.status !== 'drifted') {
     if (!ctx.dryRun) await applyBookkeeping(rule, target, decision, ruleContext);
+    await flushPendingNotices(event, ctx);
     return {
       ...ignored(base, rule.id, resource, decision.reason),
       outcome: decision.status,
@@ -187,6 +190,28 @@ async function applyBookkeeping(rule: AnyRule, target: unknown, decision: Decisi
   for (const action of decision.bookkeeping ?? []) await rule.apply(action, target, ctx);
 }
 
+function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {
+  return ctx.settings.stateTable && !ctx.dryRun
+    ? new NoticeOutbox(ctx.aws, ctx.settings.stateTable, stateRegion())
+    : undefined;
+}
+
+async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fallbackRegion: string) {
+  // The topic may live in another region than the event; publish where the topic is.
+  const region = topic.split(':')[3] ?? fallbackRegion;
+  return publishNotice(ctx.aws.client(SNSClient, region), notice, topic);
+}
+
+/** Publishes what an earlier attempt at this event claimed but could not send (its publish failed, then a retry). */
+async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
+  const outbox = outboxOf(ctx);
+  if (!outbox) return;
+  for (const pending of await outbox.pending(event.detail.eventID)) {
+    await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
+    await outbox.markSent(event.detail.eventID, pending.key);
+  }
+}
+
 async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEvent, ctx: EngineContext) {
   const topic = ctx.settings.noticeTopicArn;
   if (topic === undefined || result.notice === null) {
@@ -195,12 +220,18 @@ async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEv
     });
     return;
   }
+  const outbox = outboxOf(ctx);
+  const key = `${result.rule}#${result.outcome}`;
   try {
-    // The topic may live in another region than the event; publish where the topic is.
-    const region = topic.split(':')[3] ?? event.detail.awsRegion;
-    const messageId = await publishNotice(ctx.aws.client(SNSClient, region), notice, topic);
+    if (outbox && !(await outbox.claim(event.detail.eventID, key, notice, topic))) {
+      result.notice = { ...result.notice, error: 'already sent for this event (a repeated delivery)' };
+      return;
+    }
+    const messageId = await publishTo(ctx, notice, topic, event.detail.awsRegion);
+    await outbox?.markSent(event.detail.eventID, key);
     result.notice = { ...result.notice, published: true, ...(messageId ? { messageId } : {}) };
   } catch (error) {
+    // Failed, so retried: the claimed notice is still pending and the retry publishes it.
     ctx.logger?.error('notice could not be published', error as Error);
     result.notice = { ...result.notice, error: `${awsErrorName(error)}: ${(error as Error).message}` };
     result.outcome = 'failed';

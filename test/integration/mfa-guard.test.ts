@@ -270,8 +270,8 @@ describe('MFA guard against the emulator', () => {
     expect(result.outcome).toBe('needs-human');
     expect(result.actions).toEqual([]);
     expect(result.resource).toMatchObject({ type: 'root user of', id: ACCOUNT });
-    // One call: the notice. No IAM read or write.
-    expect(engineCalls).toBe(1);
+    // Only the notice: claimed in the outbox, published, marked sent. No IAM read or write.
+    expect(engineCalls).toBe(3);
     expect((await iam().send(new ListUsersCommand({}))).Users).toEqual([]);
     const [notice] = await readNotices();
     expect(notice?.attributes).toMatchObject({ severity: 'critical', outcome: 'needs-human' });
@@ -300,7 +300,7 @@ describe('MFA guard against the emulator', () => {
   it('sends a root sign-in without MFA to a human: critical, no write', async () => {
     const { result, engineCalls } = await run(settings, 'signin-ConsoleLogin-no-MFA-root');
     expect(result.outcome).toBe('needs-human');
-    expect(engineCalls).toBe(1);
+    expect(engineCalls).toBe(3);
     expect(await quarantinedUsers()).toEqual([]);
     expect((await readNotices())[0]?.attributes).toMatchObject({ severity: 'critical', rule: 'console-signin-mfa' });
   });
