@@ -12,7 +12,7 @@ interface ResolverContext {
 
 const pascal = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
 
-function guardFunction(guard: Guard, prefix: string) {
+function guardFunction(guard: Guard, prefix: string, concurrency: number) {
   const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
   return {
     handler: 'index.handler',
@@ -20,6 +20,8 @@ function guardFunction(guard: Guard, prefix: string) {
     role: `${pascal(guard.functionKey)}Role`,
     package: { artifact: `.build/${guard.file}.zip` },
     ...(guard.environment ? { environment: guard.environment } : {}),
+    // Bursts (a deployment wave creating hundreds of log groups) queue instead of exceeding AWS's API quotas.
+    reservedConcurrency: concurrency,
     maximumRetryAttempts: 2,
     maximumEventAge: 3600,
     destinations: { onFailure: { type: 'sqs', arn: dlq } },
@@ -66,6 +68,26 @@ function guardRole(guard: Guard, prefix: string, functionName: string) {
   };
 }
 
+/** A guard whose invocations fail (after the SDK's retries) tells the notice topic. */
+function errorsAlarm(id: string) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription: `driftguard: ${id} failed to handle an event (see its log and the dead-letter queue)`,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${id}LambdaFunction` } }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'NoticeTopic' }],
+    },
+  };
+}
+
 const leftOut = new Set<string>();
 
 export default async function resolve({ resolveVariable }: ResolverContext) {
@@ -73,6 +95,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   const stage = String(await resolveVariable('sls:stage'));
   const prefix = String(await resolveVariable('self:custom.engineRolePrefix'));
   const region = String(await resolveVariable('self:provider.region'));
+  const concurrency = Number(await resolveVariable('param:guardConcurrency'));
   const functions: Record<string, unknown> = {};
   const resources: Record<string, unknown> = {};
   const extensions: Record<string, unknown> = {};
@@ -87,7 +110,8 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
       continue;
     }
     const id = pascal(guard.functionKey);
-    functions[guard.functionKey] = guardFunction(guard, prefix);
+    functions[guard.functionKey] = guardFunction(guard, prefix, concurrency);
+    resources[`${id}ErrorsAlarm`] = errorsAlarm(id);
     resources[`${id}Role`] = guardRole(guard, prefix, `${service}-${stage}-${guard.functionKey}`);
     Object.assign(resources, guard.resources?.({ stage }) ?? {});
     // The engine obeys its own policy: its log groups use the stack's key (retention comes from provider).

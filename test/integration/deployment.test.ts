@@ -80,6 +80,13 @@ describe.each(GUARDS)('the packaged $file', (guard) => {
     }
   });
 
+  it('has reserved concurrency and an errors alarm that tells the notice topic', () => {
+    expect(resources[`${id}LambdaFunction`]?.Properties.ReservedConcurrentExecutions).toBe(10);
+    const alarm = resources[`${id}ErrorsAlarm`]?.Properties;
+    expect(alarm).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0 });
+    expect(alarm?.AlarmActions).toEqual([{ Ref: 'NoticeTopic' }]);
+  });
+
   it('logs to its own log group, with retention and the stack’s key', () => {
     const group = resources[`${id}LogGroup`]?.Properties;
     expect(group?.LogGroupName).toBe(`/aws/lambda/driftguard-dev-${guard.functionKey}`);
@@ -110,6 +117,23 @@ describe('the shared resources', () => {
       );
       expect(deny.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
     }
+  });
+
+  it('keep the state table encrypted with the stack’s key, with point-in-time recovery and a TTL', () => {
+    const table = resources.StateTable?.Properties;
+    expect(table?.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { Ref: 'LogKey' } });
+    expect(table?.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('alarm on dead letters to the notice topic, which CloudWatch may publish to', () => {
+    expect(resources.DeadLetterQueueAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      AlarmActions: [{ Ref: 'NoticeTopic' }],
+    });
+    const statements = resources.NoticeTopicPolicy?.Properties.PolicyDocument.Statement;
+    expect(statements.map((s: { Sid: string }) => s.Sid)).toContain('CloudWatchAlarmsPublish');
   });
 
   it('subscribe the notice email only when the noticeEmail param is given', () => {
