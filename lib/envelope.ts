@@ -91,7 +91,30 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** AWS's own constraints on the names the guards act on: a name outside them is a malformed event, never sent to AWS. */
+export const NAME_RULES = {
+  logGroup: { pattern: /^[.\-_/#A-Za-z0-9]{1,512}$/, text: 'log group name (1-512 of A-Z a-z 0-9 . - _ / #)' },
+  trail: { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$/, text: 'trail name (3-128 of A-Z a-z 0-9 . _ -)' },
+  keyId: { pattern: /^(mrk-)?[A-Za-z0-9-]{1,64}$/, text: 'KMS key id' },
+  iamUser: { pattern: /^[\w+=,.@-]{1,64}$/, text: 'IAM user name (1-64 of letters, digits, + = , . @ _ -)' },
+} as const;
+
+/** The value, when it satisfies the named rule; otherwise a MalformedEventError naming the field (not echoing it all). */
+export function requireValidName(
+  event: CloudTrailEvent,
+  field: string,
+  value: string,
+  rule: (typeof NAME_RULES)[keyof typeof NAME_RULES],
+): string {
+  if (rule.pattern.test(value)) return value;
+  const shown =
+    value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}... (${value.length} characters)` : JSON.stringify(value);
+  throw new MalformedEventError(
+    `${event.detail.eventName} event ${event.detail.eventID}: ${field} ${shown} is not a valid ${rule.text}`,
+  );
 }
 
 /** A string request parameter the rule needs; its absence is a malformed event, not a guess. */
@@ -99,7 +122,7 @@ export function requireStringParameter(event: CloudTrailEvent, name: string): st
   const value = event.detail.requestParameters?.[name];
   if (typeof value !== 'string' || value === '') {
     throw new MalformedEventError(
-      `${event.detail.eventName} event ${event.detail.eventID}: detail.requestParameters.${name} must be a non-empty string, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
+      `${event.detail.eventName} event ${event.detail.eventID}: detail.requestParameters.${name} must be a non-empty string, got ${value === '' ? 'an empty string' : describe(value)}`,
     );
   }
   return value;

@@ -16,7 +16,7 @@ import {
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
-import type { CloudTrailEvent } from '../envelope.js';
+import { type CloudTrailEvent, NAME_RULES, requireValidName } from '../envelope.js';
 import {
   cloudTrailStatements,
   logsStatement,
@@ -64,7 +64,8 @@ function targetOf(event: CloudTrailEvent): KeyTarget | Skip {
   if (KEY_ARN.test(keyId)) return { ...base, keyArn: keyId, region: arnRegion(keyId) ?? base.region };
   if (keyId.startsWith('alias/') || keyId.includes(':alias/'))
     return { skip: `${keyId} is an alias: these calls take a key` };
-  return { ...base, keyArn: `arn:aws:kms:${base.region}:${base.account}:key/${keyId}` };
+  const id = requireValidName(event, 'detail.requestParameters.keyId', keyId, NAME_RULES.keyId);
+  return { ...base, keyArn: `arn:aws:kms:${base.region}:${base.account}:key/${id}` };
 }
 
 /** What the key's dependents need in its policy: CloudWatch Logs of the key's region, CloudTrail. */

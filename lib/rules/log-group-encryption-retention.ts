@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
-import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
+import { type CloudTrailEvent, MalformedEventError, NAME_RULES, requireValidName } from '../envelope.js';
 import { KeyUsageStore } from '../key-usage.js';
 import { type Action, type Decision, defineRule, type Finding, type Resource, type Skip } from '../rule.js';
 import { clampRetention, type Settings } from '../settings.js';
@@ -50,11 +50,12 @@ const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:(.+?
 function targetOf(event: CloudTrailEvent): LogGroupTarget | Skip {
   const params = event.detail.requestParameters ?? {};
   const base = { region: event.detail.awsRegion, account: event.account };
+  const field = 'detail.requestParameters.logGroupName';
   if (typeof params.logGroupName === 'string' && params.logGroupName !== '')
-    return { ...base, name: params.logGroupName };
+    return { ...base, name: requireValidName(event, field, params.logGroupName, NAME_RULES.logGroup) };
   const identifier = params.resourceIdentifier;
   const match = typeof identifier === 'string' ? LOG_GROUP_ARN.exec(identifier) : null;
-  if (match?.[3]) return { ...base, name: match[3] };
+  if (match?.[3]) return { ...base, name: requireValidName(event, field, match[3], NAME_RULES.logGroup) };
   if (typeof identifier === 'string' && identifier !== '') {
     return { skip: `${identifier} is not a log group (query results are out of scope)` };
   }

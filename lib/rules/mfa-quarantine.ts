@@ -18,7 +18,13 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { type AwsClients, awsErrorName } from '../aws.js';
-import { type CloudTrailEvent, MalformedEventError, requireStringParameter } from '../envelope.js';
+import {
+  type CloudTrailEvent,
+  MalformedEventError,
+  NAME_RULES,
+  requireStringParameter,
+  requireValidName,
+} from '../envelope.js';
 import {
   type Action,
   type Decision,
@@ -199,7 +205,12 @@ function optionalUserName(event: CloudTrailEvent): string | undefined {
 function targetOf(event: CloudTrailEvent): MfaTarget | Skip {
   const facts = eventFacts(event);
   const serialNumber = requireStringParameter(event, 'serialNumber');
-  const named = optionalUserName(event);
+  const given = optionalUserName(event);
+  // The root user's name in these records is "AWS ROOT USER", outside IAM's user-name rules.
+  const named =
+    given === undefined || given === ROOT_USER_NAME
+      ? given
+      : requireValidName(event, 'detail.requestParameters.userName', given, NAME_RULES.iamUser);
   const identity = event.detail.userIdentity;
   const rootDevice = named === ROOT_USER_NAME || serialNumber.endsWith(ROOT_DEVICE_SUFFIX);
   if (identity.type === 'Root' || rootDevice) {

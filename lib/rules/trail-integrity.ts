@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
-import { type CloudTrailEvent, requireStringParameter } from '../envelope.js';
+import { type CloudTrailEvent, NAME_RULES, requireStringParameter, requireValidName } from '../envelope.js';
 import { KeyUsageStore } from '../key-usage.js';
 import { type Action, type Decision, defineRule, type Finding, type Resource, type RuleContext } from '../rule.js';
 import { stateRegion, type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
@@ -472,7 +472,7 @@ function targetOf(event: CloudTrailEvent): TrailTarget {
       : requireStringParameter(event, 'name');
   const { name, region } = trailReference(named, event.detail.awsRegion);
   return {
-    name,
+    name: requireValidName(event, 'the trail', name, NAME_RULES.trail),
     region,
     account: event.account,
     eventName: event.detail.eventName,

@@ -208,10 +208,10 @@ describe('requireStringParameter', () => {
 
   it.each([
     ['absent', undefined, 'got nothing'],
-    ['empty', '', 'got ""'],
-    ['a number', 7, 'got 7'],
+    ['empty', '', 'got an empty string'],
+    ['a number', 7, 'got a number'],
     ['null', null, 'got null'],
-    ['an object', { name: 'x' }, 'got {"name":"x"}'],
+    ['an object', { name: 'x' }, 'got an object'],
   ])('throws MalformedEventError when the parameter is %s', (_label, value, got) => {
     // Prepare
     const event = sampleWith('logs-CreateLogGroup-plain', (raw) => {
