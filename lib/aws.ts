@@ -18,14 +18,24 @@ export interface AwsClients {
   client<C>(Class: ClientClass<C>, region: string): C;
 }
 
-/** Counts every AWS call the engine sends (benchmarks and replay report calls per event). */
-export const awsCallCounter = { calls: 0 };
+/** Counts every AWS call the engine sends, and the writes among them (benchmarks, replay and tests report them). */
+export const awsCallCounter = { calls: 0, writes: 0, recentWrites: [] as string[] };
+const RECENT_WRITES = 100;
+
+const READ_CALL = /^(Describe|Get|List|Query|Scan|Head|BatchGet)/;
 
 function countCalls<C>(client: C): C {
   // Every client's middleware stack has the same add(); the counter touches neither input nor output.
   (client as unknown as SNSClient).middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
       awsCallCounter.calls += 1;
+      const command = String(context.commandName ?? '').replace(/Command$/, '');
+      if (!READ_CALL.test(command)) {
+        awsCallCounter.writes += 1;
+        // Bounded: a warm Lambda container handles many events.
+        awsCallCounter.recentWrites.push(`${context.clientName ?? ''}:${command}`);
+        if (awsCallCounter.recentWrites.length > RECENT_WRITES) awsCallCounter.recentWrites.shift();
+      }
       return next(args);
     },
     { step: 'initialize', name: 'driftguardCallCounter' },

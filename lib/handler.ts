@@ -9,10 +9,10 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from './aws.js';
 import { isCustomResourceRequest } from './custom-resource.js';
-import { MalformedEventError } from './envelope.js';
+import { MalformedEventError, parseCloudTrailEvent } from './envelope.js';
 import type { Guard } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
-import { type HandledEvent, handleEvent } from './pipeline.js';
+import { findRule, type HandledEvent, handleEvent } from './pipeline.js';
 import { loadSettings, type Settings } from './settings.js';
 import { stateRegion } from './trail-baselines.js';
 
@@ -74,8 +74,13 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       };
     }
     try {
-      // A dry run writes nothing, not even an idempotency record.
-      if (idempotent && !options.dryRun) {
+      // The schema first: a malformed event is an error before any AWS call, idempotency records included.
+      const parsed = parseCloudTrailEvent(event);
+      const rule = findRule(guard.rules, parsed);
+      // What the rule needs from the event too: pure, so bad request parameters cost no call either.
+      rule?.target(parsed);
+      // A dry run writes nothing, not even an idempotency record; an event of no rule here needs none.
+      if (idempotent && !options.dryRun && rule) {
         idempotency?.registerLambdaContext(context);
         return await idempotent(event, context);
       }
@@ -118,6 +123,8 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
             awsSdkV3Client: aws.client(DynamoDBClient, stateRegion()),
           }),
           config: idempotency,
+          // Per guard: an event is handled once by each guard whose rules it reaches.
+          keyPrefix: guard.file,
         })
       : undefined;
   return middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -12,7 +12,7 @@ import { createAwsClients } from '../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../lib/envelope.js';
 import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
 import { findRule, type HandledEvent } from '../lib/pipeline.js';
-import { GUARDS } from '../lib/registry.js';
+import { GUARDS, RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { startEmulator } from './emulator/launcher.js';
 import { emulatorCredentials, findProvisionedSettings, provisionEngineResources } from './provision.js';
@@ -68,7 +68,11 @@ export function loadEventFile(file: string): LoadedEvent {
     throw new BadInputError(`${file}: not JSON (${(error as Error).message})`);
   }
   try {
-    return { file, event: parseCloudTrailEvent(json) };
+    const event = parseCloudTrailEvent(json);
+    // What the rule needs from the event is checked too (pure, no AWS call), so that nothing runs on bad input.
+    const rule = RULES.find((r) => findRule([r], event));
+    rule?.target(event);
+    return { file, event };
   } catch (error) {
     throw new BadInputError(`${file}: ${(error as Error).message}`);
   }
@@ -81,8 +85,8 @@ function rebase(event: CloudTrailEvent, account: string, notes: string[]): Cloud
   return JSON.parse(JSON.stringify(event).replaceAll(event.account, account)) as CloudTrailEvent;
 }
 
-export function lambdaContext(event: CloudTrailEvent, account: string): Context {
-  const functionName = 'driftguard-replay';
+/** A Lambda context as the guard's own function would get it (idempotency records are kept per function). */
+export function lambdaContext(event: CloudTrailEvent, account: string, functionName = 'driftguard-replay'): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -184,7 +188,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
       const handler = guard ? handlers.get(guard) : undefined;
       let result: HandledEvent;
       try {
-        result = handler ? await handler(event, lambdaContext(event, account)) : ignoredWithoutGuard(event);
+        result =
+          handler && guard
+            ? await handler(event, lambdaContext(event, account, `driftguard-replay-${guard.file}`))
+            : ignoredWithoutGuard(event);
       } catch (error) {
         if (!(error instanceof RemediationFailedError)) throw error;
         result = error.result;
