@@ -3,12 +3,15 @@
  * import, so each guard's bundle holds only its own clients. AWS_ENDPOINT_URL points them all at an emulator.
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { RetryStrategyV2 } from '@smithy/types';
 
 interface ClientConfig {
   region: string;
   retryMode?: string;
   maxAttempts?: number;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** An SDK retry strategy in place of the adaptive one (tests use fast backoff). */
+  retryStrategy?: RetryStrategyV2;
 }
 
 /** Any SDK v3 client class: `new CloudWatchLogsClient({ region })`. */

@@ -2,6 +2,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CustomResourceRequest } from './custom-resource.js';
 import type { AnyRule, RuleContext } from './rule.js';
 
+/** Lambda's attempts at an event: the first and maximumRetryAttempts more (scripts/serverless-manifest.ts). */
+export const LAMBDA_ATTEMPTS = 3;
+
 /** One Lambda function and the rules it runs. Its entry imports only its own guard, so bundles stay small. */
 export interface Guard {
   /** Function key in serverless.yml (camelCase). */

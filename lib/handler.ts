@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from './aws.js';
 import { isCustomResourceRequest } from './custom-resource.js';
 import { MalformedEventError, parseCloudTrailEvent } from './envelope.js';
-import type { Guard } from './guard.js';
+import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { findRule, type HandledEvent, handleEvent } from './pipeline.js';
 import { loadSettings, type Settings } from './settings.js';
@@ -31,6 +31,8 @@ export interface GuardHandlerOptions {
   ownPrincipalArns?: string[];
   dryRun?: boolean;
   logger?: Logger;
+  /** Lambda's attempts at an event (1 + maximumRetryAttempts in serverless.yml); the replay makes one. */
+  attempts?: number;
 }
 
 /** Keyed on the CloudTrail event id; kept a day (EventBridge retries for up to 24 hours). */
@@ -99,6 +101,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       settings,
       aws,
       dryRun: options.dryRun ?? false,
+      failedNoticeAttempt: options.attempts ?? LAMBDA_ATTEMPTS,
       logger,
       screening: {
         accountId: accountOf(context),

@@ -76,6 +76,23 @@ export class NoticeOutbox {
     );
   }
 
+  /** Counts this attempt at a failing event and returns how many there have been. */
+  async countFailure(eventId: string, rule: string): Promise<number> {
+    const { Attributes } = await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { pk: { S: `notice#${eventId}` }, sk: { S: `${rule}#failed-attempts` } },
+        UpdateExpression: 'ADD attempts :one SET expiresAt = :expires',
+        ExpressionAttributeValues: {
+          ':one': { N: '1' },
+          ':expires': { N: String(Math.floor(Date.now() / 1000) + KEEP_SECONDS) },
+        },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(Attributes?.attempts?.N ?? 1);
+  }
+
   /** Notices of this event claimed by an earlier attempt whose publish did not finish. */
   async pending(eventId: string): Promise<PendingNotice[]> {
     const { Items = [] } = await this.dynamodb.send(

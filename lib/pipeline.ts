@@ -25,6 +25,11 @@ export interface EngineContext {
   screening: ScreeningContext;
   /** Decide and report only: no write call at all, not even the notice. */
   dryRun?: boolean;
+  /**
+   * The attempt whose failure is notified: Lambda tries an event 3 times (then the dead-letter queue), so a failure
+   * that outlasts the retries is notified once, and a failure a retry repairs is not. 1 where nothing retries (replay).
+   */
+  failedNoticeAttempt?: number;
   logger?: Logger;
 }
 
@@ -88,6 +93,36 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   }
 
   const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
+  const noticeOf = (
+    d: Decision,
+    outcome: Outcome,
+    reason: string,
+    done: Action[],
+    failures: { action: Action; error: string }[],
+  ) =>
+    buildNotice({
+      event,
+      ruleId: rule.id,
+      ruleTitle: rule.title,
+      severity: d.severity ?? rule.severity,
+      outcome,
+      reason,
+      resource,
+      findings: d.findings,
+      actions: done,
+      failures,
+      needsHuman: d.needsHuman,
+    });
+  // Claimed before anything is written: if a later step fails, the retry still finds this notice and sends it.
+  const outbox = writes ? outboxOf(ctx) : undefined;
+  const claimed = outbox
+    ? await outbox.claim(
+        base.eventId,
+        noticeKey(rule.id),
+        noticeOf(decision, outcomeOf(true, 0, decision), decision.reason, decision.actions, []),
+        ctx.settings.noticeTopicArn ?? '',
+      )
+    : true;
   const applied = writes ? await applyActions(rule, target, decision.actions, ruleContext) : undefined;
   if (applied?.gone)
     return ignored(base, rule.id, resource, `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`);
@@ -106,19 +141,7 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   const reason =
     failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
 
-  const notice = buildNotice({
-    event,
-    ruleId: rule.id,
-    ruleTitle: rule.title,
-    severity: decision.severity ?? rule.severity,
-    outcome,
-    reason,
-    resource,
-    findings: decision.findings,
-    actions: applied ? applied.done : decision.actions,
-    failures,
-    needsHuman: decision.needsHuman,
-  });
+  const notice = noticeOf(decision, outcome, reason, applied ? applied.done : decision.actions, failures);
   const result: HandledEvent = {
     ...base,
     rule: rule.id,
@@ -131,7 +154,14 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
     needsHuman: decision.needsHuman,
     notice: { subject: notice.subject, severity: notice.severity, published: false },
   };
-  if (NOTIFIED.includes(outcome) && !ctx.dryRun) await deliver(notice, result, event, ctx);
+  if (NOTIFIED.includes(outcome) && !ctx.dryRun) {
+    if (claimed) await deliver(notice, result, event, ctx, outbox);
+    else
+      result.notice = {
+        ...result.notice,
+        error: 'already sent for this event (a repeated delivery)',
+      } as HandledEvent['notice'];
+  }
   ctx.logger?.info('event handled', { outcome: result.outcome, reason: result.reason, actions: result.actions.length });
   return result;
 }
@@ -212,7 +242,18 @@ async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
   }
 }
 
-async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEvent, ctx: EngineContext) {
+/** One notice per event and rule: a repeated delivery, or a retry after a repaired failure, sends no second one. */
+function noticeKey(ruleId: string): string {
+  return `${ruleId}#notice`;
+}
+
+async function deliver(
+  notice: Notice,
+  result: HandledEvent,
+  event: CloudTrailEvent,
+  ctx: EngineContext,
+  outbox: NoticeOutbox | undefined,
+) {
   const topic = ctx.settings.noticeTopicArn;
   if (topic === undefined || result.notice === null) {
     ctx.logger?.warn('no notice topic configured (DRIFTGUARD_NOTICE_TOPIC_ARN): notice logged only', {
@@ -220,21 +261,31 @@ async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEv
     });
     return;
   }
-  const outbox = outboxOf(ctx);
-  const key = `${result.rule}#${result.outcome}`;
-  try {
-    if (outbox && !(await outbox.claim(event.detail.eventID, key, notice, topic))) {
-      result.notice = { ...result.notice, error: 'already sent for this event (a repeated delivery)' };
+  const eventId = event.detail.eventID;
+  const notifyAt = ctx.failedNoticeAttempt ?? 1;
+  if (result.outcome === 'failed' && outbox && notifyAt > 1) {
+    const attempt = await outbox.countFailure(eventId, String(result.rule));
+    if (attempt < notifyAt) {
+      result.notice = {
+        ...result.notice,
+        error: `attempt ${attempt} of ${notifyAt}: notified if the last one fails too`,
+      };
       return;
     }
+  }
+  try {
     const messageId = await publishTo(ctx, notice, topic, event.detail.awsRegion);
-    await outbox?.markSent(event.detail.eventID, key);
     result.notice = { ...result.notice, published: true, ...(messageId ? { messageId } : {}) };
   } catch (error) {
-    // Failed, so retried: the claimed notice is still pending and the retry publishes it.
+    // Failed, so retried: the claimed notice is still pending and the retry sends it.
     ctx.logger?.error('notice could not be published', error as Error);
     result.notice = { ...result.notice, error: `${awsErrorName(error)}: ${(error as Error).message}` };
     result.outcome = 'failed';
     result.reason = `${result.reason}; the notice could not be published`;
+    return;
   }
+  // Sent: a failure to record it only risks a second notice when this very event comes back after the record expires.
+  await outbox?.markSent(eventId, noticeKey(String(result.rule))).catch((error: unknown) => {
+    ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
+  });
 }

@@ -176,6 +176,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
           logger,
           ownPrincipalArns: identity.Arn ? [identity.Arn] : [],
           dryRun: options.dryRun ?? false,
+          // One attempt, no Lambda retries: a failure is notified at once.
+          attempts: 1,
         }),
       ]),
     );

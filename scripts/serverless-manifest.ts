@@ -2,7 +2,7 @@
  * serverless.yml's ${file(./.build/serverless-manifest.cjs):...} resolver: each guard's function, EventBridge rules,
  * role and log-group settings, derived from the registry. Bundled to CommonJS by scripts/build.ts.
  */
-import type { Guard } from '../lib/guard.js';
+import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import { eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
 import { GUARDS } from '../lib/registry.js';
 
@@ -22,7 +22,7 @@ function guardFunction(guard: Guard, prefix: string, concurrency: number) {
     ...(guard.environment ? { environment: guard.environment } : {}),
     // Bursts (a deployment wave creating hundreds of log groups) queue instead of exceeding AWS's API quotas.
     reservedConcurrency: concurrency,
-    maximumRetryAttempts: 2,
+    maximumRetryAttempts: LAMBDA_ATTEMPTS - 1,
     maximumEventAge: 3600,
     destinations: { onFailure: { type: 'sqs', arn: dlq } },
     events: eventPatterns(guard, prefix).map((pattern) => ({
