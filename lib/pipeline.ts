@@ -82,16 +82,6 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
       return ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
     decision = rule.decide(state, ctx.settings);
   }
-  if (decision.status !== 'drifted') {
-    if (!ctx.dryRun) await applyBookkeeping(rule, target, decision, ruleContext);
-    await flushPendingNotices(event, ctx);
-    return {
-      ...ignored(base, rule.id, resource, decision.reason),
-      outcome: decision.status,
-      findings: decision.findings,
-    };
-  }
-
   const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
   const noticeOf = (
     d: Decision,
@@ -113,35 +103,35 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
       failures,
       needsHuman: d.needsHuman,
     });
-  // Claimed before anything is written: if a later step fails, the retry still finds this notice and sends it.
-  const outbox = writes ? outboxOf(ctx) : undefined;
-  const claimed = outbox
-    ? await outbox.claim(
-        base.eventId,
-        noticeKey(rule.id),
-        noticeOf(decision, outcomeOf(true, 0, decision), decision.reason, decision.actions, []),
-        ctx.settings.noticeTopicArn ?? '',
-      )
-    : true;
-  const applied = writes ? await applyActions(rule, target, decision.actions, ruleContext) : undefined;
-  if (applied?.gone)
+  const outbox = writes && decision.status === 'drifted' ? outboxOf(ctx) : undefined;
+  let claimed = true;
+  const settled = await settleDecision(
+    rule,
+    target,
+    state,
+    decision,
+    { ...ruleContext, dryRun: ctx.dryRun ?? false },
+    async (d) => {
+      // Claimed before anything is written: if a later step fails, the retry still finds this notice and sends it.
+      if (outbox) {
+        const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
+        claimed = await outbox.claim(base.eventId, noticeKey(rule.id), preliminary, ctx.settings.noticeTopicArn ?? '');
+      }
+    },
+  );
+  if (settled.gone)
     return ignored(base, rule.id, resource, `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`);
-  const failures = applied?.failures ?? [];
-  if (applied?.refusals.length) {
-    decision = { ...decision, needsHuman: [...decision.needsHuman, ...applied.refusals], bookkeeping: [] };
-  } else if (applied && failures.length === 0 && rule.verify) {
-    decision = {
-      ...decision,
-      needsHuman: [...decision.needsHuman, ...(await rule.verify(target, state, ruleContext))],
+  if (settled.outcome === 'compliant' || settled.outcome === 'ignored') {
+    await flushPendingNotices(event, ctx);
+    return {
+      ...ignored(base, rule.id, resource, settled.reason),
+      outcome: settled.outcome,
+      findings: settled.decision.findings,
     };
   }
-  // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
-  if (writes && failures.length === 0) await applyBookkeeping(rule, target, decision, ruleContext);
-  const outcome = outcomeOf(writes, failures.length, decision);
-  const reason =
-    failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
-
-  const notice = noticeOf(decision, outcome, reason, applied ? applied.done : decision.actions, failures);
+  decision = settled.decision;
+  const { outcome, reason, failures } = settled;
+  const notice = noticeOf(decision, outcome, reason, settled.done, failures);
   const result: HandledEvent = {
     ...base,
     rule: rule.id,
@@ -189,6 +179,59 @@ function ignored(
     failures: [],
     needsHuman: [],
     notice: null,
+  };
+}
+
+export interface Settled {
+  outcome: Outcome;
+  reason: string;
+  /** The decision as it ended: refusals and what could not be restored added to its needsHuman. */
+  decision: Decision;
+  /** Writes made (or, when nothing was written, those that would be made). */
+  done: Action[];
+  failures: { action: Action; error: string }[];
+  /** The resource vanished while the fixes were being made. */
+  gone: boolean;
+}
+
+/**
+ * A decision carried out: the fixes applied (not in notify mode or a dry run), what a human must do gathered, the
+ * engine's own records kept. Shared by the event pipeline and the sweep; `beforeWrites` runs before the first write.
+ */
+export async function settleDecision(
+  rule: AnyRule,
+  target: unknown,
+  state: unknown,
+  decision: Decision,
+  ctx: RuleContext & { dryRun: boolean },
+  beforeWrites?: (decision: Decision) => Promise<void>,
+): Promise<Settled> {
+  if (decision.status !== 'drifted') {
+    if (!ctx.dryRun) await applyBookkeeping(rule, target, decision, ctx);
+    return { outcome: decision.status, reason: decision.reason, decision, done: [], failures: [], gone: false };
+  }
+  const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
+  if (writes) await beforeWrites?.(decision);
+  const applied = writes ? await applyActions(rule, target, decision.actions, ctx) : undefined;
+  if (applied?.gone) return { outcome: 'ignored', reason: 'gone', decision, done: [], failures: [], gone: true };
+  const failures = applied?.failures ?? [];
+  let ended = decision;
+  if (applied?.refusals.length) {
+    ended = { ...decision, needsHuman: [...decision.needsHuman, ...applied.refusals], bookkeeping: [] };
+  } else if (applied && failures.length === 0 && rule.verify) {
+    ended = { ...decision, needsHuman: [...decision.needsHuman, ...(await rule.verify(target, state, ctx))] };
+  }
+  // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
+  if (writes && failures.length === 0) await applyBookkeeping(rule, target, ended, ctx);
+  const reason =
+    failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
+  return {
+    outcome: outcomeOf(writes, failures.length, ended),
+    reason,
+    decision: ended,
+    done: applied ? applied.done : decision.actions,
+    failures,
+    gone: false,
   };
 }
 
