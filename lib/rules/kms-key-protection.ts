@@ -31,6 +31,9 @@ import { stateRegion } from '../trail-baselines.js';
 
 export const PROTECTED_TAG = { key: 'driftguard:protected', value: 'true' };
 
+/** The event name the sweep gives its synthetic targets. */
+export const SWEEP_EVENT = 'Sweep';
+
 export interface KeyTarget {
   keyArn: string;
   region: string;
@@ -277,14 +280,16 @@ export const keyProtection = defineRule<KeyTarget, KeyState>({
       policy: undefined,
     };
     if (!because || !metadata) return state;
-    if (target.eventName === 'DisableKeyRotation') {
+    // The sweep, no event to go by, reads everything the guard keeps.
+    const sweep = target.eventName === SWEEP_EVENT;
+    if (sweep || target.eventName === 'DisableKeyRotation') {
       // Rotation of a disabled key cannot be read; it is read again after the key is enabled.
       const readable = metadata.KeyState === 'Enabled';
       state.rotationEnabled = readable
         ? (await kms.send(new GetKeyRotationStatusCommand({ KeyId: target.keyArn }))).KeyRotationEnabled
         : false;
     }
-    if (target.eventName === 'PutKeyPolicy') {
+    if (sweep || target.eventName === 'PutKeyPolicy') {
       state.policy = (await kms.send(new GetKeyPolicyCommand({ KeyId: target.keyArn, PolicyName: 'default' }))).Policy;
     }
     return state;

@@ -7,13 +7,22 @@ import {
   CloudWatchLogsClient,
   DescribeLogGroupsCommand,
   ListTagsForResourceCommand,
+  type LogGroup,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError, NAME_RULES, requireValidName } from '../envelope.js';
 import { KeyUsageStore } from '../key-usage.js';
-import { type Action, type Decision, defineRule, type Finding, type Resource, type Skip } from '../rule.js';
+import {
+  type Action,
+  type Decision,
+  defineRule,
+  type Finding,
+  type Resource,
+  type RuleContext,
+  type Skip,
+} from '../rule.js';
 import { clampRetention, type Settings } from '../settings.js';
 import { stateRegion } from '../trail-baselines.js';
 
@@ -223,6 +232,45 @@ function compliantOr(status: 'compliant' | 'ignored', reason: string): Decision 
   return { status, reason, findings: [], actions: [], needsHuman: [] };
 }
 
+/** A listed group's state: its tags, and the keys it uses or should use (the sweep lists groups page by page). */
+export async function logGroupState(
+  target: LogGroupTarget,
+  group: LogGroup,
+  { aws, settings }: RuleContext,
+): Promise<LogGroupState | undefined> {
+  const logs = aws.client(CloudWatchLogsClient, target.region);
+  const arn =
+    group.logGroupArn ??
+    group.arn?.replace(/:\*$/, '') ??
+    `arn:aws:logs:${target.region}:${target.account}:log-group:${target.name}`;
+  let tags: Record<string, string>;
+  try {
+    tags = (await logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {};
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+  const state: LogGroupState = {
+    target,
+    arn,
+    retentionInDays: group.retentionInDays,
+    kmsKeyId: group.kmsKeyId,
+    exemptByTag: Object.hasOwn(tags, settings.exemptTag) && tags[settings.exemptTag] !== 'false',
+    currentKey: undefined,
+    configuredKey: { problem: 'not resolved' },
+  };
+  if (state.exemptByTag) return state;
+  const kms = aws.client(KMSClient, target.region);
+  state.configuredKey = await resolveConfiguredKey(kms, settings.logKmsKey, target.region);
+  if (group.kmsKeyId !== undefined && !('arn' in state.configuredKey && state.configuredKey.arn === group.kmsKeyId)) {
+    state.currentKey = await describeKey(
+      aws.client(KMSClient, arnRegion(group.kmsKeyId) ?? target.region),
+      group.kmsKeyId,
+    );
+  }
+  return state;
+}
+
 export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupState>({
   id: 'log-group-encryption-retention',
   title: 'CloudWatch log groups are encrypted with a customer KMS key and keep a retention policy',
@@ -273,38 +321,11 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
     return prefix === undefined ? undefined : compliantOr('ignored', `exempt: name starts with ${prefix}`);
   },
 
-  async inspect(target, { aws, settings }) {
-    const logs = aws.client(CloudWatchLogsClient, target.region);
+  async inspect(target, ctx) {
+    const logs = ctx.aws.client(CloudWatchLogsClient, target.region);
     const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: target.name, limit: 1 }));
     const group = logGroups?.find((g) => g.logGroupName === target.name);
-    if (group === undefined) return undefined;
-    const arn = group.logGroupArn ?? group.arn?.replace(/:\*$/, '') ?? this.describe(target).arn ?? '';
-    let tags: Record<string, string>;
-    try {
-      tags = (await logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {};
-    } catch (error) {
-      if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-      throw error;
-    }
-    const state: LogGroupState = {
-      target,
-      arn,
-      retentionInDays: group.retentionInDays,
-      kmsKeyId: group.kmsKeyId,
-      exemptByTag: Object.hasOwn(tags, settings.exemptTag) && tags[settings.exemptTag] !== 'false',
-      currentKey: undefined,
-      configuredKey: { problem: 'not resolved' },
-    };
-    if (state.exemptByTag) return state;
-    const kms = aws.client(KMSClient, target.region);
-    state.configuredKey = await resolveConfiguredKey(kms, settings.logKmsKey, target.region);
-    if (group.kmsKeyId !== undefined && !('arn' in state.configuredKey && state.configuredKey.arn === group.kmsKeyId)) {
-      state.currentKey = await describeKey(
-        aws.client(KMSClient, arnRegion(group.kmsKeyId) ?? target.region),
-        group.kmsKeyId,
-      );
-    }
-    return state;
+    return group === undefined ? undefined : logGroupState(target, group, ctx);
   },
 
   decide: decideLogGroupFixes,

@@ -1,0 +1,99 @@
+/**
+ * npm run sweep -- [--emulator | --endpoint URL] [--regions r1,r2] [--dry-run] [--json] [--rate-limit off|API=n,...]
+ * The same sweep the scheduled function runs: every region's log groups, trails, protected keys and IAM users.
+ */
+import { parseArgs } from 'node:util';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createAwsClients } from '../lib/aws.js';
+import { loadSettings } from '../lib/settings.js';
+import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
+import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
+import { digestNotice, publishDigest, runSweep, type SweepReport } from '../lib/sweep/sweep.js';
+import { startEmulator } from './emulator/launcher.js';
+import { emulatorCredentials, findProvisionedSettings, provisionEngineResources } from './provision.js';
+
+export interface SweepCliOptions {
+  emulator?: boolean;
+  endpoint?: string;
+  regions?: string[];
+  dryRun?: boolean;
+  json?: boolean;
+  rateLimit?: string;
+  fresh?: boolean;
+  print?: (line: string) => void;
+}
+
+export async function sweepCommand(options: SweepCliOptions): Promise<SweepReport> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (options.emulator && options.endpoint) throw new Error('--emulator and --endpoint are mutually exclusive');
+  const limits = parseRateLimits(options.rateLimit);
+  const emulator = options.emulator ? await startEmulator() : undefined;
+  try {
+    const endpoint = emulator?.url ?? options.endpoint;
+    if (endpoint) {
+      process.env.AWS_ENDPOINT_URL = endpoint;
+      process.env.AWS_ACCESS_KEY_ID ??= emulatorCredentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY ??= emulatorCredentials.secretAccessKey;
+      process.env.AWS_REGION ??= 'us-east-1';
+      const found = emulator ? await provisionEngineResources({ endpoint }) : await findProvisionedSettings(endpoint);
+      for (const [name, value] of Object.entries(found)) process.env[name] ??= value;
+    }
+    const settings = loadSettings();
+    const aws = rateLimited(createAwsClients(), limits);
+    const home = process.env.AWS_REGION ?? 'us-east-1';
+    const { Account = '' } = await new STSClient({ region: home }).send(new GetCallerIdentityCommand({}));
+    const regions = options.regions ?? (await enabledRegions(aws, home));
+    const report = await runSweep(
+      { settings, aws },
+      {
+        regions,
+        account: Account,
+        dryRun: options.dryRun ?? false,
+        fresh: options.fresh ?? false,
+        onItem: (item) => {
+          if (item.outcome !== 'compliant')
+            print(
+              options.json
+                ? JSON.stringify(item)
+                : `${item.outcome.padEnd(11)} ${item.rule} ${item.region} ${item.resource}: ${item.reason}`,
+            );
+        },
+      },
+    );
+    if (report.complete && !options.dryRun) await publishDigest({ settings, aws }, report, Account);
+    print(options.json ? JSON.stringify({ summary: report }) : `\n${digestNotice(report, Account).text}`);
+    return report;
+  } finally {
+    await emulator?.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        emulator: { type: 'boolean' },
+        endpoint: { type: 'string' },
+        regions: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' },
+        'rate-limit': { type: 'string' },
+        fresh: { type: 'boolean' },
+      },
+    });
+    const regions = parseRegions(values.regions);
+    await sweepCommand({
+      emulator: values.emulator ?? false,
+      ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+      ...(regions ? { regions } : {}),
+      dryRun: values['dry-run'] ?? false,
+      json: values.json ?? false,
+      ...(values['rate-limit'] ? { rateLimit: values['rate-limit'] } : {}),
+      fresh: values.fresh ?? false,
+    });
+  } catch (error) {
+    process.stderr.write(`sweep: ${(error as Error).message}\n`);
+    process.exitCode = (error as Error).name === 'SettingsError' || (error as Error).name === 'TypeError' ? 2 : 1;
+  }
+}
