@@ -4,7 +4,7 @@
  */
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import { eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
-import { GUARDS } from '../lib/registry.js';
+import { GUARDS, RULES } from '../lib/registry.js';
 
 interface ResolverContext {
   resolveVariable(address: string): Promise<unknown>;
@@ -35,8 +35,11 @@ function guardFunction(guard: Guard, prefix: string, concurrency: number) {
   };
 }
 
-function guardRole(guard: Guard, prefix: string, functionName: string) {
-  const own: PolicyStatement[] = [
+const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
+
+/** What every function needs beside its rules: its log, the notice topic and its key, dead letters, its own records. */
+function ownStatements(functionName: string, stateActions: string[]): PolicyStatement[] {
+  return [
     {
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -48,20 +51,34 @@ function guardRole(guard: Guard, prefix: string, functionName: string) {
     // The notice topic is encrypted with the stack's key.
     { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+    // Idempotency records and the notice outbox (and the sweep's cursor) in the state table.
+    { Effect: 'Allow', Action: stateActions, Resource: { 'Fn::Sub': STATE_TABLE } },
   ];
+}
+
+/** Idempotency (Powertools: get, put, update, delete) and the notice outbox (put, update, query). */
+const GUARD_STATE_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+
+function lambdaRole(name: string, description: string, statements: PolicyStatement[]) {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
-      RoleName: `${prefix}${guard.file}`,
-      Description: `driftguard ${guard.file}: exactly the actions its rules declare`,
+      RoleName: name,
+      Description: description,
       AssumeRolePolicyDocument: {
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       },
       Policies: [
         {
-          PolicyName: guard.file,
-          PolicyDocument: { Version: '2012-10-17', Statement: [...ruleStatements(guard), ...own] },
+          PolicyName: 'driftguard',
+          PolicyDocument: { Version: '2012-10-17', Statement: statements },
         },
       ],
     },
@@ -85,6 +102,38 @@ function errorsAlarm(id: string) {
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: 'NoticeTopic' }],
     },
+  };
+}
+
+/** The sweep lists what the guards are told of by events; account:ListRegions takes the account resource. */
+const SWEEP_LISTING: PolicyStatement[] = [
+  {
+    Effect: 'Allow',
+    Action: ['account:ListRegions'],
+    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:account::${AWS::AccountId}:account' },
+  },
+  {
+    Effect: 'Allow',
+    Action: ['iam:ListUsers'],
+    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' },
+  },
+];
+
+/** Daily by default (the sweepSchedule param), and every 15 minutes a continuation of a sweep left open. */
+function sweepFunction() {
+  return {
+    handler: 'index.handler',
+    description: "Finds and fixes drift that no event reported, in every region, with the guards' decisions",
+    role: 'SweepRole',
+    package: { artifact: '.build/sweep.zip' },
+    timeout: 900,
+    memorySize: 512,
+    reservedConcurrency: 1,
+    maximumRetryAttempts: 0,
+    events: [
+      { schedule: { rate: ['${param:sweepSchedule}'], input: { continue: false } } },
+      { schedule: { rate: ['rate(15 minutes)'], input: { continue: true } } },
+    ],
   };
 }
 
@@ -112,12 +161,28 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     const id = pascal(guard.functionKey);
     functions[guard.functionKey] = guardFunction(guard, prefix, concurrency);
     resources[`${id}ErrorsAlarm`] = errorsAlarm(id);
-    resources[`${id}Role`] = guardRole(guard, prefix, `${service}-${stage}-${guard.functionKey}`);
+    resources[`${id}Role`] = lambdaRole(
+      `${prefix}${guard.file}`,
+      `driftguard ${guard.file}: exactly the actions its rules declare`,
+      [...ruleStatements(guard), ...ownStatements(`${service}-${stage}-${guard.functionKey}`, GUARD_STATE_ACTIONS)],
+    );
     Object.assign(resources, guard.resources?.({ stage }) ?? {});
     // The engine obeys its own policy: its log groups use the stack's key (retention comes from provider).
     extensions[`${id}LogGroup`] = {
       Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     };
   }
+  Object.assign(functions, { sweep: sweepFunction() });
+  resources.SweepRole = lambdaRole(
+    `${prefix}sweep`,
+    'driftguard sweep: the union of the rules it reuses, plus listing what it sweeps',
+    [
+      ...ruleStatements({ functionKey: 'sweep', file: 'sweep', description: '', rules: RULES }),
+      ...SWEEP_LISTING,
+      ...ownStatements(`${service}-${stage}-sweep`, [...GUARD_STATE_ACTIONS, 'dynamodb:Scan']),
+    ],
+  );
+  resources.SweepErrorsAlarm = errorsAlarm('Sweep');
+  extensions.SweepLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
   return { functions, resources: { Resources: resources, extensions } };
 }

@@ -3,6 +3,7 @@
  * The same sweep the scheduled function runs: every region's log groups, trails, protected keys and IAM users.
  */
 import { parseArgs } from 'node:util';
+import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createAwsClients } from '../lib/aws.js';
 import { loadSettings } from '../lib/settings.js';
@@ -21,6 +22,16 @@ export interface SweepCliOptions {
   rateLimit?: string;
   fresh?: boolean;
   print?: (line: string) => void;
+}
+
+/** Account ListRegions, or EC2 DescribeRegions where an endpoint lacks it (the emulator does). */
+async function regionsOf(aws: ReturnType<typeof createAwsClients>, home: string): Promise<string[]> {
+  try {
+    return await enabledRegions(aws, home);
+  } catch {
+    const { Regions = [] } = await aws.client(EC2Client, home).send(new DescribeRegionsCommand({ AllRegions: false }));
+    return Regions.map((region) => String(region.RegionName)).sort();
+  }
 }
 
 export async function sweepCommand(options: SweepCliOptions): Promise<SweepReport> {
@@ -42,7 +53,7 @@ export async function sweepCommand(options: SweepCliOptions): Promise<SweepRepor
     const aws = rateLimited(createAwsClients(), limits);
     const home = process.env.AWS_REGION ?? 'us-east-1';
     const { Account = '' } = await new STSClient({ region: home }).send(new GetCallerIdentityCommand({}));
-    const regions = options.regions ?? (await enabledRegions(aws, home));
+    const regions = options.regions ?? (await regionsOf(aws, home));
     const report = await runSweep(
       { settings, aws },
       {

@@ -1,5 +1,5 @@
-/** The regions a sweep covers: the configured list, or every region enabled in the account (EC2 DescribeRegions). */
-import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+/** The regions a sweep covers: the configured list, or every region enabled in the account (Account ListRegions). */
+import { AccountClient, paginateListRegions } from '@aws-sdk/client-account';
 import type { AwsClients } from '../aws.js';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
@@ -15,9 +15,15 @@ export function parseRegions(text: string | undefined): string[] | undefined {
   return [...new Set(regions)];
 }
 
+/** Enabled and enabled-by-default regions (opted-in ones included, disabled ones not). */
 export async function enabledRegions(aws: AwsClients, home: string): Promise<string[]> {
-  const { Regions = [] } = await aws.client(EC2Client, home).send(new DescribeRegionsCommand({ AllRegions: false }));
-  return Regions.map((r) => String(r.RegionName))
-    .filter((name) => REGION.test(name))
-    .sort();
+  const regions: string[] = [];
+  const pages = paginateListRegions(
+    { client: aws.client(AccountClient, home) },
+    { RegionOptStatusContains: ['ENABLED', 'ENABLED_BY_DEFAULT'] },
+  );
+  for await (const page of pages) {
+    for (const region of page.Regions ?? []) if (region.RegionName) regions.push(region.RegionName);
+  }
+  return regions.filter((name) => REGION.test(name)).sort();
 }

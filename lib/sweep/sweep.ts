@@ -71,6 +71,8 @@ export interface SweepOptions {
   onItem?: (item: SweepItem) => void;
   /** Start over even when a cursor is saved. */
   fresh?: boolean;
+  /** Only continue a saved sweep; with none saved, do nothing (the frequent continuation schedule). */
+  continueOnly?: boolean;
 }
 
 const FIRST_ITEMS = 5;
@@ -94,10 +96,12 @@ function newReport(options: SweepOptions, settings: Settings): SweepReport {
 }
 
 function record(report: SweepReport, item: SweepItem, onItem?: (item: SweepItem) => void) {
-  const counts = (report.counts[item.rule] ??= {});
+  const counts = report.counts[item.rule] ?? {};
+  report.counts[item.rule] = counts;
   counts[item.outcome] = (counts[item.outcome] ?? 0) + 1;
   const key = `${item.rule}#${item.outcome}`;
-  const first = (report.first[key] ??= []);
+  const first = report.first[key] ?? [];
+  report.first[key] = first;
   if (first.length < FIRST_ITEMS && item.outcome !== 'compliant') first.push(item);
   onItem?.(item);
 }
@@ -295,11 +299,20 @@ async function saveCursor(aws: AwsClients, table: string | undefined, cursor: Cu
   }
 }
 
-/** Runs (or continues) a sweep; returns its report, complete or not (then the cursor says where it stopped). */
-export async function runSweep(engine: RuleContext, options: SweepOptions): Promise<SweepReport> {
+/**
+ * Runs (or continues) a sweep; returns its report, complete or not (then the cursor says where it stopped), or
+ * undefined when asked only to continue and no sweep is open.
+ */
+export async function runSweep(
+  engine: RuleContext,
+  options: SweepOptions & { continueOnly: true },
+): Promise<SweepReport | undefined>;
+export async function runSweep(engine: RuleContext, options: SweepOptions): Promise<SweepReport>;
+export async function runSweep(engine: RuleContext, options: SweepOptions): Promise<SweepReport | undefined> {
   const dryRun = options.dryRun ?? false;
   // A dry run keeps no cursor: it writes nothing.
   const saved = options.fresh || dryRun ? undefined : await loadCursor(engine.aws, engine.settings.stateTable);
+  if (options.continueOnly && !saved) return undefined;
   const report = saved?.report ?? newReport(options, engine.settings);
   const ctx: SweepContext = { ...engine, dryRun, report, options };
   const startPass = saved ? PASSES.indexOf(saved.pass) : 0;

@@ -15,7 +15,8 @@ import { GUARDS } from '../../lib/registry.js';
 import { lambdaContext, main } from '../../scripts/replay.js';
 import { freshEngine, testEndpoint } from '../support/emulator.js';
 
-type Json = Record<string, any>; // biome-ignore lint/suspicious/noExplicitAny: events are broken on purpose
+// biome-ignore lint/suspicious/noExplicitAny: events are broken on purpose
+type Json = Record<string, any>;
 
 const sample = (name: string): Json => JSON.parse(readFileSync(`events/${name}.json`, 'utf8'));
 const BASES: Record<string, Json> = {

@@ -23,6 +23,11 @@ let resources: Record<string, Resource>;
 const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
 const pascal = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
 const OWN_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
   'logs:CreateLogStream',
   'logs:PutLogEvents',
   'sns:Publish',
@@ -95,6 +100,29 @@ describe.each(GUARDS)('the packaged $file', (guard) => {
   });
 });
 
+describe('the sweep function', () => {
+  it('runs on a schedule with a role allowing the union of the rules’ actions, listing, and its own needs', () => {
+    const fn = resources.SweepLambdaFunction?.Properties;
+    expect(fn?.Role).toEqual({ 'Fn::GetAtt': ['SweepRole', 'Arn'] });
+    expect(fn?.Timeout).toBe(900);
+    const schedules = ofType('AWS::Events::Rule').filter(([, rule]) =>
+      JSON.stringify(rule.Properties.Targets).includes('SweepLambdaFunction'),
+    );
+    expect(schedules.map(([, rule]) => rule.Properties.ScheduleExpression).sort()).toEqual([
+      'rate(1 day)',
+      'rate(15 minutes)',
+    ]);
+    const statements: { Action: string[]; Resource: unknown }[] =
+      resources.SweepRole?.Properties.Policies[0].PolicyDocument.Statement;
+    const allowed = [...new Set(statements.flatMap((statement) => statement.Action))].sort();
+    const declared = GUARDS.flatMap((guard) => declaredActions(guard));
+    expect(allowed).toEqual(
+      [...new Set([...declared, ...OWN_ACTIONS, 'account:ListRegions', 'iam:ListUsers', 'dynamodb:Scan'])].sort(),
+    );
+    for (const statement of statements) expect(statement.Resource).not.toBe('*');
+  });
+});
+
 describe('the shared resources', () => {
   it('have a rotating log key that CloudWatch Logs may use for this account’s log groups', () => {
     const key = resources.LogKey?.Properties;
@@ -150,7 +178,9 @@ describe('the packaged patterns on EventBridge TestEventPattern', () => {
     const event = parseCloudTrailEvent(JSON.parse(text));
     const expected =
       event.detail.errorCode === undefined && !actorRoleName(event.detail.userIdentity)?.startsWith('driftguard-dev-');
-    const patterns = ofType('AWS::Events::Rule').map(([, rule]) => rule.Properties.EventPattern);
+    const patterns = ofType('AWS::Events::Rule')
+      .map(([, rule]) => rule.Properties.EventPattern)
+      .filter((pattern) => pattern !== undefined);
     const eventBridge = new EventBridgeClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
     const results = await Promise.all(
       patterns.map(async (pattern) => {

@@ -44,7 +44,9 @@ function faultyClients(random: () => number): AwsClients {
   const done = new WeakSet<object>();
   return {
     client(Class, region) {
-      const client = base.client(Class, region) as unknown as { middlewareStack: { add: Function } };
+      const client = base.client(Class, region) as unknown as {
+        middlewareStack: { add(middleware: unknown, options: unknown): void };
+      };
       if (!done.has(client)) {
         done.add(client);
         client.middlewareStack.add(
