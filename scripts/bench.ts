@@ -13,6 +13,7 @@ import { logGroupGuard } from '../lib/guards/log-group-guard.js';
 import { trailGuard } from '../lib/guards/trail-guard.js';
 import { createGuardHandler } from '../lib/handler.js';
 import { loadSettings } from '../lib/settings.js';
+import { sweepFigures } from './bench-sweep.js';
 import { buildAll } from './build.js';
 import { startEmulator } from './emulator/launcher.js';
 import { emulatorClientConfig, provisionEngineResources } from './provision.js';
@@ -167,4 +168,21 @@ for (const [eventName, { ms, calls }] of Object.entries(figures.trails)) {
   console.log(
     `  ${eventName}: p50 ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms; AWS calls per restore ${median(calls)}`,
   );
+}
+
+if (process.env.BENCH_SWEEP !== '0') {
+  const sizes = (process.env.BENCH_SWEEP_SIZES ?? '1000,10000').split(',').map(Number);
+  const sweeps = await sweepFigures(sizes);
+  console.log('sweep, log groups over 2 regions, half drifted, rate limit off, against the emulator');
+  for (const f of sweeps) {
+    console.log(
+      `  ${f.total} groups: ${f.seconds.toFixed(1)} s, ${f.groupsPerSecond.toFixed(0)} groups/s, peak RSS ${f.peakRssMb.toFixed(0)} MB, ${f.callsPerGroup.toFixed(2)} AWS calls/group`,
+    );
+  }
+  const [small, large] = sweeps;
+  if (small && large) {
+    console.log(
+      `  time ratio ${large.total}/${small.total}: ${(large.seconds / small.seconds).toFixed(1)} (linear: ${large.total / small.total})`,
+    );
+  }
 }
