@@ -12,7 +12,7 @@ import { isCustomResourceRequest } from './custom-resource.js';
 import { MalformedEventError, parseCloudTrailEvent } from './envelope.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
-import { findRule, type HandledEvent, handleEvent } from './pipeline.js';
+import { findRule, type HandledEvent, handleEvent, ignored } from './pipeline.js';
 import { loadSettings, type Settings } from './settings.js';
 import { stateRegion } from './trail-baselines.js';
 
@@ -61,19 +61,8 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
     if (guard.customResource && isCustomResourceRequest(event)) {
       // CloudFormation reads the answer sent to ResponseURL; the return value is the record the log keeps.
       const reason = await guard.customResource(event, { settings, aws }, logger);
-      return {
-        eventId: event.RequestId,
-        eventName: `CloudFormation ${event.RequestType}`,
-        rule: null,
-        outcome: 'compliant',
-        reason,
-        resource: null,
-        findings: [],
-        actions: [],
-        failures: [],
-        needsHuman: [],
-        notice: null,
-      };
+      const base = { eventId: event.RequestId, eventName: `CloudFormation ${event.RequestType}` };
+      return { ...ignored(base, null, null, reason), outcome: 'compliant' };
     }
     try {
       // The schema first: a malformed event is an error before any AWS call, idempotency records included.

@@ -162,7 +162,8 @@ function outcomeOf(writes: boolean, failureCount: number, decision: Decision): O
   return decision.needsHuman.length > 0 ? 'needs-human' : 'remediated';
 }
 
-function ignored(
+/** A result with no action and no notice: an event ignored (or, with another outcome, nothing to do). */
+export function ignored(
   base: { eventId: string; eventName: string },
   rule: string | null,
   resource: Resource | null,

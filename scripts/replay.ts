@@ -11,7 +11,7 @@ import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../lib/envelope.js';
 import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
-import { findRule, type HandledEvent } from '../lib/pipeline.js';
+import { findRule, type HandledEvent, ignored } from '../lib/pipeline.js';
 import { GUARDS, RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { startEmulator } from './emulator/launcher.js';
@@ -104,19 +104,8 @@ export function lambdaContext(event: CloudTrailEvent, account: string, functionN
 }
 
 function ignoredWithoutGuard(event: CloudTrailEvent): HandledEvent {
-  return {
-    eventId: event.detail.eventID,
-    eventName: event.detail.eventName,
-    rule: null,
-    outcome: 'ignored',
-    reason: `no rule handles ${event.source} ${event.detail.eventName}`,
-    resource: null,
-    findings: [],
-    actions: [],
-    failures: [],
-    needsHuman: [],
-    notice: null,
-  };
+  const base = { eventId: event.detail.eventID, eventName: event.detail.eventName };
+  return ignored(base, null, null, `no rule handles ${event.source} ${event.detail.eventName}`);
 }
 
 function setEndpointEnvironment(endpoint: string) {

@@ -1,5 +1,3 @@
-/** decideTrailFixes and the trail rule's edges: what is restored, what is accepted, what a human must do. */
-import type { EventSelector } from '@aws-sdk/client-cloudtrail';
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError } from '../../lib/envelope.js';
 import type { Action, Decision, Severity } from '../../lib/rule.js';
@@ -14,52 +12,23 @@ import {
 import type { TrailBaseline } from '../../lib/trail-baselines.js';
 import { createTrailInput, type TrailConfig } from '../../lib/trails.js';
 import { ACCOUNT, params, sample, sampleWith } from './fixtures.js';
+import {
+  BUCKET,
+  KEY,
+  LOG_GROUP,
+  LOG_ROLE,
+  management,
+  NAME,
+  OTHER_BUCKET,
+  REGION,
+  TRAIL_ARN,
+  trail,
+} from './trail-fixtures.js';
 
-const NAME = 'org-audit-trail';
-const REGION = 'eu-west-1';
-const TRAIL_ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${NAME}`;
-const BUCKET = 'org-audit-logs-123456789012';
-const OTHER_BUCKET = 'exfil-logs-123456789012';
-const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-4111-8111-111111111111';
-const LOG_GROUP = 'arn:aws:logs:eu-west-1:123456789012:log-group:cloudtrail/org-audit:*';
-const LOG_ROLE = 'arn:aws:iam::123456789012:role/cloudtrail-to-logs';
 const EVENT_ID = 'f1e2d3c4-0105-4a5b-9c8d-000000000105';
 const EVENT_TIME = '2025-03-03T12:00:00Z';
 const NOW = '2025-03-03T12:05:00Z';
 const CAPTURED_AT = '2025-03-01T08:00:00Z';
-
-function management(overrides: Partial<EventSelector> = {}): EventSelector {
-  return {
-    ReadWriteType: 'All',
-    IncludeManagementEvents: true,
-    DataResources: [],
-    ExcludeManagementEventSources: [],
-    ...overrides,
-  };
-}
-
-/** A trail as the baseline knows it: logging everything, encrypted, validated, sent to CloudWatch Logs. */
-function trail(overrides: Partial<TrailConfig> = {}): TrailConfig {
-  return {
-    name: NAME,
-    trailArn: TRAIL_ARN,
-    homeRegion: REGION,
-    s3BucketName: BUCKET,
-    s3KeyPrefix: 'audit',
-    includeGlobalServiceEvents: true,
-    isMultiRegionTrail: true,
-    logFileValidationEnabled: true,
-    cloudWatchLogsLogGroupArn: LOG_GROUP,
-    cloudWatchLogsRoleArn: LOG_ROLE,
-    kmsKeyId: KEY,
-    isOrganizationTrail: false,
-    eventSelectors: [management()],
-    insightSelectors: [],
-    tags: [{ Key: 'team', Value: 'security' }],
-    isLogging: true,
-    ...overrides,
-  };
-}
 
 function baselineOf(config: TrailConfig = trail()): TrailBaseline {
   return { config, capturedAt: CAPTURED_AT, capturedFrom: 'deploy' };

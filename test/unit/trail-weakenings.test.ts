@@ -1,5 +1,5 @@
 /** What counts as weakening a trail, attribute by attribute, and how management-event selectors are put back. */
-import type { AdvancedEventSelector, AdvancedFieldSelector, EventSelector } from '@aws-sdk/client-cloudtrail';
+import type { AdvancedEventSelector, AdvancedFieldSelector } from '@aws-sdk/client-cloudtrail';
 import { describe, expect, it } from 'vitest';
 import { restoredSelectors, trailWeakenings, type Weakening } from '../../lib/rules/trail-integrity.js';
 import {
@@ -11,51 +11,22 @@ import {
   trailReference,
 } from '../../lib/trails.js';
 import { ACCOUNT } from './fixtures.js';
+import {
+  BUCKET,
+  KEY,
+  LOG_GROUP,
+  LOG_ROLE,
+  management,
+  NAME,
+  OTHER_BUCKET,
+  OTHER_KEY,
+  REGION,
+  TRAIL_ARN,
+  trail,
+} from './trail-fixtures.js';
 
-const NAME = 'org-audit-trail';
-const REGION = 'eu-west-1';
-const TRAIL_ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${NAME}`;
-const BUCKET = 'org-audit-logs-123456789012';
-const OTHER_BUCKET = 'exfil-logs-123456789012';
-const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-4111-8111-111111111111';
-const OTHER_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/22222222-2222-4222-8222-222222222222';
-const LOG_GROUP = 'arn:aws:logs:eu-west-1:123456789012:log-group:cloudtrail/org-audit:*';
-const LOG_ROLE = 'arn:aws:iam::123456789012:role/cloudtrail-to-logs';
 const S3_DATA = { Type: 'AWS::S3::Object', Values: ['arn:aws:s3:::payments-data/'] };
 const LAMBDA_DATA = { Type: 'AWS::Lambda::Function', Values: ['arn:aws:lambda'] };
-
-function management(overrides: Partial<EventSelector> = {}): EventSelector {
-  return {
-    ReadWriteType: 'All',
-    IncludeManagementEvents: true,
-    DataResources: [],
-    ExcludeManagementEventSources: [],
-    ...overrides,
-  };
-}
-
-/** A trail as the baseline knows it: logging everything, encrypted, validated, sent to CloudWatch Logs. */
-function trail(overrides: Partial<TrailConfig> = {}): TrailConfig {
-  return {
-    name: NAME,
-    trailArn: TRAIL_ARN,
-    homeRegion: REGION,
-    s3BucketName: BUCKET,
-    s3KeyPrefix: 'audit',
-    includeGlobalServiceEvents: true,
-    isMultiRegionTrail: true,
-    logFileValidationEnabled: true,
-    cloudWatchLogsLogGroupArn: LOG_GROUP,
-    cloudWatchLogsRoleArn: LOG_ROLE,
-    kmsKeyId: KEY,
-    isOrganizationTrail: false,
-    eventSelectors: [management()],
-    insightSelectors: [],
-    tags: [{ Key: 'team', Value: 'security' }],
-    isLogging: true,
-    ...overrides,
-  };
-}
 
 function advancedManagement(...extra: AdvancedFieldSelector[]): AdvancedEventSelector {
   return { Name: 'Management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }, ...extra] };
@@ -657,22 +628,6 @@ describe('createTrailInput', () => {
 });
 
 describe('fixes found by review', () => {
-  const trail = (overrides: Partial<TrailConfig>): TrailConfig => ({
-    name: 't',
-    trailArn: 'arn:aws:cloudtrail:eu-west-1:123456789012:trail/t',
-    homeRegion: 'eu-west-1',
-    s3BucketName: 'b',
-    includeGlobalServiceEvents: true,
-    isMultiRegionTrail: true,
-    logFileValidationEnabled: true,
-    isOrganizationTrail: false,
-    insightSelectors: [],
-    tags: [],
-    isLogging: true,
-    eventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [] }],
-    ...overrides,
-  });
-
   it('does not count turning management events on, with an exclusion, as a weakening', () => {
     const baseline = trail({ eventSelectors: [{ IncludeManagementEvents: false, DataResources: [] }] });
     const current = trail({
