@@ -134,10 +134,12 @@ async function trailRestores(endpoint: string, runs: number) {
     const key = `aws.cloudtrail:${event.detail.eventName}`;
     const entry = { ms: [] as number[], calls: [] as number[] };
     for (let run = 0; run < runs; run++) {
-      await REENACTMENTS[key]?.(event, { endpoint, account: event.account, notes: [], engine, keys: new Map() });
+      // A new event each run: a repeated event id would be answered from its idempotency record.
+      const fresh = { ...event, detail: { ...event.detail, eventID: `${event.detail.eventID}-bench-${run}` } };
+      await REENACTMENTS[key]?.(fresh, { endpoint, account: event.account, notes: [], engine, keys: new Map() });
       const calls = awsCallCounter.calls;
       const began = performance.now();
-      const result = await handler(event, lambdaContext(event, event.account));
+      const result = await handler(fresh, lambdaContext(fresh, event.account, `driftguard-bench-${trailGuard.file}`));
       entry.ms.push(performance.now() - began);
       entry.calls.push(awsCallCounter.calls - calls);
       if (result.outcome !== 'remediated') throw new Error(`${file}: ${result.outcome} ${result.reason}`);

@@ -30,7 +30,7 @@ export function parseRateLimits(text: string | undefined): Record<string, number
   return limits;
 }
 
-class TokenBucket {
+export class TokenBucket {
   private tokens: number;
   private last = Date.now();
 

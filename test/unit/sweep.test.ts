@@ -1,0 +1,118 @@
+/** The sweep's pure parts: rate limits, regions, the digest notice. */
+import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../lib/aws.js';
+import { DEFAULT_RATE_LIMITS, parseRateLimits, rateLimited, TokenBucket } from '../../lib/sweep/rate-limit.js';
+import { enabledRegions, parseRegions } from '../../lib/sweep/regions.js';
+import { digestNotice, type SweepReport } from '../../lib/sweep/sweep.js';
+
+const testClients = () => createAwsClients({ maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+
+describe('rate limits', () => {
+  it.each([
+    [undefined, DEFAULT_RATE_LIMITS],
+    ['', DEFAULT_RATE_LIMITS],
+    ['off', undefined],
+    ['DescribeLogGroups=2, *=20', { ...DEFAULT_RATE_LIMITS, DescribeLogGroups: 2, '*': 20 }],
+  ])('parses %j', (text, expected) => {
+    expect(parseRateLimits(text)).toEqual(expected);
+  });
+
+  it.each(['DescribeLogGroups', 'DescribeLogGroups=0', '=5', 'X=fast'])('refuses %j, naming the entry', (text) => {
+    expect(() => parseRateLimits(text)).toThrow(`rate limit "${text}" is invalid`);
+  });
+
+  it('spaces takes from a bucket to its rate', async () => {
+    const bucket = new TokenBucket(20);
+    const started = Date.now();
+    for (let i = 0; i < 30; i++) await bucket.take();
+    // 20 in the bucket at once, the next 10 at 20 per second.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+  });
+
+  it('puts every call of a client through its API’s bucket in its region', async () => {
+    const aws = rateLimited(testClients(), { DescribeLogGroups: 1000 });
+    const client = aws.client(CloudWatchLogsClient, 'eu-west-1');
+    expect(client.middlewareStack.identify()).toContainEqual(expect.stringMatching(/^driftguardRateLimit/));
+    expect(aws.client(CloudWatchLogsClient, 'eu-west-1')).toBe(client);
+  });
+
+  it('leaves the clients as they are when off', () => {
+    const aws = testClients();
+    expect(rateLimited(aws, undefined)).toBe(aws);
+  });
+});
+
+describe('regions', () => {
+  it('parses a list, without duplicates', () => {
+    expect(parseRegions(' eu-west-1,us-east-1 ,eu-west-1')).toEqual(['eu-west-1', 'us-east-1']);
+    expect(parseRegions('')).toBeUndefined();
+  });
+
+  it('refuses a name that is not a region', () => {
+    expect(() => parseRegions('eu-west-1,mars')).toThrow('region "mars" is not an AWS region');
+  });
+
+  it('lists the enabled regions, page by page', async () => {
+    const account = mockClient(AccountClient);
+    account
+      .on(ListRegionsCommand)
+      .resolvesOnce({ Regions: [{ RegionName: 'us-east-1' }], NextToken: 'next' })
+      .resolvesOnce({ Regions: [{ RegionName: 'af-south-1' }] });
+    expect(await enabledRegions(testClients(), 'us-east-1')).toEqual(['af-south-1', 'us-east-1']);
+    expect(account.commandCalls(ListRegionsCommand)[0]?.args[0].input).toMatchObject({
+      RegionOptStatusContains: ['ENABLED', 'ENABLED_BY_DEFAULT'],
+    });
+    account.restore();
+  });
+});
+
+describe('the digest notice', () => {
+  const report: SweepReport = {
+    sweepId: 'sweep-1',
+    startedAt: '2026-11-22T00:00:00Z',
+    finishedAt: '2026-11-22T00:10:00Z',
+    regions: ['us-east-1', 'eu-west-1'],
+    mode: 'enforce',
+    dryRun: false,
+    complete: true,
+    seen: { 'log-groups': 12, trails: 1 },
+    counts: {
+      'log-group-encryption-retention': { remediated: 3, compliant: 9 },
+      'cloudtrail-trail-integrity': { 'needs-human': 1 },
+    },
+    first: {
+      'log-group-encryption-retention#remediated': [
+        {
+          rule: 'log-group-encryption-retention',
+          outcome: 'remediated',
+          region: 'eu-west-1',
+          resource: '/a',
+          reason: 'retention: none',
+          actions: ['retention none -> 365 days'],
+        },
+      ],
+      'log-group-encryption-retention#compliant': [],
+    },
+  };
+
+  it('counts per rule and outcome, lists the first items, and says where the full report is', () => {
+    const notice = digestNotice(report, '123456789012');
+    expect(notice.subject).toBe('[driftguard] sweep of 2 regions: 3 fixed, 1 need a human, 0 failed');
+    expect(notice.severity).toBe('high');
+    expect(notice.attributes).toEqual({ severity: 'high', rule: 'sweep', outcome: 'digest', account: '123456789012' });
+    expect(notice.text).toContain('log-group-encryption-retention: 3 remediated, 9 compliant');
+    expect(notice.text).toContain('  - eu-west-1 /a: retention: none (retention none -> 365 days)');
+    expect(notice.text).not.toContain('#compliant:');
+    expect(notice.text).toContain('npm run sweep -- --json');
+  });
+
+  it('says what it would fix in notify mode', () => {
+    const notify = { ...report, mode: 'notify' as const, counts: { x: { planned: 4 } } };
+    expect(digestNotice(notify, '123456789012').subject).toBe(
+      '[driftguard] sweep of 2 regions: 4 to fix, 0 need a human, 0 failed',
+    );
+  });
+});
