@@ -125,6 +125,7 @@ describe('faults and duplicates', () => {
       logger: new Logger({ logLevel: 'SILENT' }),
     });
     const deadLetters = new Set<string>();
+    const deadLetterReasons = new Map<string, number>();
     const context = lambdaContext(events[0] as CloudTrailEvent, '123456789012', 'driftguard-dev-logGroupGuard');
     /** Lambda's async invocation: up to 3 attempts, then the dead-letter queue. */
     const deliver = async (event: CloudTrailEvent) => {
@@ -132,7 +133,11 @@ describe('faults and duplicates', () => {
         try {
           await handler(event, context);
           return;
-        } catch {
+        } catch (error) {
+          if (attempt === LAMBDA_ATTEMPTS) {
+            const name = (error as Error).name;
+            deadLetterReasons.set(name, (deadLetterReasons.get(name) ?? 0) + 1);
+          }
           await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
         }
       }
@@ -171,7 +176,7 @@ describe('faults and duplicates', () => {
 
     console.log(
       `fault test: ${EVENTS} events x 2 deliveries in ${seconds.toFixed(1)} s; injected ${injected.throttles} throttles and ${injected.serverErrors} server errors; ` +
-        `remediated ${compliant.size}, dead-lettered ${deadLetters.size}, lost ${lost}, duplicate notices ${duplicates}, notices ${notices.length}`,
+        `remediated ${compliant.size}, dead-lettered ${deadLetters.size} (${[...deadLetterReasons].map(([n, c]) => `${c} ${n}`).join(', ')}), lost ${lost}, duplicate notices ${duplicates}, notices ${notices.length}`,
     );
     expect(lost).toBe(0);
     expect(duplicates).toBe(0);
