@@ -12,7 +12,7 @@ import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { awsCallCounter, createAwsClients } from '../lib/aws.js';
 import { loadSettings } from '../lib/settings.js';
 import { runSweep } from '../lib/sweep/sweep.js';
-import { resetEmulator, startEmulator } from './emulator/launcher.js';
+import { emulatorEnv, resetEmulator, startEmulator } from './emulator/launcher.js';
 import { emulatorClientConfig, LOCAL_LOG_KEY_ALIAS, provisionEngineResources } from './provision.js';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
@@ -51,12 +51,7 @@ export async function sweepFigures(sizes: number[]) {
   const emulator = await startEmulator();
   const figures = [];
   try {
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: emulator.url,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-    });
+    Object.assign(process.env, emulatorEnv(emulator.url));
     for (const total of sizes) {
       await resetEmulator(emulator.url);
       Object.assign(process.env, await provisionEngineResources({ endpoint: emulator.url, keyRegions: REGIONS }));

@@ -15,7 +15,7 @@ import { createGuardHandler } from '../lib/handler.js';
 import { loadSettings } from '../lib/settings.js';
 import { sweepFigures } from './bench-sweep.js';
 import { buildAll } from './build.js';
-import { startEmulator } from './emulator/launcher.js';
+import { emulatorEnv, startEmulator } from './emulator/launcher.js';
 import { emulatorClientConfig, provisionEngineResources } from './provision.js';
 import { REENACTMENTS } from './reenact/index.js';
 import { lambdaContext } from './replay.js';
@@ -75,12 +75,7 @@ function createLogGroupEvent(index: number, account: string): CloudTrailEvent {
 async function throughput() {
   const emulator = await startEmulator();
   try {
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: emulator.url,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-    });
+    Object.assign(process.env, emulatorEnv(emulator.url));
     Object.assign(process.env, await provisionEngineResources({ endpoint: emulator.url, keyRegions: ['eu-west-1'] }));
     const account = '123456789012';
     const events = Array.from({ length: EVENTS }, (_, index) => createLogGroupEvent(index, account));
