@@ -2,7 +2,7 @@
  * The trail baseline store: the full configuration of each trail the engine guards, kept in the stack's DynamoDB state
  * table (pk = "trail#<trail ARN>", sk = "baseline"). Every read and write of baselines goes through here.
  */
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './aws.js';
 import type { TrailConfig } from './trails.js';
 
@@ -45,6 +45,28 @@ export class TrailBaselineStore {
     );
     const body = Item?.baseline?.S;
     return body === undefined ? undefined : (JSON.parse(body) as TrailBaseline);
+  }
+
+  /** Every baseline of trails homed in the region (the sweep's way to find trails deleted while no event was seen). */
+  async *inRegion(region: string): AsyncGenerator<TrailBaseline> {
+    let start: Record<string, never> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new ScanCommand({
+          TableName: this.tableName(),
+          FilterExpression: 'begins_with(pk, :prefix) AND sk = :sk',
+          ExpressionAttributeValues: {
+            ':prefix': { S: `trail#arn:aws:cloudtrail:${region}:` },
+            ':sk': { S: 'baseline' },
+          },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.baseline?.S) yield JSON.parse(item.baseline.S) as TrailBaseline;
+      }
+      start = page.LastEvaluatedKey as typeof start;
+    } while (start);
   }
 
   async put(baseline: TrailBaseline): Promise<void> {

@@ -178,7 +178,7 @@ export function restoredSelectors(baseline: TrailConfig, current: TrailConfig): 
 }
 
 function durationText(fromIso: string | undefined, toIso: string): string {
-  if (!fromIso) return 'unknown';
+  if (!fromIso) return 'an unknown time';
   const seconds = Math.max(0, Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 1000));
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);

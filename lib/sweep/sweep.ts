@@ -162,19 +162,12 @@ const trailPage: PageStep = async (ctx, region) => {
   const { trailList = [] } = await ctx.aws
     .client(CloudTrailClient, region)
     .send(new DescribeTrailsCommand({ includeShadowTrails: false }));
-  const now = new Date().toISOString();
+  const store = new TrailBaselineStore(ctx.aws, ctx.settings.stateTable, stateRegion());
+  const present = new Set<string>();
   for (const trail of trailList) {
     if (!trail.Name || (trail.HomeRegion && trail.HomeRegion !== region)) continue;
+    present.add(String(trail.TrailARN));
     ctx.report.seen.trails = (ctx.report.seen.trails ?? 0) + 1;
-    const target = {
-      name: trail.Name,
-      region,
-      account: ctx.options.account,
-      eventName: SWEEP_EVENT,
-      eventId: ctx.report.sweepId,
-      eventTime: now,
-    };
-    const store = new TrailBaselineStore(ctx.aws, ctx.settings.stateTable, stateRegion());
     if (!(await store.get(String(trail.TrailARN)))) {
       if (!ctx.dryRun) await captureTrailBaseline(ctx, trail.Name, region, ctx.report.sweepId);
       record(
@@ -191,13 +184,32 @@ const trailPage: PageStep = async (ctx, region) => {
       );
       continue;
     }
-    const state = await trailIntegrity.inspect(target, ctx);
-    if (!state) continue;
-    const settled = await settle(trailIntegrity, target, state, trailIntegrity.decide(state, ctx.settings), ctx);
-    record(ctx.report, itemOf(trailIntegrity, region, trail.Name, settled), ctx.options.onItem);
+    await sweepTrail(ctx, region, trail.Name);
+  }
+  // A trail with a baseline but no longer listed was deleted while no event was seen: it is re-created.
+  for await (const baseline of store.inRegion(region)) {
+    if (present.has(baseline.config.trailArn)) continue;
+    ctx.report.seen.trails = (ctx.report.seen.trails ?? 0) + 1;
+    await sweepTrail(ctx, region, baseline.config.name);
   }
   return undefined;
 };
+
+async function sweepTrail(ctx: SweepContext, region: string, name: string) {
+  // When it stopped or was deleted is unknown to the sweep: the notice says so.
+  const target = {
+    name,
+    region,
+    account: ctx.options.account,
+    eventName: SWEEP_EVENT,
+    eventId: ctx.report.sweepId,
+    eventTime: '',
+  };
+  const state = await trailIntegrity.inspect(target, ctx);
+  if (!state) return;
+  const settled = await settle(trailIntegrity, target, state, trailIntegrity.decide(state, ctx.settings), ctx);
+  record(ctx.report, itemOf(trailIntegrity, region, name, settled), ctx.options.onItem);
+}
 
 /** Keys something depends on (recorded by the guards) and the stack's key, in the swept regions. */
 async function protectedKeyArns(ctx: SweepContext, region: string): Promise<string[]> {

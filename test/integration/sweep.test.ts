@@ -118,6 +118,25 @@ describe('the sweep against the emulator', () => {
     expect(acted).toEqual([]);
   });
 
+  it('re-creates a trail deleted while no event was seen, from its baseline', async () => {
+    const event = JSON.parse(readFileSync('events/cloudtrail-DeleteTrail-by-name.json', 'utf8'));
+    await trailReenactments['aws.cloudtrail:DeleteTrail']?.(event, {
+      endpoint: testEndpoint(),
+      account: ACCOUNT,
+      notes: [],
+      engine: engine(),
+      keys: new Map(),
+    });
+    const report = await runSweep(engine(), { regions: ['eu-west-1'], account: ACCOUNT });
+    expect(report.counts['cloudtrail-trail-integrity']?.remediated).toBe(1);
+    const [item] = report.first['cloudtrail-trail-integrity#remediated'] ?? [];
+    expect(item?.resource).toBe('org-audit-trail');
+    const status = await new CloudTrailClient(config('eu-west-1')).send(
+      new GetTrailStatusCommand({ Name: 'org-audit-trail' }),
+    );
+    expect(status.IsLogging).toBe(true);
+  });
+
   it('stops at its deadline with a cursor and the next run finishes where it stopped', async () => {
     await seedGroups('eu-west-1', 120);
     const cut = await runSweep(engine(), { regions: ['eu-west-1'], account: ACCOUNT, deadline: Date.now() });
