@@ -63,6 +63,11 @@ export function createAwsClients(overrides: Omit<ClientConfig, 'region'> = {}): 
   };
 }
 
+/** The engine's own region, where the stack's state table is (the function's region; locally AWS_REGION). */
+export function stateRegion(): string {
+  return process.env.AWS_REGION ?? 'us-east-1';
+}
+
 /** The error name the SDK reports (ResourceNotFoundException, ...), or undefined for non-AWS errors. */
 export function awsErrorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;

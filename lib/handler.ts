@@ -7,14 +7,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type AwsClients, createAwsClients } from './aws.js';
+import { type AwsClients, createAwsClients, stateRegion } from './aws.js';
 import { isCustomResourceRequest } from './custom-resource.js';
-import { MalformedEventError, parseCloudTrailEvent } from './envelope.js';
+import { MalformedEventError } from './envelope.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
-import { findRule, type HandledEvent, handleEvent, ignored } from './pipeline.js';
+import { checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
 import { loadSettings, type Settings } from './settings.js';
-import { stateRegion } from './trail-baselines.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
 export class RemediationFailedError extends Error {
@@ -66,10 +65,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
     }
     try {
       // The schema first: a malformed event is an error before any AWS call, idempotency records included.
-      const parsed = parseCloudTrailEvent(event);
-      const rule = findRule(guard.rules, parsed);
-      // What the rule needs from the event too: pure, so bad request parameters cost no call either.
-      rule?.target(parsed);
+      const { rule } = checkEvent(event, guard.rules);
       // A dry run writes nothing, not even an idempotency record; an event of no rule here needs none.
       if (idempotent && !options.dryRun && rule) {
         idempotency?.registerLambdaContext(context);

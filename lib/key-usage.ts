@@ -3,7 +3,7 @@
  * something depends on. Items in the state table: pk = "key#<key ARN>", sk = "<type>#<region>#<id>".
  */
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { AwsClients } from './aws.js';
+import { type AwsClients, stateRegion } from './aws.js';
 
 export type DependentType = 'log-group' | 'trail';
 
@@ -21,9 +21,8 @@ export class KeyUsageStore {
   constructor(
     aws: AwsClients,
     private readonly table: string,
-    region: string,
   ) {
-    this.dynamodb = aws.client(DynamoDBClient, region);
+    this.dynamodb = aws.client(DynamoDBClient, stateRegion());
   }
 
   async record(keyArn: string, dependent: Omit<KeyDependent, 'seenAt'>): Promise<void> {

@@ -11,7 +11,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { AwsClients } from './aws.js';
+import { type AwsClients, stateRegion } from './aws.js';
 import type { Notice } from './notices.js';
 
 const KEEP_SECONDS = 7 * 24 * 60 * 60;
@@ -28,9 +28,8 @@ export class NoticeOutbox {
   constructor(
     aws: AwsClients,
     private readonly table: string,
-    region: string,
   ) {
-    this.dynamodb = aws.client(DynamoDBClient, region);
+    this.dynamodb = aws.client(DynamoDBClient, stateRegion());
   }
 
   /** True when this notice should be published now; false when it was sent already. */

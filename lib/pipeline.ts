@@ -1,7 +1,7 @@
 /** One event through one rule: parse, screen, target, inspect, decide, apply, notify. Shared by Lambda, replay and tests. */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { type AwsClients, awsErrorName } from './aws.js';
+import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
@@ -17,7 +17,6 @@ import {
 } from './rule.js';
 import { type ScreeningContext, screenEvent } from './screening.js';
 import type { Settings } from './settings.js';
-import { stateRegion } from './trail-baselines.js';
 
 export interface EngineContext {
   settings: Settings;
@@ -58,6 +57,20 @@ export function findRule(rules: readonly AnyRule[], event: CloudTrailEvent): Any
   );
 }
 
+/**
+ * The checks that need no AWS call: the envelope's schema, and what the event's rule needs from it (its target).
+ * Throws MalformedEventError; run before anything is written, idempotency records included.
+ */
+export function checkEvent(
+  raw: unknown,
+  rules: readonly AnyRule[],
+): { event: CloudTrailEvent; rule: AnyRule | undefined } {
+  const event = parseCloudTrailEvent(raw);
+  const rule = findRule(rules, event);
+  rule?.target(event);
+  return { event, rule };
+}
+
 /** Throws MalformedEventError for input that is not a CloudTrail event or lacks what the rule needs. */
 export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: EngineContext): Promise<HandledEvent> {
   const event = parseCloudTrailEvent(raw);
@@ -82,7 +95,6 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
       return ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
     decision = rule.decide(state, ctx.settings);
   }
-  const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
   const noticeOf = (
     d: Decision,
     outcome: Outcome,
@@ -103,7 +115,8 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
       failures,
       needsHuman: d.needsHuman,
     });
-  const outbox = writes && decision.status === 'drifted' ? outboxOf(ctx) : undefined;
+  // Only where fixes are written: then a notice is claimed before the first write.
+  let outbox: NoticeOutbox | undefined;
   let claimed = true;
   const settled = await settleDecision(
     rule,
@@ -113,6 +126,7 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
     { ...ruleContext, dryRun: ctx.dryRun ?? false },
     async (d) => {
       // Claimed before anything is written: if a later step fails, the retry still finds this notice and sends it.
+      outbox = outboxOf(ctx);
       if (outbox) {
         const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
         claimed = await outbox.claim(base.eventId, noticeKey(rule.id), preliminary, ctx.settings.noticeTopicArn ?? '');
@@ -265,9 +279,7 @@ async function applyBookkeeping(rule: AnyRule, target: unknown, decision: Decisi
 }
 
 function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {
-  return ctx.settings.stateTable && !ctx.dryRun
-    ? new NoticeOutbox(ctx.aws, ctx.settings.stateTable, stateRegion())
-    : undefined;
+  return ctx.settings.stateTable && !ctx.dryRun ? new NoticeOutbox(ctx.aws, ctx.settings.stateTable) : undefined;
 }
 
 async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fallbackRegion: string) {

@@ -3,7 +3,7 @@
  * table (pk = "trail#<trail ARN>", sk = "baseline"). Every read and write of baselines goes through here.
  */
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { AwsClients } from './aws.js';
+import { type AwsClients, stateRegion } from './aws.js';
 import type { TrailConfig } from './trails.js';
 
 export interface TrailBaseline {
@@ -29,9 +29,8 @@ export class TrailBaselineStore {
   constructor(
     aws: AwsClients,
     private readonly table: string | undefined,
-    region: string,
   ) {
-    this.dynamodb = aws.client(DynamoDBClient, region);
+    this.dynamodb = aws.client(DynamoDBClient, stateRegion());
   }
 
   private tableName(): string {
@@ -82,9 +81,4 @@ export class TrailBaselineStore {
       }),
     );
   }
-}
-
-/** The state table lives in the engine's own region (the stack's), whatever the trail's region. */
-export function stateRegion(): string {
-  return process.env.AWS_REGION ?? 'us-east-1';
 }

@@ -176,3 +176,27 @@ export async function findProvisionedSettings(endpoint: string, region = 'us-eas
   await Promise.allSettled(lookups);
   return found;
 }
+
+/**
+ * Points this process's SDK clients and engine settings at an emulator: a fresh one is provisioned and its settings
+ * win; on a running one, what `npm run emulator -- --provision` left there fills the settings not set. Returns the
+ * settings applied.
+ */
+export async function useEndpoint(endpoint: string, fresh: boolean): Promise<Record<string, string>> {
+  process.env.AWS_ENDPOINT_URL = endpoint;
+  process.env.AWS_ACCESS_KEY_ID ??= emulatorCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= emulatorCredentials.secretAccessKey;
+  process.env.AWS_REGION ??= 'us-east-1';
+  if (fresh) {
+    const provisioned = await provisionEngineResources({ endpoint });
+    Object.assign(process.env, provisioned);
+    return provisioned;
+  }
+  const applied: Record<string, string> = {};
+  for (const [name, value] of Object.entries(await findProvisionedSettings(endpoint))) {
+    if (process.env[name]) continue;
+    process.env[name] = value;
+    applied[name] = value;
+  }
+  return applied;
+}

@@ -11,11 +11,11 @@ import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../lib/envelope.js';
 import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
-import { findRule, type HandledEvent, ignored } from '../lib/pipeline.js';
+import { checkEvent, findRule, type HandledEvent, ignored } from '../lib/pipeline.js';
 import { GUARDS, RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { startEmulator } from './emulator/launcher.js';
-import { emulatorCredentials, findProvisionedSettings, provisionEngineResources } from './provision.js';
+import { useEndpoint } from './provision.js';
 import { REENACTMENTS, type ReenactContext, reenactmentKey } from './reenact/index.js';
 
 export interface ReplayOptions {
@@ -68,11 +68,7 @@ export function loadEventFile(file: string): LoadedEvent {
     throw new BadInputError(`${file}: not JSON (${(error as Error).message})`);
   }
   try {
-    const event = parseCloudTrailEvent(json);
-    // What the rule needs from the event is checked too (pure, no AWS call), so that nothing runs on bad input.
-    const rule = RULES.find((r) => findRule([r], event));
-    rule?.target(event);
-    return { file, event };
+    return { file, event: checkEvent(json, RULES).event };
   } catch (error) {
     throw new BadInputError(`${file}: ${(error as Error).message}`);
   }
@@ -108,13 +104,6 @@ function ignoredWithoutGuard(event: CloudTrailEvent): HandledEvent {
   return ignored(base, null, null, `no rule handles ${event.source} ${event.detail.eventName}`);
 }
 
-function setEndpointEnvironment(endpoint: string) {
-  process.env.AWS_ENDPOINT_URL = endpoint;
-  process.env.AWS_ACCESS_KEY_ID ??= emulatorCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY ??= emulatorCredentials.secretAccessKey;
-  process.env.AWS_REGION ??= 'us-east-1';
-}
-
 async function drainNotices(queueUrl: string | undefined): Promise<string[]> {
   if (!queueUrl) return [];
   // The inbox lives beside the notice topic.
@@ -147,9 +136,13 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
   const emulator = options.emulator ? await startEmulator() : undefined;
   try {
     const endpoint = emulator?.url ?? options.endpoint;
-    if (endpoint) setEndpointEnvironment(endpoint);
-    if (emulator) Object.assign(process.env, await provisionEngineResources({ endpoint: emulator.url }));
-    else if (endpoint) useProvisionedDefaults(await findProvisionedSettings(endpoint), print, options.json ?? false);
+    if (endpoint) {
+      const applied = await useEndpoint(endpoint, emulator !== undefined);
+      if (!emulator && !options.json) {
+        for (const [name, value] of Object.entries(applied))
+          print(`settings: ${name}=${value} (provisioned on the endpoint)`);
+      }
+    }
     const settings = loadSettings();
     const identity = await new STSClient({ region: process.env.AWS_REGION ?? 'us-east-1' }).send(
       new GetCallerIdentityCommand({}),
@@ -195,15 +188,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     return { items, exitCode: items.some((item) => item.result.outcome === 'failed') ? 1 : 0 };
   } finally {
     await emulator?.stop();
-  }
-}
-
-/** Unset settings default to what `npm run emulator -- --provision` created on the endpoint; the output says so. */
-function useProvisionedDefaults(found: Record<string, string>, print: (line: string) => void, json: boolean) {
-  for (const [name, value] of Object.entries(found)) {
-    if (process.env[name]) continue;
-    process.env[name] = value;
-    if (!json) print(`settings: ${name}=${value} (provisioned on the endpoint)`);
   }
 }
 

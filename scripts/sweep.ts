@@ -11,7 +11,7 @@ import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
 import { digestNotice, publishDigest, runSweep, type SweepReport } from '../lib/sweep/sweep.js';
 import { startEmulator } from './emulator/launcher.js';
-import { emulatorCredentials, findProvisionedSettings, provisionEngineResources } from './provision.js';
+import { useEndpoint } from './provision.js';
 
 export interface SweepCliOptions {
   emulator?: boolean;
@@ -41,14 +41,7 @@ export async function sweepCommand(options: SweepCliOptions): Promise<SweepRepor
   const emulator = options.emulator ? await startEmulator() : undefined;
   try {
     const endpoint = emulator?.url ?? options.endpoint;
-    if (endpoint) {
-      process.env.AWS_ENDPOINT_URL = endpoint;
-      process.env.AWS_ACCESS_KEY_ID ??= emulatorCredentials.accessKeyId;
-      process.env.AWS_SECRET_ACCESS_KEY ??= emulatorCredentials.secretAccessKey;
-      process.env.AWS_REGION ??= 'us-east-1';
-      const found = emulator ? await provisionEngineResources({ endpoint }) : await findProvisionedSettings(endpoint);
-      for (const [name, value] of Object.entries(found)) process.env[name] ??= value;
-    }
+    if (endpoint) await useEndpoint(endpoint, emulator !== undefined);
     const settings = loadSettings();
     const aws = rateLimited(createAwsClients(), limits);
     const home = process.env.AWS_REGION ?? 'us-east-1';

@@ -15,7 +15,7 @@ import {
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms';
-import { arnRegion, awsErrorName } from '../aws.js';
+import { arnRegion, awsErrorName, stateRegion } from '../aws.js';
 import { type CloudTrailEvent, NAME_RULES, requireValidName } from '../envelope.js';
 import {
   cloudTrailStatements,
@@ -27,7 +27,6 @@ import {
 } from '../key-policy.js';
 import { type KeyDependent, KeyUsageStore } from '../key-usage.js';
 import { type Action, type Decision, defineRule, type Finding, type Resource, type Skip } from '../rule.js';
-import { stateRegion } from '../trail-baselines.js';
 
 export const PROTECTED_TAG = { key: 'driftguard:protected', value: 'true' };
 
@@ -188,24 +187,22 @@ export function decideKeyFixes(state: KeyState): Decision {
   };
 }
 
-/** Whether the key is the configured log key (a key ARN as is; an alias resolved in the key's region). */
-async function isConfiguredLogKey(configured: string | undefined, keyArn: string, kms: KMSClient): Promise<boolean> {
-  if (!configured) return false;
-  if (configured.includes(':key/')) return configured === keyArn;
+/** The configured log key's ARN: a key ARN as is, an alias resolved in this client's region (none: undefined). */
+export async function configuredKeyArn(configured: string | undefined, kms: KMSClient): Promise<string | undefined> {
+  if (!configured || configured.includes(':key/')) return configured;
   try {
-    const output = await kms.send(new DescribeKeyCommand({ KeyId: configured }));
-    return output?.KeyMetadata?.Arn === keyArn;
+    return (await kms.send(new DescribeKeyCommand({ KeyId: configured })))?.KeyMetadata?.Arn;
   } catch {
-    // The alias has no key in this region: it is not this key.
-    return false;
+    // The alias names no key in this region.
+    return undefined;
   }
 }
 
 async function protection(ctx: Parameters<typeof keyProtection.inspect>[1], target: KeyTarget, kms: KMSClient) {
   const dependents = ctx.settings.stateTable
-    ? await new KeyUsageStore(ctx.aws, ctx.settings.stateTable, stateRegion()).dependents(target.keyArn)
+    ? await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).dependents(target.keyArn)
     : [];
-  const isStackKey = await isConfiguredLogKey(ctx.settings.logKmsKey, target.keyArn, kms);
+  const isStackKey = (await configuredKeyArn(ctx.settings.logKmsKey, kms)) === target.keyArn;
   if (isStackKey) return { dependents, isStackKey, because: "the stack's log key" };
   if (dependents.length > 0) return { dependents, isStackKey, because: `in use by ${dependentsText(dependents)}` };
   const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: target.keyArn }));

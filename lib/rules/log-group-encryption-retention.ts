@@ -11,7 +11,7 @@ import {
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { arnRegion, awsErrorName } from '../aws.js';
+import { arnRegion, awsErrorName, stateRegion } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError, NAME_RULES, requireValidName } from '../envelope.js';
 import { KeyUsageStore } from '../key-usage.js';
 import {
@@ -24,7 +24,6 @@ import {
   type Skip,
 } from '../rule.js';
 import { clampRetention, type Settings } from '../settings.js';
-import { stateRegion } from '../trail-baselines.js';
 
 export interface LogGroupTarget {
   name: string;
@@ -338,7 +337,7 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
         await logs.send(new AssociateKmsKeyCommand({ logGroupName, kmsKeyId: String(action.params.kmsKeyId) }));
         return;
       case 'driftguard:RecordKeyUsage':
-        await new KeyUsageStore(aws, String(settings.stateTable), stateRegion()).record(String(action.params.keyArn), {
+        await new KeyUsageStore(aws, String(settings.stateTable)).record(String(action.params.keyArn), {
           type: 'log-group',
           region: target.region,
           id: logGroupName,

@@ -20,7 +20,7 @@ import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, NAME_RULES, requireStringParameter, requireValidName } from '../envelope.js';
 import { KeyUsageStore } from '../key-usage.js';
 import { type Action, type Decision, defineRule, type Finding, type Resource, type RuleContext } from '../rule.js';
-import { stateRegion, type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
+import { type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
 import {
   coverageNarrowed,
   createTrailInput,
@@ -482,7 +482,7 @@ function targetOf(event: CloudTrailEvent): TrailTarget {
 }
 
 function store(ctx: RuleContext) {
-  return new TrailBaselineStore(ctx.aws, ctx.settings.stateTable, stateRegion());
+  return new TrailBaselineStore(ctx.aws, ctx.settings.stateTable);
 }
 
 /** Reads a trail's configuration and stores it as its baseline; the sweep, replay and deploy capture reuse this. */
@@ -493,7 +493,7 @@ export async function captureTrailBaseline(ctx: RuleContext, name: string, regio
   await store(ctx).put(baseline);
   // The KMS guard protects the key a trail writes with.
   if (config.kmsKeyId && ctx.settings.stateTable) {
-    await new KeyUsageStore(ctx.aws, ctx.settings.stateTable, stateRegion()).record(config.kmsKeyId, {
+    await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(config.kmsKeyId, {
       type: 'trail',
       region,
       id: config.trailArn,

@@ -13,18 +13,18 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { AwsClients } from '../aws.js';
+import { type AwsClients, stateRegion } from '../aws.js';
 import { publishInput } from '../notices.js';
 import { type Settled, settleDecision } from '../pipeline.js';
 import type { AnyRule, Decision, Outcome, RuleContext } from '../rule.js';
-import { keyProtection, SWEEP_EVENT } from '../rules/kms-key-protection.js';
+import { configuredKeyArn, keyProtection, SWEEP_EVENT } from '../rules/kms-key-protection.js';
 import { logGroupEncryptionRetention, logGroupState } from '../rules/log-group-encryption-retention.js';
 import { decideContainment, mfaQuarantine, quarantineMarker, readIamUser } from '../rules/mfa-quarantine.js';
 import { captureTrailBaseline, trailIntegrity } from '../rules/trail-integrity.js';
 import type { Settings } from '../settings.js';
-import { stateRegion, TrailBaselineStore } from '../trail-baselines.js';
+import { TrailBaselineStore } from '../trail-baselines.js';
 
 export const PASSES = ['log-groups', 'trails', 'keys', 'users'] as const;
 export type Pass = (typeof PASSES)[number];
@@ -162,7 +162,7 @@ const trailPage: PageStep = async (ctx, region) => {
   const { trailList = [] } = await ctx.aws
     .client(CloudTrailClient, region)
     .send(new DescribeTrailsCommand({ includeShadowTrails: false }));
-  const store = new TrailBaselineStore(ctx.aws, ctx.settings.stateTable, stateRegion());
+  const store = new TrailBaselineStore(ctx.aws, ctx.settings.stateTable);
   const present = new Set<string>();
   for (const trail of trailList) {
     if (!trail.Name || (trail.HomeRegion && trail.HomeRegion !== region)) continue;
@@ -230,13 +230,8 @@ async function protectedKeyArns(ctx: SweepContext, region: string): Promise<stri
       start = page.LastEvaluatedKey as typeof start;
     } while (start);
   }
-  if (ctx.settings.logKmsKey) {
-    const { KeyMetadata } = await ctx.aws
-      .client(KMSClient, region)
-      .send(new DescribeKeyCommand({ KeyId: ctx.settings.logKmsKey }))
-      .catch(() => ({ KeyMetadata: undefined }));
-    if (KeyMetadata?.Arn) arns.add(KeyMetadata.Arn);
-  }
+  const stackKey = await configuredKeyArn(ctx.settings.logKmsKey, ctx.aws.client(KMSClient, region));
+  if (stackKey) arns.add(stackKey);
   return [...arns].filter((arn) => arn.split(':')[3] === region);
 }
 

@@ -12,9 +12,9 @@ import {
   PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
+import { stateRegion } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
-import { stateRegion } from '../../lib/trail-baselines.js';
 import { createLogKey, emulatorClientConfig } from '../provision.js';
 import type { ReenactContext, Reenactment } from './index.js';
 
@@ -44,7 +44,7 @@ async function keyInUse(event: CloudTrailEvent, ctx: ReenactContext) {
     );
     const table = ctx.engine.settings.stateTable;
     if (table) {
-      await new KeyUsageStore(ctx.engine.aws, table, stateRegion()).record(key.arn, {
+      await new KeyUsageStore(ctx.engine.aws, table).record(key.arn, {
         type: 'log-group',
         region,
         id: group,

@@ -15,11 +15,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createAwsClients } from '../../lib/aws.js';
+import { createAwsClients, stateRegion } from '../../lib/aws.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
 import { loadSettings } from '../../lib/settings.js';
 import { publishDigest, runSweep } from '../../lib/sweep/sweep.js';
-import { stateRegion } from '../../lib/trail-baselines.js';
 import { createLogKey, emulatorClientConfig } from '../../scripts/provision.js';
 import { trailReenactments } from '../../scripts/reenact/trails.js';
 import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
@@ -55,7 +54,7 @@ async function seedDrift() {
   });
   // A key a log group uses (recorded), disabled.
   const { arn } = await createLogKey(testEndpoint(), 'eu-west-1', ACCOUNT, 'used by a log group');
-  await new KeyUsageStore(createAwsClients(), String(loadSettings().stateTable), stateRegion()).record(arn, {
+  await new KeyUsageStore(createAwsClients(), String(loadSettings().stateTable)).record(arn, {
     type: 'log-group',
     region: 'eu-west-1',
     id: '/app/keyed',

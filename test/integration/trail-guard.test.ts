@@ -13,7 +13,7 @@ import { DeleteBucketCommand, DeleteBucketPolicyCommand, S3Client } from '@aws-s
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
 import { loadSettings } from '../../lib/settings.js';
-import { stateRegion, TrailBaselineStore } from '../../lib/trail-baselines.js';
+import { TrailBaselineStore } from '../../lib/trail-baselines.js';
 import { readTrail, type TrailConfig } from '../../lib/trails.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import type { ReenactContext } from '../../scripts/reenact/index.js';
@@ -37,7 +37,7 @@ function engine() {
 
 async function baselineOf(arn = TRAIL_ARN) {
   const ctx = engine();
-  return new TrailBaselineStore(ctx.aws, ctx.settings.stateTable, stateRegion()).get(arn);
+  return new TrailBaselineStore(ctx.aws, ctx.settings.stateTable).get(arn);
 }
 
 /** What the baseline and a read-back must agree on (when logging stopped is history, not configuration). */

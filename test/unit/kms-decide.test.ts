@@ -887,7 +887,6 @@ describe('KeyUsageStore', () => {
     new KeyUsageStore(
       createAwsClients({ maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
       TABLE,
-      REGION,
     );
 
   it('records a dependent under the key, keyed by type, region and id', async () => {
