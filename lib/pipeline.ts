@@ -1,7 +1,7 @@
 /** One event through one rule: parse, screen, target, inspect, decide, apply, notify. Shared by Lambda, replay and tests. */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
+import { type AwsClients, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';

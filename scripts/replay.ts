@@ -9,7 +9,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../lib/aws.js';
-import { type CloudTrailEvent, parseCloudTrailEvent } from '../lib/envelope.js';
+import type { CloudTrailEvent } from '../lib/envelope.js';
 import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
 import { checkEvent, findRule, type HandledEvent, ignored } from '../lib/pipeline.js';
 import { GUARDS, RULES } from '../lib/registry.js';

@@ -15,7 +15,7 @@ import {
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms';
-import { arnRegion, awsErrorName, stateRegion } from '../aws.js';
+import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, NAME_RULES, requireValidName } from '../envelope.js';
 import {
   cloudTrailStatements,

@@ -11,7 +11,7 @@ import {
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { arnRegion, awsErrorName, stateRegion } from '../aws.js';
+import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError, NAME_RULES, requireValidName } from '../envelope.js';
 import { KeyUsageStore } from '../key-usage.js';
 import {

@@ -12,7 +12,6 @@ import {
   PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { stateRegion } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
 import { createLogKey, emulatorClientConfig } from '../provision.js';

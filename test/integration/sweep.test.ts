@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createAwsClients, stateRegion } from '../../lib/aws.js';
+import { createAwsClients } from '../../lib/aws.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
 import { loadSettings } from '../../lib/settings.js';
 import { publishDigest, runSweep } from '../../lib/sweep/sweep.js';
