@@ -12,7 +12,7 @@ import { isCustomResourceRequest } from './custom-resource.js';
 import { MalformedEventError } from './envelope.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
-import { checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
+import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
 import { loadSettings, type Settings } from './settings.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
@@ -37,7 +37,8 @@ export interface GuardHandlerOptions {
 /** Keyed on the CloudTrail event id; kept a day (EventBridge retries for up to 24 hours). */
 function idempotencyConfig() {
   return new IdempotencyConfig({
-    eventKeyJmesPath: 'detail.eventID',
+    // The payload is the event checked at the edge (CheckedEvent).
+    eventKeyJmesPath: 'event.detail.eventID',
     expiresAfterSeconds: 24 * 60 * 60,
     // A malformed event has no id: it fails at the schema, not here.
     throwOnNoIdempotencyKey: false,
@@ -65,13 +66,13 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
     }
     try {
       // The schema first: a malformed event is an error before any AWS call, idempotency records included.
-      const { rule } = checkEvent(event, guard.rules);
+      const checked = checkEvent(event, guard.rules);
       // A dry run writes nothing, not even an idempotency record; an event of no rule here needs none.
-      if (idempotent && !options.dryRun && rule) {
+      if (idempotent && !options.dryRun && checked.rule) {
         idempotency?.registerLambdaContext(context);
-        return await idempotent(event, context);
+        return await idempotent(checked, context);
       }
-      return await handleCloudTrailEvent(event, context);
+      return await handleCloudTrailEvent(checked, context);
     } catch (error) {
       if (error instanceof MalformedEventError)
         logger.error('malformed event: no action taken', { error: error.message });
@@ -81,8 +82,8 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       throw error;
     }
   };
-  const handleCloudTrailEvent = async (event: unknown, context: Context): Promise<HandledEvent> => {
-    const result = await handleEvent(event, guard.rules, {
+  const handleCloudTrailEvent = async (checked: CheckedEvent, context: Context): Promise<HandledEvent> => {
+    const result = await handleEvent(checked, {
       settings,
       aws,
       dryRun: options.dryRun ?? false,

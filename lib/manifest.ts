@@ -45,7 +45,7 @@ export interface PolicyStatement {
 /** The union of the guard's rules' declared actions, grouped by resource and condition; nothing else. */
 export function ruleStatements(guard: Guard): PolicyStatement[] {
   const grouped = new Map<string, { declaration: PermissionDeclaration; actions: Set<string> }>();
-  for (const declaration of guard.rules.flatMap((rule) => rule.permissions)) {
+  for (const declaration of guard.rules.flatMap(rulePermissions)) {
     const key = JSON.stringify([declaration.resource, declaration.condition ?? null]);
     const entry = grouped.get(key) ?? { declaration, actions: new Set<string>() };
     for (const action of declaration.actions) entry.actions.add(action);
@@ -71,7 +71,17 @@ function subConditions(condition: Record<string, Record<string, string>>): Recor
   );
 }
 
+/** A rule's IAM needs: its reads, and each declared command's action on the command's resource. */
+export function rulePermissions(rule: AnyRule): PermissionDeclaration[] {
+  const writes = Object.entries(rule.commands as Commands).map(([action, spec]) => ({
+    actions: [action],
+    resource: spec.resource,
+    ...(spec.condition ? { condition: spec.condition } : {}),
+  }));
+  return [...rule.reads, ...writes];
+}
+
 /** The IAM actions a guard's role allows for its rules, flattened (for the least-privilege test). */
 export function declaredActions(guard: Guard): string[] {
-  return [...new Set(guard.rules.flatMap((rule) => rule.permissions.flatMap((p) => p.actions)))].sort();
+  return [...new Set(guard.rules.flatMap((rule) => rulePermissions(rule).flatMap((p) => p.actions)))].sort();
 }

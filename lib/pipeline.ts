@@ -1,10 +1,12 @@
 /** One event through one rule: parse, screen, target, inspect, decide, apply, notify. Shared by Lambda, replay and tests. */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { type AwsClients, awsErrorName } from './aws.js';
+import { sendAction } from './actions.js';
+import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
+import { keepRecord } from './records.js';
 import {
   type Action,
   type AnyRule,
@@ -40,7 +42,7 @@ export interface HandledEvent {
   reason: string;
   resource: Resource | null;
   findings: Finding[];
-  actions: { api: string; params: Record<string, unknown> }[];
+  actions: { api: string; params: object }[];
   failures: { api: string; error: string }[];
   needsHuman: string[];
   notice: { subject: string; severity: string; published: boolean; messageId?: string; error?: string } | null;
@@ -57,32 +59,35 @@ export function findRule(rules: readonly AnyRule[], event: CloudTrailEvent): Any
   );
 }
 
-/**
- * The checks that need no AWS call: the envelope's schema, and what the event's rule needs from it (its target).
- * Throws MalformedEventError; run before anything is written, idempotency records included.
- */
-export function checkEvent(
-  raw: unknown,
-  rules: readonly AnyRule[],
-): { event: CloudTrailEvent; rule: AnyRule | undefined } {
-  const event = parseCloudTrailEvent(raw);
-  const rule = findRule(rules, event);
-  rule?.target(event);
-  return { event, rule };
+/** An event that passed the checks at the edge: its envelope, the rule that handles it and that rule's target. */
+export interface CheckedEvent {
+  event: CloudTrailEvent;
+  /** Undefined when no rule of the guard handles the event. */
+  rule: AnyRule | undefined;
+  /** The rule's target, or why the rule leaves the event alone. */
+  target: unknown;
 }
 
-/** Throws MalformedEventError for input that is not a CloudTrail event or lacks what the rule needs. */
-export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: EngineContext): Promise<HandledEvent> {
+/**
+ * The checks that need no AWS call: the envelope's schema, and what the event's rule needs from it (its target).
+ * Throws MalformedEventError; run once at the edge, before anything is written, idempotency records included.
+ */
+export function checkEvent(raw: unknown, rules: readonly AnyRule[]): CheckedEvent {
   const event = parseCloudTrailEvent(raw);
-  const base = { eventId: event.detail.eventID, eventName: event.detail.eventName };
   const rule = findRule(rules, event);
+  return { event, rule, target: rule?.target(event) };
+}
+
+/** One checked event through its rule: screen, inspect, decide, apply, notify. */
+export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Promise<HandledEvent> {
+  const { event, rule, target } = checked;
+  const base = { eventId: event.detail.eventID, eventName: event.detail.eventName };
   if (rule === undefined) {
     return ignored(base, null, null, `no rule handles ${event.source} ${event.detail.eventName}`);
   }
   const screened = screenEvent(event, ctx.screening);
   if (screened !== undefined) return ignored(base, rule.id, null, screened.reason);
 
-  const target = rule.target(event);
   if (isSkip(target)) return ignored(base, rule.id, null, target.skip);
   const resource = rule.describe(target);
   ctx.logger?.appendKeys({ rule: rule.id, resource: resource.id, eventId: base.eventId });
@@ -120,7 +125,7 @@ export async function handleEvent(raw: unknown, rules: readonly AnyRule[], ctx: 
   let claimed = true;
   const settled = await settleDecision(
     rule,
-    target,
+    resource,
     state,
     decision,
     { ...ruleContext, dryRun: ctx.dryRun ?? false },
@@ -215,29 +220,29 @@ export interface Settled {
  */
 export async function settleDecision(
   rule: AnyRule,
-  target: unknown,
+  resource: Resource,
   state: unknown,
   decision: Decision,
   ctx: RuleContext & { dryRun: boolean },
   beforeWrites?: (decision: Decision) => Promise<void>,
 ): Promise<Settled> {
   if (decision.status !== 'drifted') {
-    if (!ctx.dryRun) await applyBookkeeping(rule, target, decision, ctx);
+    if (!ctx.dryRun) await keepRecords(decision, ctx);
     return { outcome: decision.status, reason: decision.reason, decision, done: [], failures: [], gone: false };
   }
   const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
   if (writes) await beforeWrites?.(decision);
-  const applied = writes ? await applyActions(rule, target, decision.actions, ctx) : undefined;
+  const applied = writes ? await applyActions(rule, resource.region, decision.actions, ctx) : undefined;
   if (applied?.gone) return { outcome: 'ignored', reason: 'gone', decision, done: [], failures: [], gone: true };
   const failures = applied?.failures ?? [];
   let ended = decision;
   if (applied?.refusals.length) {
     ended = { ...decision, needsHuman: [...decision.needsHuman, ...applied.refusals], bookkeeping: [] };
   } else if (applied && failures.length === 0 && rule.verify) {
-    ended = { ...decision, needsHuman: [...decision.needsHuman, ...(await rule.verify(target, state, ctx))] };
+    ended = { ...decision, needsHuman: [...decision.needsHuman, ...(await rule.verify(state, ctx))] };
   }
   // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
-  if (writes && failures.length === 0) await applyBookkeeping(rule, target, ended, ctx);
+  if (writes && failures.length === 0) await keepRecords(ended, ctx);
   const reason =
     failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
   return {
@@ -252,7 +257,7 @@ export async function settleDecision(
 
 async function applyActions(
   rule: AnyRule,
-  target: unknown,
+  region: string,
   actions: Action[],
   ctx: RuleContext,
 ): Promise<{ done: Action[]; failures: { action: Action; error: string }[]; refusals: string[]; gone: boolean }> {
@@ -260,13 +265,17 @@ async function applyActions(
   const failures: { action: Action; error: string }[] = [];
   for (const action of actions) {
     try {
-      await rule.apply(action, target, ctx);
+      await sendAction(ctx.aws, rule, action, region);
       done.push(action);
     } catch (error) {
-      if (rule.isGone?.(error)) return { done, failures, refusals: [], gone: true };
-      const refusal = rule.explainFailure?.(action, error);
+      const verdict = await rule.classifyFailure?.(action, error, ctx);
+      if (verdict?.kind === 'gone') return { done, failures, refusals: [], gone: true };
+      if (verdict?.kind === 'done') {
+        done.push(action);
+        continue;
+      }
       // What follows depends on what was refused: stop here and hand over to a human.
-      if (refusal) return { done, failures, refusals: [refusal], gone: false };
+      if (verdict?.kind === 'refused') return { done, failures, refusals: [verdict.step], gone: false };
       failures.push({ action, error: `${awsErrorName(error) ?? 'Error'}: ${(error as Error).message}` });
     }
   }
@@ -274,8 +283,8 @@ async function applyActions(
 }
 
 /** The engine's own records (baselines): a failure here is the event's failure, so that it is retried. */
-async function applyBookkeeping(rule: AnyRule, target: unknown, decision: Decision, ctx: RuleContext) {
-  for (const action of decision.bookkeeping ?? []) await rule.apply(action, target, ctx);
+async function keepRecords(decision: Decision, ctx: RuleContext) {
+  for (const record of decision.bookkeeping ?? []) await keepRecord(record, ctx);
 }
 
 function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {
@@ -284,7 +293,7 @@ function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {
 
 async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fallbackRegion: string) {
   // The topic may live in another region than the event; publish where the topic is.
-  const region = topic.split(':')[3] ?? fallbackRegion;
+  const region = arnRegion(topic) ?? fallbackRegion;
   return publishNotice(ctx.aws.client(SNSClient, region), notice, topic);
 }
 

@@ -1,6 +1,7 @@
 /** What every remediation rule declares and does; the registry, patterns, IAM and docs follow from these fields. */
-import type { AwsClients } from './aws.js';
+import type { AwsClients, ClientClass } from './aws.js';
 import type { CloudTrailEvent } from './envelope.js';
+import type { KeyDependent } from './key-usage.js';
 import type { Settings } from './settings.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -21,15 +22,62 @@ export interface PermissionDeclaration {
   condition?: Record<string, Record<string, string>>;
 }
 
-/** One write the engine makes; api is also the IAM action it needs (service:Action). */
+/**
+ * A command a rule may send: the SDK client and command classes, and where IAM allows it (a CloudFormation Fn::Sub
+ * template). The command's IAM action is the key it is declared under (service:Action).
+ */
+export interface CommandSpec<Input extends object = object> {
+  client: ClientClass<{ send(command: never): Promise<unknown> }>;
+  command: new (input: Input) => unknown;
+  resource: string;
+  condition?: Record<string, Record<string, string>>;
+}
+
+/** Declares a command, keeping its input type: `command(CloudWatchLogsClient, PutRetentionPolicyCommand, arn)`. */
+export function command<Input extends object>(
+  client: CommandSpec<Input>['client'],
+  commandClass: new (input: Input) => unknown,
+  resource: string,
+  condition?: CommandSpec['condition'],
+): CommandSpec<Input> {
+  return { client, command: commandClass, resource, ...(condition ? { condition } : {}) };
+}
+
+/** What a rule may write: IAM action (service:Action) -> its command. */
+export type Commands = Record<string, CommandSpec<never>>;
+
+type InputOf<S> = S extends CommandSpec<infer Input> ? Input : never;
+
+/** One write the engine makes, typed by the rule's declared commands; api is the IAM action (service:Action). */
+export type ActionOf<C extends Commands> = {
+  [Api in keyof C & string]: {
+    api: Api;
+    params: InputOf<C[Api]>;
+    /** Where the command is sent; the resource's region when absent. */
+    region?: string;
+    /** Human text for notices, e.g. "retention none -> 365 days". */
+    summary: string;
+    /** A few words for the notice subject, e.g. "retention 365d". */
+    brief: string;
+  };
+}[keyof C & string];
+
+/** Any rule's action, as the pipeline, notices and reports see it. */
 export interface Action {
   api: string;
-  params: Record<string, unknown>;
-  /** Human text for notices, e.g. "retention none -> 365 days". */
+  params: object;
+  region?: string;
   summary: string;
-  /** A few words for the notice subject, e.g. "retention 365d". */
   brief: string;
 }
+
+/**
+ * A write to the engine's own state (not a remediation): made after the actions succeed, also in notify mode and when
+ * compliant; never in a dry run. Kept by lib/records.ts.
+ */
+export type EngineRecord =
+  | { kind: 'key-usage'; keyArn: string; dependent: Omit<KeyDependent, 'seenAt'>; summary: string }
+  | { kind: 'trail-baseline'; trail: string; region: string; from: string; summary: string };
 
 /** One attribute that drifted from policy. */
 export interface Finding {
@@ -38,20 +86,17 @@ export interface Finding {
   after: string;
 }
 
-export interface Decision {
+export interface Decision<A extends Action = Action> {
   /** `drifted` means actions fix it; needsHuman lists what the engine cannot fix (may accompany actions). */
   status: 'compliant' | 'ignored' | 'drifted';
   reason: string;
   findings: Finding[];
-  actions: Action[];
+  actions: A[];
   needsHuman: string[];
   /** Overrides the rule's severity for this finding (a deleted trail is critical where a weakened one is high). */
   severity?: Severity;
-  /**
-   * Writes to the engine's own state (e.g. a trail baseline), made after the actions succeed, also in notify mode
-   * and when compliant; never in a dry run. Not reported as remediation.
-   */
-  bookkeeping?: Action[];
+  /** The engine's own records (a trail baseline, a key's usage); not reported as remediation. */
+  bookkeeping?: EngineRecord[];
 }
 
 /** The event is well formed but out of the rule's scope, for the reason given. */
@@ -76,15 +121,69 @@ export interface RuleContext {
   aws: AwsClients;
 }
 
+/** A decision with no action: compliant or ignored, for the reason given. */
+export function noAction(
+  status: 'compliant' | 'ignored',
+  reason: string,
+  bookkeeping: EngineRecord[] = [],
+): Decision<never> {
+  return { status, reason, findings: [], actions: [], needsHuman: [], ...(bookkeeping.length ? { bookkeeping } : {}) };
+}
+
+/** What became of a write that failed, as the rule reads the error. */
+export type FailureVerdict =
+  /** The resource vanished meanwhile: nothing left to fix. */
+  | { kind: 'gone' }
+  /** What the write was for holds already (e.g. a policy detached meanwhile): counted as done. */
+  | { kind: 'done' }
+  /** A refusal a human must resolve, as the step to take: the remaining actions are not attempted. */
+  | { kind: 'refused'; step: string };
+
+/** What a sweep knows when it looks at a resource (no event: when, who and which event are the sweep's). */
+export interface SweepContext extends RuleContext {
+  account: string;
+  sweepId: string;
+  /** ISO-8601 time the sweep started. */
+  now: string;
+  dryRun: boolean;
+}
+
+/** A resource the sweep looked at: its present state and the rule's decision, or undefined when it is gone. */
+export interface SweptResource<State> {
+  /** Name in reports (log group name, trail name, key ARN, user name). */
+  name: string;
+  resource: Resource;
+  state: State | undefined;
+  decision: Decision;
+}
+
+/**
+ * How the sweep lists a rule's resources in a region, page by page (resumable from the page token), and looks at each.
+ * The sweep is a loop over the rules that declare one.
+ */
+export interface RuleSweep<Item, State> {
+  /** The pass's name in the report and the cursor, e.g. "log-groups". */
+  pass: string;
+  /** A global service's resources are swept once, from this region (skipped unless it is swept). */
+  onlyRegion?: string;
+  /** One page: the items, and the token of the next page (undefined when the region is done). */
+  list(region: string, token: string | undefined, ctx: SweepContext): Promise<{ items: Item[]; next?: string }>;
+  /** Reads the item's present state and decides; undefined when there is nothing to report (gone meanwhile). */
+  assess(item: Item, region: string, ctx: SweepContext): Promise<SweptResource<State> | undefined>;
+}
+
 /** Inspection result: the resource's present state, or `undefined` when it no longer exists. */
-export interface Rule<Target = unknown, State = unknown> {
+export interface Rule<Target = unknown, State = unknown, C extends Commands = Commands> {
   id: string;
   title: string;
   severity: Severity;
   /** AWS Security Hub controls the rule serves, e.g. CloudWatch.16. */
   controls: string[];
   trigger: Trigger;
-  permissions: PermissionDeclaration[];
+  /** The writes the rule may make; the role's write actions derive from these. */
+  commands: C;
+  /** The reads (and other calls made outside actions, e.g. state-table records) the role needs. */
+  reads: PermissionDeclaration[];
   /**
    * Which resource the event touched (name or ARN, normalised), or a Skip when the event concerns something the rule
    * does not guard; throws MalformedEventError when the event lacks what the rule needs.
@@ -92,25 +191,22 @@ export interface Rule<Target = unknown, State = unknown> {
   target(event: CloudTrailEvent): Target | Skip;
   describe(target: Target): Resource;
   /** A decision that needs no AWS call (e.g. exempt by name); undefined means inspect. */
-  preScreen?(target: Target, settings: Settings): Decision | undefined;
+  preScreen?(target: Target, settings: Settings): Decision<ActionOf<C>> | undefined;
   inspect(target: Target, ctx: RuleContext): Promise<State | undefined>;
-  decide(state: State, settings: Settings): Decision;
-  apply(action: Action, target: Target, ctx: RuleContext): Promise<void>;
+  decide(state: State, settings: Settings): Decision<ActionOf<C>>;
   /** After the actions: what could not be restored (read back and compared), as steps for a human. */
-  verify?(target: Target, state: State, ctx: RuleContext): Promise<string[]>;
-  /**
-   * A refusal a human must resolve (e.g. the trail's bucket is gone), as the step to take; the remaining actions are
-   * not attempted and the outcome is needs-human. Undefined for a plain failure.
-   */
-  explainFailure?(action: Action, error: unknown): string | undefined;
-  /** True when an apply error means the resource vanished meanwhile (nothing left to fix). */
-  isGone?(error: unknown): boolean;
+  verify?(state: State, ctx: RuleContext): Promise<string[]>;
+  /** Reads a failed write's error; undefined for a plain failure. */
+  classifyFailure?(action: ActionOf<C>, error: unknown, ctx: RuleContext): Promise<FailureVerdict | undefined>;
+  /** How the sweep finds what no event reported. */
+  // biome-ignore lint/suspicious/noExplicitAny: each rule lists items of its own type
+  sweep?: RuleSweep<any, State>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds rules of different Target/State types
-export type AnyRule = Rule<any, any>;
+export type AnyRule = Rule<any, any, any>;
 
-/** Identity function that keeps a rule's Target and State types tied together. */
-export function defineRule<Target, State>(rule: Rule<Target, State>): Rule<Target, State> {
+/** Identity function that keeps a rule's Target, State and command types tied together. */
+export function defineRule<Target, State, C extends Commands>(rule: Rule<Target, State, C>): Rule<Target, State, C> {
   return rule;
 }

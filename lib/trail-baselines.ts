@@ -2,9 +2,12 @@
  * The trail baseline store: the full configuration of each trail the engine guards, kept in the stack's DynamoDB state
  * table (pk = "trail#<trail ARN>", sk = "baseline"). Every read and write of baselines goes through here.
  */
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, stateRegion } from './aws.js';
-import type { TrailConfig } from './trails.js';
+import { KeyUsageStore } from './key-usage.js';
+import type { RuleContext } from './rule.js';
+import { readTrail, type TrailConfig } from './trails.js';
 
 export interface TrailBaseline {
   config: TrailConfig;
@@ -81,4 +84,38 @@ export class TrailBaselineStore {
       }),
     );
   }
+}
+
+/** Reads a trail and stores its configuration as its baseline (and the key it writes with, for the KMS guard). */
+export async function captureTrailBaseline(ctx: RuleContext, name: string, region: string, from: string) {
+  const config = await readTrail(ctx.aws, name, region);
+  if (!config) return undefined;
+  const baseline = { config, capturedAt: new Date().toISOString(), capturedFrom: from };
+  await new TrailBaselineStore(ctx.aws, ctx.settings.stateTable).put(baseline);
+  if (config.kmsKeyId && ctx.settings.stateTable) {
+    await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(config.kmsKeyId, {
+      type: 'trail',
+      region,
+      id: config.trailArn,
+    });
+  }
+  return baseline;
+}
+
+/**
+ * Captures the baseline of every trail whose home region is one of `regions` (shadow copies of multi-region trails
+ * are left to their home region). Used at deploy and by the replay.
+ */
+export async function captureTrailBaselines(ctx: RuleContext, regions: string[], from = 'capture'): Promise<string[]> {
+  const captured: string[] = [];
+  for (const region of regions) {
+    const { trailList = [] } = await ctx.aws
+      .client(CloudTrailClient, region)
+      .send(new DescribeTrailsCommand({ includeShadowTrails: false }));
+    for (const trail of trailList) {
+      if (!trail.Name || (trail.HomeRegion && trail.HomeRegion !== region)) continue;
+      if (await captureTrailBaseline(ctx, trail.Name, region, from)) captured.push(trail.TrailARN ?? trail.Name);
+    }
+  }
+  return captured;
 }
