@@ -4,7 +4,6 @@
  * request whose handling fails is answered FAILED: a deploy must never wait for an answer that does not come.
  */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -12,14 +11,13 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 import type { CustomResourceRequest } from '../../lib/custom-resource.js';
-import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { trailGuard } from '../../lib/guards/trail-guard.js';
 import { createGuardHandler } from '../../lib/handler.js';
 import { loadSettings } from '../../lib/settings.js';
 import { TrailBaselineStore } from '../../lib/trail-baselines.js';
-import { trailReenactments } from '../../scripts/reenact/trails.js';
-import { freshEngine, testEndpoint } from '../support/emulator.js';
+import { freshEngine } from '../support/emulator.js';
 import { accessDenied, interceptedClients } from '../support/intercept.js';
+import { trailWithoutBaseline } from '../support/trails.js';
 
 const ACCOUNT = '123456789012';
 const HOME = 'us-east-1';
@@ -101,33 +99,14 @@ function trailGuardHandler(aws: AwsClients = createAwsClients()) {
   return createGuardHandler(trailGuard, { settings: loadSettings(), aws, logger: new Logger({ logLevel: 'SILENT' }) });
 }
 
-/** A trail someone created (the CreateTrail reenactment), with no baseline yet. */
-async function trailIn(region: string, name: string) {
-  const event = JSON.parse(readFileSync('events/cloudtrail-CreateTrail.json', 'utf8')) as CloudTrailEvent;
-  event.detail.awsRegion = region;
-  event.detail.requestParameters = {
-    name,
-    s3BucketName: `${name}-logs-${ACCOUNT}`,
-    isMultiRegionTrail: false,
-    includeGlobalServiceEvents: true,
-  };
-  await trailReenactments['aws.cloudtrail:CreateTrail']?.(event, {
-    endpoint: testEndpoint(),
-    account: ACCOUNT,
-    notes: [],
-    engine: { settings: loadSettings(), aws: createAwsClients() },
-    keys: new Map(),
-  });
-}
-
 const baselineOf = (arn: string) => new TrailBaselineStore(createAwsClients(), loadSettings().stateTable).get(arn);
 
 describe('the trail guard’s handler as a CloudFormation custom resource', () => {
   beforeEach(async () => {
     answers = [];
     await freshEngine({ AWS_REGION: HOME });
-    await trailIn(HOME, 'home-trail');
-    await trailIn('eu-west-1', 'other-region-trail');
+    await trailWithoutBaseline(HOME, 'home-trail');
+    await trailWithoutBaseline('eu-west-1', 'other-region-trail');
   });
 
   it('answers a Create at its ResponseURL after capturing the baselines of the home region’s trails', async () => {
