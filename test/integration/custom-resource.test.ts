@@ -7,7 +7,6 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 import type { CustomResourceRequest } from '../../lib/custom-resource.js';
@@ -17,6 +16,7 @@ import { loadSettings } from '../../lib/settings.js';
 import { TrailBaselineStore } from '../../lib/trail-baselines.js';
 import { freshEngine } from '../support/emulator.js';
 import { accessDenied, interceptedClients } from '../support/intercept.js';
+import { invocationContext } from '../support/lambda.js';
 import { trailWithoutBaseline } from '../support/trails.js';
 
 const ACCOUNT = '123456789012';
@@ -76,23 +76,8 @@ function request(
   };
 }
 
-function lambdaContext(requestId: string): Context {
-  const functionName = 'driftguard-dev-trailGuard';
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${HOME}:${ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: `invocation-${requestId}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const lambdaContext = (requestId: string) =>
+  invocationContext('driftguard-dev-trailGuard', { region: HOME, account: ACCOUNT, requestId });
 
 /** The trail guard's Lambda handler, as functions/trail-guard.ts builds it (with the test's clients). */
 function trailGuardHandler(aws: AwsClients = createAwsClients()) {

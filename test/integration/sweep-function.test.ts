@@ -4,10 +4,10 @@
  * sweep completed. The module reads its settings at load, so each case imports it afresh after setting the variables.
  */
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { invocationContext } from '../support/lambda.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -24,32 +24,13 @@ interface SweepRun {
   counts?: Record<string, Record<string, number>>;
 }
 
-/** The Lambda context of an invocation with `remainingMs` left before its time limit. */
-function lambdaContext(remainingMs: number): Context {
-  const functionName = 'driftguard-dev-sweep';
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: `sweep-${remainingMs}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** functions/sweep.ts as a cold start sees it, with the given variables. */
 async function coldStart(variables: Record<string, string>) {
   Object.assign(process.env, variables);
   vi.resetModules();
   const { handler } = await import('../../functions/sweep.js');
   return (event: { continue: boolean }, remainingMs: number) =>
-    handler(event, lambdaContext(remainingMs)) as Promise<SweepRun>;
+    handler(event, invocationContext('driftguard-dev-sweep', { account: ACCOUNT, remainingMs })) as Promise<SweepRun>;
 }
 
 describe('the scheduled sweep function', () => {

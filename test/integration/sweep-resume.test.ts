@@ -62,6 +62,14 @@ function engine() {
   return { settings: loadSettings(), aws: interceptedClients(iamPaging) };
 }
 
+/** A sweep of both regions, as a new Lambda container (or CLI process) would run it. */
+const sweep = (options: Partial<SweepOptions> = {}) =>
+  runSweep(engine(), { regions: REGIONS, account: ACCOUNT, ...options, continueOnly: false });
+
+/** The frequent schedule's run: only continues an open sweep (undefined when none is open). */
+const continueSweep = (options: Partial<SweepOptions> = {}) =>
+  runSweep(engine(), { regions: REGIONS, account: ACCOUNT, ...options, continueOnly: true });
+
 async function seed() {
   for (const [region, groups] of [
     ['us-east-1', EAST_GROUPS],
@@ -156,21 +164,14 @@ describe('the sweep’s resume matrix', () => {
 
     const cutItems: SweepItem[] = [];
     const cutPage = new Set(pages[cutAt]?.items);
-    const cut = await runSweep(engine(), {
-      regions: REGIONS,
-      account: ACCOUNT,
-      ...cutWhenSwept(cutPage, cutItems),
-    });
+    const cut = await sweep(cutWhenSwept(cutPage, cutItems));
     expect(cut.complete).toBe(false);
     expect(sorted(cutItems.map(itemKey))).toEqual(sorted(before));
 
     // The next scheduled run: a later invocation that only continues.
     vi.setSystemTime(START + 15 * 60_000);
     const restItems: SweepItem[] = [];
-    const rest = await runSweep(engine(), {
-      regions: REGIONS,
-      account: ACCOUNT,
-      continueOnly: true,
+    const rest = await continueSweep({
       deadline: Date.now() + RUN_TIME,
       onItem: (item) => restItems.push(item),
     });
@@ -186,18 +187,13 @@ describe('the sweep’s resume matrix', () => {
     expect(counted).toBe(before.length + after.length);
     expect(rest?.counts[RULE.logGroups]).toEqual({ remediated: 53 });
     // Done: nothing is left to continue.
-    expect(await runSweep(engine(), { regions: REGIONS, account: ACCOUNT, continueOnly: true })).toBeUndefined();
+    expect(await continueSweep()).toBeUndefined();
   });
 
   it('does nothing when asked only to continue and no sweep is open', async () => {
     const writes = awsCallCounter.writes;
     const items: SweepItem[] = [];
-    const report = await runSweep(engine(), {
-      regions: REGIONS,
-      account: ACCOUNT,
-      continueOnly: true,
-      onItem: (item) => items.push(item),
-    });
+    const report = await continueSweep({ onItem: (item) => items.push(item) });
     expect(report).toBeUndefined();
     expect(items).toEqual([]);
     expect(awsCallCounter.writes).toBe(writes);
@@ -207,31 +203,21 @@ describe('the sweep’s resume matrix', () => {
   it('keeps no cursor in a dry run, and neither reads nor clears an open one', async () => {
     const pages = await pagesInOrder();
     const firstPage = new Set(pages[0]?.items);
-    const dry = await runSweep(engine(), {
-      regions: REGIONS,
-      account: ACCOUNT,
-      dryRun: true,
-      ...cutWhenSwept(firstPage, []),
-    });
+    const dry = await sweep({ dryRun: true, ...cutWhenSwept(firstPage, []) });
     expect(dry.complete).toBe(false);
-    expect(await runSweep(engine(), { regions: REGIONS, account: ACCOUNT, continueOnly: true })).toBeUndefined();
+    expect(await continueSweep()).toBeUndefined();
     expect((await describeGroup(EAST_GROUPS[0] ?? '', 'us-east-1'))?.retentionInDays).toBeUndefined();
 
     vi.setSystemTime(START + 60 * 60_000);
-    const cut = await runSweep(engine(), { regions: REGIONS, account: ACCOUNT, ...cutWhenSwept(firstPage, []) });
+    const cut = await sweep(cutWhenSwept(firstPage, []));
     vi.setSystemTime(START + 2 * 60 * 60_000);
     const dryItems: SweepItem[] = [];
-    const dryWhole = await runSweep(engine(), {
-      regions: REGIONS,
-      account: ACCOUNT,
-      dryRun: true,
-      onItem: (item) => dryItems.push(item),
-    });
+    const dryWhole = await sweep({ dryRun: true, onItem: (item) => dryItems.push(item) });
     // From the start, not from the cursor: what the cut fixed is compliant, the rest would be fixed.
     expect(dryWhole.sweepId).not.toBe(cut.sweepId);
     expect(dryWhole.counts[RULE.logGroups]).toEqual({ compliant: 50, planned: 3 });
     expect(dryItems).toHaveLength(pages.flatMap((page) => page.items).length);
-    const resumed = await runSweep(engine(), { regions: REGIONS, account: ACCOUNT, continueOnly: true });
+    const resumed = await continueSweep();
     expect(resumed?.sweepId).toBe(cut.sweepId);
     expect(resumed?.complete).toBe(true);
     expect(resumed?.counts[RULE.logGroups]).toEqual({ remediated: 53 });
@@ -246,11 +232,7 @@ describe('the sweep command (npm run sweep) after a cut-off sweep', () => {
     await seed();
     vi.useFakeTimers({ toFake: ['Date'], now: START });
     const pages = await pagesInOrder();
-    const cut = await runSweep(engine(), {
-      regions: REGIONS,
-      account: ACCOUNT,
-      ...cutWhenSwept(new Set(pages[0]?.items), []),
-    });
+    const cut = await sweep(cutWhenSwept(new Set(pages[0]?.items), []));
     expect(cut.complete).toBe(false);
     cutId = cut.sweepId;
     vi.useRealTimers();
@@ -296,7 +278,7 @@ describe('the sweep command (npm run sweep) after a cut-off sweep', () => {
     expect(report.complete).toBe(true);
     expect(report.seen['log-groups']).toBe(53);
     expect(report.counts[RULE.logGroups]).toEqual({ compliant: 50, remediated: 3 });
-    expect(await runSweep(engine(), { regions: REGIONS, account: ACCOUNT, continueOnly: true })).toBeUndefined();
+    expect(await continueSweep()).toBeUndefined();
     expect((await readNotices()).map((notice) => notice.attributes.outcome)).toEqual(['digest']);
   });
 
@@ -309,7 +291,7 @@ describe('the sweep command (npm run sweep) after a cut-off sweep', () => {
     );
     expect((await describeGroup(WEST_GROUPS[0] ?? '', 'eu-west-1'))?.retentionInDays).toBeUndefined();
     expect(await readNotices()).toEqual([]);
-    const resumed = await runSweep(engine(), { regions: REGIONS, account: ACCOUNT, continueOnly: true });
+    const resumed = await continueSweep();
     expect(resumed?.sweepId).toBe(cutId);
   });
 });
