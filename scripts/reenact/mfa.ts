@@ -5,7 +5,6 @@
 import {
   CreateAccessKeyCommand,
   CreateLoginProfileCommand,
-  CreatePolicyCommand,
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
   DeactivateMFADeviceCommand,
@@ -16,14 +15,9 @@ import {
   ListMFADevicesCommand,
   ListVirtualMFADevicesCommand,
 } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
-import { mfaQuarantinePolicyDocument } from '../../lib/rules/mfa-quarantine.js';
-import { emulatorClientConfig } from '../provision.js';
-import type { ReenactContext, Reenactment } from './index.js';
-
-/** The emulator's name for the policy serverless.yml creates as driftguard-<stage>-mfa-quarantine. */
-export const LOCAL_MFA_QUARANTINE_POLICY = 'driftguard-local-mfa-quarantine';
+import { emulatorClientConfig } from '../emulator/client.js';
+import type { ReenactContext, Reenactment } from './reenactment.js';
 
 /** The emulator's EnableMFADevice accepts any two six-digit codes. */
 const CODES = { AuthenticationCode1: '123456', AuthenticationCode2: '654321' };
@@ -178,23 +172,3 @@ export const mfaReenactments: Record<string, Reenactment> = {
     return event;
   },
 };
-
-/** Creates the quarantine policy serverless.yml creates, on the emulator; returns the setting that points at it. */
-export async function provisionMfaQuarantinePolicy(endpoint: string): Promise<Record<string, string>> {
-  const config = emulatorClientConfig(endpoint, 'us-east-1');
-  const { Account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
-  let arn = `arn:aws:iam::${Account}:policy/${LOCAL_MFA_QUARANTINE_POLICY}`;
-  await new IAMClient(config)
-    .send(
-      new CreatePolicyCommand({
-        PolicyName: LOCAL_MFA_QUARANTINE_POLICY,
-        Description: 'driftguard: denies all but enrolling an MFA device and changing the password while MFA is absent',
-        PolicyDocument: JSON.stringify(mfaQuarantinePolicyDocument),
-      }),
-    )
-    .then(({ Policy }) => {
-      arn = Policy?.Arn ?? arn;
-    })
-    .catch(failsWith(['EntityAlreadyExists']));
-  return { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: arn };
-}
