@@ -47,6 +47,12 @@ function isRootEvent(event: CloudTrailEvent): boolean {
   return event.detail.userIdentity.type === 'Root' || stringParameter(event, 'userName') === ROOT_USER_NAME;
 }
 
+/** "an AssumedRole", "a FederatedUser": an identity type as a sentence names it. */
+function identityType(event: CloudTrailEvent): string {
+  const { type } = event.detail.userIdentity;
+  return `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
 /** The IAM user the event is about, as the rule reads it: named, else the device's name, else the caller. */
 function userOf(event: CloudTrailEvent): string {
   const named = stringParameter(event, 'userName');
@@ -55,7 +61,7 @@ function userOf(event: CloudTrailEvent): string {
   if (event.detail.eventName === 'DeleteVirtualMFADevice' && serial) return virtualDevice(serial).name;
   const caller = event.detail.userIdentity.userName;
   if (caller) return caller;
-  throw new Error(`${event.detail.eventName} ${event.detail.eventID}: no IAM user to reenact on`);
+  throw new Error(`no IAM user to reenact on: the request names none and the caller is ${identityType(event)}`);
 }
 
 /** The user with a console password and an access key, created where missing. */
@@ -157,7 +163,12 @@ export const mfaReenactments: Record<string, Reenactment> = {
   },
 
   async 'aws.signin:ConsoleLogin'(event, ctx) {
-    if (event.detail.userIdentity.type === 'Root') return skipRoot(event, ctx);
+    const { type } = event.detail.userIdentity;
+    if (type === 'Root') return skipRoot(event, ctx);
+    if (type !== 'IAMUser') {
+      ctx.notes.push(`nothing created: ${identityType(event)} sign-in has no IAM user behind it to create`);
+      return event;
+    }
     const iam = iamFor(ctx);
     const userName = userOf(event);
     const mfaUsed = String(event.detail.additionalEventData?.MFAUsed ?? '').toLowerCase() === 'yes';
