@@ -43,8 +43,16 @@ function virtualDevice(serialNumber: string): { path: string; name: string } {
   return { path: match[1], name: match[2] };
 }
 
+/**
+ * The root user's own device: the request names the root user or its device, or the root user names no IAM user at
+ * all. The root user acting on user1's device (userName user1, or the serial mfa/user1) is about user1.
+ */
 function isRootEvent(event: CloudTrailEvent): boolean {
-  return event.detail.userIdentity.type === 'Root' || stringParameter(event, 'userName') === ROOT_USER_NAME;
+  const named = stringParameter(event, 'userName');
+  if (named) return named === ROOT_USER_NAME;
+  const serial = stringParameter(event, 'serialNumber');
+  if (serial?.endsWith(':mfa/root-account-mfa-device')) return true;
+  return event.detail.userIdentity.type === 'Root' && serial === undefined;
 }
 
 /** "an AssumedRole", "a FederatedUser": an identity type as a sentence names it. */
@@ -58,7 +66,8 @@ function userOf(event: CloudTrailEvent): string {
   const named = stringParameter(event, 'userName');
   if (named) return named;
   const serial = stringParameter(event, 'serialNumber');
-  if (event.detail.eventName === 'DeleteVirtualMFADevice' && serial) return virtualDevice(serial).name;
+  const byRoot = event.detail.userIdentity.type === 'Root';
+  if (serial && (byRoot || event.detail.eventName === 'DeleteVirtualMFADevice')) return virtualDevice(serial).name;
   const caller = event.detail.userIdentity.userName;
   if (caller) return caller;
   throw new Error(`no IAM user to reenact on: the request names none and the caller is ${identityType(event)}`);

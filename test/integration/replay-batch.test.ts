@@ -1,12 +1,15 @@
 /**
  * The replay of a batch against the emulator: an event that cannot be reenacted is replayed as it is, with a note
- * saying why; one event's failure is that event's result and never hides the others; bad input names every bad file.
+ * saying why; one event's failure is that event's result and never hides the others; bad input names every bad file;
+ * the root user acting on an IAM user's device is reenacted on that user.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IAMClient, ListMFADevicesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { awsCallCounter } from '../../lib/aws.js';
+import { emulatorClientConfig } from '../../scripts/emulator/client.js';
 import { BadInputError, main, type ReplayOptions, runReplay } from '../../scripts/replay.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
@@ -45,6 +48,8 @@ async function replayJson(files: string[], options: Partial<ReplayOptions> = { r
   });
   return { report, lines };
 }
+
+const iam = () => new IAMClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
 
 /** A hardware MFA token: a serial number, not a device ARN; the emulator has only virtual devices to reenact with. */
 const hardwareTokenDeactivated = (event: Json) => {
@@ -110,6 +115,37 @@ describe('--reenact on a batch', () => {
     expect(lines[0]?.reason).toMatch(/AssumedRole sign-in: MFA is the identity provider's to enforce/);
     expect(lines[0]?.notes[0]).toBe('nothing created: an AssumedRole sign-in has no IAM user behind it to create');
     expect(await readNotices()).toEqual([]);
+  });
+});
+
+describe('--reenact of the root user acting on an IAM user’s device', () => {
+  beforeEach(async () => {
+    await freshEngine();
+  });
+
+  it.each([
+    ['the user named', { userName: 'user1', serialNumber: 'arn:aws:iam::123456789012:mfa/user1' }],
+    ['the device’s owner, with no user named', { serialNumber: 'arn:aws:iam::123456789012:mfa/user1' }],
+  ])('reenacts the call on %s', async (_case, requestParameters) => {
+    const file = eventFile('iam-DeactivateMFADevice-root', (event) => {
+      event.detail.requestParameters = requestParameters;
+    });
+    const { report } = await replayJson([file]);
+
+    const notes = report.items[0]?.notes ?? [];
+    expect(notes).toContainEqual(expect.stringMatching(/^created for IAM user user1: the user, a console password/));
+    expect(notes).toContain('enabled arn:aws:iam::123456789012:mfa/user1 for user1');
+    expect(notes).toContainEqual(expect.stringMatching(/^reenacted DeactivateMFADevice in us-east-1 at /));
+    const { MFADevices } = await iam().send(new ListMFADevicesCommand({ UserName: 'user1' }));
+    expect(MFADevices).toEqual([]);
+  });
+
+  it('creates nothing for the root user’s own device', async () => {
+    const { report } = await replayJson([eventFile('iam-DeactivateMFADevice-root')]);
+
+    expect(report.items[0]?.notes[0]).toMatch(/^nothing created: the emulator cannot act as the root user/);
+    const { Users } = await iam().send(new ListUsersCommand({}));
+    expect(Users).toEqual([]);
   });
 });
 
