@@ -2,10 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    // Integration files share one emulator and reset it: they run one file at a time.
-    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: {
@@ -19,5 +15,22 @@ export default defineConfig({
       reporter: ['text-summary', 'text'],
       thresholds: { lines: 90 },
     },
+    projects: [
+      {
+        extends: true,
+        // Pure tests: no emulator, no Python; `npm run test:unit` runs these alone.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          // Integration files share one emulator and reset it: they run one file at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

@@ -42,57 +42,129 @@ const OUTCOME_WORDS: Record<Outcome, string> = {
 
 /** SNS subjects: ASCII printable, no line breaks, under 100 characters. */
 const printable = (text: string) => text.replace(/[^\x20-\x7e]/g, '?');
-const MIN_ID = 24;
+const CUT = '...';
 
-/**
- * SNS subjects: printable ASCII, under 100 characters. When too long, the resource type goes first, then the
- * resource name is shortened in its middle, so that who did what and what was done stay readable.
- */
-function composeSubject(head: string, type: string, id: string, tail: string): string {
-  const [h, t] = [printable(head), printable(tail)];
-  let name = printable(id);
-  const full = `${h} ${printable(type)} ${name} ${t}`;
-  if (full.length <= SUBJECT_LIMIT) return full;
-  const room = Math.max(MIN_ID, SUBJECT_LIMIT - h.length - t.length - 2);
-  if (name.length > room) {
-    const keep = room - 3;
-    name = `${name.slice(0, Math.ceil(keep / 2))}...${name.slice(name.length - Math.floor(keep / 2))}`;
-  }
-  const subject = `${h} ${name} ${t}`;
-  return subject.length <= SUBJECT_LIMIT ? subject : `${subject.slice(0, SUBJECT_LIMIT - 3)}...`;
+/** `text` at most `length` characters long, cut in its middle (names differ at their ends: /app/x/prod, x-eu-west-1). */
+function middle(text: string, length: number): string {
+  if (text.length <= length) return text;
+  const keep = length - CUT.length;
+  return `${text.slice(0, Math.ceil(keep / 2))}${CUT}${text.slice(text.length - Math.floor(keep / 2))}`;
 }
 
-/** What the subject says was done: the fixes' briefs, with what failed or is left to a human. */
-function subjectOutcome({ outcome, actions, failures }: NoticeInput): string {
-  const briefs = actions
-    .map((action) => action.brief)
-    .filter((brief) => brief !== '')
-    .join(', ');
+/** What a subject says was done: a word that always stays, and lists of fixes that may be cut from their end. */
+interface SubjectOutcome {
+  /** FAILED, would do, needs a human; empty for a remediation, whose fixes say it. */
+  word: string;
+  lists: { prefix: string; items: string[] }[];
+}
+
+/**
+ * The outcome's text with only the first `keep` fixes: a cut list ends in "...", the word always stays; a
+ * remediation with no fix listed says "remediated".
+ */
+function renderOutcome({ word, lists }: SubjectOutcome, keep: number): string {
+  let left = keep;
+  let text = word;
+  for (const { prefix, items } of lists) {
+    const shown = items.slice(0, left);
+    left -= shown.length;
+    if (shown.length > 0) text += `${prefix}${shown.join(', ')}`;
+  }
+  const total = lists.reduce((count, { items }) => count + items.length, 0);
+  if (keep === 0 && word === '') return OUTCOME_WORDS.remediated;
+  if (keep >= total) return text;
+  const first = lists.find(({ items }) => items.length > 0);
+  return keep === 0 ? `${text}${first?.prefix ?? ' '}${CUT}` : `${text}, ${CUT}`;
+}
+
+function subjectOutcome({ outcome, actions, failures }: NoticeInput): SubjectOutcome {
+  const briefs = actions.map((action) => action.brief).filter((brief) => brief !== '');
   switch (outcome) {
     case 'remediated':
-      return briefs;
+      return { word: '', lists: [{ prefix: '', items: briefs }] };
     case 'planned':
-      return `would do: ${briefs}`;
+      return { word: 'would do', lists: [{ prefix: ': ', items: briefs }] };
     case 'failed':
-      return `FAILED ${failures.map(({ action }) => action.api.split(':')[1]).join(', ')}${briefs ? `; done: ${briefs}` : ''}`;
+      return {
+        word: 'FAILED',
+        lists: [
+          { prefix: ' ', items: failures.map(({ action }) => action.api.split(':')[1] ?? action.api) },
+          { prefix: '; done: ', items: briefs },
+        ],
+      };
     case 'needs-human':
-      return `needs a human${briefs ? `; done: ${briefs}` : ''}`;
+      return { word: 'needs a human', lists: [{ prefix: '; done: ', items: briefs }] };
     default:
-      return OUTCOME_WORDS[outcome];
+      return { word: OUTCOME_WORDS[outcome], lists: [] };
   }
+}
+
+interface SubjectParts {
+  severity: Severity;
+  type: string;
+  name: string;
+  eventName: string;
+  actor: string;
+  outcome: SubjectOutcome;
+}
+
+/**
+ * `[driftguard] SEVERITY type name EventName by actor: outcome`, printable ASCII, under 100 characters. Shortened in
+ * order of least importance until it fits: the resource type goes, then the fixes from the end of their list, then
+ * the name in its middle, then the actor. The severity, the outcome's word and the event name always stay.
+ */
+function composeSubject({ severity, type, name, eventName, actor, outcome }: SubjectParts): string {
+  const head = `[driftguard] ${severity.toUpperCase()}`;
+  const fixes = outcome.lists.reduce((count, { items }) => count + items.length, 0);
+  const shortenedOutcomes = Array.from({ length: fixes + 1 }, (_, index) =>
+    printable(renderOutcome(outcome, fixes - index)),
+  );
+  const parts = {
+    type: printable(type),
+    name: printable(name),
+    eventName: printable(eventName),
+    actor: printable(actor),
+    outcome: shortenedOutcomes[0] ?? '',
+  };
+  const subject = () =>
+    `${head} ${parts.type ? `${parts.type} ` : ''}${parts.name} ${parts.eventName} by ${parts.actor}: ${parts.outcome}`;
+  const squeeze = (field: 'name' | 'actor' | 'eventName', floor: number) => () => {
+    const excess = subject().length - SUBJECT_LIMIT;
+    parts[field] = middle(parts[field], Math.max(floor, parts[field].length - excess));
+  };
+  const shortenings = [
+    () => {
+      parts.type = '';
+    },
+    ...shortenedOutcomes.slice(1).map((text) => () => {
+      parts.outcome = text;
+    }),
+    squeeze('name', 20),
+    squeeze('actor', 16),
+    squeeze('name', 7),
+    squeeze('actor', 7),
+    // Only an event name far longer than any a guard is sent gets here (the schema allows 128 characters).
+    squeeze('eventName', 7),
+  ];
+  for (const shorten of shortenings) {
+    if (subject().length <= SUBJECT_LIMIT) break;
+    shorten();
+  }
+  return subject();
 }
 
 export function buildNotice(input: NoticeInput): Notice {
   const { event, resource, outcome } = input;
   const { detail } = event;
   const actor = actorName(detail.userIdentity);
-  const done = subjectOutcome(input);
-  const subject = composeSubject(
-    `[driftguard] ${input.severity.toUpperCase()}`,
-    resource.type,
-    resource.id,
-    `${detail.eventName} by ${actor}: ${done}`,
-  );
+  const subject = composeSubject({
+    severity: input.severity,
+    type: resource.type,
+    name: resource.id,
+    eventName: detail.eventName,
+    actor,
+    outcome: subjectOutcome(input),
+  });
   const document = {
     kind: 'driftguard.notice',
     version: 1,

@@ -4,7 +4,7 @@
  */
 
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreatePolicyCommand, GetPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -16,7 +16,11 @@ import { CreateTopicCommand, GetTopicAttributesCommand, SNSClient, SubscribeComm
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
-import { LOCAL_MFA_QUARANTINE_POLICY, provisionMfaQuarantinePolicy } from './reenact/mfa.js';
+import { mfaQuarantinePolicyDocument } from '../lib/rules/mfa-quarantine.js';
+import { emulatorClientConfig, emulatorCredentials } from './emulator/client.js';
+
+// Scripts and tests that provision an emulator also build clients for it.
+export { emulatorClientConfig, emulatorCredentials } from './emulator/client.js';
 
 /** The regions enabled by default in every account; the log key is created in each, under one alias. */
 export const DEFAULT_REGIONS = [
@@ -41,6 +45,8 @@ export const DEFAULT_REGIONS = [
 
 export const LOCAL_LOG_KEY_ALIAS = 'alias/driftguard-local-logs';
 export const LOCAL_STATE_TABLE = 'driftguard-local-state';
+/** The emulator's name for the policy serverless.yml creates as driftguard-<stage>-mfa-quarantine. */
+export const LOCAL_MFA_QUARANTINE_POLICY = 'driftguard-local-mfa-quarantine';
 
 export interface ProvisionOptions {
   endpoint: string;
@@ -48,12 +54,6 @@ export interface ProvisionOptions {
   region?: string;
   /** Regions that get the log key (default: every default region). */
   keyRegions?: string[];
-}
-
-export const emulatorCredentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-
-export function emulatorClientConfig(endpoint: string, region: string) {
-  return { endpoint, region, credentials: emulatorCredentials };
 }
 
 /** The key policy serverless.yml gives the stack's key: CloudWatch Logs may use it for this account's log groups. */
@@ -84,6 +84,28 @@ export async function createLogKey(endpoint: string, region: string, account: st
   if (!KeyMetadata?.KeyId || !KeyMetadata.Arn) throw new Error(`CreateKey in ${region} returned no key`);
   await kms.send(new EnableKeyRotationCommand({ KeyId: KeyMetadata.KeyId }));
   return { kms, keyId: KeyMetadata.KeyId, arn: KeyMetadata.Arn };
+}
+
+/** Creates the quarantine policy serverless.yml creates, on the emulator; returns the setting that points at it. */
+export async function provisionMfaQuarantinePolicy(endpoint: string): Promise<Record<string, string>> {
+  const config = emulatorClientConfig(endpoint, 'us-east-1');
+  const { Account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
+  let arn = `arn:aws:iam::${Account}:policy/${LOCAL_MFA_QUARANTINE_POLICY}`;
+  await new IAMClient(config)
+    .send(
+      new CreatePolicyCommand({
+        PolicyName: LOCAL_MFA_QUARANTINE_POLICY,
+        Description: 'driftguard: denies all but enrolling an MFA device and changing the password while MFA is absent',
+        PolicyDocument: JSON.stringify(mfaQuarantinePolicyDocument),
+      }),
+    )
+    .then(({ Policy }) => {
+      arn = Policy?.Arn ?? arn;
+    })
+    .catch((error: Error) => {
+      if (!error.name.startsWith('EntityAlreadyExists')) throw error;
+    });
+  return { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: arn };
 }
 
 export async function provisionEngineResources(opts: ProvisionOptions): Promise<Record<string, string>> {

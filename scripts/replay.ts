@@ -10,6 +10,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../lib/aws.js';
 import type { CloudTrailEvent } from '../lib/envelope.js';
+import type { Guard } from '../lib/guard.js';
 import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
 import { checkEvent, findRule, type HandledEvent, ignored } from '../lib/pipeline.js';
 import { GUARDS, RULES } from '../lib/registry.js';
@@ -42,9 +43,16 @@ export interface ReplayReport {
   exitCode: 0 | 1;
 }
 
-/** A file that cannot be replayed: unreadable, not JSON, or not a CloudTrail event. */
+/** Files that cannot be replayed (unreadable, not JSON, or not a CloudTrail event), or options that cannot go together. */
 export class BadInputError extends Error {
   override name = 'BadInputError';
+  /** Each problem on its own, `<file>: <reason>` for a file. */
+  constructor(
+    message: string,
+    readonly problems: string[] = [message],
+  ) {
+    super(message);
+  }
 }
 
 interface LoadedEvent {
@@ -74,6 +82,27 @@ export function loadEventFile(file: string): LoadedEvent {
   }
 }
 
+/** Every file checked, so that one run names every bad file; throws a BadInputError listing them. */
+export function loadEventFiles(files: string[]): LoadedEvent[] {
+  const loaded: LoadedEvent[] = [];
+  const problems: string[] = [];
+  for (const file of files) {
+    try {
+      loaded.push(loadEventFile(file));
+    } catch (error) {
+      if (!(error instanceof BadInputError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  const [only, ...more] = problems;
+  if (only !== undefined && more.length === 0) throw new BadInputError(only);
+  if (only !== undefined) {
+    const list = problems.map((problem) => `\n  ${problem}`).join('');
+    throw new BadInputError(`${problems.length} of ${files.length} files cannot be replayed:${list}`, problems);
+  }
+  return loaded;
+}
+
 /** Moves an event onto the target account (every occurrence of its account id), so a sample from elsewhere applies. */
 function rebase(event: CloudTrailEvent, account: string, notes: string[]): CloudTrailEvent {
   if (event.account === account) return event;
@@ -97,6 +126,19 @@ export function lambdaContext(event: CloudTrailEvent, account: string, functionN
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** What an error reads as in a note or a reason: the AWS error's name is worth keeping, a plain Error's is not. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
+}
+
+/** The result of an event whose handler threw something other than a failed remediation (which has its own). */
+function handlerFailed(event: CloudTrailEvent, guard: Guard | undefined, error: unknown): HandledEvent {
+  const base = { eventId: event.detail.eventID, eventName: event.detail.eventName };
+  const rule = guard ? (findRule(guard.rules, event)?.id ?? null) : null;
+  return { ...ignored(base, rule, null, `the guard failed: ${describeError(error)}`), outcome: 'failed' };
 }
 
 function ignoredWithoutGuard(event: CloudTrailEvent): HandledEvent {
@@ -130,7 +172,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
   if (options.emulator && options.endpoint) throw new BadInputError('--emulator and --endpoint are mutually exclusive');
   if (options.files.length === 0) throw new BadInputError('no event files given');
   // Every file is checked before anything runs: bad input changes nothing.
-  const loaded = options.files.map(loadEventFile);
+  const loaded = loadEventFiles(options.files);
 
   const logger = new Logger({ serviceName: 'driftguard', logLevel: options.verbose ? 'INFO' : 'SILENT' });
   const emulator = options.emulator ? await startEmulator() : undefined;
@@ -177,8 +219,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
             ? await handler(event, lambdaContext(event, account, `driftguard-replay-${guard.file}`))
             : ignoredWithoutGuard(event);
       } catch (error) {
-        if (!(error instanceof RemediationFailedError)) throw error;
-        result = error.result;
+        // One event's failure is that event's result: the rest of the batch still runs.
+        result = error instanceof RemediationFailedError ? error.result : handlerFailed(event, guard, error);
       }
       const delivered = result.notice?.published ? await drainNotices(process.env.DRIFTGUARD_NOTICE_QUEUE_URL) : [];
       const item = { file, result, notes, noticeDelivered: delivered.includes(result.notice?.subject ?? '') };
@@ -203,7 +245,13 @@ async function reenact(event: CloudTrailEvent, ctx: ReenactContext) {
     notes.push(`not reenacted: no reenactment for ${reenactmentKey(rebased)}`);
     return rebased;
   }
-  const result = await reenactment(rebased, ctx);
+  let result: CloudTrailEvent;
+  try {
+    result = await reenactment(rebased, ctx);
+  } catch (error) {
+    notes.push(`not reenacted, replayed as it is: ${describeError(error)}`);
+    return rebased;
+  }
   // The call was just made: the event's time is now (a logging gap is measured from it).
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   notes.push(`reenacted ${rebased.detail.eventName} in ${rebased.detail.awsRegion} at ${now}`);

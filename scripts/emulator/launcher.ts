@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { emulatorCredentials } from './client.js';
 
 /** moto's server mode always answers as this account. */
 export const EMULATOR_ACCOUNT_ID = '123456789012';
@@ -149,8 +150,8 @@ export async function resetEmulator(url: string): Promise<void> {
 export function emulatorEnv(url: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: url,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_ACCESS_KEY_ID: emulatorCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emulatorCredentials.secretAccessKey,
     AWS_REGION: EMULATOR_REGION,
   };
 }

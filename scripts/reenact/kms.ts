@@ -14,8 +14,9 @@ import {
 } from '@aws-sdk/client-kms';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
-import { createLogKey, emulatorClientConfig } from '../provision.js';
-import type { ReenactContext, Reenactment } from './index.js';
+import { emulatorClientConfig } from '../emulator/client.js';
+import { createLogKey } from '../provision.js';
+import type { ReenactContext, Reenactment } from './reenactment.js';
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([A-Za-z0-9-]+)$/;
 

@@ -10,8 +10,9 @@ import {
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
-import { createLogKey, emulatorClientConfig } from '../provision.js';
-import type { ReenactContext, Reenactment } from './index.js';
+import { emulatorClientConfig } from '../emulator/client.js';
+import { createLogKey } from '../provision.js';
+import type { ReenactContext, Reenactment } from './reenactment.js';
 
 function logsFor(event: CloudTrailEvent, ctx: ReenactContext) {
   return new CloudWatchLogsClient(emulatorClientConfig(ctx.endpoint, event.detail.awsRegion));

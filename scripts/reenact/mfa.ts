@@ -5,7 +5,6 @@
 import {
   CreateAccessKeyCommand,
   CreateLoginProfileCommand,
-  CreatePolicyCommand,
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
   DeactivateMFADeviceCommand,
@@ -16,14 +15,9 @@ import {
   ListMFADevicesCommand,
   ListVirtualMFADevicesCommand,
 } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
-import { mfaQuarantinePolicyDocument } from '../../lib/rules/mfa-quarantine.js';
-import { emulatorClientConfig } from '../provision.js';
-import type { ReenactContext, Reenactment } from './index.js';
-
-/** The emulator's name for the policy serverless.yml creates as driftguard-<stage>-mfa-quarantine. */
-export const LOCAL_MFA_QUARANTINE_POLICY = 'driftguard-local-mfa-quarantine';
+import { emulatorClientConfig } from '../emulator/client.js';
+import type { ReenactContext, Reenactment } from './reenactment.js';
 
 /** The emulator's EnableMFADevice accepts any two six-digit codes. */
 const CODES = { AuthenticationCode1: '123456', AuthenticationCode2: '654321' };
@@ -49,8 +43,22 @@ function virtualDevice(serialNumber: string): { path: string; name: string } {
   return { path: match[1], name: match[2] };
 }
 
+/**
+ * The root user's own device: the request names the root user or its device, or the root user names no IAM user at
+ * all. The root user acting on user1's device (userName user1, or the serial mfa/user1) is about user1.
+ */
 function isRootEvent(event: CloudTrailEvent): boolean {
-  return event.detail.userIdentity.type === 'Root' || stringParameter(event, 'userName') === ROOT_USER_NAME;
+  const named = stringParameter(event, 'userName');
+  if (named) return named === ROOT_USER_NAME;
+  const serial = stringParameter(event, 'serialNumber');
+  if (serial?.endsWith(':mfa/root-account-mfa-device')) return true;
+  return event.detail.userIdentity.type === 'Root' && serial === undefined;
+}
+
+/** "an AssumedRole", "a FederatedUser": an identity type as a sentence names it. */
+function identityType(event: CloudTrailEvent): string {
+  const { type } = event.detail.userIdentity;
+  return `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 /** The IAM user the event is about, as the rule reads it: named, else the device's name, else the caller. */
@@ -58,10 +66,11 @@ function userOf(event: CloudTrailEvent): string {
   const named = stringParameter(event, 'userName');
   if (named) return named;
   const serial = stringParameter(event, 'serialNumber');
-  if (event.detail.eventName === 'DeleteVirtualMFADevice' && serial) return virtualDevice(serial).name;
+  const byRoot = event.detail.userIdentity.type === 'Root';
+  if (serial && (byRoot || event.detail.eventName === 'DeleteVirtualMFADevice')) return virtualDevice(serial).name;
   const caller = event.detail.userIdentity.userName;
   if (caller) return caller;
-  throw new Error(`${event.detail.eventName} ${event.detail.eventID}: no IAM user to reenact on`);
+  throw new Error(`no IAM user to reenact on: the request names none and the caller is ${identityType(event)}`);
 }
 
 /** The user with a console password and an access key, created where missing. */
@@ -163,7 +172,12 @@ export const mfaReenactments: Record<string, Reenactment> = {
   },
 
   async 'aws.signin:ConsoleLogin'(event, ctx) {
-    if (event.detail.userIdentity.type === 'Root') return skipRoot(event, ctx);
+    const { type } = event.detail.userIdentity;
+    if (type === 'Root') return skipRoot(event, ctx);
+    if (type !== 'IAMUser') {
+      ctx.notes.push(`nothing created: ${identityType(event)} sign-in has no IAM user behind it to create`);
+      return event;
+    }
     const iam = iamFor(ctx);
     const userName = userOf(event);
     const mfaUsed = String(event.detail.additionalEventData?.MFAUsed ?? '').toLowerCase() === 'yes';
@@ -178,23 +192,3 @@ export const mfaReenactments: Record<string, Reenactment> = {
     return event;
   },
 };
-
-/** Creates the quarantine policy serverless.yml creates, on the emulator; returns the setting that points at it. */
-export async function provisionMfaQuarantinePolicy(endpoint: string): Promise<Record<string, string>> {
-  const config = emulatorClientConfig(endpoint, 'us-east-1');
-  const { Account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
-  let arn = `arn:aws:iam::${Account}:policy/${LOCAL_MFA_QUARANTINE_POLICY}`;
-  await new IAMClient(config)
-    .send(
-      new CreatePolicyCommand({
-        PolicyName: LOCAL_MFA_QUARANTINE_POLICY,
-        Description: 'driftguard: denies all but enrolling an MFA device and changing the password while MFA is absent',
-        PolicyDocument: JSON.stringify(mfaQuarantinePolicyDocument),
-      }),
-    )
-    .then(({ Policy }) => {
-      arn = Policy?.Arn ?? arn;
-    })
-    .catch(failsWith(['EntityAlreadyExists']));
-  return { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: arn };
-}

@@ -24,8 +24,9 @@ import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { cloudTrailStatements } from '../../lib/key-policy.js';
 import { captureTrailBaseline } from '../../lib/rules/trail-integrity.js';
 import { trailReference } from '../../lib/trails.js';
-import { accountAdministers, emulatorClientConfig } from '../provision.js';
-import type { ReenactContext, Reenactment } from './index.js';
+import { emulatorClientConfig } from '../emulator/client.js';
+import { accountAdministers } from '../provision.js';
+import type { ReenactContext, Reenactment } from './reenactment.js';
 
 /** CloudTrail's documented bucket policy: it may read the ACL and write under AWSLogs/<account>/. */
 export function cloudTrailBucketPolicy(bucket: string, account: string): string {

@@ -8,22 +8,24 @@ import { resolve } from 'node:path';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAll } from '../../scripts/build.js';
+import { EMULATOR_ACCOUNT_ID } from '../../scripts/emulator/launcher.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
+import { lambdaContext } from '../../scripts/replay.js';
 import { describeGroup, freshEngine, testEndpoint } from '../support/emulator.js';
 
+// The context's data crosses as JSON; its methods are given back on the other side.
 const INVOKE = `
 const { handler } = await import(process.argv[1]);
 const event = JSON.parse(process.argv[2]);
-const context = { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:driftguard-dev-guard',
-  functionName: 'driftguard-dev-guard', functionVersion: '$LATEST', memoryLimitInMB: '256', awsRequestId: 'bundle-test',
-  getRemainingTimeInMillis: () => 60000 };
+const context = { ...JSON.parse(process.argv[3]), getRemainingTimeInMillis: () => 60000 };
 process.stdout.write(JSON.stringify(await handler(event, context)));
 `;
 
 function invokeBundle(file: string, event: string, env: Record<string, string>): Record<string, unknown> {
+  const context = lambdaContext(JSON.parse(event), EMULATOR_ACCOUNT_ID, `driftguard-dev-${file}`);
   const output = execFileSync(
     process.execPath,
-    ['--input-type=module', '-e', INVOKE, resolve(`.build/${file}/index.mjs`), event],
+    ['--input-type=module', '-e', INVOKE, resolve(`.build/${file}/index.mjs`), event, JSON.stringify(context)],
     {
       // Only what Lambda would give: no shared config files, credentials in the environment.
       env: {

@@ -256,7 +256,7 @@ describe('log-group guard against the emulator', () => {
   });
 
   it('maps a sample from another account onto the emulator’s account when reenacting', async () => {
-    const file = '../shared/reference/events/logs-CreateLogGroup-plain.json';
+    const file = 'test/fixtures/events/logs-CreateLogGroup-other-account.json';
     const report = await replay([file]);
     expect(report.items[0]?.notes[0]).toMatch(/111122223333 mapped to the target's account 123456789012/);
     expect(report.items[0]?.result.outcome).toBe('remediated');

@@ -26,9 +26,9 @@ import { type EngineContext, type HandledEvent, handleEvent } from '../../lib/pi
 import { consoleSignInMfa } from '../../lib/rules/console-signin-mfa.js';
 import { mfaQuarantine, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/rules/mfa-quarantine.js';
 import { loadSettings, readMfaSettings, type Settings } from '../../lib/settings.js';
-import { emulatorClientConfig } from '../../scripts/provision.js';
+import { emulatorClientConfig, provisionMfaQuarantinePolicy } from '../../scripts/provision.js';
 import { reenactmentKey } from '../../scripts/reenact/index.js';
-import { mfaReenactments, provisionMfaQuarantinePolicy } from '../../scripts/reenact/mfa.js';
+import { mfaReenactments } from '../../scripts/reenact/mfa.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
 const ACCOUNT = '123456789012';

@@ -6,8 +6,8 @@ import { loadSettings, type Settings } from '../../lib/settings.js';
 
 export const ACCOUNT = '123456789012';
 export const EVENTS_DIR = join(import.meta.dirname, '../../events');
-// shared/ sits beside the checkout (here and in CI).
-export const REFERENCE_EVENTS_DIR = '../shared/reference/events';
+/** Test-only records (other accounts, services without a rule): kept out of events/, which the demo replays. */
+export const FIXTURE_EVENTS_DIR = join(import.meta.dirname, '../fixtures/events');
 
 export function eventFiles(dir: string): string[] {
   return readdirSync(dir)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { buildNotice, type NoticeInput, publishInput } from '../../lib/notices.js';
-import type { Action } from '../../lib/rule.js';
+import { type Action, OUTCOMES, type Outcome, type Resource } from '../../lib/rule.js';
 import { logGroupEncryptionRetention as rule } from '../../lib/rules/log-group-encryption-retention.js';
 import { ACCOUNT, params, sample, sampleWith } from './fixtures.js';
 
@@ -42,10 +43,42 @@ function input(overrides: Partial<NoticeInput> = {}): NoticeInput {
   };
 }
 
+const SSO_SESSION = 'firstname.lastname@example-corporation.com';
+
 function withGroupName(name: string) {
   return sampleWith('logs-CreateLogGroup-plain', (raw) => {
     params(raw).logGroupName = name;
   });
+}
+
+/** The event as made by an IAM Identity Center (SSO) session: the actor is the session name. */
+function withSsoSession(event: CloudTrailEvent, session: string): CloudTrailEvent {
+  const role = 'AWSReservedSSO_AdministratorAccess_0123456789abcdef';
+  return {
+    ...event,
+    detail: {
+      ...event.detail,
+      userIdentity: {
+        type: 'AssumedRole',
+        principalId: `AROAEXAMPLEROLEID0001:${session}`,
+        arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${session}`,
+        accountId: ACCOUNT,
+      },
+    },
+  };
+}
+
+function withActor(event: CloudTrailEvent, userName: string): CloudTrailEvent {
+  const userIdentity = { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/${userName}`, userName };
+  return { ...event, detail: { ...event.detail, userIdentity } };
+}
+
+function trail(name: string): Resource {
+  return { type: 'trail', id: name, region: 'eu-west-1' };
+}
+
+function trailAction(api: string, brief: string): Action {
+  return { api: `cloudtrail:${api}`, params: { Name: 'org-audit-trail' }, summary: `${api} org-audit-trail`, brief };
 }
 
 describe('buildNotice subject', () => {
@@ -57,16 +90,67 @@ describe('buildNotice subject', () => {
     expect(notice.subject).toBe('[driftguard] MEDIUM log group /a CreateLogGroup by alice: encrypted, retention 365d');
   });
 
-  it('shortens a long group name in its middle so that what was done still fits in 99 characters', () => {
+  it('drops the resource type first (the README’s example)', () => {
+    // Act
+    const notice = buildNotice(input());
+
+    // Assess
+    expect(notice.subject).toBe(
+      '[driftguard] MEDIUM /app/payments-api/prod CreateLogGroup by alice: encrypted, retention 365d',
+    );
+  });
+
+  it('cuts the fixes from the end of their list before the name', () => {
+    // Act
+    const notice = buildNotice(input({ event: withGroupName(`/app/${'x'.repeat(28)}/prod`) }));
+
+    // Assess
+    expect(notice.subject).toBe(
+      `[driftguard] MEDIUM /app/${'x'.repeat(28)}/prod CreateLogGroup by alice: encrypted, ...`,
+    );
+  });
+
+  it('says remediated when no fix fits, then shortens the name in its middle', () => {
+    // Act
+    const notice = buildNotice(input({ event: withGroupName(`/app/${'x'.repeat(40)}/prod`) }));
+
+    // Assess
+    expect(notice.subject).toBe(
+      '[driftguard] MEDIUM /app/xxxxxxxxxxxxxxx...xxxxxxxxxxxxxxx/prod CreateLogGroup by alice: remediated',
+    );
+  });
+
+  it('shortens the actor last, after the name is down to 20 characters', () => {
     // Act
     const notice = buildNotice(
-      input({ event: withGroupName(`/app/${'x'.repeat(40)}/prod`), actions: [ASSOCIATE, RETAIN] }),
+      input({ event: withActor(withGroupName(`/app/${'x'.repeat(40)}/prod`), `${'a'.repeat(60)}@example.com`) }),
     );
 
     // Assess
-    expect(notice.subject.length).toBeLessThan(100);
     expect(notice.subject).toBe(
-      '[driftguard] MEDIUM /app/xxxxxxxx...xxxxxxx/prod CreateLogGroup by alice: encrypted, retention 365d',
+      `[driftguard] MEDIUM /app/xxxx...xxx/prod CreateLogGroup by ${'a'.repeat(13)}...@example.com: remediated`,
+    );
+  });
+
+  it('keeps FAILED for a failed trail fix by an SSO session with a long trail name (issue 17)', () => {
+    // Prepare
+    const failed = { action: trailAction('StartLogging', 'logging started'), error: 'TrailNotFoundException' };
+
+    // Act
+    const notice = buildNotice(
+      input({
+        event: withSsoSession(sample('cloudtrail-DeleteTrail-by-name'), SSO_SESSION),
+        severity: 'critical',
+        outcome: 'failed',
+        resource: trail('organization-audit-trail-eu-west-1'),
+        actions: [trailAction('CreateTrail', 're-created')],
+        failures: [failed],
+      }),
+    );
+
+    // Assess
+    expect(notice.subject).toBe(
+      '[driftguard] CRITICAL organizat...u-west-1 DeleteTrail by firstname.las...rporation.com: FAILED ...',
     );
   });
 
@@ -75,22 +159,29 @@ describe('buildNotice subject', () => {
     const notice = buildNotice(input({ event: sample('logs-PutRetentionPolicy'), actions: [] }));
 
     // Assess
-    expect(notice.subject).toMatch(
-      /^\[driftguard\] MEDIUM log group \/app\/search\/prod PutRetentionPolicy by jane\.doe@example\.com: /,
+    expect(notice.subject).toBe(
+      '[driftguard] MEDIUM /app/search/prod PutRetentionPolicy by jane.doe@example.com: remediated',
     );
   });
 
   it.each([
-    ['failed', 'FAILED AssociateKmsKey; done: retention 365d'],
-    ['needs-human', 'needs a human; done: retention 365d'],
-  ] as const)('says %s outcomes in words, with what was done', (outcome, words) => {
+    ['remediated', [RETAIN], [], 'retention 365d'],
+    ['remediated', [], [], 'remediated'],
+    ['planned', [ASSOCIATE, RETAIN], [], 'would do: encrypted, retention 365d'],
+    ['failed', [RETAIN], [ASSOCIATE], 'FAILED AssociateKmsKey; done: retention 365d'],
+    ['failed', [], [ASSOCIATE], 'FAILED AssociateKmsKey'],
+    ['needs-human', [RETAIN], [], 'needs a human; done: retention 365d'],
+    ['needs-human', [], [], 'needs a human'],
+    ['compliant', [], [], 'compliant'],
+    ['ignored', [], [], 'ignored'],
+  ] as const)('says %s outcomes in words, with what was done (%j, failed %j)', (outcome, actions, failed, words) => {
     // Act
-    const failures = outcome === 'failed' ? [{ action: ASSOCIATE, error: 'InvalidParameterException: disabled' }] : [];
-    const notice = buildNotice(input({ event: withGroupName('/a'), outcome, actions: [RETAIN], failures }));
+    const failures = failed.map((action) => ({ action, error: 'InvalidParameterException: disabled' }));
+    const notice = buildNotice(input({ event: withGroupName('/a'), outcome, actions: [...actions], failures }));
 
     // Assess
     expect(notice.subject.endsWith(` /a CreateLogGroup by alice: ${words}`)).toBe(true);
-    expect(notice.subject.length).toBeLessThan(100);
+    expect(notice.subject.startsWith('[driftguard] MEDIUM ')).toBe(true);
   });
 
   it.each([
@@ -110,14 +201,102 @@ describe('buildNotice subject', () => {
     expect(notice.subject).toContain(' CreateLogGroup by alice: ');
   });
 
-  it('marks a shortened name with an ellipsis and keeps what was done', () => {
+  it('marks a shortened name with an ellipsis', () => {
     // Act
     const notice = buildNotice(input({ event: withGroupName(`/${'a'.repeat(511)}`) }));
 
     // Assess
-    expect(notice.subject).toMatch(
-      /^\[driftguard\] MEDIUM \/a+\.\.\.a+ CreateLogGroup by alice: encrypted, retention 365d$/,
+    expect(notice.subject).toMatch(/^\[driftguard\] MEDIUM \/a+\.\.\.a+ CreateLogGroup by alice: remediated$/);
+  });
+
+  it('shortens an event name only when it is longer than any a guard is sent, and keeps the outcome', () => {
+    // Prepare
+    const event = sampleWith('logs-CreateLogGroup-plain', (raw) => {
+      raw.detail.eventName = `Create${'X'.repeat(122)}`;
+    });
+
+    // Act
+    const notice = buildNotice(input({ event, outcome: 'needs-human', actions: [RETAIN] }));
+
+    // Assess
+    expect(notice.subject.length).toBe(99);
+    expect(notice.subject).toBe(
+      `[driftguard] MEDIUM /a...od Create${'X'.repeat(11)}...${'X'.repeat(16)} by alice: needs a human; done: ...`,
     );
+  });
+});
+
+describe('buildNotice subject, every shortening', () => {
+  const LONG_FIXES = [
+    trailAction('UpdateTrail', 'isMultiRegionTrail, logFileValidationEnabled, includeGlobalServiceEvents restored'),
+    trailAction('PutEventSelectors', 'management events restored'),
+    trailAction('StartLogging', 'logging started'),
+    trailAction('CreateTrail', 're-created'),
+  ];
+  const resources = [
+    ['short resource', 'a'],
+    ['long resource', `org-${'trail-'.repeat(20)}eu-west-1`.slice(0, 128)],
+  ] as const;
+  const actors = [
+    ['short actor', (event: CloudTrailEvent) => event],
+    ['SSO session actor', (event: CloudTrailEvent) => withSsoSession(event, SSO_SESSION)],
+    ['64-character user', (event: CloudTrailEvent) => withActor(event, `${'u'.repeat(52)}@example.com`)],
+  ] as const;
+  const fixLists = [
+    ['short fix list', [trailAction('CreateTrail', 're-created')]],
+    ['long fix list', LONG_FIXES],
+  ] as const;
+  const events = [
+    ['DeleteTrail', sample('cloudtrail-DeleteTrail-by-name')],
+    ['DeleteVirtualMFADevice', sample('iam-DeleteVirtualMFADevice')],
+  ] as const;
+  // Every outcome's words, as the subject's tail starts: a remediation is said by its first fix or in a word.
+  const OUTCOME_TAIL: Record<Outcome, (firstFix: string) => RegExp> = {
+    remediated: (firstFix) => new RegExp(`^(remediated|${firstFix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})`),
+    planned: () => /^would do: /,
+    failed: () => /^FAILED /,
+    'needs-human': () => /^needs a human; /,
+    compliant: () => /^compliant$/,
+    ignored: () => /^ignored$/,
+  };
+  const cases = resources.flatMap(([resourceLabel, name]) =>
+    actors.flatMap(([actorLabel, withActorOf]) =>
+      fixLists.flatMap(([fixesLabel, fixes]) =>
+        events.flatMap(([eventName, event]) =>
+          OUTCOMES.flatMap((outcome) =>
+            (['low', 'critical'] as const).map((severity) => ({
+              label: `${severity} ${outcome} ${eventName}, ${resourceLabel}, ${actorLabel}, ${fixesLabel}`,
+              name,
+              event: withActorOf(event),
+              fixes,
+              eventName,
+              outcome,
+              severity,
+            })),
+          ),
+        ),
+      ),
+    ),
+  );
+
+  it.each(cases)('$label', ({ name, event, fixes, eventName, outcome, severity }) => {
+    // Prepare: a failed notice lists the last fix as failed, the others as done
+    const failed = outcome === 'failed';
+    const done = failed ? fixes.slice(0, -1) : fixes;
+    const failures = failed ? fixes.slice(-1).map((action) => ({ action, error: 'ServiceUnavailableException' })) : [];
+
+    // Act
+    const { subject } = buildNotice(
+      input({ event, severity, outcome, resource: trail(name), actions: [...done], failures }),
+    );
+
+    // Assess
+    expect(subject.length).toBeLessThanOrEqual(99);
+    expect(subject).toMatch(/^[\x20-\x7e]+$/);
+    expect(subject.startsWith(`[driftguard] ${severity.toUpperCase()} `)).toBe(true);
+    expect(subject).toContain(` ${eventName} by `);
+    const tail = subject.slice(subject.indexOf(': ', subject.indexOf(` ${eventName} by `)) + 2);
+    expect(tail).toMatch(OUTCOME_TAIL[outcome](done[0]?.brief ?? ''));
   });
 });
 

@@ -11,7 +11,6 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
@@ -21,7 +20,8 @@ import { createGuardHandler, RemediationFailedError } from '../../lib/handler.js
 import { type EngineContext, handleEvent } from '../../lib/pipeline.js';
 import { logGroupEncryptionRetention } from '../../lib/rules/log-group-encryption-retention.js';
 import { loadSettings } from '../../lib/settings.js';
-import { ACCOUNT, rawSample } from './fixtures.js';
+import { lambdaContext } from '../../scripts/replay.js';
+import { ACCOUNT, rawSample, sample } from './fixtures.js';
 
 const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-4111-8111-111111111111';
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:driftguard-notices';
@@ -48,6 +48,8 @@ function engine(env: Record<string, string> = {}): EngineContext {
 }
 
 const plainEvent = () => rawSample('logs-CreateLogGroup-plain');
+/** The log-group guard's own function in ACCOUNT: the handler screens with the account of its ARN. */
+const guardContext = () => lambdaContext(sample('logs-CreateLogGroup-plain'), ACCOUNT);
 
 const metadata = { httpStatusCode: 503, requestId: 'req-1', attempts: 2, totalRetryDelay: 0 };
 
@@ -75,23 +77,6 @@ function writes() {
     ...logsMock.commandCalls(PutRetentionPolicyCommand),
     ...snsMock.commandCalls(PublishCommand),
   ];
-}
-
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'x',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:x',
-    memoryLimitInMB: '256',
-    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-    logGroupName: '/aws/lambda/x',
-    logStreamName: '2026/11/20/[$LATEST]abcdef',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /** Every mock reset, then a plain group: no key, no retention, no tags; writes and the notice succeed. */
@@ -285,7 +270,7 @@ describe('createGuardHandler', () => {
 
   it('returns the result of a remediation', async () => {
     // Act
-    const result = await guardHandler()(plainEvent(), lambdaContext());
+    const result = await guardHandler()(plainEvent(), guardContext());
 
     // Assess
     expect(result.outcome).toBe('remediated');
@@ -297,7 +282,7 @@ describe('createGuardHandler', () => {
     logsMock.on(AssociateKmsKeyCommand).rejects(unavailable());
 
     // Act
-    const error = await guardHandler()(plainEvent(), lambdaContext()).catch((thrown: unknown) => thrown);
+    const error = await guardHandler()(plainEvent(), guardContext()).catch((thrown: unknown) => thrown);
 
     // Assess
     expect(error).toBeInstanceOf(RemediationFailedError);
@@ -314,7 +299,7 @@ describe('createGuardHandler', () => {
     event.account = '210987654321';
 
     // Act
-    const result = await guardHandler()(event, lambdaContext());
+    const result = await guardHandler()(event, guardContext());
 
     // Assess
     expect(result.outcome).toBe('ignored');
@@ -324,7 +309,7 @@ describe('createGuardHandler', () => {
 
   it('rethrows MalformedEventError for malformed input', async () => {
     // Act
-    const handled = guardHandler()({ hello: 'world' }, lambdaContext());
+    const handled = guardHandler()({ hello: 'world' }, guardContext());
 
     // Assess
     await expect(handled).rejects.toBeInstanceOf(MalformedEventError);

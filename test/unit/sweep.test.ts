@@ -2,7 +2,7 @@
 import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, rateLimited, TokenBucket } from '../../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../../lib/sweep/regions.js';
@@ -24,12 +24,48 @@ describe('rate limits', () => {
     expect(() => parseRateLimits(text)).toThrow(`rate limit "${text}" is invalid`);
   });
 
-  it('spaces takes from a bucket to its rate', async () => {
-    const bucket = new TokenBucket(20);
-    const started = Date.now();
-    for (let i = 0; i < 30; i++) await bucket.take();
-    // 20 in the bucket at once, the next 10 at 20 per second.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+  describe('a token bucket', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ now: 0 });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Starts `count` takes one after another, and records the fake clock when each one is granted. */
+    function takeInTurn(bucket: TokenBucket, count: number): number[] {
+      const grantedAt: number[] = [];
+      void (async () => {
+        for (let i = 0; i < count; i++) {
+          await bucket.take();
+          grantedAt.push(Date.now());
+        }
+      })();
+      return grantedAt;
+    }
+
+    it('grants a full bucket at once, then one take per 1/rate seconds', async () => {
+      const grantedAt = takeInTurn(new TokenBucket(20), 30);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(grantedAt).toEqual(Array(20).fill(0));
+      await vi.advanceTimersByTimeAsync(49);
+      expect(grantedAt).toHaveLength(20);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(grantedAt).toHaveLength(21);
+      await vi.advanceTimersByTimeAsync(450);
+      expect(grantedAt.slice(20)).toEqual([50, 100, 150, 200, 250, 300, 350, 400, 450, 500]);
+    });
+
+    it('refills while idle, up to its rate and no more', async () => {
+      const bucket = new TokenBucket(4);
+      const first = takeInTurn(bucket, 4);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(first).toEqual([0, 0, 0, 0]);
+      await vi.advanceTimersByTimeAsync(10_000);
+      const second = takeInTurn(bucket, 6);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(second).toEqual([10_000, 10_000, 10_000, 10_000, 10_250, 10_500]);
+    });
   });
 
   it('puts every call of a client through its API’s bucket in its region', async () => {

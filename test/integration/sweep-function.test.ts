@@ -1,0 +1,100 @@
+/**
+ * The scheduled sweep's own Lambda entry (functions/sweep.ts) against the emulator: it stops a minute before Lambda's
+ * remaining time, the 15-minute continuation finishes what it left open, and the digest notice goes out only when a
+ * sweep completed. The module reads its settings at load, so each case imports it afresh after setting the variables.
+ */
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { emulatorClientConfig } from '../../scripts/provision.js';
+import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { invocationContext } from '../support/lambda.js';
+
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+/** Lambda's margin before its time limit (functions/sweep.ts). */
+const MARGIN_MS = 60_000;
+/** Two DescribeLogGroups pages (50 a page): a run cut after the first page has seen 50. */
+const GROUPS = Array.from({ length: 51 }, (_, i) => `/scheduled/group-${String(i).padStart(3, '0')}`);
+
+interface SweepRun {
+  continued?: boolean;
+  sweepId?: string;
+  complete?: boolean;
+  seen?: Record<string, number>;
+  counts?: Record<string, Record<string, number>>;
+}
+
+/** functions/sweep.ts as a cold start sees it, with the given variables. */
+async function coldStart(variables: Record<string, string>) {
+  Object.assign(process.env, variables);
+  vi.resetModules();
+  const { handler } = await import('../../functions/sweep.js');
+  return (event: { continue: boolean }, remainingMs: number) =>
+    handler(event, invocationContext('driftguard-dev-sweep', { account: ACCOUNT, remainingMs })) as Promise<SweepRun>;
+}
+
+describe('the scheduled sweep function', () => {
+  beforeEach(async () => {
+    await freshEngine({ DRIFTGUARD_SWEEP_REGIONS: REGION });
+    const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), REGION));
+    for (const logGroupName of GROUPS) await logs.send(new CreateLogGroupCommand({ logGroupName }));
+  }, 120_000);
+
+  afterEach(() => {
+    vi.useRealTimers();
+    delete process.env.DRIFTGUARD_SWEEP_REGIONS;
+    delete process.env.DRIFTGUARD_SWEEP_RATE_LIMITS;
+  });
+
+  describe('on a clock that stands still (the deadline exact to the millisecond)', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-12-01T06:00:00Z') });
+    });
+
+    // Client-side rate limits wait for time to pass, which a still clock never does.
+    const settings = { DRIFTGUARD_SWEEP_RATE_LIMITS: 'off' };
+
+    it('stops a minute before the time limit, without a digest; the continuation finishes and sends it', async () => {
+      const sweep = await coldStart(settings);
+      const cut = await sweep({ continue: false }, MARGIN_MS);
+      expect(cut).toMatchObject({ complete: false, seen: { 'log-groups': 50 } });
+      expect(await readNotices()).toEqual([]);
+      expect((await describeGroup(GROUPS[50] ?? '', REGION))?.retentionInDays).toBeUndefined();
+
+      // A millisecond more than the margin, on a clock that stands still: the run is never cut.
+      const rest = await sweep({ continue: true }, MARGIN_MS + 1);
+      expect(rest).toMatchObject({ sweepId: cut.sweepId, complete: true, seen: { 'log-groups': 51 } });
+      expect(rest.counts?.['log-group-encryption-retention']).toEqual({ remediated: 51 });
+      const notices = await readNotices();
+      expect(notices).toHaveLength(1);
+      expect(notices[0]?.attributes).toMatchObject({ rule: 'sweep', outcome: 'digest', account: ACCOUNT });
+      expect(notices[0]?.document).toMatchObject({ kind: 'driftguard.sweep', sweepId: cut.sweepId, complete: true });
+      expect((await describeGroup(GROUPS[50] ?? '', REGION))?.retentionInDays).toBe(365);
+    });
+
+    it('continues an open sweep from its cursor in a later cold start, cut again without a digest', async () => {
+      const first = await (await coldStart(settings))({ continue: false }, MARGIN_MS);
+      expect(first.complete).toBe(false);
+      const again = await (await coldStart(settings))({ continue: true }, MARGIN_MS);
+      // Cut again at once, after one more page: the region's second and last page.
+      expect(again).toMatchObject({ sweepId: first.sweepId, complete: false, seen: { 'log-groups': 51 } });
+      expect(await readNotices()).toEqual([]);
+    });
+
+    it('does nothing on a continuation when no sweep is open', async () => {
+      const sweep = await coldStart(settings);
+      expect(await sweep({ continue: true }, 15 * 60_000)).toEqual({ continued: false });
+      expect(await readNotices()).toEqual([]);
+      expect((await describeGroup(GROUPS[0] ?? '', REGION))?.retentionInDays).toBeUndefined();
+    });
+  });
+
+  it('completes a daily sweep in one run, with its default rate limits, and sends one digest', async () => {
+    const sweep = await coldStart({});
+    const run = await sweep({ continue: false }, 15 * 60_000);
+    expect(run).toMatchObject({ complete: true, seen: { 'log-groups': 51 } });
+    const notices = await readNotices();
+    expect(notices.map((notice) => notice.attributes.outcome)).toEqual(['digest']);
+    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 1 regions: 51 fixed/);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * The engine's own clients with a test's interceptor in front of every call: for what the emulator cannot produce
+ * (a write acknowledged but not done, a field dropped on the way, an access refusal, IAM's paging).
+ */
+import { type AwsClients, createAwsClients } from '../../lib/aws.js';
+
+export interface InterceptedCall {
+  /** The API name: CreateTrail, ListUsers, ... */
+  command: string;
+  region: string;
+  /** The command's input, before serialisation: an interceptor may change it. */
+  input: Record<string, unknown>;
+}
+
+/** Returns the call's output: `send()` for the emulator's answer (to pass on or reshape), or an output of its own. */
+export type Interceptor = (call: InterceptedCall, send: () => Promise<Record<string, unknown>>) => Promise<unknown>;
+
+interface Stack {
+  middlewareStack: { add(middleware: unknown, options: unknown): void };
+}
+
+type Next = (args: { input: Record<string, unknown> }) => Promise<{ output: unknown; response?: unknown }>;
+
+export function interceptedClients(intercept: Interceptor, base: AwsClients = createAwsClients()): AwsClients {
+  const done = new WeakSet<object>();
+  return {
+    client(Class, region) {
+      const client = base.client(Class, region) as unknown as Stack;
+      if (!done.has(client)) {
+        done.add(client);
+        client.middlewareStack.add(
+          (next: Next, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+            const command = String(context.commandName ?? '').replace(/Command$/, '');
+            let response: unknown = {};
+            const output = await intercept({ command, region, input: args.input }, async () => {
+              const answered = await next(args);
+              response = answered.response;
+              return answered.output as Record<string, unknown>;
+            });
+            return { response, output };
+          },
+          // Before serialisation (a changed input is what is sent) and outside the SDK's retries.
+          { step: 'initialize', name: 'testInterceptor' },
+        );
+      }
+      return client as never;
+    },
+  };
+}
+
+/** An AWS refusal as the SDK raises it (not retried). */
+export function accessDenied(command: string): Error {
+  return Object.assign(new Error(`User is not authorized to perform ${command}`), {
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 403 },
+  });
+}
