@@ -10,15 +10,18 @@ import {
   type LogGroup,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
+import { describeKey, type KeyFacts, keyDefect, keyIsUsable, resolveConfiguredKey } from '../configured-key.js';
 import { type CloudTrailEvent, MalformedEventError, NAME_RULES, requireValidName } from '../envelope.js';
-import { KeyUsageStore } from '../key-usage.js';
 import {
-  type Action,
+  type ActionOf,
+  command,
   type Decision,
   defineRule,
+  type EngineRecord,
   type Finding,
+  noAction,
   type Resource,
   type RuleContext,
   type Skip,
@@ -29,16 +32,6 @@ export interface LogGroupTarget {
   name: string;
   region: string;
   account: string;
-}
-
-/** What we know about a KMS key: its metadata, or why it could not be read. */
-export interface KeyFacts {
-  arn: string;
-  state?: string;
-  manager?: string;
-  problem?: string;
-  /** The key could not be read (access denied): neither kept nor replaced without a human. */
-  unverifiable?: boolean;
 }
 
 export interface LogGroupState {
@@ -78,73 +71,21 @@ function consoleUrl({ name, region }: LogGroupTarget): string {
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${encoded}`;
 }
 
-// Per KMS client (so per account/endpoint), per region and alias: aliases resolve once per cold start.
-const configuredKeyCache = new WeakMap<KMSClient, Map<string, string>>();
+const LOG_GROUP_ARN_TEMPLATE = 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*';
 
-/** The configured key's ARN in this region: a key ARN as is; an alias resolved once per region with DescribeKey. */
-async function resolveConfiguredKey(
-  kms: KMSClient,
-  configured: string | undefined,
-  region: string,
-): Promise<{ arn: string } | { problem: string }> {
-  if (configured === undefined) return { problem: 'no key is configured (DRIFTGUARD_LOG_KMS_KEY)' };
-  if (configured.includes(':key/')) {
-    const keyRegion = arnRegion(configured);
-    return keyRegion === region
-      ? { arn: configured }
-      : {
-          problem: `the configured key ${configured} is in ${keyRegion}; log groups can only use a key of their own region`,
-        };
-  }
-  const aliasRegion = configured.startsWith('arn:') ? arnRegion(configured) : region;
-  if (aliasRegion !== region) return { problem: `the configured alias ${configured} is not in ${region}` };
-  const cache = configuredKeyCache.get(kms) ?? new Map<string, string>();
-  configuredKeyCache.set(kms, cache);
-  const cached = cache.get(configured);
-  if (cached) return { arn: cached };
-  const facts = await describeKey(kms, configured);
-  const defect = facts.problem ?? (keyIsUsable(facts, region) ? undefined : keyDefect(facts, region));
-  if (defect) return { problem: `the configured key ${configured} cannot be used in ${region}: ${defect}` };
-  cache.set(configured, facts.arn);
-  return { arn: facts.arn };
-}
+const COMMANDS = {
+  'logs:AssociateKmsKey': command(CloudWatchLogsClient, AssociateKmsKeyCommand, LOG_GROUP_ARN_TEMPLATE),
+  'logs:PutRetentionPolicy': command(CloudWatchLogsClient, PutRetentionPolicyCommand, LOG_GROUP_ARN_TEMPLATE),
+};
+type LogGroupAction = ActionOf<typeof COMMANDS>;
 
-async function describeKey(kms: KMSClient, keyId: string): Promise<KeyFacts> {
-  try {
-    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
-    return { arn: KeyMetadata?.Arn ?? keyId, state: KeyMetadata?.KeyState, manager: KeyMetadata?.KeyManager };
-  } catch (error) {
-    const name = awsErrorName(error);
-    if (name === 'NotFoundException') return { arn: keyId, problem: 'the key does not exist' };
-    if (name === 'AccessDeniedException') {
-      return { arn: keyId, problem: 'the key could not be read (AccessDeniedException)', unverifiable: true };
-    }
-    // Throttling and service errors are passed up so the event is retried; they say nothing about the key.
-    throw error;
-  }
-}
-
-/** A key the group may keep: enabled, customer managed, in the group's region. */
-function keyIsUsable(key: KeyFacts, region: string): boolean {
-  return (
-    key.problem === undefined && key.state === 'Enabled' && key.manager === 'CUSTOMER' && arnRegion(key.arn) === region
-  );
-}
-
-function keyDefect(key: KeyFacts, region: string): string {
-  if (key.problem) return key.problem;
-  if (key.manager !== 'CUSTOMER') return 'not a customer managed key';
-  if (arnRegion(key.arn) !== region) return `in ${arnRegion(key.arn)}, not ${region}`;
-  return `key state ${key.state}`;
-}
-
-export function decideLogGroupFixes(state: LogGroupState, settings: Settings): Decision {
+export function decideLogGroupFixes(state: LogGroupState, settings: Settings): Decision<LogGroupAction> {
   const { target } = state;
   if (state.exemptByTag) {
-    return compliantOr('ignored', `exempt: tagged ${settings.exemptTag}`);
+    return noAction('ignored', `exempt: tagged ${settings.exemptTag}`);
   }
   const findings: Finding[] = [];
-  const actions: Action[] = [];
+  const actions: LogGroupAction[] = [];
   const needsHuman: string[] = [];
 
   const keyDrift = encryptionDrift(state);
@@ -188,13 +129,11 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
     keyDrift === undefined ? state.kmsKeyId : 'arn' in state.configuredKey ? state.configuredKey.arn : undefined;
   const bookkeeping = keyInUse && settings.stateTable ? [recordKeyUsage(target, keyInUse)] : [];
   if (actions.length === 0 && needsHuman.length === 0) {
-    return {
-      ...compliantOr(
-        'compliant',
-        `encrypted with ${state.kmsKeyId} and retained ${state.retentionInDays} days${boundsText(settings)}`,
-      ),
+    return noAction(
+      'compliant',
+      `encrypted with ${state.kmsKeyId} and retained ${state.retentionInDays} days${boundsText(settings)}`,
       bookkeeping,
-    };
+    );
   }
   const reason = findings.map((f) =>
     f.attribute === 'kmsKeyId' ? `encryption: ${f.before}` : `retention: ${f.before}`,
@@ -203,12 +142,12 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
 }
 
 /** The KMS guard protects the keys that log groups use: the guard records what it saw. */
-function recordKeyUsage(target: LogGroupTarget, keyArn: string): Action {
+function recordKeyUsage(target: LogGroupTarget, keyArn: string): EngineRecord {
   return {
-    api: 'driftguard:RecordKeyUsage',
-    params: { keyArn, logGroupName: target.name },
+    kind: 'key-usage',
+    keyArn,
+    dependent: { type: 'log-group', region: target.region, id: target.name },
     summary: `key usage recorded: ${target.name} uses ${keyArn}`,
-    brief: '',
   };
 }
 
@@ -225,10 +164,6 @@ function encryptionDrift(state: LogGroupState): string | undefined {
 function boundsText(settings: Settings): string {
   const { logRetentionMinDays: min, logRetentionMaxDays: max } = settings;
   return min === undefined && max === undefined ? '' : ` (bounds ${min ?? 1}..${max ?? 3653})`;
-}
-
-function compliantOr(status: 'compliant' | 'ignored', reason: string): Decision {
-  return { status, reason, findings: [], actions: [], needsHuman: [] };
 }
 
 /** A listed group's state: its tags, and the keys it uses or should use (the sweep lists groups page by page). */
@@ -270,7 +205,22 @@ export async function logGroupState(
   return state;
 }
 
-export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupState>({
+function exemptByName(target: LogGroupTarget, settings: Settings): Decision<never> | undefined {
+  const prefix = settings.exemptLogGroupPrefixes.find((p) => target.name.startsWith(p));
+  return prefix === undefined ? undefined : noAction('ignored', `exempt: name starts with ${prefix}`);
+}
+
+function describeLogGroup(target: LogGroupTarget): Resource {
+  return {
+    type: 'log group',
+    id: target.name,
+    arn: `arn:aws:logs:${target.region}:${target.account}:log-group:${target.name}`,
+    region: target.region,
+    consoleUrl: consoleUrl(target),
+  };
+}
+
+export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupState, typeof COMMANDS>({
   id: 'log-group-encryption-retention',
   title: 'CloudWatch log groups are encrypted with a customer KMS key and keep a retention policy',
   severity: 'medium',
@@ -286,16 +236,9 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
       'DisassociateKmsKey',
     ],
   },
-  permissions: [
-    {
-      actions: [
-        'logs:DescribeLogGroups',
-        'logs:ListTagsForResource',
-        'logs:AssociateKmsKey',
-        'logs:PutRetentionPolicy',
-      ],
-      resource: 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*',
-    },
+  commands: COMMANDS,
+  reads: [
+    { actions: ['logs:DescribeLogGroups', 'logs:ListTagsForResource'], resource: LOG_GROUP_ARN_TEMPLATE },
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
     {
       actions: ['dynamodb:PutItem'],
@@ -305,20 +248,9 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
 
   target: targetOf,
 
-  describe(target): Resource {
-    return {
-      type: 'log group',
-      id: target.name,
-      arn: `arn:aws:logs:${target.region}:${target.account}:log-group:${target.name}`,
-      region: target.region,
-      consoleUrl: consoleUrl(target),
-    };
-  },
+  describe: describeLogGroup,
 
-  preScreen(target, settings) {
-    const prefix = settings.exemptLogGroupPrefixes.find((p) => target.name.startsWith(p));
-    return prefix === undefined ? undefined : compliantOr('ignored', `exempt: name starts with ${prefix}`);
-  },
+  preScreen: exemptByName,
 
   async inspect(target, ctx) {
     const logs = ctx.aws.client(CloudWatchLogsClient, target.region);
@@ -329,29 +261,25 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
 
   decide: decideLogGroupFixes,
 
-  async apply(action, target, { aws, settings }) {
-    const logs = aws.client(CloudWatchLogsClient, target.region);
-    const { logGroupName } = action.params as { logGroupName: string };
-    switch (action.api) {
-      case 'logs:AssociateKmsKey':
-        await logs.send(new AssociateKmsKeyCommand({ logGroupName, kmsKeyId: String(action.params.kmsKeyId) }));
-        return;
-      case 'driftguard:RecordKeyUsage':
-        await new KeyUsageStore(aws, String(settings.stateTable)).record(String(action.params.keyArn), {
-          type: 'log-group',
-          region: target.region,
-          id: logGroupName,
-        });
-        return;
-      case 'logs:PutRetentionPolicy':
-        await logs.send(
-          new PutRetentionPolicyCommand({ logGroupName, retentionInDays: Number(action.params.retentionInDays) }),
-        );
-        return;
-      default:
-        throw new Error(`log-group-encryption-retention cannot apply ${action.api}`);
-    }
-  },
+  classifyFailure: async (_action, error) =>
+    awsErrorName(error) === 'ResourceNotFoundException' ? { kind: 'gone' } : undefined,
 
-  isGone: (error) => awsErrorName(error) === 'ResourceNotFoundException',
+  sweep: {
+    pass: 'log-groups',
+    async list(region, token, { aws }) {
+      const page = await aws
+        .client(CloudWatchLogsClient, region)
+        .send(new DescribeLogGroupsCommand({ nextToken: token, limit: 50 }));
+      return { items: page.logGroups ?? [], next: page.nextToken };
+    },
+    async assess(group: LogGroup, region, ctx) {
+      if (group.logGroupName === undefined) return undefined;
+      const target = { name: group.logGroupName, region, account: ctx.account };
+      const resource = describeLogGroup(target);
+      const exempt = exemptByName(target, ctx.settings);
+      if (exempt) return { name: target.name, resource, state: undefined, decision: exempt };
+      const state = await logGroupState(target, group, ctx);
+      return state && { name: target.name, resource, state, decision: decideLogGroupFixes(state, ctx.settings) };
+    },
+  },
 });

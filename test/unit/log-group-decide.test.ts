@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError } from '../../lib/envelope.js';
 import type { Action, Decision } from '../../lib/rule.js';
+import type { KeyFacts } from '../../lib/configured-key.js';
 import {
   decideLogGroupFixes,
-  type KeyFacts,
   type LogGroupState,
   logGroupEncryptionRetention,
 } from '../../lib/rules/log-group-encryption-retention.js';
@@ -195,7 +195,7 @@ const CASES: Case[] = [
   },
 ];
 
-const DECLARED_ACTIONS = logGroupEncryptionRetention.permissions.flatMap((p) => p.actions);
+const DECLARED_ACTIONS = Object.keys(logGroupEncryptionRetention.commands);
 
 describe('decideLogGroupFixes', () => {
   it.each(CASES)('$label', ({ overrides, env, status, actions, needsHuman, findings, reason }) => {
