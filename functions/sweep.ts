@@ -2,11 +2,13 @@
  * The scheduled sweep: daily (a param) it starts a sweep; every 15 minutes it continues one left open by Lambda's
  * time limit. Each run stops a minute before its deadline with a cursor in the state table.
  */
+
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../lib/aws.js';
 import { logger } from '../lib/logger.js';
+import { RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
@@ -23,6 +25,7 @@ async function sweep(event: { continue?: boolean } | undefined, context: Context
   const report = await runSweep(
     { settings, aws },
     {
+      rules: RULES,
       regions,
       account,
       deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,

@@ -3,7 +3,7 @@
  * Pure data; scripts/build.ts bundles it for serverless.yml's ${file(...)} resolver, and tests read the packaged result.
  */
 import type { Guard } from './guard.js';
-import type { PermissionDeclaration } from './rule.js';
+import type { AnyRule, Commands, PermissionDeclaration } from './rule.js';
 
 export type EventPattern = Record<string, unknown>;
 

@@ -1,6 +1,7 @@
 /** The engine's own records, kept in the state table: which keys resources use, and trail baselines. */
-import type { EngineRecord, RuleContext } from './rule.js';
+
 import { KeyUsageStore } from './key-usage.js';
+import type { EngineRecord, RuleContext } from './rule.js';
 import { captureTrailBaseline } from './trail-baselines.js';
 
 export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promise<void> {

@@ -3,6 +3,7 @@
  * against the emulator with the rate limit off: groups/s, peak memory, AWS calls per group, and the ratio of the
  * two run times (cost must grow linearly).
  */
+
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
@@ -10,6 +11,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { awsCallCounter, createAwsClients } from '../lib/aws.js';
+import { RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { runSweep } from '../lib/sweep/sweep.js';
 import { emulatorEnv, resetEmulator, startEmulator } from './emulator/launcher.js';
@@ -63,7 +65,7 @@ export async function sweepFigures(sizes: number[]) {
         peak = Math.max(peak, process.memoryUsage().rss);
       }, 50);
       const started = performance.now();
-      const report = await runSweep(engine, { regions: REGIONS, account: '123456789012', fresh: true });
+      const report = await runSweep(engine, { rules: RULES, regions: REGIONS, account: '123456789012', fresh: true });
       const seconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
       const counts = report.counts['log-group-encryption-retention'] ?? {};

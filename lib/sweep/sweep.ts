@@ -3,31 +3,13 @@
  * pages (never a whole inventory in memory), and stops before a deadline with a cursor in the state table, from
  * which the next run continues. One digest notice per completed sweep.
  */
-import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
-import { CloudWatchLogsClient, DescribeLogGroupsCommand, type LogGroup } from '@aws-sdk/client-cloudwatch-logs';
-import {
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
-import { IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { type AwsClients, stateRegion } from '../aws.js';
+import { type AwsClients, arnRegion, stateRegion } from '../aws.js';
 import { publishInput } from '../notices.js';
 import { type Settled, settleDecision } from '../pipeline.js';
-import type { AnyRule, Decision, Outcome, RuleContext } from '../rule.js';
-import { configuredKeyArn, keyProtection, SWEEP_EVENT } from '../rules/kms-key-protection.js';
-import { logGroupEncryptionRetention, logGroupState } from '../rules/log-group-encryption-retention.js';
-import { decideContainment, mfaQuarantine, quarantineMarker, readIamUser } from '../rules/mfa-quarantine.js';
-import { captureTrailBaseline, trailIntegrity } from '../rules/trail-integrity.js';
+import type { AnyRule, Outcome, RuleContext, SweepContext, SweptResource } from '../rule.js';
 import type { Settings } from '../settings.js';
-import { TrailBaselineStore } from '../trail-baselines.js';
-
-export const PASSES = ['log-groups', 'trails', 'keys', 'users'] as const;
-export type Pass = (typeof PASSES)[number];
 
 export interface SweepItem {
   rule: string;
@@ -55,13 +37,15 @@ export interface SweepReport {
 
 /** Where a sweep stopped: the pass, the region and the page token, with what it found so far. */
 interface Cursor {
-  pass: Pass;
+  pass: string;
   regionIndex: number;
   nextToken: string | undefined;
   report: SweepReport;
 }
 
 export interface SweepOptions {
+  /** The registry's rules: those that declare a sweep are swept, in this order. */
+  rules: readonly AnyRule[];
   regions: string[];
   account: string;
   dryRun?: boolean;
@@ -119,12 +103,8 @@ function itemOf(rule: AnyRule, region: string, resource: string, settled: Settle
   };
 }
 
-async function settle(rule: AnyRule, target: unknown, state: unknown, decision: Decision, ctx: SweepContext) {
-  return settleDecision(rule, target, state, decision, { settings: ctx.settings, aws: ctx.aws, dryRun: ctx.dryRun });
-}
-
-interface SweepContext extends RuleContext {
-  dryRun: boolean;
+interface SweepRun {
+  ctx: SweepContext;
   report: SweepReport;
   options: SweepOptions;
 }
@@ -134,157 +114,23 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>) {
     await Promise.all(items.slice(i, i + PAGE_CONCURRENCY).map(work));
 }
 
-async function sweepLogGroup(ctx: SweepContext, region: string, group: LogGroup) {
-  const rule = logGroupEncryptionRetention;
-  const target = { name: String(group.logGroupName), region, account: ctx.options.account };
-  const exempt = rule.preScreen?.(target, ctx.settings);
-  const state = exempt ? undefined : await logGroupState(target, group, ctx);
-  if (!exempt && state === undefined) return;
-  const decision = exempt ?? rule.decide(state as never, ctx.settings);
-  const settled = await settle(rule, target, state, decision, ctx);
-  record(ctx.report, itemOf(rule, region, target.name, settled), ctx.options.onItem);
+async function settleSwept(run: SweepRun, rule: AnyRule, region: string, swept: SweptResource<unknown>) {
+  const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, run.ctx);
+  record(run.report, itemOf(rule, region, swept.name, settled), run.options.onItem);
 }
 
-/** One page of a pass; returns the next page token (undefined when the region is done). */
-type PageStep = (ctx: SweepContext, region: string, token: string | undefined) => Promise<string | undefined>;
-
-const logGroupPage: PageStep = async (ctx, region, token) => {
-  const page = await ctx.aws
-    .client(CloudWatchLogsClient, region)
-    .send(new DescribeLogGroupsCommand({ nextToken: token, limit: 50 }));
-  const groups = page.logGroups ?? [];
-  ctx.report.seen['log-groups'] = (ctx.report.seen['log-groups'] ?? 0) + groups.length;
-  await inBatches(groups, (group) => sweepLogGroup(ctx, region, group));
-  return page.nextToken;
-};
-
-const trailPage: PageStep = async (ctx, region) => {
-  const { trailList = [] } = await ctx.aws
-    .client(CloudTrailClient, region)
-    .send(new DescribeTrailsCommand({ includeShadowTrails: false }));
-  const store = new TrailBaselineStore(ctx.aws, ctx.settings.stateTable);
-  const present = new Set<string>();
-  for (const trail of trailList) {
-    if (!trail.Name || (trail.HomeRegion && trail.HomeRegion !== region)) continue;
-    present.add(String(trail.TrailARN));
-    ctx.report.seen.trails = (ctx.report.seen.trails ?? 0) + 1;
-    if (!(await store.get(String(trail.TrailARN)))) {
-      if (!ctx.dryRun) await captureTrailBaseline(ctx, trail.Name, region, ctx.report.sweepId);
-      record(
-        ctx.report,
-        {
-          rule: trailIntegrity.id,
-          outcome: 'compliant',
-          region,
-          resource: trail.Name,
-          reason: 'new trail: baseline captured',
-          actions: [],
-        },
-        ctx.options.onItem,
-      );
-      continue;
-    }
-    await sweepTrail(ctx, region, trail.Name);
-  }
-  // A trail with a baseline but no longer listed was deleted while no event was seen: it is re-created.
-  for await (const baseline of store.inRegion(region)) {
-    if (present.has(baseline.config.trailArn)) continue;
-    ctx.report.seen.trails = (ctx.report.seen.trails ?? 0) + 1;
-    await sweepTrail(ctx, region, baseline.config.name);
-  }
-  return undefined;
-};
-
-async function sweepTrail(ctx: SweepContext, region: string, name: string) {
-  // When it stopped or was deleted is unknown to the sweep: the notice says so.
-  const target = {
-    name,
-    region,
-    account: ctx.options.account,
-    eventName: SWEEP_EVENT,
-    eventId: ctx.report.sweepId,
-    eventTime: '',
-  };
-  const state = await trailIntegrity.inspect(target, ctx);
-  if (!state) return;
-  const settled = await settle(trailIntegrity, target, state, trailIntegrity.decide(state, ctx.settings), ctx);
-  record(ctx.report, itemOf(trailIntegrity, region, name, settled), ctx.options.onItem);
-}
-
-/** Keys something depends on (recorded by the guards) and the stack's key, in the swept regions. */
-async function protectedKeyArns(ctx: SweepContext, region: string): Promise<string[]> {
-  const arns = new Set<string>();
-  if (ctx.settings.stateTable) {
-    let start: Record<string, never> | undefined;
-    do {
-      const page = await ctx.aws.client(DynamoDBClient, stateRegion()).send(
-        new ScanCommand({
-          TableName: ctx.settings.stateTable,
-          FilterExpression: 'begins_with(pk, :key)',
-          ExpressionAttributeValues: { ':key': { S: 'key#' } },
-          ProjectionExpression: 'pk',
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) arns.add(String(item.pk?.S).slice('key#'.length));
-      start = page.LastEvaluatedKey as typeof start;
-    } while (start);
-  }
-  const stackKey = await configuredKeyArn(ctx.settings.logKmsKey, ctx.aws.client(KMSClient, region));
-  if (stackKey) arns.add(stackKey);
-  return [...arns].filter((arn) => arn.split(':')[3] === region);
-}
-
-const keyPage: PageStep = async (ctx, region) => {
-  for (const keyArn of await protectedKeyArns(ctx, region)) {
-    ctx.report.seen.keys = (ctx.report.seen.keys ?? 0) + 1;
-    const target = { keyArn, region, account: ctx.options.account, eventName: SWEEP_EVENT };
-    const state = await keyProtection.inspect(target, ctx);
-    if (!state) continue;
-    const settled = await settle(keyProtection, target, state, keyProtection.decide(state, ctx.settings), ctx);
-    record(ctx.report, itemOf(keyProtection, region, keyArn, settled), ctx.options.onItem);
-  }
-  return undefined;
-};
-
-/** IAM is global: users are swept once, from us-east-1 (skipped unless it is among the swept regions). */
-const userPage: PageStep = async (ctx, region, token) => {
-  if (region !== 'us-east-1') return undefined;
-  const page = await ctx.aws.client(IAMClient, region).send(new ListUsersCommand({ Marker: token }));
-  const now = new Date().toISOString();
-  await inBatches(page.Users ?? [], async ({ UserName }) => {
-    if (!UserName) return;
-    ctx.report.seen.users = (ctx.report.seen.users ?? 0) + 1;
-    const user = await readIamUser(ctx.aws, region, UserName, ctx.settings);
-    if (!user) return;
-    const decision = decideContainment(user, ctx.settings, {
-      finding: {
-        attribute: 'mfa',
-        before: 'no MFA device (found by the sweep)',
-        after: 'quarantined until they enrol',
-      },
-      marker: quarantineMarker(now, SWEEP_EVENT, ctx.report.sweepId),
-    });
-    const target = {
-      kind: 'user' as const,
-      userName: UserName,
-      serialNumber: '',
-      ownerFrom: 'event' as const,
-      account: ctx.options.account,
-      region,
-      eventName: SWEEP_EVENT,
-      eventId: ctx.report.sweepId,
-      eventTime: now,
-      actor: 'driftguard sweep',
-      sourceIp: undefined,
-    };
-    const settled = await settle(mfaQuarantine, target, { target, user, now }, decision, ctx);
-    record(ctx.report, itemOf(mfaQuarantine, region, UserName, settled), ctx.options.onItem);
+/** One page of a rule's pass in a region; returns the next page token (undefined when the region is done). */
+async function sweepPage(run: SweepRun, rule: AnyRule, region: string, token: string | undefined) {
+  const sweep = rule.sweep;
+  if (!sweep || (sweep.onlyRegion !== undefined && sweep.onlyRegion !== region)) return undefined;
+  const { items, next } = await sweep.list(region, token, run.ctx);
+  run.report.seen[sweep.pass] = (run.report.seen[sweep.pass] ?? 0) + items.length;
+  await inBatches(items, async (item) => {
+    const swept = await sweep.assess(item, region, run.ctx);
+    if (swept) await settleSwept(run, rule, region, swept);
   });
-  return page.IsTruncated ? page.Marker : undefined;
-};
-
-const STEPS: Record<Pass, PageStep> = { 'log-groups': logGroupPage, trails: trailPage, keys: keyPage, users: userPage };
+  return next;
+}
 
 async function loadCursor(aws: AwsClients, table: string | undefined): Promise<Cursor | undefined> {
   if (!table) return undefined;
@@ -321,16 +167,30 @@ export async function runSweep(engine: RuleContext, options: SweepOptions): Prom
   const saved = options.fresh || dryRun ? undefined : await loadCursor(engine.aws, engine.settings.stateTable);
   if (options.continueOnly && !saved) return undefined;
   const report = saved?.report ?? newReport(options, engine.settings);
-  const ctx: SweepContext = { ...engine, dryRun, report, options };
-  const startPass = saved ? PASSES.indexOf(saved.pass) : 0;
-  for (let p = startPass; p < PASSES.length; p++) {
-    const pass = PASSES[p] as Pass;
+  const ctx: SweepContext = {
+    ...engine,
+    dryRun,
+    account: options.account,
+    sweepId: report.sweepId,
+    now: report.startedAt,
+  };
+  const run: SweepRun = { ctx, report, options };
+  const passes = options.rules.filter((rule) => rule.sweep !== undefined);
+  const startPass = saved
+    ? Math.max(
+        0,
+        passes.findIndex((rule) => rule.sweep?.pass === saved.pass),
+      )
+    : 0;
+  for (let p = startPass; p < passes.length; p++) {
+    const rule = passes[p] as AnyRule;
+    const pass = String(rule.sweep?.pass);
     const firstRegion = saved && p === startPass ? saved.regionIndex : 0;
     for (let r = firstRegion; r < report.regions.length; r++) {
       const region = report.regions[r] as string;
       let token = saved && p === startPass && r === firstRegion ? saved.nextToken : undefined;
       do {
-        token = await STEPS[pass](ctx, region, token);
+        token = await sweepPage(run, rule, region, token);
         if (options.deadline !== undefined && Date.now() >= options.deadline) {
           const next = token ? { regionIndex: r, nextToken: token } : { regionIndex: r + 1, nextToken: undefined };
           if (!dryRun) await saveCursor(engine.aws, engine.settings.stateTable, { pass, ...next, report });
@@ -394,7 +254,7 @@ export async function publishDigest(engine: RuleContext, report: SweepReport, ac
   if (!topic) return undefined;
   const notice = digestNotice(report, account);
   const { MessageId } = await engine.aws
-    .client(SNSClient, topic.split(':')[3] ?? 'us-east-1')
+    .client(SNSClient, arnRegion(topic) ?? 'us-east-1')
     .send(new PublishCommand(publishInput({ ...notice, severity: notice.severity as never }, topic)));
   return MessageId;
 }

@@ -22,7 +22,7 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { awsCallCounter, createAwsClients } from '../../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../../lib/envelope.js';
-import { type EngineContext, type HandledEvent, handleEvent } from '../../lib/pipeline.js';
+import { checkEvent, type EngineContext, type HandledEvent, handleEvent } from '../../lib/pipeline.js';
 import { consoleSignInMfa } from '../../lib/rules/console-signin-mfa.js';
 import { mfaQuarantine, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/rules/mfa-quarantine.js';
 import { loadSettings, readMfaSettings, type Settings } from '../../lib/settings.js';
@@ -82,7 +82,7 @@ async function run(settings: Settings, name: string, options: { reenact?: boolea
     screening: { accountId: ACCOUNT, engineRolePrefix: settings.engineRolePrefix, ownPrincipalArns: [] },
   };
   const before = awsCallCounter.calls;
-  const result = await handleEvent(event, RULES, ctx);
+  const result = await handleEvent(checkEvent(event, RULES), ctx);
   return { result, notes, engineCalls: awsCallCounter.calls - before };
 }
 

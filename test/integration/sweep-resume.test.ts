@@ -4,11 +4,13 @@
  * a continuation without a cursor does nothing; a dry run neither keeps nor consumes a cursor; IAM users come in
  * pages. Time is a fake clock (Date only) that jumps past the deadline when a chosen item is swept.
  */
+
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { awsCallCounter } from '../../lib/aws.js';
+import { RULES } from '../../lib/registry.js';
 import { loadSettings } from '../../lib/settings.js';
 import { runSweep, type SweepItem, type SweepOptions } from '../../lib/sweep/sweep.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
@@ -64,11 +66,11 @@ function engine() {
 
 /** A sweep of both regions, as a new Lambda container (or CLI process) would run it. */
 const sweep = (options: Partial<SweepOptions> = {}) =>
-  runSweep(engine(), { regions: REGIONS, account: ACCOUNT, ...options, continueOnly: false });
+  runSweep(engine(), { rules: RULES, regions: REGIONS, account: ACCOUNT, ...options, continueOnly: false });
 
 /** The frequent schedule's run: only continues an open sweep (undefined when none is open). */
 const continueSweep = (options: Partial<SweepOptions> = {}) =>
-  runSweep(engine(), { regions: REGIONS, account: ACCOUNT, ...options, continueOnly: true });
+  runSweep(engine(), { rules: RULES, regions: REGIONS, account: ACCOUNT, ...options, continueOnly: true });
 
 async function seed() {
   for (const [region, groups] of [

@@ -17,6 +17,7 @@ import { DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/clien
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
+import { RULES } from '../../lib/registry.js';
 import { loadSettings } from '../../lib/settings.js';
 import { publishDigest, runSweep } from '../../lib/sweep/sweep.js';
 import { createLogKey, emulatorClientConfig } from '../../scripts/provision.js';
@@ -74,7 +75,7 @@ describe('the sweep against the emulator', () => {
 
   it('leaves seeded drift compliant with one digest, and finds nothing the second time', async () => {
     const { keyArn } = await seedDrift();
-    const first = await runSweep(engine(), { regions: REGIONS, account: ACCOUNT });
+    const first = await runSweep(engine(), { rules: RULES, regions: REGIONS, account: ACCOUNT });
     expect(first.complete).toBe(true);
     await publishDigest(engine(), first, ACCOUNT);
 
@@ -110,7 +111,7 @@ describe('the sweep against the emulator', () => {
     expect(notices[0]?.attributes).toMatchObject({ rule: 'sweep', outcome: 'digest' });
     expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 2 regions: 11 fixed, 0 need a human, 0 failed$/);
 
-    const second = await runSweep(engine(), { regions: REGIONS, account: ACCOUNT });
+    const second = await runSweep(engine(), { rules: RULES, regions: REGIONS, account: ACCOUNT });
     const acted = Object.values(second.counts).flatMap((counts) =>
       Object.entries(counts).filter(([outcome]) => outcome !== 'compliant' && outcome !== 'ignored'),
     );
@@ -126,7 +127,7 @@ describe('the sweep against the emulator', () => {
       engine: engine(),
       keys: new Map(),
     });
-    const report = await runSweep(engine(), { regions: ['eu-west-1'], account: ACCOUNT });
+    const report = await runSweep(engine(), { rules: RULES, regions: ['eu-west-1'], account: ACCOUNT });
     expect(report.counts['cloudtrail-trail-integrity']?.remediated).toBe(1);
     const [item] = report.first['cloudtrail-trail-integrity#remediated'] ?? [];
     expect(item?.resource).toBe('org-audit-trail');
@@ -138,10 +139,15 @@ describe('the sweep against the emulator', () => {
 
   it('stops at its deadline with a cursor and the next run finishes where it stopped', async () => {
     await seedGroups('eu-west-1', 120);
-    const cut = await runSweep(engine(), { regions: ['eu-west-1'], account: ACCOUNT, deadline: Date.now() });
+    const cut = await runSweep(engine(), {
+      rules: RULES,
+      regions: ['eu-west-1'],
+      account: ACCOUNT,
+      deadline: Date.now(),
+    });
     expect(cut.complete).toBe(false);
     expect(cut.seen['log-groups']).toBe(50);
-    const resumed = await runSweep(engine(), { regions: ['eu-west-1'], account: ACCOUNT });
+    const resumed = await runSweep(engine(), { rules: RULES, regions: ['eu-west-1'], account: ACCOUNT });
     expect(resumed.complete).toBe(true);
     expect(resumed.sweepId).toBe(cut.sweepId);
     expect(resumed.seen['log-groups']).toBe(120);
@@ -151,11 +157,11 @@ describe('the sweep against the emulator', () => {
 
   it('fixes nothing in a dry run or in notify mode, and reports what it would fix', async () => {
     await seedGroups('eu-west-1', 2);
-    const dry = await runSweep(engine(), { regions: ['eu-west-1'], account: ACCOUNT, dryRun: true });
+    const dry = await runSweep(engine(), { rules: RULES, regions: ['eu-west-1'], account: ACCOUNT, dryRun: true });
     expect(dry.counts['log-group-encryption-retention']?.planned).toBe(2);
     await freshEngine({ DRIFTGUARD_MODE: 'notify' });
     await seedGroups('eu-west-1', 2);
-    const notify = await runSweep(engine(), { regions: ['eu-west-1'], account: ACCOUNT });
+    const notify = await runSweep(engine(), { rules: RULES, regions: ['eu-west-1'], account: ACCOUNT });
     expect(notify.counts['log-group-encryption-retention']?.planned).toBe(2);
     expect((await describeGroup('/sweep/eu-west-1/service-000'))?.retentionInDays).toBeUndefined();
   });

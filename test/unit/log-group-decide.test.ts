@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { KeyFacts } from '../../lib/configured-key.js';
 import { MalformedEventError } from '../../lib/envelope.js';
 import type { Action, Decision } from '../../lib/rule.js';
-import type { KeyFacts } from '../../lib/configured-key.js';
 import {
   decideLogGroupFixes,
   type LogGroupState,

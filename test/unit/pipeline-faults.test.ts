@@ -17,7 +17,7 @@ import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 import { MalformedEventError } from '../../lib/envelope.js';
 import { logGroupGuard } from '../../lib/guards/log-group-guard.js';
 import { createGuardHandler, RemediationFailedError } from '../../lib/handler.js';
-import { type EngineContext, handleEvent } from '../../lib/pipeline.js';
+import { checkEvent, type EngineContext, handleEvent } from '../../lib/pipeline.js';
 import { logGroupEncryptionRetention } from '../../lib/rules/log-group-encryption-retention.js';
 import { loadSettings } from '../../lib/settings.js';
 import { lambdaContext } from '../../scripts/replay.js';
@@ -98,7 +98,7 @@ describe('handleEvent fault paths', () => {
 
   it('remediates a plain group and publishes one notice (baseline for the faults below)', async () => {
     // Act
-    const result = await handleEvent(plainEvent(), RULES, engine());
+    const result = await handleEvent(checkEvent(plainEvent(), RULES), engine());
 
     // Assess
     expect(result.outcome).toBe('remediated');
@@ -120,7 +120,7 @@ describe('handleEvent fault paths', () => {
     logsMock.on(DescribeLogGroupsCommand).rejects(error);
 
     // Act
-    const handled = handleEvent(plainEvent(), RULES, engine());
+    const handled = handleEvent(checkEvent(plainEvent(), RULES), engine());
 
     // Assess
     await expect(handled).rejects.toBe(error);
@@ -135,7 +135,7 @@ describe('handleEvent fault paths', () => {
     logsMock.on(AssociateKmsKeyCommand).rejects(error);
 
     // Act
-    const result = await handleEvent(plainEvent(), RULES, engine());
+    const result = await handleEvent(checkEvent(plainEvent(), RULES), engine());
 
     // Assess
     expect(error.$fault).toBe('server');
@@ -169,7 +169,7 @@ describe('handleEvent fault paths', () => {
     logsMock.on(AssociateKmsKeyCommand).rejects(notFound());
 
     // Act
-    const result = await handleEvent(plainEvent(), RULES, engine());
+    const result = await handleEvent(checkEvent(plainEvent(), RULES), engine());
 
     // Assess
     expect(result.outcome).toBe('ignored');
@@ -183,7 +183,7 @@ describe('handleEvent fault paths', () => {
     logsMock.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
 
     // Act
-    const result = await handleEvent(plainEvent(), RULES, engine());
+    const result = await handleEvent(checkEvent(plainEvent(), RULES), engine());
 
     // Assess
     expect(result.outcome).toBe('ignored');
@@ -212,7 +212,7 @@ describe('handleEvent fault paths', () => {
     ],
   ])('rejects %s with MalformedEventError and makes no AWS call', async (_label, makeInput) => {
     // Act
-    const handled = handleEvent(makeInput(), RULES, engine());
+    const handled = handleEvent(checkEvent(makeInput(), RULES), engine());
 
     // Assess
     await expect(handled).rejects.toBeInstanceOf(MalformedEventError);
@@ -226,7 +226,7 @@ describe('handleEvent fault paths', () => {
     snsMock.on(PublishCommand).rejects(new Error('connect ECONNREFUSED'));
 
     // Act
-    const result = await handleEvent(plainEvent(), RULES, engine());
+    const result = await handleEvent(checkEvent(plainEvent(), RULES), engine());
 
     // Assess
     expect(result.outcome).toBe('failed');
@@ -238,7 +238,7 @@ describe('handleEvent fault paths', () => {
 
   it('in notify mode writes nothing but publishes a planned notice', async () => {
     // Act
-    const result = await handleEvent(plainEvent(), RULES, engine({ DRIFTGUARD_MODE: 'notify' }));
+    const result = await handleEvent(checkEvent(plainEvent(), RULES), engine({ DRIFTGUARD_MODE: 'notify' }));
 
     // Assess
     expect(result.outcome).toBe('planned');
@@ -251,7 +251,7 @@ describe('handleEvent fault paths', () => {
 
   it('in a dry run writes nothing at all, not even the notice', async () => {
     // Act
-    const result = await handleEvent(plainEvent(), RULES, { ...engine(), dryRun: true });
+    const result = await handleEvent(checkEvent(plainEvent(), RULES), { ...engine(), dryRun: true });
 
     // Assess
     expect(result.outcome).toBe('planned');
