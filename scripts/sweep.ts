@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createAwsClients } from '../lib/aws.js';
-import { RULES, RULES } from '../lib/registry.js';
+import { RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
