@@ -2,8 +2,14 @@
  * Which log groups and trails use which KMS key, as the guards last saw them: the KMS guard protects every key that
  * something depends on. Items in the state table: pk = "key#<key ARN>", sk = "<type>#<region>#<id>".
  */
-import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { type AwsClients, stateRegion } from './aws.js';
+import {
+  type AttributeValue,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { type AwsClients, arnRegion, stateRegion } from './aws.js';
 
 export type DependentType = 'log-group' | 'trail';
 
@@ -14,6 +20,8 @@ export interface KeyDependent {
   id: string;
   seenAt: string;
 }
+
+const KEY_PREFIX = 'key#';
 
 export class KeyUsageStore {
   private readonly dynamodb: DynamoDBClient;
@@ -30,7 +38,7 @@ export class KeyUsageStore {
       new PutItemCommand({
         TableName: this.table,
         Item: {
-          pk: { S: `key#${keyArn}` },
+          pk: { S: `${KEY_PREFIX}${keyArn}` },
           sk: { S: `${dependent.type}#${dependent.region}#${dependent.id}` },
           type: { S: dependent.type },
           region: { S: dependent.region },
@@ -47,7 +55,7 @@ export class KeyUsageStore {
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': { S: `key#${keyArn}` } },
+        ExpressionAttributeValues: { ':pk': { S: `${KEY_PREFIX}${keyArn}` } },
         Limit: 100,
       }),
     );
@@ -57,5 +65,29 @@ export class KeyUsageStore {
       id: item.id?.S ?? '',
       seenAt: item.seenAt?.S ?? '',
     }));
+  }
+
+  /** Every key anything is recorded as using, in `region`, each once: the whole table scanned, page by page. */
+  async *keysInRegion(region: string): AsyncGenerator<string> {
+    const seen = new Set<string>();
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(pk, :key)',
+          ExpressionAttributeValues: { ':key': { S: KEY_PREFIX } },
+          ProjectionExpression: 'pk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const keyArn = item.pk?.S?.slice(KEY_PREFIX.length);
+        if (keyArn === undefined || seen.has(keyArn) || arnRegion(keyArn) !== region) continue;
+        seen.add(keyArn);
+        yield keyArn;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 }

@@ -16,6 +16,7 @@ import {
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
+import { configuredKeyArn } from '../configured-key.js';
 import { type CloudTrailEvent, NAME_RULES, requireValidName } from '../envelope.js';
 import {
   cloudTrailStatements,
@@ -26,18 +27,28 @@ import {
   type RequiredStatement,
 } from '../key-policy.js';
 import { type KeyDependent, KeyUsageStore } from '../key-usage.js';
-import { type Action, type Decision, defineRule, type Finding, type Resource, type Skip } from '../rule.js';
+import {
+  type ActionOf,
+  command,
+  type Decision,
+  defineRule,
+  type Finding,
+  noAction,
+  type Resource,
+  type RuleContext,
+  type RuleSweep,
+  type Skip,
+} from '../rule.js';
 
 export const PROTECTED_TAG = { key: 'driftguard:protected', value: 'true' };
 
-/** The event name the sweep gives its synthetic targets. */
-export const SWEEP_EVENT = 'Sweep';
-
+/** A key the guard looks at: named by an event's call, or listed by the sweep (which has no event). */
 export interface KeyTarget {
   keyArn: string;
   region: string;
   account: string;
-  eventName: string;
+  /** The KMS call the event reports; absent when the sweep lists the key: then everything the guard keeps is read. */
+  eventName?: string;
 }
 
 export interface KeyState {
@@ -50,9 +61,21 @@ export interface KeyState {
   keyState: string | undefined;
   deletionDate: string | undefined;
   rotationEnabled: boolean | undefined;
-  /** The present key policy (read for PutKeyPolicy only). */
+  /** The present key policy (read after PutKeyPolicy, and by the sweep). */
   policy: string | undefined;
 }
+
+const KEYS = 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*';
+const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
+
+const commands = {
+  'kms:CancelKeyDeletion': command(KMSClient, CancelKeyDeletionCommand, KEYS),
+  'kms:EnableKey': command(KMSClient, EnableKeyCommand, KEYS),
+  'kms:EnableKeyRotation': command(KMSClient, EnableKeyRotationCommand, KEYS),
+  'kms:PutKeyPolicy': command(KMSClient, PutKeyPolicyCommand, KEYS),
+};
+
+export type KeyAction = ActionOf<typeof commands>;
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]+)$/;
 
@@ -101,20 +124,17 @@ function readablePolicy(text: string): PolicyDocument | string {
   }
 }
 
-export function decideKeyFixes(state: KeyState): Decision {
+export function decideKeyFixes(state: KeyState): Decision<KeyAction> {
   const { target } = state;
-  const none = { findings: [], actions: [], needsHuman: [] };
   if (!state.protectedBecause) {
-    return {
-      status: 'ignored',
-      reason: `not-protected: ${target.keyArn} is not used by a guarded log group or trail, not tagged ${PROTECTED_TAG.key}=true, and not the stack's key`,
-      ...none,
-    };
+    return noAction(
+      'ignored',
+      `not-protected: ${target.keyArn} is not used by a guarded log group or trail, not tagged ${PROTECTED_TAG.key}=true, and not the stack's key`,
+    );
   }
-  if (state.keyState === undefined)
-    return { status: 'ignored', reason: `key ${target.keyArn} no longer exists`, ...none };
+  if (state.keyState === undefined) return noAction('ignored', `key ${target.keyArn} no longer exists`);
   const findings: Finding[] = [];
-  const actions: Action[] = [];
+  const actions: KeyAction[] = [];
   const needsHuman: string[] = [];
   const KeyId = target.keyArn;
   if (state.keyState === 'PendingDeletion') {
@@ -174,7 +194,7 @@ export function decideKeyFixes(state: KeyState): Decision {
     }
   }
   if (actions.length === 0 && needsHuman.length === 0) {
-    return { status: 'compliant', reason: `key ${KeyId} is enabled and usable by what depends on it`, ...none };
+    return noAction('compliant', `key ${KeyId} is enabled and usable by what depends on it`);
   }
   const inUse = state.dependents.length > 0;
   return {
@@ -187,22 +207,12 @@ export function decideKeyFixes(state: KeyState): Decision {
   };
 }
 
-/** The configured log key's ARN: a key ARN as is, an alias resolved in this client's region (none: undefined). */
-export async function configuredKeyArn(configured: string | undefined, kms: KMSClient): Promise<string | undefined> {
-  if (!configured || configured.includes(':key/')) return configured;
-  try {
-    return (await kms.send(new DescribeKeyCommand({ KeyId: configured })))?.KeyMetadata?.Arn;
-  } catch {
-    // The alias names no key in this region.
-    return undefined;
-  }
-}
-
-async function protection(ctx: Parameters<typeof keyProtection.inspect>[1], target: KeyTarget, kms: KMSClient) {
+/** Why the key is protected (the stack's key, in use, tagged), or undefined; a KMS error surfaces, never "no". */
+async function protection(ctx: RuleContext, target: KeyTarget, kms: KMSClient) {
   const dependents = ctx.settings.stateTable
     ? await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).dependents(target.keyArn)
     : [];
-  const isStackKey = (await configuredKeyArn(ctx.settings.logKmsKey, kms)) === target.keyArn;
+  const isStackKey = (await configuredKeyArn(kms, ctx.settings.logKmsKey, target.region)) === target.keyArn;
   if (isStackKey) return { dependents, isStackKey, because: "the stack's log key" };
   if (dependents.length > 0) return { dependents, isStackKey, because: `in use by ${dependentsText(dependents)}` };
   const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: target.keyArn }));
@@ -212,7 +222,80 @@ async function protection(ctx: Parameters<typeof keyProtection.inspect>[1], targ
   return { dependents, isStackKey, because: undefined as string | undefined };
 }
 
-export const keyProtection = defineRule<KeyTarget, KeyState>({
+/** Reads the key, why it is protected, and (when protected) what the event's call may have changed. */
+async function inspectKey(target: KeyTarget, ctx: RuleContext): Promise<KeyState> {
+  const kms = ctx.aws.client(KMSClient, target.region);
+  let metadata: KeyMetadata | undefined;
+  try {
+    metadata = (await kms.send(new DescribeKeyCommand({ KeyId: target.keyArn }))).KeyMetadata;
+  } catch (error) {
+    if (awsErrorName(error) !== 'NotFoundException') throw error;
+  }
+  const { dependents, because, isStackKey } = metadata
+    ? await protection(ctx, target, kms)
+    : { dependents: [], because: 'unknown (the key is gone)', isStackKey: false };
+  const state: KeyState = {
+    target,
+    protectedBecause: because,
+    isStackKey,
+    dependents,
+    keyState: metadata?.KeyState,
+    deletionDate: metadata?.DeletionDate?.toISOString(),
+    rotationEnabled: undefined,
+    policy: undefined,
+  };
+  if (!because || !metadata) return state;
+  // The sweep, no event to go by, reads everything the guard keeps.
+  const swept = target.eventName === undefined;
+  if (swept || target.eventName === 'DisableKeyRotation') {
+    // Rotation of a disabled key cannot be read; it is read again after the key is enabled.
+    const readable = metadata.KeyState === 'Enabled';
+    state.rotationEnabled = readable
+      ? (await kms.send(new GetKeyRotationStatusCommand({ KeyId: target.keyArn }))).KeyRotationEnabled
+      : false;
+  }
+  if (swept || target.eventName === 'PutKeyPolicy') {
+    state.policy = (await kms.send(new GetKeyPolicyCommand({ KeyId: target.keyArn, PolicyName: 'default' }))).Policy;
+  }
+  return state;
+}
+
+function describeKeyResource(target: KeyTarget): Resource {
+  const id = target.keyArn.split('/').pop() ?? target.keyArn;
+  return {
+    type: 'KMS key',
+    id,
+    arn: target.keyArn,
+    region: target.region,
+    consoleUrl: `https://${target.region}.console.aws.amazon.com/kms/home?region=${target.region}#/kms/keys/${id}`,
+  };
+}
+
+/**
+ * The sweep's pass over keys: those recorded as used by a log group or trail, and the stack's key, in the swept region
+ * (all at once: the keys are few). Each is read in full, as no event says what changed.
+ */
+export const keySweep: RuleSweep<string, KeyState> = {
+  pass: 'keys',
+  async list(region, _token, ctx) {
+    const keys = new Set<string>();
+    if (ctx.settings.stateTable) {
+      for await (const keyArn of new KeyUsageStore(ctx.aws, ctx.settings.stateTable).keysInRegion(region)) {
+        keys.add(keyArn);
+      }
+    }
+    const stackKey = await configuredKeyArn(ctx.aws.client(KMSClient, region), ctx.settings.logKmsKey, region);
+    if (stackKey && arnRegion(stackKey) === region) keys.add(stackKey);
+    return { items: [...keys] };
+  },
+  async assess(keyArn, region, ctx) {
+    const target: KeyTarget = { keyArn, region, account: ctx.account };
+    const state = await inspectKey(target, ctx);
+    return { name: keyArn, resource: describeKeyResource(target), state, decision: decideKeyFixes(state) };
+  },
+};
+
+export const keyProtection = defineRule<KeyTarget, KeyState, typeof commands>({
   id: 'kms-key-protection',
   title: 'KMS keys that encrypt log groups and trails stay enabled, rotating and usable by those services',
   severity: 'high',
@@ -222,96 +305,17 @@ export const keyProtection = defineRule<KeyTarget, KeyState>({
     detailTypes: ['AWS API Call via CloudTrail'],
     eventNames: ['ScheduleKeyDeletion', 'DisableKey', 'PutKeyPolicy', 'DisableKeyRotation'],
   },
-  permissions: [
+  commands,
+  reads: [
     {
-      actions: [
-        'kms:DescribeKey',
-        'kms:ListResourceTags',
-        'kms:GetKeyRotationStatus',
-        'kms:GetKeyPolicy',
-        'kms:CancelKeyDeletion',
-        'kms:EnableKey',
-        'kms:EnableKeyRotation',
-        'kms:PutKeyPolicy',
-      ],
-      resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*',
+      actions: ['kms:DescribeKey', 'kms:ListResourceTags', 'kms:GetKeyRotationStatus', 'kms:GetKeyPolicy'],
+      resource: KEYS,
     },
-    {
-      actions: ['dynamodb:Query'],
-      resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
-    },
+    { actions: ['dynamodb:Query'], resource: STATE_TABLE },
   ],
-
   target: targetOf,
-
-  describe(target): Resource {
-    const id = target.keyArn.split('/').pop() ?? target.keyArn;
-    return {
-      type: 'KMS key',
-      id,
-      arn: target.keyArn,
-      region: target.region,
-      consoleUrl: `https://${target.region}.console.aws.amazon.com/kms/home?region=${target.region}#/kms/keys/${id}`,
-    };
-  },
-
-  async inspect(target, ctx) {
-    const kms = ctx.aws.client(KMSClient, target.region);
-    let metadata: KeyMetadata | undefined;
-    try {
-      metadata = (await kms.send(new DescribeKeyCommand({ KeyId: target.keyArn }))).KeyMetadata;
-    } catch (error) {
-      if (awsErrorName(error) !== 'NotFoundException') throw error;
-    }
-    const { dependents, because, isStackKey } = metadata
-      ? await protection(ctx, target, kms)
-      : { dependents: [], because: 'unknown (the key is gone)', isStackKey: false };
-    const state: KeyState = {
-      target,
-      protectedBecause: because,
-      isStackKey,
-      dependents,
-      keyState: metadata?.KeyState,
-      deletionDate: metadata?.DeletionDate?.toISOString(),
-      rotationEnabled: undefined,
-      policy: undefined,
-    };
-    if (!because || !metadata) return state;
-    // The sweep, no event to go by, reads everything the guard keeps.
-    const sweep = target.eventName === SWEEP_EVENT;
-    if (sweep || target.eventName === 'DisableKeyRotation') {
-      // Rotation of a disabled key cannot be read; it is read again after the key is enabled.
-      const readable = metadata.KeyState === 'Enabled';
-      state.rotationEnabled = readable
-        ? (await kms.send(new GetKeyRotationStatusCommand({ KeyId: target.keyArn }))).KeyRotationEnabled
-        : false;
-    }
-    if (sweep || target.eventName === 'PutKeyPolicy') {
-      state.policy = (await kms.send(new GetKeyPolicyCommand({ KeyId: target.keyArn, PolicyName: 'default' }))).Policy;
-    }
-    return state;
-  },
-
+  describe: describeKeyResource,
+  inspect: inspectKey,
   decide: decideKeyFixes,
-
-  async apply(action, target, ctx) {
-    const kms = ctx.aws.client(KMSClient, target.region);
-    const params = action.params as never;
-    switch (action.api) {
-      case 'kms:CancelKeyDeletion':
-        await kms.send(new CancelKeyDeletionCommand(params));
-        return;
-      case 'kms:EnableKey':
-        await kms.send(new EnableKeyCommand(params));
-        return;
-      case 'kms:EnableKeyRotation':
-        await kms.send(new EnableKeyRotationCommand(params));
-        return;
-      case 'kms:PutKeyPolicy':
-        await kms.send(new PutKeyPolicyCommand(params));
-        return;
-      default:
-        throw new Error(`kms-key-protection cannot apply ${action.api}`);
-    }
-  },
+  sweep: keySweep,
 });

@@ -1,5 +1,5 @@
 /** decideKeyFixes and the KMS rule's edges: which keys are protected, what is restored, what is read to decide. */
-import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeKeyCommand,
   GetKeyPolicyCommand,
@@ -17,16 +17,19 @@ import {
   cloudTrailStatements,
   LOGS_STATEMENT_SID,
   logsStatement,
+  type PolicyDocument,
   type PolicyStatement,
   parsePolicy,
 } from '../../lib/key-policy.js';
 import { type KeyDependent, KeyUsageStore } from '../../lib/key-usage.js';
-import type { Decision, Severity } from '../../lib/rule.js';
+import type { Decision, Severity, SweepContext } from '../../lib/rule.js';
 import {
   decideKeyFixes,
+  type KeyAction,
   type KeyState,
   type KeyTarget,
   keyProtection,
+  keySweep,
   requiredStatements,
 } from '../../lib/rules/kms-key-protection.js';
 import { loadSettings } from '../../lib/settings.js';
@@ -265,7 +268,15 @@ const CASES: Case[] = [
   ),
 ];
 
-const DECLARED_ACTIONS = keyProtection.permissions.flatMap((p) => p.actions);
+const DECLARED_COMMANDS = Object.keys(keyProtection.commands);
+
+/** The policy a PutKeyPolicy action writes, parsed; throws when the action is anything else. */
+function policyWritten(action: KeyAction | undefined): PolicyDocument {
+  if (action?.api !== 'kms:PutKeyPolicy' || action.params.Policy === undefined) {
+    throw new Error(`expected a PutKeyPolicy action, got ${action?.api}`);
+  }
+  return parsePolicy(action.params.Policy);
+}
 
 describe('decideKeyFixes', () => {
   it.each(CASES)('$label', ({ overrides, status, apis, needsHuman, severity, reason }) => {
@@ -281,13 +292,13 @@ describe('decideKeyFixes', () => {
     if (reason !== undefined) expect(decision.reason).toMatch(reason);
   });
 
-  it.each(CASES)('only plans what the rule declares permissions for, on the key’s ARN: $label', ({ overrides }) => {
+  it.each(CASES)('only plans commands the rule declares, on the key’s ARN: $label', ({ overrides }) => {
     // Act
     const decision = decideKeyFixes(state(overrides));
 
     // Assess
     for (const action of decision.actions) {
-      expect(DECLARED_ACTIONS).toContain(action.api);
+      expect(DECLARED_COMMANDS).toContain(action.api);
       expect(action.params.KeyId).toBe(KEY_ARN);
     }
   });
@@ -330,7 +341,7 @@ describe('decideKeyFixes', () => {
     expect(decision.actions).toHaveLength(1);
     const [put] = decision.actions;
     expect(put?.params).toEqual({ KeyId: KEY_ARN, PolicyName: 'default', Policy: expect.any(String) });
-    expect(parsePolicy(String(put?.params.Policy))).toEqual({ ...written, Statement: [ADMIN, AUDIT, LOGS] });
+    expect(policyWritten(put)).toEqual({ ...written, Statement: [ADMIN, AUDIT, LOGS] });
     expect(put?.summary).toBe(`key policy: ${LOGS_STATEMENT_SID} put back (other statements unchanged)`);
     expect(decision.findings).toEqual([
       {
@@ -349,7 +360,7 @@ describe('decideKeyFixes', () => {
     const decision = decideKeyFixes(state({ policy: policyText(ADMIN, narrowed, AUDIT) }));
 
     // Assess
-    const policy = parsePolicy(String(decision.actions[0]?.params.Policy));
+    const policy = policyWritten(decision.actions[0]);
     expect(policy.Statement).toEqual([ADMIN, LOGS, AUDIT]);
   });
 
@@ -358,7 +369,7 @@ describe('decideKeyFixes', () => {
     const decision = decideKeyFixes(state({ dependents: [TRAIL], policy: policyText(ADMIN) }));
 
     // Assess
-    const policy = parsePolicy(String(decision.actions[0]?.params.Policy));
+    const policy = policyWritten(decision.actions[0]);
     expect(policy.Statement).toEqual([ADMIN, ...cloudTrailStatements(ACCOUNT).map((r) => r.statement)]);
     expect(decision.findings[0]?.before).toBe(`missing ${CLOUDTRAIL_STATEMENT_SID}, ${CLOUDTRAIL_DESCRIBE_SID}`);
   });
@@ -371,7 +382,7 @@ describe('decideKeyFixes', () => {
     expect(decision.needsHuman).toEqual([
       "The key policy's NoLogs denies a service that depends on the key: review it (the engine never removes a Deny).",
     ]);
-    expect(parsePolicy(String(decision.actions[0]?.params.Policy)).Statement).toEqual([DENY_LOGS, ADMIN, LOGS]);
+    expect(policyWritten(decision.actions[0]).Statement).toEqual([DENY_LOGS, ADMIN, LOGS]);
   });
 
   it('tells the human the state it cannot restore', () => {
@@ -685,6 +696,32 @@ describe('keyProtection.inspect', () => {
       expect(state.protectedBecause).toBeUndefined();
     });
 
+    it.each(['KMSInternalException', 'ThrottlingException', 'DependencyTimeoutException'])(
+      'passes %s on DescribeKey of the stack’s alias up: never an answer of not-protected',
+      async (name) => {
+        // Prepare
+        kmsMock.on(DescribeKeyCommand, { KeyId: 'alias/driftguard-logs' }).rejects(awsError(name));
+
+        // Act
+        const act = inspect('DisableKey', { DRIFTGUARD_LOG_KMS_KEY: 'alias/driftguard-logs' });
+
+        // Assess
+        await expect(act).rejects.toThrow(`${name} happened`);
+        expect(kmsMock.commandCalls(ListResourceTagsCommand)).toHaveLength(0);
+      },
+    );
+
+    it('refuses to answer when the stack’s alias cannot be read (AccessDeniedException)', async () => {
+      // Prepare
+      kmsMock.on(DescribeKeyCommand, { KeyId: 'alias/driftguard-logs' }).rejects(awsError('AccessDeniedException'));
+
+      // Act
+      const act = inspect('DisableKey', { DRIFTGUARD_LOG_KMS_KEY: 'alias/driftguard-logs' });
+
+      // Assess
+      await expect(act).rejects.toThrow(`the configured key alias/driftguard-logs cannot be read in ${REGION}`);
+    });
+
     it('reads no recorded dependents without a state table', async () => {
       // Prepare
       const ctx = { ...context(), settings: loadSettings({}) };
@@ -826,9 +863,26 @@ describe('keyProtection.inspect', () => {
       },
     );
 
-    it.each(ALL_EVENTS)('makes only calls the rule declares permissions for (%s)', async (eventName) => {
+    it('reads rotation and the default policy when the sweep looks (no event)', async () => {
+      // Act
+      const state = await keyProtection.inspect({ keyArn: KEY_ARN, region: REGION, account: ACCOUNT }, context());
+
+      // Assess
+      expect(state).toMatchObject({ rotationEnabled: true, policy: policyText(ADMIN, LOGS) });
+      expect(kmsMock.commandCalls(GetKeyRotationStatusCommand).map((c) => c.args[0].input)).toEqual([
+        { KeyId: KEY_ARN },
+      ]);
+      expect(kmsMock.commandCalls(GetKeyPolicyCommand).map((c) => c.args[0].input)).toEqual([
+        { KeyId: KEY_ARN, PolicyName: 'default' },
+      ]);
+    });
+
+    it.each(ALL_EVENTS)('makes only calls the rule declares as reads (%s)', async (eventName) => {
       // Prepare
-      const declared = keyProtection.permissions.flatMap((p) => p.actions);
+      const declared = keyProtection.reads.flatMap((p) => p.actions);
+      kmsMock
+        .on(DescribeKeyCommand, { KeyId: 'alias/driftguard-logs' })
+        .resolves({ KeyMetadata: { KeyId: 'other', Arn: OTHER_KEY_ARN } });
 
       // Act
       await inspect(eventName, { DRIFTGUARD_LOG_KMS_KEY: 'alias/driftguard-logs' });
@@ -858,7 +912,7 @@ describe('keyProtection.inspect', () => {
     // Assess
     expect(decision.actions.map((a) => a.api)).toEqual(['kms:PutKeyPolicy']);
     const author = parsePolicy(written);
-    expect(parsePolicy(String(decision.actions[0]?.params.Policy))).toEqual({
+    expect(policyWritten(decision.actions[0])).toEqual({
       ...author,
       Statement: [...author.Statement, LOGS],
     });
@@ -939,6 +993,178 @@ describe('KeyUsageStore', () => {
 
     // Assess
     expect(dependents).toEqual([]);
+  });
+});
+
+describe('KeyUsageStore.keysInRegion', () => {
+  beforeEach(() => {
+    dynamoMock.reset();
+  });
+
+  const keyItem = (keyArn: string, sk: string) => ({ pk: { S: `key#${keyArn}` }, sk: { S: sk } });
+  const US_KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`;
+
+  it('scans the key items page by page, and yields each key of the region once', async () => {
+    // Prepare
+    const lastKey = { pk: { S: `key#${KEY_ARN}` }, sk: { S: 'log-group#eu-west-1#/a' } };
+    dynamoMock
+      .on(ScanCommand)
+      .resolvesOnce({
+        Items: [keyItem(KEY_ARN, 'log-group#eu-west-1#/a'), keyItem(US_KEY_ARN, 'x')],
+        LastEvaluatedKey: lastKey,
+      })
+      .resolvesOnce({ Items: [keyItem(KEY_ARN, `trail#eu-west-1#${TRAIL_ARN}`), keyItem(OTHER_KEY_ARN, 'y')] });
+    const store = new KeyUsageStore(context().aws, TABLE);
+
+    // Act
+    const keys: string[] = [];
+    for await (const keyArn of store.keysInRegion(REGION)) keys.push(keyArn);
+
+    // Assess
+    expect(keys).toEqual([KEY_ARN, OTHER_KEY_ARN]);
+    const scan = {
+      TableName: TABLE,
+      FilterExpression: 'begins_with(pk, :key)',
+      ExpressionAttributeValues: { ':key': { S: 'key#' } },
+      ProjectionExpression: 'pk',
+    };
+    expect(dynamoMock.commandCalls(ScanCommand).map((c) => c.args[0].input)).toEqual([
+      { ...scan, ExclusiveStartKey: undefined },
+      { ...scan, ExclusiveStartKey: lastKey },
+    ]);
+  });
+
+  it('yields nothing from an empty table', async () => {
+    // Prepare
+    dynamoMock.on(ScanCommand).resolves({});
+    const store = new KeyUsageStore(context().aws, TABLE);
+
+    // Act
+    const keys: string[] = [];
+    for await (const keyArn of store.keysInRegion(REGION)) keys.push(keyArn);
+
+    // Assess
+    expect(keys).toEqual([]);
+  });
+});
+
+describe('the sweep’s keys pass', () => {
+  const STACK_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/33333333-3333-4333-8333-333333333333`;
+
+  function sweepContext(env: Record<string, string> = {}): SweepContext {
+    return { ...context(env), account: ACCOUNT, sweepId: 'sweep-1', now: '2025-03-01T00:00:00.000Z', dryRun: false };
+  }
+
+  function recordedKeys(...keyArns: string[]) {
+    dynamoMock.on(ScanCommand).resolves({ Items: keyArns.map((arn) => ({ pk: { S: `key#${arn}` } })) });
+  }
+
+  beforeEach(() => {
+    kmsMock.reset();
+    dynamoMock.reset();
+    recordedKeys();
+  });
+
+  it('is named keys and lists everything at once', async () => {
+    // Act
+    const page = await keySweep.list(REGION, undefined, sweepContext());
+
+    // Assess
+    expect(keySweep.pass).toBe('keys');
+    expect(keySweep.onlyRegion).toBeUndefined();
+    expect(page).toEqual({ items: [] });
+  });
+
+  it('lists the recorded keys of the region, then the stack’s key its alias names there', async () => {
+    // Prepare
+    recordedKeys(KEY_ARN, `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`, OTHER_KEY_ARN);
+    kmsMock
+      .on(DescribeKeyCommand, { KeyId: 'alias/driftguard-logs' })
+      .resolves({ KeyMetadata: { KeyId: 'stack', Arn: STACK_KEY_ARN, KeyState: 'Enabled' } });
+
+    // Act
+    const page = await keySweep.list(
+      REGION,
+      undefined,
+      sweepContext({ DRIFTGUARD_LOG_KMS_KEY: 'alias/driftguard-logs' }),
+    );
+
+    // Assess
+    expect(page).toEqual({ items: [KEY_ARN, OTHER_KEY_ARN, STACK_KEY_ARN] });
+  });
+
+  it.each([
+    ['recorded too: listed once', KEY_ARN, [KEY_ARN]],
+    ['not recorded: listed after the recorded ones', STACK_KEY_ARN, [KEY_ARN, STACK_KEY_ARN]],
+    ['in another region: not listed here', `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`, [KEY_ARN]],
+    ['an alias of another region: not listed here', `arn:aws:kms:us-east-1:${ACCOUNT}:alias/logs`, [KEY_ARN]],
+  ])('lists the stack’s key named by ARN, %s', async (_label, configured, items) => {
+    // Prepare
+    recordedKeys(KEY_ARN);
+
+    // Act
+    const page = await keySweep.list(REGION, undefined, sweepContext({ DRIFTGUARD_LOG_KMS_KEY: configured }));
+
+    // Assess
+    expect(page).toEqual({ items });
+    expect(kmsMock.calls()).toHaveLength(0);
+  });
+
+  it('lists only the stack’s key without a state table', async () => {
+    // Prepare
+    const ctx = { ...sweepContext(), settings: loadSettings({ DRIFTGUARD_LOG_KMS_KEY: STACK_KEY_ARN }) };
+
+    // Act
+    const page = await keySweep.list(REGION, undefined, ctx);
+
+    // Assess
+    expect(page).toEqual({ items: [STACK_KEY_ARN] });
+    expect(dynamoMock.calls()).toHaveLength(0);
+  });
+
+  it('fails when the stack’s alias cannot be resolved for a reason other than its absence', async () => {
+    // Prepare
+    kmsMock.on(DescribeKeyCommand, { KeyId: 'alias/driftguard-logs' }).rejects(awsError('KMSInternalException'));
+
+    // Act
+    const act = keySweep.list(REGION, undefined, sweepContext({ DRIFTGUARD_LOG_KMS_KEY: 'alias/driftguard-logs' }));
+
+    // Assess
+    await expect(act).rejects.toThrow('KMSInternalException happened');
+  });
+
+  it('reads a key in full and decides, with a target that names no event', async () => {
+    // Prepare
+    keyIs('Disabled');
+    recorded(LOG_GROUP);
+    kmsMock.on(GetKeyPolicyCommand).resolves({ Policy: policyText(ADMIN) });
+
+    // Act
+    const swept = await keySweep.assess(KEY_ARN, REGION, sweepContext());
+
+    // Assess
+    expect(swept?.name).toBe(KEY_ARN);
+    expect(swept?.resource).toEqual(keyProtection.describe({ keyArn: KEY_ARN, region: REGION, account: ACCOUNT }));
+    expect(swept?.state?.target).toEqual({ keyArn: KEY_ARN, region: REGION, account: ACCOUNT });
+    expect(swept?.state).toMatchObject({ keyState: 'Disabled', rotationEnabled: false, policy: policyText(ADMIN) });
+    expect(swept?.decision.status).toBe('drifted');
+    expect(swept?.decision.actions.map((a) => a.api)).toEqual([
+      'kms:EnableKey',
+      'kms:EnableKeyRotation',
+      'kms:PutKeyPolicy',
+    ]);
+    expect(kmsMock.commandCalls(GetKeyRotationStatusCommand)).toHaveLength(0);
+  });
+
+  it('reports a key deleted since it was listed as ignored', async () => {
+    // Prepare
+    kmsMock.on(DescribeKeyCommand, { KeyId: KEY_ARN }).rejects(awsError('NotFoundException'));
+
+    // Act
+    const swept = await keySweep.assess(KEY_ARN, REGION, sweepContext());
+
+    // Assess
+    expect(swept?.decision).toMatchObject({ status: 'ignored', reason: `key ${KEY_ARN} no longer exists` });
   });
 });
 
