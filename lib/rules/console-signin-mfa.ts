@@ -41,7 +41,7 @@ function usedMfa(event: CloudTrailEvent): boolean {
   return typeof value === 'string' && value.toLowerCase() === 'yes';
 }
 
-/** "an AssumedRole", "a FederatedUser": the article by the first letter's sound, as English reads these names. */
+/** "an AssumedRole", "a FederatedUser": identity types that start with a vowel take "an". */
 function withArticle(identityType: string): string {
   return `${/^[AEIOU]/i.test(identityType) ? 'an' : 'a'} ${identityType}`;
 }
