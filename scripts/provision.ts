@@ -16,7 +16,7 @@ import { CreateTopicCommand, GetTopicAttributesCommand, SNSClient, SubscribeComm
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
-import { mfaQuarantinePolicyDocument } from '../lib/rules/mfa-quarantine.js';
+import { mfaQuarantinePolicyDocument } from '../lib/mfa/quarantine-policy.js';
 import { emulatorClientConfig, emulatorCredentials } from './emulator/client.js';
 
 // Scripts and tests that provision an emulator also build clients for it.

@@ -1,6 +1,7 @@
 import type { Guard } from '../guard.js';
+import { mfaQuarantinePolicyDocument } from '../mfa/quarantine-policy.js';
 import { consoleSignInMfa } from '../rules/console-signin-mfa.js';
-import { mfaQuarantine, mfaQuarantinePolicyDocument } from '../rules/mfa-quarantine.js';
+import { mfaQuarantine } from '../rules/mfa-quarantine.js';
 
 /**
  * A policy document as CloudFormation takes it from serverless.yml: every ARN in Fn::Sub with the stack's partition,

@@ -4,23 +4,12 @@
  * Federated sign-ins (roles, IAM Identity Center) are the identity provider's to protect with MFA.
  */
 import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
-import { type Decision, defineRule, type Finding, type Skip } from '../rule.js';
+import { describeIamUser, describeRootUser, IAM_USER_READS, type IamUserFacts, readIamUser } from '../iam-users.js';
+import { decideContainment, forHuman, quarantineMarker } from '../mfa/containment.js';
+import { type EventFacts, eventFacts, UnreachableMfaCaseError } from '../mfa/event-facts.js';
+import { CONTAINMENT_COMMANDS, type ContainmentAction, classifyQuarantineFailure } from '../mfa/quarantine-actions.js';
+import { type Decision, defineRule, type Finding, noAction, type Skip } from '../rule.js';
 import type { Settings } from '../settings.js';
-import {
-  applyMfaAction,
-  decideContainment,
-  describeIamUser,
-  describeRootUser,
-  type EventFacts,
-  eventFacts,
-  explainMfaFailure,
-  type IamUserFacts,
-  isIamUserGone,
-  mfaPermissions,
-  quarantineMarker,
-  readIamUser,
-  UnreachableMfaCaseError,
-} from './mfa-quarantine.js';
 
 /** CloudTrail's docs spell it "Signin"; real sign-in events say "Sign In": both are matched. */
 export const SIGN_IN_DETAIL_TYPES = ['AWS Console Sign In via CloudTrail', 'AWS Console Signin via CloudTrail'];
@@ -52,6 +41,11 @@ function usedMfa(event: CloudTrailEvent): boolean {
   return typeof value === 'string' && value.toLowerCase() === 'yes';
 }
 
+/** "an AssumedRole", "a FederatedUser": identity types that start with a vowel take "an". */
+function withArticle(identityType: string): string {
+  return `${/^[AEIOU]/i.test(identityType) ? 'an' : 'a'} ${identityType}`;
+}
+
 function targetOf(event: CloudTrailEvent): SignInTarget | Skip {
   const result = signInResult(event);
   if (result !== 'Success') return { skip: `the sign-in did not succeed (ConsoleLogin ${result ?? 'not recorded'})` };
@@ -60,7 +54,7 @@ function targetOf(event: CloudTrailEvent): SignInTarget | Skip {
   if (identity.type === 'Root') return { ...facts, kind: 'root', userName: undefined };
   if (identity.type !== 'IAMUser') {
     return {
-      skip: `a ${identity.type} sign-in: MFA is the identity provider's to enforce (federation, IAM Identity Center)`,
+      skip: `${withArticle(identity.type)} sign-in: MFA is the identity provider's to enforce (federation, IAM Identity Center)`,
     };
   }
   const userName = identity.userName ?? identity.arn?.split('/').pop();
@@ -80,35 +74,31 @@ function signInFinding(target: SignInTarget): Finding {
   };
 }
 
-export function decideRootSignIn(target: SignInTarget): Decision {
-  return {
-    status: 'drifted',
-    reason: `the root user signed in to the console without MFA from ${target.sourceIp ?? 'an unknown IP'}`,
-    findings: [signInFinding(target)],
-    actions: [],
-    needsHuman: [
+export function decideRootSignIn(target: SignInTarget): Decision<never> {
+  return forHuman(
+    `the root user signed in to the console without MFA from ${target.sourceIp ?? 'an unknown IP'}`,
+    [
       `Sign in as the root user of ${target.account} and assign an MFA device (IAM console > Security credentials > Assign MFA device), preferably a hardware key (IAM.6); automation cannot enrol it.`,
       `If this sign-in at ${target.eventTime} from ${target.sourceIp ?? 'an unknown IP'} was not expected, treat the root password as compromised: change it and review CloudTrail for root activity since then.`,
     ],
-    severity: 'critical',
-  };
+    'critical',
+    [signInFinding(target)],
+  );
 }
 
 /** An IAM user signed in without MFA: quarantined when they have no device, a notice otherwise. */
-export function decideConsoleSignIn(state: SignInState, settings: Settings): Decision {
+export function decideConsoleSignIn(state: SignInState, settings: Settings): Decision<ContainmentAction> {
   const { target, user } = state;
   const finding = signInFinding(target);
   if (user.mfaDevices.length > 0) {
-    return {
-      status: 'drifted',
-      reason: `${user.userName} signed in without MFA although MFA device ${user.mfaDevices.join(', ')} is assigned`,
-      findings: [finding],
-      actions: [],
-      needsHuman: [
+    return forHuman(
+      `${user.userName} signed in without MFA although MFA device ${user.mfaDevices.join(', ')} is assigned`,
+      [
         `${user.userName} has MFA device ${user.mfaDevices.join(', ')} yet signed in without MFA at ${target.eventTime} from ${target.sourceIp ?? 'an unknown IP'}: find out how (the device may have been enrolled since), and reset the password if the sign-in was not theirs.`,
       ],
-      severity: 'high',
-    };
+      'high',
+      [finding],
+    );
   }
   // A user already quarantined signs in without MFA to enrol a device: compliant, as nothing is left to do.
   return decideContainment(user, settings, {
@@ -117,13 +107,14 @@ export function decideConsoleSignIn(state: SignInState, settings: Settings): Dec
   });
 }
 
-export const consoleSignInMfa = defineRule<SignInTarget, SignInState>({
+export const consoleSignInMfa = defineRule<SignInTarget, SignInState, typeof CONTAINMENT_COMMANDS>({
   id: 'console-signin-mfa',
   title: 'Console sign-ins use MFA: root without MFA goes to a human, an IAM user without a device is quarantined',
   severity: 'high',
   controls: ['IAM.5', 'IAM.9', 'IAM.19'],
   trigger: { source: 'aws.signin', detailTypes: SIGN_IN_DETAIL_TYPES, eventNames: ['ConsoleLogin'] },
-  permissions: mfaPermissions(['iam:UpdateAccessKey', 'iam:TagUser'], ['iam:AttachUserPolicy']),
+  commands: CONTAINMENT_COMMANDS,
+  reads: IAM_USER_READS,
 
   target: targetOf,
 
@@ -132,8 +123,7 @@ export const consoleSignInMfa = defineRule<SignInTarget, SignInState>({
   },
 
   preScreen(target) {
-    if (target.mfaUsed)
-      return { status: 'compliant', reason: 'signed in with MFA', findings: [], actions: [], needsHuman: [] };
+    if (target.mfaUsed) return noAction('compliant', 'signed in with MFA');
     return target.kind === 'root' ? decideRootSignIn(target) : undefined;
   },
 
@@ -147,9 +137,5 @@ export const consoleSignInMfa = defineRule<SignInTarget, SignInState>({
 
   decide: decideConsoleSignIn,
 
-  apply: (action, target, ctx) => applyMfaAction(action, target.region, ctx),
-
-  explainFailure: explainMfaFailure,
-
-  isGone: isIamUserGone,
+  classifyFailure: classifyQuarantineFailure,
 });

@@ -6,8 +6,11 @@
 import { readFileSync } from 'node:fs';
 import {
   CreateAccessKeyCommand,
+  CreateLoginProfileCommand,
   CreateUserCommand,
   CreateVirtualMFADeviceCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
   EnableMFADeviceCommand,
   IAMClient,
   ListAccessKeysCommand,
@@ -20,11 +23,15 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { sendAction } from '../../lib/actions.js';
 import { awsCallCounter, createAwsClients } from '../../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../../lib/envelope.js';
-import { checkEvent, type EngineContext, type HandledEvent, handleEvent } from '../../lib/pipeline.js';
+import { QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/iam-users.js';
+import type { QuarantineAction } from '../../lib/mfa/quarantine-actions.js';
+import { checkEvent, type EngineContext, type HandledEvent, handleEvent, settleDecision } from '../../lib/pipeline.js';
+import type { SweepContext } from '../../lib/rule.js';
 import { consoleSignInMfa } from '../../lib/rules/console-signin-mfa.js';
-import { mfaQuarantine, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/rules/mfa-quarantine.js';
+import { mfaQuarantine } from '../../lib/rules/mfa-quarantine.js';
 import { loadSettings, readMfaSettings, type Settings } from '../../lib/settings.js';
 import { emulatorClientConfig, provisionMfaQuarantinePolicy } from '../../scripts/provision.js';
 import { reenactmentKey } from '../../scripts/reenact/index.js';
@@ -311,5 +318,152 @@ describe('MFA guard against the emulator', () => {
     expect(result.reason).toBe('the call failed (AccessDenied), so nothing changed');
     expect(engineCalls).toBe(0);
     expect((await iam().send(new ListUsersCommand({}))).Users).toEqual([]);
+  });
+});
+
+describe('what a failed quarantine write means, read from the emulator’s own errors', () => {
+  let settings: Settings;
+  const aws = createAwsClients();
+
+  beforeEach(async () => {
+    settings = await freshMfaEngine();
+    await iam().send(new CreateUserCommand({ UserName: 'bob' }));
+  });
+
+  /** The action sent as the pipeline sends it; its error read by the rule. */
+  async function classify(action: QuarantineAction) {
+    const ctx = { settings, aws };
+    const error = await sendAction(aws, mfaQuarantine, action, 'us-east-1').then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(Error);
+    return mfaQuarantine.classifyFailure?.(action, error, ctx);
+  }
+
+  // Notices are not under test here: every action's texts are left empty.
+  const TEXTS = { summary: '', brief: '' };
+
+  it('the user gone: nothing left to do', async () => {
+    const verdict = await classify({
+      ...TEXTS,
+      api: 'iam:TagUser',
+      params: { UserName: 'ghost', Tags: [{ Key: QUARANTINE_TAG, Value: 'now' }] },
+    });
+    expect(verdict).toEqual({ kind: 'gone' });
+  });
+
+  it('the quarantine policy missing: a refusal with the step for a human', async () => {
+    const missing = `arn:aws:iam::${ACCOUNT}:policy/missing`;
+    const verdict = await classify({
+      ...TEXTS,
+      api: 'iam:AttachUserPolicy',
+      params: { UserName: 'bob', PolicyArn: missing },
+    });
+    expect(verdict).toEqual({
+      kind: 'refused',
+      step: `The quarantine policy ${missing} does not exist: deploy the stack (it creates driftguard-<stage>-mfa-quarantine) or point DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN at it, then contain bob (aws iam attach-user-policy --user-name bob --policy-arn <its ARN>).`,
+    });
+  });
+
+  it('the policy no longer attached, or the key deleted meanwhile: done', async () => {
+    const { AccessKey } = await iam().send(new CreateAccessKeyCommand({ UserName: 'bob' }));
+    const keyId = String(AccessKey?.AccessKeyId);
+    await iam().send(new DeleteAccessKeyCommand({ UserName: 'bob', AccessKeyId: keyId }));
+
+    const detach = await classify({
+      ...TEXTS,
+      api: 'iam:DetachUserPolicy',
+      params: { UserName: 'bob', PolicyArn: policyArn },
+    });
+    const reactivate = await classify({
+      ...TEXTS,
+      api: 'iam:UpdateAccessKey',
+      params: { UserName: 'bob', AccessKeyId: keyId, Status: 'Active' },
+    });
+
+    expect(detach).toEqual({ kind: 'done' });
+    expect(reactivate).toEqual({ kind: 'done' });
+  });
+
+  it('any other error: a plain failure', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+    const action: QuarantineAction = {
+      ...TEXTS,
+      api: 'iam:AttachUserPolicy',
+      params: { UserName: 'bob', PolicyArn: policyArn },
+    };
+    expect(await mfaQuarantine.classifyFailure?.(action, throttled, { settings, aws })).toBeUndefined();
+  });
+});
+
+describe('the users sweep against the emulator', () => {
+  let settings: Settings;
+  let sweep: SweepContext;
+  const SWEEP_ID = 'sweep-2026-11-21T13:00:00.000Z';
+
+  beforeEach(async () => {
+    settings = await freshMfaEngine();
+    sweep = {
+      settings,
+      aws: createAwsClients(),
+      account: ACCOUNT,
+      sweepId: SWEEP_ID,
+      now: '2026-11-21T13:00:00.000Z',
+      dryRun: false,
+    };
+    const client = iam();
+    for (const UserName of ['bob', 'erin', 'gone']) await client.send(new CreateUserCommand({ UserName }));
+    await client.send(new CreateLoginProfileCommand({ UserName: 'bob', Password: 'Correct-Horse-1' }));
+    await client.send(new CreateLoginProfileCommand({ UserName: 'erin', Password: 'Correct-Horse-2' }));
+    const { VirtualMFADevice } = await client.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: 'erin' }));
+    await client.send(
+      new EnableMFADeviceCommand({
+        UserName: 'erin',
+        SerialNumber: VirtualMFADevice?.SerialNumber,
+        AuthenticationCode1: '123456',
+        AuthenticationCode2: '654321',
+      }),
+    );
+  });
+
+  it('lists every user with the sweep’s id and the page’s time, and no next page when IAM is done', async () => {
+    const page = await mfaQuarantine.sweep?.list('us-east-1', undefined, sweep);
+
+    expect(page?.next).toBeUndefined();
+    expect(page?.items.map((item: { userName: string }) => item.userName).sort()).toEqual(['bob', 'erin', 'gone']);
+    expect(page?.items[0]).toEqual({
+      userName: expect.any(String),
+      region: 'us-east-1',
+      sweepId: SWEEP_ID,
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+    });
+  });
+
+  it('quarantines a listed user without MFA, the sweep recorded in the tag; a user with MFA is compliant', async () => {
+    const page = await mfaQuarantine.sweep?.list('us-east-1', undefined, sweep);
+    const item = (name: string) => page?.items.find((listed: { userName: string }) => listed.userName === name);
+
+    const bob = await mfaQuarantine.sweep?.assess(item('bob'), 'us-east-1', sweep);
+    const erin = await mfaQuarantine.sweep?.assess(item('erin'), 'us-east-1', sweep);
+    if (bob === undefined) throw new Error('bob was not assessed');
+    const settled = await settleDecision(mfaQuarantine, bob.resource, bob.state, bob.decision, sweep);
+
+    expect(bob.name).toBe('bob');
+    expect(bob.resource).toMatchObject({ type: 'IAM user', id: 'bob', arn: `arn:aws:iam::${ACCOUNT}:user/bob` });
+    expect(settled.outcome).toBe('remediated');
+    expect(settled.done.map((action) => action.api)).toEqual(['iam:AttachUserPolicy', 'iam:TagUser']);
+    const tags = (await readBack('bob')).tags;
+    expect((await readBack('bob')).policies).toEqual([policyArn]);
+    expect(tags[QUARANTINE_TAG]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z Sweep ${SWEEP_ID}$`));
+    expect(erin?.decision).toMatchObject({ status: 'compliant', reason: expect.stringMatching(/^erin still has/) });
+  });
+
+  it('reports nothing for a user deleted between the listing and the look', async () => {
+    const page = await mfaQuarantine.sweep?.list('us-east-1', undefined, sweep);
+    await iam().send(new DeleteUserCommand({ UserName: 'gone' }));
+    const gone = page?.items.find((listed: { userName: string }) => listed.userName === 'gone');
+
+    expect(await mfaQuarantine.sweep?.assess(gone, 'us-east-1', sweep)).toBeUndefined();
   });
 });

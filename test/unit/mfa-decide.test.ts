@@ -2,6 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError } from '../../lib/envelope.js';
 import { cloudFormationPolicy, mfaGuard } from '../../lib/guards/mfa-guard.js';
+import { type IamUserFacts, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/iam-users.js';
+import { rulePermissions } from '../../lib/manifest.js';
+import { quarantineMarker, type SweptUser } from '../../lib/mfa/containment.js';
+import {
+  AWS_MFA_ENROLMENT_ACTIONS,
+  mfaQuarantinePolicyDocument,
+  PASSWORD_CHANGE_ACTIONS,
+} from '../../lib/mfa/quarantine-policy.js';
 import { type Decision, isSkip } from '../../lib/rule.js';
 import {
   consoleSignInMfa,
@@ -10,18 +18,11 @@ import {
   type SignInTarget,
 } from '../../lib/rules/console-signin-mfa.js';
 import {
-  AWS_MFA_ENROLMENT_ACTIONS,
   decideMfaDeviceChange,
-  type IamUserFacts,
   type MfaDeviceState,
   type MfaTarget,
   type MfaUserTarget,
   mfaQuarantine,
-  mfaQuarantinePolicyDocument,
-  PASSWORD_CHANGE_ACTIONS,
-  QUARANTINE_TAG,
-  QUARANTINED_KEYS_TAG,
-  quarantineMarker,
 } from '../../lib/rules/mfa-quarantine.js';
 import { readMfaSettings, type Settings, SettingsError } from '../../lib/settings.js';
 import { ACCOUNT, params, sample, sampleWith, settingsOf } from './fixtures.js';
@@ -386,6 +387,56 @@ describe('decideMfaDeviceChange: release after EnableMFADevice', () => {
   });
 });
 
+describe('the users sweep', () => {
+  const SWEEP_ID = 'sweep-2026-11-21T12:59:00.000Z';
+  const swept: SweptUser = { userName: 'bob', region: 'us-east-1', sweepId: SWEEP_ID, time: NOW };
+
+  it('lists users once, from us-east-1, in the users pass', () => {
+    expect(mfaQuarantine.sweep).toMatchObject({ pass: 'users', onlyRegion: 'us-east-1' });
+  });
+
+  it('contains a listed user without a device, recording the sweep as the cause', () => {
+    // Act
+    const decision = mfaQuarantine.decide({ swept, user: user() }, settings({ keys: true }));
+
+    // Assess
+    expect(decision).toMatchObject({
+      status: 'drifted',
+      severity: 'high',
+      reason: 'bob has no MFA device and a console password and 1 active access key',
+    });
+    expect(decision.actions.map(({ api, params: p }) => ({ api, params: p }))).toEqual([
+      { api: 'iam:AttachUserPolicy', params: { UserName: 'bob', PolicyArn: POLICY_ARN } },
+      {
+        api: 'iam:TagUser',
+        params: {
+          UserName: 'bob',
+          Tags: [
+            { Key: QUARANTINE_TAG, Value: `${NOW} Sweep ${SWEEP_ID}` },
+            { Key: QUARANTINED_KEYS_TAG, Value: KEY_1 },
+          ],
+        },
+      },
+      { api: 'iam:UpdateAccessKey', params: { UserName: 'bob', AccessKeyId: KEY_1, Status: 'Inactive' } },
+    ]);
+    expect(decision.findings[0]).toEqual({
+      attribute: 'mfa',
+      before: 'no MFA device (found by the sweep)',
+      after: 'quarantined until they enrol',
+    });
+  });
+
+  it('leaves a listed user with a device, or already quarantined, alone', () => {
+    const enrolled = mfaQuarantine.decide({ swept, user: user({ mfaDevices: [SERIAL] }) }, settings());
+    const quarantined = mfaQuarantine.decide(
+      { swept, user: user({ quarantinedSince: MARKER, policyAttached: true }) },
+      settings(),
+    );
+    expect(enrolled).toMatchObject({ status: 'compliant', actions: [] });
+    expect(quarantined).toMatchObject({ status: 'compliant', reason: `bob is already quarantined (${MARKER})` });
+  });
+});
+
 describe('root MFA events', () => {
   it('hands a root DeactivateMFADevice to a human: critical, no write', () => {
     const target = mfaQuarantine.target(sample('iam-DeactivateMFADevice-root')) as MfaTarget;
@@ -409,9 +460,14 @@ describe('root MFA events', () => {
   });
 });
 
-describe('console-signin-mfa', () => {
-  const signIn = (name: string) => consoleSignInMfa.target(sample(name));
+const signIn = (name: string) => consoleSignInMfa.target(sample(name));
 
+function signInState(facts: Partial<IamUserFacts>): SignInState {
+  const target = signIn('signin-ConsoleLogin-no-MFA-iam-user') as SignInTarget;
+  return { target: { ...target, userName: 'dave' }, user: user({ userName: 'dave', ...facts }), now: NOW };
+}
+
+describe('console-signin-mfa', () => {
   it('accepts a sign-in with MFA (the docs’ "Signin" spelling) without an AWS call', () => {
     const target = signIn('signin-ConsoleLogin-with-MFA') as SignInTarget;
     expect(consoleSignInMfa.trigger.detailTypes).toContain(sample('signin-ConsoleLogin-with-MFA')['detail-type']);
@@ -451,10 +507,19 @@ describe('console-signin-mfa', () => {
     expect(isSkip(consoleSignInMfa.target(sampleWith('signin-ConsoleLogin-no-MFA-iam-user', change)))).toBe(true);
   });
 
-  function signInState(facts: Partial<IamUserFacts>): SignInState {
-    const target = signIn('signin-ConsoleLogin-no-MFA-iam-user') as SignInTarget;
-    return { target: { ...target, userName: 'dave' }, user: user({ userName: 'dave', ...facts }), now: NOW };
-  }
+  it.each([
+    ['AssumedRole', 'an AssumedRole'],
+    ['IdentityCenterUser', 'an IdentityCenterUser'],
+    ['FederatedUser', 'a FederatedUser'],
+    ['WebIdentityUser', 'a WebIdentityUser'],
+  ])('says why it leaves a %s sign-in to the identity provider, in words that read well', (type, named) => {
+    const event = sampleWith('signin-ConsoleLogin-no-MFA-iam-user', (raw) => {
+      raw.detail.userIdentity = { type, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/jane` };
+    });
+    expect(consoleSignInMfa.target(event)).toEqual({
+      skip: `${named} sign-in: MFA is the identity provider's to enforce (federation, IAM Identity Center)`,
+    });
+  });
 
   it('quarantines an IAM user without a device, high', () => {
     const decision = decideConsoleSignIn(signInState({}), settings());
@@ -588,7 +653,7 @@ describe('the quarantine policy', () => {
 
   it('lets the guard attach and detach only that policy, on users, with no wildcard action', () => {
     for (const rule of mfaGuard.rules) {
-      for (const permission of rule.permissions) {
+      for (const permission of rulePermissions(rule)) {
         expect(permission.resource).toBe('arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*');
         for (const action of permission.actions) expect(action).toMatch(/^iam:[A-Z][A-Za-z]+$/);
         const attaches = permission.actions.some((action) => /^iam:(Attach|Detach)UserPolicy$/.test(action));
@@ -597,5 +662,40 @@ describe('the quarantine policy', () => {
         );
       }
     }
+  });
+});
+
+describe('the MFA rules’ declared commands', () => {
+  it('are exactly the writes each rule’s decisions plan', () => {
+    // Prepare: every kind of write, keys included (containment, release, the sweep, a sign-in).
+    const keys = settings({ keys: true });
+    const quarantined = user({
+      mfaDevices: [SERIAL],
+      quarantinedSince: MARKER,
+      policyAttached: true,
+      recordedKeys: [KEY_1],
+      accessKeys: [{ id: KEY_1, active: false }],
+    });
+    const swept: SweptUser = { userName: 'bob', region: 'us-east-1', sweepId: 'sweep-1', time: NOW };
+    const planned: Record<string, Decision[]> = {
+      [mfaQuarantine.id]: [
+        decideMfaDeviceChange(deviceState('DeactivateMFADevice', user()), keys),
+        decideMfaDeviceChange(deviceState('EnableMFADevice', quarantined), keys),
+        mfaQuarantine.decide({ swept, user: user() }, keys),
+      ],
+      [consoleSignInMfa.id]: [decideConsoleSignIn(signInState({}), keys)],
+    };
+
+    // Assess
+    for (const rule of mfaGuard.rules) {
+      expect(new Set((planned[rule.id] ?? []).flatMap(apis))).toEqual(new Set(Object.keys(rule.commands)));
+    }
+    expect(Object.keys(mfaQuarantine.commands).sort()).toEqual([
+      'iam:AttachUserPolicy',
+      'iam:DetachUserPolicy',
+      'iam:TagUser',
+      'iam:UntagUser',
+      'iam:UpdateAccessKey',
+    ]);
   });
 });
