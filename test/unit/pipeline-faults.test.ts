@@ -212,7 +212,7 @@ describe('handleEvent fault paths', () => {
     ],
   ])('rejects %s with MalformedEventError and makes no AWS call', async (_label, makeInput) => {
     // Act
-    const handled = handleEvent(checkEvent(makeInput(), RULES), engine());
+    const handled = (async () => handleEvent(checkEvent(makeInput(), RULES), engine()))();
 
     // Assess
     await expect(handled).rejects.toBeInstanceOf(MalformedEventError);
