@@ -78,6 +78,13 @@ export function restoredSelectors(baseline: TrailConfig, current: TrailConfig): 
   return { TrailName, EventSelectors: selectors };
 }
 
+const startLogging = (trail: string, brief: string): TrailAction => ({
+  api: 'cloudtrail:StartLogging',
+  params: { Name: trail },
+  summary: 'logging started',
+  brief,
+});
+
 /** The weakened attributes put back (and only those): one UpdateTrail, then the selectors, then logging. */
 export function restoreActions(baseline: TrailConfig, current: TrailConfig, weakenings: Weakening[]): TrailAction[] {
   const actions: TrailAction[] = [];
@@ -125,14 +132,8 @@ export function restoreActions(baseline: TrailConfig, current: TrailConfig, weak
       brief: 'management events restored',
     });
   }
-  if (weakenings.some((w) => w.attribute === 'logging')) {
-    actions.push({
-      api: 'cloudtrail:StartLogging',
-      params: { Name: current.trailArn },
-      summary: 'logging started',
-      brief: 'logging started',
-    });
-  }
+  if (weakenings.some((w) => w.attribute === 'logging'))
+    actions.push(startLogging(current.trailArn, 'logging started'));
   return actions;
 }
 
@@ -163,14 +164,8 @@ export function recreateActions(config: TrailConfig): TrailAction[] {
       brief: '',
     });
   }
-  if (config.isLogging) {
-    actions.push({
-      api: 'cloudtrail:StartLogging',
-      params: { Name: config.name },
-      summary: 'logging started',
-      brief: 'logging',
-    });
-  }
+  // The subject of a re-creation reads "re-created, logging".
+  if (config.isLogging) actions.push(startLogging(config.name, 'logging'));
   return actions;
 }
 
