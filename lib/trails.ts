@@ -1,4 +1,4 @@
-/** A CloudTrail trail's whole configuration: read in one place, compared attribute by attribute, and re-created. */
+/** A CloudTrail trail's whole configuration: read in one place, and the input that re-creates it. */
 import {
   type AdvancedEventSelector,
   CloudTrailClient,
@@ -125,51 +125,4 @@ export function createTrailInput(config: TrailConfig): CreateTrailCommandInput {
     IsOrganizationTrail: config.isOrganizationTrail,
     ...(config.tags.length > 0 ? { TagsList: config.tags } : {}),
   };
-}
-
-/** Whether the trail records management events, which calls, and which sources it leaves out. */
-export interface ManagementCoverage {
-  readWrite: 'All' | 'ReadOnly' | 'WriteOnly' | 'None';
-  excludedSources: string[];
-}
-
-function union(
-  a: ManagementCoverage['readWrite'],
-  b: ManagementCoverage['readWrite'],
-): ManagementCoverage['readWrite'] {
-  if (a === b) return a;
-  if (a === 'None') return b;
-  if (b === 'None') return a;
-  return 'All';
-}
-
-export function managementCoverage(
-  config: Pick<TrailConfig, 'eventSelectors' | 'advancedEventSelectors'>,
-): ManagementCoverage {
-  let readWrite: ManagementCoverage['readWrite'] = 'None';
-  const excluded = new Set<string>();
-  if (config.advancedEventSelectors?.length) {
-    for (const selector of config.advancedEventSelectors) {
-      const fields = selector.FieldSelectors ?? [];
-      const category = fields.find((f) => f.Field === 'eventCategory');
-      if (!category?.Equals?.includes('Management')) continue;
-      const readOnly = fields.find((f) => f.Field === 'readOnly')?.Equals?.[0];
-      readWrite = union(readWrite, readOnly === 'true' ? 'ReadOnly' : readOnly === 'false' ? 'WriteOnly' : 'All');
-      for (const source of fields.find((f) => f.Field === 'eventSource')?.NotEquals ?? []) excluded.add(source);
-    }
-  } else {
-    for (const selector of config.eventSelectors ?? []) {
-      if (selector.IncludeManagementEvents === false) continue;
-      readWrite = union(readWrite, (selector.ReadWriteType as ManagementCoverage['readWrite']) ?? 'All');
-      for (const source of selector.ExcludeManagementEventSources ?? []) excluded.add(source);
-    }
-  }
-  return { readWrite, excludedSources: [...excluded].sort() };
-}
-
-/** Whether coverage `now` records less than `before`: a narrower readWriteType, or sources newly left out. */
-export function coverageNarrowed(before: ManagementCoverage, now: ManagementCoverage): boolean {
-  if (before.readWrite === 'None') return false;
-  const covers = now.readWrite === 'All' || now.readWrite === before.readWrite;
-  return !covers || now.excludedSources.some((source) => !before.excludedSources.includes(source));
 }

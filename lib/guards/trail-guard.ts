@@ -1,3 +1,4 @@
+import { stateRegion } from '../aws.js';
 import { handleCaptureResource } from '../deploy-capture.js';
 import type { Guard } from '../guard.js';
 import { trailIntegrity } from '../rules/trail-integrity.js';
@@ -7,6 +8,7 @@ export const trailGuard: Guard = {
   file: 'trail-guard',
   description: 'Keeps every CloudTrail trail logging, and restores a deleted or weakened trail exactly',
   rules: [trailIntegrity],
+  // The stack's own region: its trails are captured at deploy, the other regions' by the sweep.
   customResource: async (request, ctx, logger) =>
-    (await handleCaptureResource(request, ctx, process.env.AWS_REGION ?? 'us-east-1', logger)).reason,
+    (await handleCaptureResource(request, ctx, stateRegion(), logger)).reason,
 };

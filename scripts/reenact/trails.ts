@@ -22,7 +22,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { cloudTrailStatements } from '../../lib/key-policy.js';
-import { captureTrailBaseline } from '../../lib/rules/trail-integrity.js';
+import { captureTrailBaseline } from '../../lib/trail-baselines.js';
 import { trailReference } from '../../lib/trails.js';
 import { emulatorClientConfig } from '../emulator/client.js';
 import { accountAdministers } from '../provision.js';

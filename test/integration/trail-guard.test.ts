@@ -12,6 +12,9 @@ import { KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { DeleteBucketCommand, DeleteBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
+import { settleDecision } from '../../lib/pipeline.js';
+import type { SweepContext } from '../../lib/rule.js';
+import { type TrailSweepTarget, trailIntegrity } from '../../lib/rules/trail-integrity.js';
 import { loadSettings } from '../../lib/settings.js';
 import { TrailBaselineStore } from '../../lib/trail-baselines.js';
 import { readTrail, type TrailConfig } from '../../lib/trails.js';
@@ -20,6 +23,7 @@ import type { ReenactContext } from '../../scripts/reenact/index.js';
 import { trailReenactments } from '../../scripts/reenact/trails.js';
 import { type ReplayReport, runReplay } from '../../scripts/replay.js';
 import { anotherEvent, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { trailWithoutBaseline } from '../support/trails.js';
 
 const TRAIL = 'org-audit-trail';
 const REGION = 'eu-west-1';
@@ -240,6 +244,67 @@ describe('trail guard against the emulator', () => {
     const report = await replay([sample('DeleteTrail-by-name')], false);
     expect(report.items[0]?.result).toMatchObject({ outcome: 'needs-human', actions: [] });
     expect(report.items[0]?.result.needsHuman[0]).toContain(`aws kms cancel-key-deletion --key-id ${key}`);
+    expect(await readTrail(createAwsClients(), TRAIL, REGION)).toBeUndefined();
+  });
+});
+
+describe('the trail sweep pass against the emulator', () => {
+  const SWEEP_ID = 'sweep-2026-12-01T06:00:00.000Z';
+
+  function sweepContext(dryRun = false): SweepContext {
+    return { ...engine(), account: ACCOUNT, sweepId: SWEEP_ID, now: '2026-12-01T06:00:00.000Z', dryRun };
+  }
+
+  /** One region's trails through the pass, each settled as the sweep does. */
+  async function sweepRegion(ctx: SweepContext) {
+    const pass = trailIntegrity.sweep;
+    if (!pass) throw new Error('the trail rule declares no sweep');
+    const page = await pass.list(REGION, undefined, ctx);
+    const swept = [];
+    for (const item of page.items) {
+      const assessed = await pass.assess(item, REGION, ctx);
+      if (!assessed) continue;
+      const settled = await settleDecision(trailIntegrity, assessed.resource, assessed.state, assessed.decision, ctx);
+      swept.push({ name: assessed.name, decision: assessed.decision, outcome: settled.outcome });
+    }
+    return { page, swept };
+  }
+
+  beforeEach(async () => {
+    await freshEngine();
+    // A trail created while no event was seen, and one deleted after its baseline was captured.
+    await trailWithoutBaseline(REGION, 'team-trail', ACCOUNT);
+    await preparedBy('DeleteTrail', sample('DeleteTrail-by-name'));
+  });
+
+  it('lists the region’s trails and the deleted ones it has a baseline of, in one page', async () => {
+    const { page } = await sweepRegion(sweepContext(true));
+    const sweeping = { region: REGION, account: ACCOUNT, sweepId: SWEEP_ID };
+    expect(page).toEqual({
+      items: [
+        { ...sweeping, name: 'team-trail', firstSeen: true },
+        { ...sweeping, name: TRAIL, firstSeen: false },
+      ] satisfies TrailSweepTarget[],
+    });
+  });
+
+  it('captures a new trail’s baseline and re-creates a deleted one, saying when it was deleted is unknown', async () => {
+    const { swept } = await sweepRegion(sweepContext());
+    expect(swept.map(({ name, outcome, decision }) => [name, outcome, decision.reason])).toEqual([
+      ['team-trail', 'compliant', 'new trail: baseline captured'],
+      [TRAIL, 'remediated', `trail ${TRAIL} was deleted`],
+    ]);
+    expect(swept[1]?.decision.findings[0]?.before).toBe('deleted (not logging for an unknown time)');
+    const captured = await baselineOf(`arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/team-trail`);
+    expect(captured?.capturedFrom).toBe(SWEEP_ID);
+    await expectTrailAsBaseline('team-trail');
+    await expectTrailAsBaseline();
+  });
+
+  it('captures and re-creates nothing in a dry run', async () => {
+    const { swept } = await sweepRegion(sweepContext(true));
+    expect(swept.map(({ outcome }) => outcome)).toEqual(['compliant', 'planned']);
+    expect(await baselineOf(`arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/team-trail`)).toBeUndefined();
     expect(await readTrail(createAwsClients(), TRAIL, REGION)).toBeUndefined();
   });
 });

@@ -1,4 +1,7 @@
 /** The deploy-time baseline capture: what it reads and stores on Create, and that CloudFormation always gets an answer. */
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   CloudTrailClient,
@@ -10,10 +13,10 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
 import type { CustomResourceRequest } from '../../lib/custom-resource.js';
-import { handleCaptureResource } from '../../lib/deploy-capture.js';
+import { answerCloudFormation, CloudFormationAnswerError, handleCaptureResource } from '../../lib/deploy-capture.js';
 import type { RuleContext } from '../../lib/rule.js';
 import type { TrailConfig } from '../../lib/trails.js';
 import { ACCOUNT, settingsOf } from './fixtures.js';
@@ -278,5 +281,115 @@ describe('handleCaptureResource', () => {
       },
     ]);
     expect(logged).toHaveBeenCalledWith('deploy-time baseline capture failed', expect.any(Error));
+  });
+});
+
+describe('handleCaptureResource when CloudFormation does not take the answer', () => {
+  beforeEach(() => {
+    cloudtrailMock.reset();
+    dynamodbMock.reset();
+    cloudtrailMock.on(DescribeTrailsCommand).resolves({ trailList: [] });
+  });
+
+  it('logs the refusal and throws, so that the invocation fails and is tried again', async () => {
+    // Prepare
+    const refusal = new CloudFormationAnswerError('the answer was refused at https://example: HTTP 403');
+    const send = vi.fn<(url: string, body: string) => Promise<unknown>>().mockRejectedValue(refusal);
+    const logger = silentLogger();
+    const logged = vi.spyOn(logger, 'error');
+
+    // Act
+    const act = handleCaptureResource(request(), context(), REGION, logger, send);
+
+    // Assess
+    await expect(act).rejects.toThrow(
+      new CloudFormationAnswerError('Create TrailBaselineCapture left unanswered', { cause: refusal }),
+    );
+    await expect(act).rejects.toHaveProperty('cause', refusal);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(logged).toHaveBeenCalledWith('CloudFormation did not take the answer', refusal);
+  });
+});
+
+/** Stands in for the pre-signed S3 ResponseURL: records each request and answers with the status given. */
+describe('answerCloudFormation', () => {
+  let server: Server;
+  let base = '';
+  let status = 200;
+  let received: { method: string; path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({
+          method: String(req.method),
+          path: String(req.url),
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.writeHead(status).end(status === 200 ? '' : '<Error><Code>SignatureDoesNotMatch</Code></Error>');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.close();
+    await once(server, 'close');
+  });
+
+  beforeEach(() => {
+    received = [];
+    status = 200;
+  });
+
+  it('PUTs the answer with an empty content type, as the pre-signed URL was signed', async () => {
+    // Act
+    await answerCloudFormation(`${base}/response?X-Amz-Signature=secret`, '{"Status":"SUCCESS"}');
+
+    // Assess
+    expect(received).toEqual([
+      {
+        method: 'PUT',
+        path: '/response?X-Amz-Signature=secret',
+        headers: expect.objectContaining({ 'content-type': '', 'content-length': '20' }),
+        body: '{"Status":"SUCCESS"}',
+      },
+    ]);
+  });
+
+  it('throws when the answer is refused, naming the status but not the signature', async () => {
+    // Prepare
+    status = 403;
+
+    // Act
+    const act = answerCloudFormation(`${base}/response?X-Amz-Signature=secret`, '{}');
+
+    // Assess
+    await expect(act).rejects.toThrow(CloudFormationAnswerError);
+    await expect(act).rejects.toThrow(
+      `the answer was refused at ${base}/response: HTTP 403 <Error><Code>SignatureDoesNotMatch</Code></Error>`,
+    );
+  });
+
+  it('throws, with the cause, when nothing answers at the URL', async () => {
+    // Prepare
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/response?X-Amz-Signature=secret`;
+    closed.close();
+    await once(closed, 'close');
+
+    // Act
+    const act = answerCloudFormation(url, '{}');
+
+    // Assess
+    await expect(act).rejects.toThrow(`the answer could not be sent to ${url.split('?')[0]}`);
+    await expect(act).rejects.toHaveProperty('cause', expect.any(Error));
   });
 });

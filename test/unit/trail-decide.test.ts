@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../lib/aws.js';
 import { MalformedEventError } from '../../lib/envelope.js';
-import type { Action, Decision, Severity } from '../../lib/rule.js';
+import type { Decision, EngineRecord, Severity } from '../../lib/rule.js';
 import {
   type Dependencies,
   decideTrailFixes,
-  explainTrailFailure,
   type TrailState,
+  type TrailSweepTarget,
   trailIntegrity,
-  unrestoredAttributes,
 } from '../../lib/rules/trail-integrity.js';
 import type { TrailBaseline } from '../../lib/trail-baselines.js';
+import { explainTrailFailure, type TrailAction } from '../../lib/trail-restore.js';
+import { unrestoredAttributes } from '../../lib/trail-weakenings.js';
 import { createTrailInput, type TrailConfig } from '../../lib/trails.js';
-import { ACCOUNT, params, sample, sampleWith } from './fixtures.js';
+import { ACCOUNT, params, sample, sampleWith, settingsOf } from './fixtures.js';
 import {
   BUCKET,
   KEY,
@@ -62,11 +64,12 @@ function state({
   };
 }
 
-const capture: Action = {
-  api: 'driftguard:CaptureTrailBaseline',
-  params: { trail: NAME, region: REGION, from: EVENT_ID },
+const capture: EngineRecord = {
+  kind: 'trail-baseline',
+  trail: NAME,
+  region: REGION,
+  from: EVENT_ID,
   summary: 'baseline captured',
-  brief: 'baseline captured',
 };
 
 const PENDING_DELETION: Dependencies = { key: { id: KEY, state: 'PendingDeletion' } };
@@ -79,7 +82,7 @@ interface Case {
   apis: string[];
   needsHuman?: number;
   severity?: Severity;
-  bookkeeping: Action[];
+  bookkeeping: EngineRecord[];
 }
 
 const CASES: Case[] = [
@@ -293,7 +296,7 @@ const CASES: Case[] = [
   },
 ];
 
-const DECLARED_ACTIONS = trailIntegrity.permissions.flatMap((p) => p.actions);
+const DECLARED_COMMANDS = Object.keys(trailIntegrity.commands);
 
 describe('decideTrailFixes', () => {
   it.each(CASES)('$label', ({ input, status, apis, needsHuman, severity, bookkeeping }) => {
@@ -309,13 +312,12 @@ describe('decideTrailFixes', () => {
     if (status !== 'drifted') expect(decision.findings).toEqual([]);
   });
 
-  it.each(CASES)('only plans what the rule declares permissions for: $label', ({ input }) => {
+  it.each(CASES)('only plans commands the rule declares: $label', ({ input }) => {
     // Act
     const decision = decideTrailFixes(state(input));
 
     // Assess
-    const apis = [...decision.actions, ...(decision.bookkeeping ?? [])].map((a) => a.api);
-    expect([...DECLARED_ACTIONS, 'driftguard:CaptureTrailBaseline']).toEqual(expect.arrayContaining(apis));
+    expect(DECLARED_COMMANDS).toEqual(expect.arrayContaining(decision.actions.map((a) => a.api)));
   });
 
   it('tells the human to check the trail by hand and capture its baseline when there is none', () => {
@@ -597,6 +599,103 @@ describe('decideTrailFixes', () => {
   });
 });
 
+describe('a trail found by the sweep', () => {
+  const SWEEP_ID = 'sweep-2025-03-03T12:05:00.000Z';
+
+  function swept(firstSeen = false): TrailSweepTarget {
+    return { name: NAME, region: REGION, account: ACCOUNT, sweepId: SWEEP_ID, firstSeen };
+  }
+
+  function sweptState(current: TrailConfig | undefined, baseline: TrailBaseline | undefined): TrailState {
+    return { target: swept(), current, baseline, dependencies: {}, now: NOW };
+  }
+
+  it('has its baseline captured, from the sweep, when it is seen for the first time', () => {
+    // Act
+    const decision = trailIntegrity.preScreen?.(swept(true), settingsOf());
+
+    // Assess
+    expect(decision).toEqual({
+      status: 'compliant',
+      reason: 'new trail: baseline captured',
+      findings: [],
+      actions: [],
+      needsHuman: [],
+      bookkeeping: [{ ...capture, from: SWEEP_ID }],
+    });
+  });
+
+  it.each([
+    ['a trail with a baseline', swept(false)],
+    ['a trail named by an event', state({ eventName: 'CreateTrail', current: trail(), baseline: undefined }).target],
+  ])('is read and decided when it is %s', (_label, target) => {
+    // Act
+    const decision = trailIntegrity.preScreen?.(target, settingsOf());
+
+    // Assess
+    expect(decision).toBeUndefined();
+  });
+
+  it('is re-created when deleted, saying the time it was deleted is unknown', () => {
+    // Act
+    const decision = decideTrailFixes(sweptState(undefined, baselineOf()));
+
+    // Assess
+    expect(decision.actions.map((a) => a.api)).toEqual([
+      'cloudtrail:CreateTrail',
+      'cloudtrail:PutEventSelectors',
+      'cloudtrail:StartLogging',
+    ]);
+    expect(decision.findings).toEqual([
+      {
+        attribute: 'trail',
+        before: 'deleted (not logging for an unknown time)',
+        after: `re-created from the baseline of ${CAPTURED_AT}`,
+      },
+    ]);
+    expect(decision.severity).toBe('critical');
+    expect(decision.bookkeeping).toBeUndefined();
+  });
+
+  it.each([
+    ['AWS says when it stopped', '2025-03-03T11:05:00Z', '1h00m'],
+    ['AWS does not say when it stopped', undefined, 'an unknown time'],
+  ])('is started when stopped: %s', (_label, stoppedLoggingAt, duration) => {
+    // Prepare
+    const current = trail({ isLogging: false, ...(stoppedLoggingAt ? { stoppedLoggingAt } : {}) });
+
+    // Act
+    const decision = decideTrailFixes(sweptState(current, baselineOf()));
+
+    // Assess
+    expect(decision.actions.map(({ api, params }) => ({ api, params }))).toEqual([
+      { api: 'cloudtrail:StartLogging', params: { Name: TRAIL_ARN } },
+    ]);
+    expect(decision.findings[0]?.before).toBe(`on (stopped; not logging for ${duration})`);
+    expect(decision.bookkeeping).toEqual([]);
+  });
+
+  it('keeps the baseline as it is when the trail equals it', () => {
+    // Act
+    const decision = decideTrailFixes(sweptState(trail({ s3KeyPrefix: 'audit/v2' }), baselineOf()));
+
+    // Assess
+    expect(decision).toMatchObject({ status: 'compliant', reason: 'the trail is as its baseline says' });
+    expect(decision.bookkeeping).toBeUndefined();
+  });
+
+  it('asks a human, saying the sweep found it, when its baseline vanished meanwhile', () => {
+    // Act
+    const decision = decideTrailFixes(sweptState(trail(), undefined));
+
+    // Assess
+    expect(decision.severity).toBe('high');
+    expect(decision.needsHuman).toEqual([
+      `Check trail ${NAME} in ${REGION} by hand (found by the sweep), restore what it should be, then capture its baseline (npm run replay of a CreateTrail event, or the sweep).`,
+    ]);
+  });
+});
+
 describe('unrestoredAttributes', () => {
   it('is empty when the trail equals its baseline', () => {
     // Act
@@ -633,13 +732,13 @@ describe('unrestoredAttributes', () => {
 });
 
 describe('explainTrailFailure', () => {
-  const create: Action = {
+  const create: TrailAction = {
     api: 'cloudtrail:CreateTrail',
-    params: { ...createTrailInput(trail()) },
+    params: createTrailInput(trail()),
     summary: 're-created',
     brief: 're-created',
   };
-  const startLogging: Action = { api: 'cloudtrail:StartLogging', params: { Name: NAME }, summary: '', brief: '' };
+  const startLogging: TrailAction = { api: 'cloudtrail:StartLogging', params: { Name: NAME }, summary: '', brief: '' };
 
   function awsError(name: string) {
     return Object.assign(new Error(`${name} happened`), { name });
@@ -674,7 +773,7 @@ describe('explainTrailFailure', () => {
 
       // Assess
       expect(step).toBe(
-        `CloudTrail cannot use the trail's KMS key ${String(create.params.KmsKeyId)} (${name}): enable the key and allow cloudtrail.amazonaws.com in its policy, then restore the trail.`,
+        `CloudTrail cannot use the trail's KMS key ${KEY} (${name}): enable the key and allow cloudtrail.amazonaws.com in its policy, then restore the trail.`,
       );
     },
   );
@@ -698,6 +797,43 @@ describe('explainTrailFailure', () => {
 
     // Assess
     expect(step).toBeUndefined();
+  });
+});
+
+describe('trailIntegrity.classifyFailure', () => {
+  const ctx = { settings: settingsOf(), aws: createAwsClients() };
+  const create: TrailAction = {
+    api: 'cloudtrail:CreateTrail',
+    params: createTrailInput(trail()),
+    summary: 're-created',
+    brief: 're-created',
+  };
+
+  it('hands a refusal a human must resolve over as the step to take', async () => {
+    // Act
+    const verdict = await trailIntegrity.classifyFailure?.(
+      create,
+      Object.assign(new Error('no bucket'), { name: 'S3BucketDoesNotExistException' }),
+      ctx,
+    );
+
+    // Assess
+    expect(verdict).toEqual({
+      kind: 'refused',
+      step: expect.stringMatching(new RegExp(`^The trail's S3 bucket ${BUCKET} is gone: `)),
+    });
+  });
+
+  it('leaves any other error a plain failure', async () => {
+    // Act
+    const verdict = await trailIntegrity.classifyFailure?.(
+      create,
+      Object.assign(new Error('slow down'), { name: 'ThrottlingException' }),
+      ctx,
+    );
+
+    // Assess
+    expect(verdict).toBeUndefined();
   });
 });
 

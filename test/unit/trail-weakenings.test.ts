@@ -1,15 +1,15 @@
 /** What counts as weakening a trail, attribute by attribute, and how management-event selectors are put back. */
 import type { AdvancedEventSelector, AdvancedFieldSelector } from '@aws-sdk/client-cloudtrail';
 import { describe, expect, it } from 'vitest';
-import { restoredSelectors, trailWeakenings, type Weakening } from '../../lib/rules/trail-integrity.js';
+import { restoredSelectors } from '../../lib/trail-restore.js';
 import {
   coverageNarrowed,
-  createTrailInput,
   type ManagementCoverage,
   managementCoverage,
-  type TrailConfig,
-  trailReference,
-} from '../../lib/trails.js';
+  trailWeakenings,
+  type Weakening,
+} from '../../lib/trail-weakenings.js';
+import { createTrailInput, type TrailConfig, trailReference } from '../../lib/trails.js';
 import { ACCOUNT } from './fixtures.js';
 import {
   BUCKET,
