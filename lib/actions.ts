@@ -1,5 +1,9 @@
 /** Sends any rule's action: the command it declared, with the action's typed params, in the action's region. */
-import type { AwsClients } from './aws.js';
+import type { AwsClients, ClientClass } from './aws.js';
+
+interface CommandSender {
+  send(command: unknown): Promise<unknown>;
+}
 import type { Action, AnyRule, CommandSpec } from './rule.js';
 
 export class UndeclaredActionError extends Error {
@@ -9,6 +13,8 @@ export class UndeclaredActionError extends Error {
 export async function sendAction(aws: AwsClients, rule: AnyRule, action: Action, region: string): Promise<void> {
   const spec = (rule.commands as Record<string, CommandSpec | undefined>)[action.api];
   if (spec === undefined) throw new UndeclaredActionError(`${rule.id} plans ${action.api}, which it does not declare`);
-  const client = aws.client(spec.client, action.region ?? region);
-  await client.send(new spec.command(action.params as never) as never);
+  // The action's params are typed from this very declaration (ActionOf): the pairing holds by construction.
+  const client = aws.client(spec.client as ClientClass<CommandSender>, action.region ?? region);
+  const Command = spec.command as new (input: object) => unknown;
+  await client.send(new Command(action.params));
 }

@@ -2,7 +2,7 @@
  * Client-side rate limits per API and region (token buckets), inside AWS's documented quotas by default: the sweep
  * lists whole accounts and must not throttle the guards that share those quotas.
  */
-import type { AwsClients } from '../aws.js';
+import type { AwsClients, ClientClass } from '../aws.js';
 
 /** Calls per second by API name; '*' for the rest. DescribeLogGroups: 5 TPS per account and region (AWS quota). */
 export const DEFAULT_RATE_LIMITS: Record<string, number> = {
@@ -58,8 +58,9 @@ export function rateLimited(aws: AwsClients, limits: Record<string, number> | un
   const buckets = new Map<string, TokenBucket>();
   const limited = new WeakSet<object>();
   return {
-    client(Class, region) {
-      const client = aws.client(Class, region) as unknown as {
+    client<C>(Class: ClientClass<C>, region: string): C {
+      const sdkClient = aws.client(Class, region);
+      const client = sdkClient as unknown as {
         middlewareStack: { add(middleware: unknown, options: unknown): void };
       };
       if (!limited.has(client)) {
@@ -79,7 +80,7 @@ export function rateLimited(aws: AwsClients, limits: Record<string, number> | un
           { step: 'initialize', name: 'driftguardRateLimit' },
         );
       }
-      return client as never;
+      return sdkClient;
     },
   };
 }

@@ -8,7 +8,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, arnRegion, stateRegion } from '../aws.js';
 import { publishInput } from '../notices.js';
 import { type Settled, settleDecision } from '../pipeline.js';
-import type { AnyRule, Outcome, RuleContext, SweepContext, SweptResource } from '../rule.js';
+import type { AnyRule, Outcome, RuleContext, Severity, SweepContext, SweptResource } from '../rule.js';
 import type { Settings } from '../settings.js';
 
 export interface SweepItem {
@@ -239,7 +239,7 @@ export function digestNotice(report: SweepReport, account: string) {
     '',
     "Full report: the sweep function's log (one line per item), or `npm run sweep -- --json` locally.",
   ];
-  const severity = total('failed') + total('needs-human') > 0 ? 'high' : 'low';
+  const severity: Severity = total('failed') + total('needs-human') > 0 ? 'high' : 'low';
   return {
     subject: subject.length < 100 ? subject : `${subject.slice(0, 96)}...`,
     severity,
@@ -255,6 +255,6 @@ export async function publishDigest(engine: RuleContext, report: SweepReport, ac
   const notice = digestNotice(report, account);
   const { MessageId } = await engine.aws
     .client(SNSClient, arnRegion(topic) ?? 'us-east-1')
-    .send(new PublishCommand(publishInput({ ...notice, severity: notice.severity as never }, topic)));
+    .send(new PublishCommand(publishInput(notice, topic)));
   return MessageId;
 }
