@@ -4,6 +4,7 @@ import type { AwsClients, ClientClass } from './aws.js';
 interface CommandSender {
   send(command: unknown): Promise<unknown>;
 }
+
 import type { Action, AnyRule, CommandSpec } from './rule.js';
 
 export class UndeclaredActionError extends Error {
