@@ -112,16 +112,28 @@ function rebase(event: CloudTrailEvent, account: string, notes: string[]): Cloud
 
 /** A Lambda context as the guard's own function would get it (idempotency records are kept per function). */
 export function lambdaContext(event: CloudTrailEvent, account: string, functionName = 'driftguard-replay'): Context {
+  return invocationContext(functionName, {
+    region: event.detail.awsRegion,
+    account,
+    requestId: `replay-${event.detail.eventID}`,
+  });
+}
+
+/** What Lambda hands a function besides its event: `remainingMs` left before its time limit. */
+export function invocationContext(
+  functionName: string,
+  { region = 'us-east-1', account = '123456789012', remainingMs = 60_000, requestId = 'invocation' } = {},
+): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${event.detail.awsRegion}:${account}:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
     memoryLimitInMB: '256',
-    awsRequestId: `replay-${event.detail.eventID}`,
+    awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'replay',
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: () => remainingMs,
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -14,9 +14,9 @@ import { trailGuard } from '../../lib/guards/trail-guard.js';
 import { createGuardHandler } from '../../lib/handler.js';
 import { loadSettings } from '../../lib/settings.js';
 import { TrailBaselineStore } from '../../lib/trail-baselines.js';
+import { invocationContext } from '../../scripts/replay.js';
 import { freshEngine } from '../support/emulator.js';
 import { accessDenied, interceptedClients } from '../support/intercept.js';
-import { invocationContext } from '../support/lambda.js';
 import { trailWithoutBaseline } from '../support/trails.js';
 
 const ACCOUNT = '123456789012';

@@ -6,8 +6,8 @@
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { emulatorClientConfig } from '../../scripts/provision.js';
+import { invocationContext } from '../../scripts/replay.js';
 import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
-import { invocationContext } from '../support/lambda.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
