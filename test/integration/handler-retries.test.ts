@@ -30,7 +30,8 @@ async function prepared(scenario: RuleScenario) {
   const handler = guardHandler(scenario.guard, recorder);
   const context = contextFor(scenario.guard, event);
   const noticesByAttempt: DeliveredNotice[][] = [];
-  const deliver = () => deliverAsLambda(handler, event, context, async () => void noticesByAttempt.push(await readNotices()));
+  const deliver = () =>
+    deliverAsLambda(handler, event, context, async () => void noticesByAttempt.push(await readNotices()));
   return { event, recorder, handler, context, noticesByAttempt, deliver };
 }
 
@@ -114,6 +115,22 @@ describe.each(RULE_SCENARIOS)('retries through the handler: $label', (scenario) 
     expect(scenario.isFixed(await scenario.readState(event))).toBe(true);
   });
 
+  it('a notice the retry sent is not sent again when recording it as sent fails', async () => {
+    // Prepare: the first publish fails; the retry publishes the pending notice, then cannot mark it sent.
+    const { recorder, noticesByAttempt, deliver } = await prepared(scenario);
+    recorder.fail('SNS:Publish', 1);
+    recorder.fail('DynamoDB:UpdateItem', 1, serverError, (input) => String(input.UpdateExpression).includes(':sent'));
+
+    // Act
+    const delivery = await deliver();
+    const again = await deliver();
+
+    // Assess
+    expect(delivery.attempts.map(({ result }) => result?.outcome ?? 'threw')).toEqual(['threw', 'compliant']);
+    expect(again.deadLettered).toBe(false);
+    expect(noticesByAttempt.flat().map(outcomeOf)).toEqual(['remediated']);
+  });
+
   it('a repeated event id gives no second write and no second notice', async () => {
     // Prepare
     const { recorder, handler, context, event } = await prepared(scenario);
@@ -149,7 +166,9 @@ function byTheEngine(event: CloudTrailEvent): CloudTrailEvent {
       userIdentity: {
         type: 'AssumedRole',
         arn: `arn:aws:sts::123456789012:assumed-role/${role}/driftguard`,
-        sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::123456789012:role/${role}`, userName: role } },
+        sessionContext: {
+          sessionIssuer: { type: 'Role', arn: `arn:aws:iam::123456789012:role/${role}`, userName: role },
+        },
       },
     },
   };

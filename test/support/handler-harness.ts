@@ -51,7 +51,10 @@ interface MiddlewareStack {
 export class CallRecorder {
   readonly calls: string[] = [];
   readonly aws: AwsClients;
-  private readonly faults = new Map<string, { remaining: number; error: () => Error }>();
+  private readonly faults = new Map<
+    string,
+    { remaining: number; error: () => Error; matching: (input: Record<string, unknown>) => boolean }
+  >();
 
   constructor() {
     const base = createAwsClients();
@@ -67,7 +70,8 @@ export class CallRecorder {
                 const call = `${String(context.clientName).replace(/Client$/, '')}:${String(context.commandName).replace(/Command$/, '')}`;
                 this.calls.push(call);
                 const fault = this.faults.get(call);
-                if (fault && fault.remaining > 0) {
+                const input = (args as { input?: Record<string, unknown> }).input ?? {};
+                if (fault && fault.remaining > 0 && fault.matching(input)) {
                   fault.remaining -= 1;
                   throw fault.error();
                 }
@@ -82,9 +86,14 @@ export class CallRecorder {
     };
   }
 
-  /** The next `times` sends of the command (e.g. "IAM:AttachUserPolicy") fail with the error. */
-  fail(call: string, times: number, error: () => Error = throttling): void {
-    this.faults.set(call, { remaining: times, error });
+  /** The next `times` sends of the command (e.g. "IAM:AttachUserPolicy"), of those matching, fail with the error. */
+  fail(
+    call: string,
+    times: number,
+    error: () => Error = throttling,
+    matching: (input: Record<string, unknown>) => boolean = () => true,
+  ): void {
+    this.faults.set(call, { remaining: times, error, matching });
   }
 
   /** Calls recorded from index `from` on (a mark taken with `calls.length`). */
@@ -132,18 +141,17 @@ export async function deliverAsLambda(
   handler: GuardHandler,
   event: unknown,
   context: Context,
-  afterAttempt: (attempt: number) => Promise<void> = async () => undefined,
+  afterAttempt: (attempt: Attempt) => Promise<void> = async () => undefined,
 ): Promise<Delivery> {
   const attempts: Attempt[] = [];
-  for (let attempt = 1; attempt <= LAMBDA_ATTEMPTS; attempt++) {
-    try {
-      attempts.push({ result: await handler(event, context) });
-      await afterAttempt(attempt);
-      return { attempts, deadLettered: false };
-    } catch (error) {
-      attempts.push({ error: error as Error });
-      await afterAttempt(attempt);
-    }
+  while (attempts.length < LAMBDA_ATTEMPTS) {
+    const attempt = await handler(event, context).then(
+      (result): Attempt => ({ result }),
+      (error: unknown): Attempt => ({ error: error as Error }),
+    );
+    attempts.push(attempt);
+    await afterAttempt(attempt);
+    if (attempt.result) return { attempts, deadLettered: false };
   }
   return { attempts, deadLettered: true };
 }
