@@ -47,9 +47,8 @@ describe.each([...RULE_SCENARIOS, MFA_RELEASE_SCENARIO])('notify mode through th
     expect(notice?.attributes.outcome).toBe('planned');
     expect(notice?.subject).toContain('would do:');
     expect(notice?.document).toMatchObject({ outcome: 'planned', event: { id: event.detail.eventID } });
-    expect((notice?.document.actions as { api: string }[]).map(({ api }) => api)).toEqual(
-      result.actions.map(({ api }) => api),
-    );
+    const planned = (notice?.document.actions ?? []) as { api: string }[];
+    expect(planned.map(({ api }) => api)).toEqual(result.actions.map(({ api }) => api));
     expect(await scenario.readState(event)).toEqual(before);
     expect(scenario.isFixed(before)).toBe(false);
   });

@@ -2,7 +2,7 @@
  * One drift per rule, made real on the emulator, with the resource's state read back: what the handler tests run
  * each semantics on (retries, repeated deliveries, notify mode) for every guard.
  */
-import { DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from '@aws-sdk/client-kms';
+
 import {
   IAMClient,
   ListAccessKeysCommand,
@@ -10,6 +10,7 @@ import {
   ListMFADevicesCommand,
   ListUserTagsCommand,
 } from '@aws-sdk/client-iam';
+import { DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createAwsClients } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import type { Guard } from '../../lib/guard.js';
