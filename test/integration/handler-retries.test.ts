@@ -249,7 +249,7 @@ describe('the MFA guard’s screening and pre-checks through its handler', () =>
           arn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_ReadOnly_0123456789abcdef/erin@example.com',
         },
       },
-      /^a AssumedRole sign-in: MFA is the identity provider's/,
+      /^an AssumedRole sign-in: MFA is the identity provider's/,
     ],
   ])('skips %s without reading IAM', async (_label, change, reason) => {
     // Prepare: dave exists without MFA, so a sign-in acted on would quarantine him.
