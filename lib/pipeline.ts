@@ -303,8 +303,18 @@ async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
   if (!outbox) return;
   for (const pending of await outbox.pending(event.detail.eventID)) {
     await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
-    await outbox.markSent(event.detail.eventID, pending.key);
+    await recordSent(outbox, event.detail.eventID, pending.key, ctx);
   }
+}
+
+/**
+ * Sent: a failure to record it is logged, not thrown (a retry would send the notice again); it only risks a second
+ * notice when this very event comes back after the record expires.
+ */
+async function recordSent(outbox: NoticeOutbox, eventId: string, key: string, ctx: EngineContext) {
+  await outbox.markSent(eventId, key).catch((error: unknown) => {
+    ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
+  });
 }
 
 /** One notice per event and rule: a repeated delivery, or a retry after a repaired failure, sends no second one. */
@@ -349,8 +359,5 @@ async function deliver(
     result.reason = `${result.reason}; the notice could not be published`;
     return;
   }
-  // Sent: a failure to record it only risks a second notice when this very event comes back after the record expires.
-  await outbox?.markSent(eventId, noticeKey(String(result.rule))).catch((error: unknown) => {
-    ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
-  });
+  if (outbox) await recordSent(outbox, eventId, noticeKey(String(result.rule)), ctx);
 }

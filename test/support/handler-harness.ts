@@ -1,0 +1,197 @@
+/**
+ * Driving a guard's Lambda handler as Lambda does, against the emulator: every AWS call the handler sends recorded,
+ * faults injected on chosen commands (what the emulator cannot produce), Lambda's three attempts per delivery, the
+ * state table read back, and sample events reenacted onto the emulator.
+ */
+import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { type AwsClients, createAwsClients } from '../../lib/aws.js';
+import type { CloudTrailEvent } from '../../lib/envelope.js';
+import { type Guard, LAMBDA_ATTEMPTS } from '../../lib/guard.js';
+import { createGuardHandler } from '../../lib/handler.js';
+import type { HandledEvent } from '../../lib/pipeline.js';
+import { loadSettings, type Settings } from '../../lib/settings.js';
+import { emulatorClientConfig } from '../../scripts/provision.js';
+import { REENACTMENTS, reenactmentKey } from '../../scripts/reenact/index.js';
+import { lambdaContext } from '../../scripts/replay.js';
+import { testEndpoint } from './emulator.js';
+
+/** The account of the emulator and of every sample event. */
+export const ACCOUNT = '123456789012';
+
+/** A throttle as AWS returns it once the SDK's own retries are spent. */
+export function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    $retryable: { throttling: true },
+  });
+}
+
+/** A server error as AWS returns it once the SDK's own retries are spent. */
+export function serverError(): Error {
+  return Object.assign(new Error('We encountered an internal error'), {
+    name: 'InternalFailure',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 500 },
+  });
+}
+
+interface MiddlewareStack {
+  add(middleware: unknown, options: unknown): void;
+}
+
+/**
+ * The engine's clients (createAwsClients) with every command they send recorded as "Service:Command" (the state
+ * table's DynamoDB client included: the handler makes it through the same clients), and faults on chosen commands.
+ */
+export class CallRecorder {
+  readonly calls: string[] = [];
+  readonly aws: AwsClients;
+  private readonly faults = new Map<
+    string,
+    { remaining: number; error: () => Error; matching: (input: Record<string, unknown>) => boolean }
+  >();
+
+  constructor() {
+    const base = createAwsClients();
+    const instrumented = new WeakSet<object>();
+    this.aws = {
+      client: (Class, region) => {
+        const client = base.client(Class, region);
+        if (!instrumented.has(client as object)) {
+          instrumented.add(client as object);
+          (client as unknown as { middlewareStack: MiddlewareStack }).middlewareStack.add(
+            (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
+              async (args: unknown) => {
+                const call = `${String(context.clientName).replace(/Client$/, '')}:${String(context.commandName).replace(/Command$/, '')}`;
+                this.calls.push(call);
+                const fault = this.faults.get(call);
+                const input = (args as { input?: Record<string, unknown> }).input ?? {};
+                if (fault && fault.remaining > 0 && fault.matching(input)) {
+                  fault.remaining -= 1;
+                  throw fault.error();
+                }
+                return next(args);
+              },
+            // Before the SDK's retry step: one injected fault is one failed send, as if its retries were spent.
+            { step: 'initialize', priority: 'high', name: 'testCallRecorder' },
+          );
+        }
+        return client;
+      },
+    };
+  }
+
+  /** The next `times` sends of the command (e.g. "IAM:AttachUserPolicy"), of those matching, fail with the error. */
+  fail(
+    call: string,
+    times: number,
+    error: () => Error = throttling,
+    matching: (input: Record<string, unknown>) => boolean = () => true,
+  ): void {
+    this.faults.set(call, { remaining: times, error, matching });
+  }
+
+  /** Calls recorded from index `from` on (a mark taken with `calls.length`). */
+  since(from: number): string[] {
+    return this.calls.slice(from);
+  }
+}
+
+/** Calls other than the engine's own records: the state table (DynamoDB) and the notice (SNS Publish). */
+export function resourceCalls(calls: string[]): string[] {
+  return calls.filter((call) => !call.startsWith('DynamoDB:') && call !== 'SNS:Publish');
+}
+
+const READ_CALL = /:(Describe|Get|List|Query|Scan|Head|BatchGet)/;
+
+export function writeCalls(calls: string[]): string[] {
+  return calls.filter((call) => !READ_CALL.test(call));
+}
+
+/** A guard's handler as its functions/<guard>.ts exports it, on the recorder's clients and the given settings. */
+export function guardHandler(guard: Guard, recorder: CallRecorder, settings: Settings = loadSettings()) {
+  return createGuardHandler(guard, { settings, aws: recorder.aws, logger: new Logger({ logLevel: 'SILENT' }) });
+}
+
+export type GuardHandler = ReturnType<typeof guardHandler>;
+
+/** The Lambda context of the guard's own function in the engine's account. */
+export function contextFor(guard: Guard, event: CloudTrailEvent): Context {
+  return lambdaContext(event, ACCOUNT, `driftguard-${guard.file}`);
+}
+
+export interface Attempt {
+  result?: HandledEvent;
+  error?: Error;
+}
+
+export interface Delivery {
+  attempts: Attempt[];
+  /** All of Lambda's attempts failed: the event went to the dead-letter queue. */
+  deadLettered: boolean;
+}
+
+/** Lambda's asynchronous invocation: up to three attempts until one succeeds, then the dead-letter queue. */
+export async function deliverAsLambda(
+  handler: GuardHandler,
+  event: unknown,
+  context: Context,
+  afterAttempt: (attempt: Attempt) => Promise<void> = async () => undefined,
+): Promise<Delivery> {
+  const attempts: Attempt[] = [];
+  while (attempts.length < LAMBDA_ATTEMPTS) {
+    const attempt = await handler(event, context).then(
+      (result): Attempt => ({ result }),
+      (error: unknown): Attempt => ({ error: error as Error }),
+    );
+    attempts.push(attempt);
+    await afterAttempt(attempt);
+    if (attempt.result) return { attempts, deadLettered: false };
+  }
+  return { attempts, deadLettered: true };
+}
+
+export type StateItem = Record<string, AttributeValue>;
+
+/** Every item of the engine's state table. */
+export async function stateTableItems(table = loadSettings().stateTable): Promise<StateItem[]> {
+  if (!table) throw new Error('no state table provisioned (DRIFTGUARD_STATE_TABLE)');
+  const dynamodb = new DynamoDBClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+  const items: StateItem[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** An idempotency record (Powertools: pk "idempotency#...") or a notice claim of the outbox (pk "notice#..."). */
+export function isEventRecord(item: StateItem): boolean {
+  const pk = item.pk?.S ?? '';
+  return pk.startsWith('idempotency#') || pk.startsWith('notice#');
+}
+
+/** A sample event, parsed as the handler receives it. */
+export function sampleEvent(name: string): CloudTrailEvent {
+  return JSON.parse(readFileSync(`events/${name}.json`, 'utf8')) as CloudTrailEvent;
+}
+
+/** The event's drift made real on the emulator (its own call, after what that call needs); returns the event as run. */
+export async function reenacted(event: CloudTrailEvent, notes: string[] = []): Promise<CloudTrailEvent> {
+  const reenactment = REENACTMENTS[reenactmentKey(event)];
+  if (!reenactment) throw new Error(`no reenactment for ${reenactmentKey(event)}`);
+  return reenactment(event, {
+    endpoint: testEndpoint(),
+    account: ACCOUNT,
+    notes,
+    engine: { settings: loadSettings(), aws: createAwsClients() },
+    keys: new Map(),
+  });
+}
