@@ -73,11 +73,10 @@ function subConditions(condition: Record<string, Record<string, string>>): Recor
 
 /** A rule's IAM needs: its reads, and each declared command's action on the command's resource. */
 export function rulePermissions(rule: AnyRule): PermissionDeclaration[] {
-  const writes = Object.entries(rule.commands as Commands).map(([action, spec]) => ({
-    actions: [action],
-    resource: spec.resource,
-    ...(spec.condition ? { condition: spec.condition } : {}),
-  }));
+  const writes = Object.entries(rule.commands as Commands).flatMap(([action, spec]) => [
+    { actions: [action], resource: spec.resource, ...(spec.condition ? { condition: spec.condition } : {}) },
+    ...(spec.alsoNeeds ?? []),
+  ]);
   return [...rule.reads, ...writes];
 }
 

@@ -268,7 +268,7 @@ async function applyActions(
       await sendAction(ctx.aws, rule, action, region);
       done.push(action);
     } catch (error) {
-      const verdict = await rule.classifyFailure?.(action, error, ctx);
+      const verdict = await rule.classifyFailure?.(action, error, ctx, action.region ?? region);
       if (verdict?.kind === 'gone') return { done, failures, refusals: [], gone: true };
       if (verdict?.kind === 'done') {
         done.push(action);

@@ -31,6 +31,8 @@ export interface CommandSpec<Input extends object = object> {
   command: new (input: Input) => unknown;
   resource: string;
   condition?: Record<string, Record<string, string>>;
+  /** What else IAM authorises the command as (CreateTrail with tags is also AddTags; passing a role is PassRole). */
+  alsoNeeds?: PermissionDeclaration[];
 }
 
 /** Declares a command, keeping its input type: `command(CloudWatchLogsClient, PutRetentionPolicyCommand, arn)`. */
@@ -38,9 +40,9 @@ export function command<Input extends object>(
   client: CommandSpec<Input>['client'],
   commandClass: new (input: Input) => unknown,
   resource: string,
-  condition?: CommandSpec['condition'],
+  extra: Pick<CommandSpec, 'condition' | 'alsoNeeds'> = {},
 ): CommandSpec<Input> {
-  return { client, command: commandClass, resource, ...(condition ? { condition } : {}) };
+  return { client, command: commandClass, resource, ...extra };
 }
 
 /** What a rule may write: IAM action (service:Action) -> its command. */
@@ -196,8 +198,13 @@ export interface Rule<Target = unknown, State = unknown, C extends Commands = Co
   decide(state: State, settings: Settings): Decision<ActionOf<C>>;
   /** After the actions: what could not be restored (read back and compared), as steps for a human. */
   verify?(state: State, ctx: RuleContext): Promise<string[]>;
-  /** Reads a failed write's error; undefined for a plain failure. */
-  classifyFailure?(action: ActionOf<C>, error: unknown, ctx: RuleContext): Promise<FailureVerdict | undefined>;
+  /** Reads a failed write's error (the write was sent in `region`); undefined for a plain failure. */
+  classifyFailure?(
+    action: ActionOf<C>,
+    error: unknown,
+    ctx: RuleContext,
+    region: string,
+  ): Promise<FailureVerdict | undefined>;
   /** How the sweep finds what no event reported. */
   // biome-ignore lint/suspicious/noExplicitAny: each rule lists items of its own type
   sweep?: RuleSweep<any, State>;

@@ -14,15 +14,27 @@ import {
   type UpdateTrailCommandInput,
 } from '@aws-sdk/client-cloudtrail';
 import { awsErrorName } from './aws.js';
-import { type ActionOf, command } from './rule.js';
+import { type ActionOf, command, type PermissionDeclaration } from './rule.js';
 import { managementCoverage, onOff, type Weakening } from './trail-weakenings.js';
 import { createTrailInput, type TrailConfig } from './trails.js';
 
 export const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
 
+/** Restoring a trail's CloudWatch Logs delivery hands CloudTrail the trail's role. */
+const PASS_ROLE_TO_CLOUDTRAIL: PermissionDeclaration = {
+  actions: ['iam:PassRole'],
+  resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*',
+  condition: { StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' } },
+};
+
 export const TRAIL_COMMANDS = {
-  'cloudtrail:CreateTrail': command(CloudTrailClient, CreateTrailCommand, TRAIL_ARNS),
-  'cloudtrail:UpdateTrail': command(CloudTrailClient, UpdateTrailCommand, TRAIL_ARNS),
+  'cloudtrail:CreateTrail': command(CloudTrailClient, CreateTrailCommand, TRAIL_ARNS, {
+    // CreateTrail with tags is also authorised as AddTags.
+    alsoNeeds: [{ actions: ['cloudtrail:AddTags'], resource: TRAIL_ARNS }, PASS_ROLE_TO_CLOUDTRAIL],
+  }),
+  'cloudtrail:UpdateTrail': command(CloudTrailClient, UpdateTrailCommand, TRAIL_ARNS, {
+    alsoNeeds: [PASS_ROLE_TO_CLOUDTRAIL],
+  }),
   'cloudtrail:StartLogging': command(CloudTrailClient, StartLoggingCommand, TRAIL_ARNS),
   'cloudtrail:PutEventSelectors': command(CloudTrailClient, PutEventSelectorsCommand, TRAIL_ARNS),
   'cloudtrail:PutInsightSelectors': command(CloudTrailClient, PutInsightSelectorsCommand, TRAIL_ARNS),

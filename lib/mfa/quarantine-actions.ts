@@ -10,14 +10,7 @@ import {
   UntagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import {
-  IAM_REGION,
-  IAM_USERS,
-  iamUserExists,
-  isNoSuchEntity,
-  QUARANTINE_TAG,
-  QUARANTINED_KEYS_TAG,
-} from '../iam-users.js';
+import { IAM_USERS, iamUserExists, isNoSuchEntity, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../iam-users.js';
 import { type ActionOf, command, type FailureVerdict, type RuleContext } from '../rule.js';
 
 // Only the stack's quarantine policy may be attached or detached (logical id of the managed policy resource).
@@ -27,14 +20,14 @@ const SET_KEY_STATUS = command(IAMClient, UpdateAccessKeyCommand, IAM_USERS);
 
 /** What containing a user writes: the policy, the tags, the keys set Inactive. */
 export const CONTAINMENT_COMMANDS = {
-  'iam:AttachUserPolicy': command(IAMClient, AttachUserPolicyCommand, IAM_USERS, ONLY_QUARANTINE_POLICY),
+  'iam:AttachUserPolicy': command(IAMClient, AttachUserPolicyCommand, IAM_USERS, { condition: ONLY_QUARANTINE_POLICY }),
   'iam:TagUser': command(IAMClient, TagUserCommand, IAM_USERS),
   'iam:UpdateAccessKey': SET_KEY_STATUS,
 };
 
 /** What releasing a user writes: the policy detached, the recorded keys reactivated, the tags removed. */
 export const RELEASE_COMMANDS = {
-  'iam:DetachUserPolicy': command(IAMClient, DetachUserPolicyCommand, IAM_USERS, ONLY_QUARANTINE_POLICY),
+  'iam:DetachUserPolicy': command(IAMClient, DetachUserPolicyCommand, IAM_USERS, { condition: ONLY_QUARANTINE_POLICY }),
   'iam:UpdateAccessKey': SET_KEY_STATUS,
   'iam:UntagUser': command(IAMClient, UntagUserCommand, IAM_USERS),
 };
@@ -109,12 +102,13 @@ export async function classifyQuarantineFailure(
   action: QuarantineAction,
   error: unknown,
   { aws }: RuleContext,
+  region: string,
 ): Promise<FailureVerdict | undefined> {
   const userName = action.params.UserName;
   if (!isNoSuchEntity(error) || userName === undefined) return undefined;
   let userExists: boolean;
   try {
-    userExists = await iamUserExists(aws, IAM_REGION, userName);
+    userExists = await iamUserExists(aws, region, userName);
   } catch {
     // Whether the user is there cannot be told: the write's own failure stands.
     return undefined;

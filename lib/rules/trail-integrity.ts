@@ -303,18 +303,10 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
         'cloudtrail:GetEventSelectors',
         'cloudtrail:GetInsightSelectors',
         'cloudtrail:ListTags',
-        // CreateTrail with tags is also authorised as AddTags.
-        'cloudtrail:AddTags',
       ],
       resource: TRAIL_ARNS,
     },
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
-    // Restoring a trail's CloudWatch Logs delivery hands CloudTrail the trail's role.
-    {
-      actions: ['iam:PassRole'],
-      resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*',
-      condition: { StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' } },
-    },
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',

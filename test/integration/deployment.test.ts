@@ -200,8 +200,9 @@ const GUARDS: ExpectedGuard[] = [
     statements: [
       allow(TRAIL_ACTIONS, TRAILS),
       allow(['kms:DescribeKey'], KEYS),
-      PASS_ROLE_TO_CLOUDTRAIL,
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      // Declared with CreateTrail and UpdateTrail, the commands that hand CloudTrail a role.
+      PASS_ROLE_TO_CLOUDTRAIL,
       ...ownNeeds('driftguard-dev-trailGuard'),
     ],
     environment: SETTINGS_ENVIRONMENT,

@@ -338,7 +338,7 @@ describe('what a failed quarantine write means, read from the emulator’s own e
       (failure: unknown) => failure,
     );
     expect(error).toBeInstanceOf(Error);
-    return mfaQuarantine.classifyFailure?.(action, error, ctx);
+    return mfaQuarantine.classifyFailure?.(action, error, ctx, 'us-east-1');
   }
 
   // Notices are not under test here: every action's texts are left empty.
@@ -393,7 +393,7 @@ describe('what a failed quarantine write means, read from the emulator’s own e
       api: 'iam:AttachUserPolicy',
       params: { UserName: 'bob', PolicyArn: policyArn },
     };
-    expect(await mfaQuarantine.classifyFailure?.(action, throttled, { settings, aws })).toBeUndefined();
+    expect(await mfaQuarantine.classifyFailure?.(action, throttled, { settings, aws }, 'us-east-1')).toBeUndefined();
   });
 });
 

@@ -815,6 +815,7 @@ describe('trailIntegrity.classifyFailure', () => {
       create,
       Object.assign(new Error('no bucket'), { name: 'S3BucketDoesNotExistException' }),
       ctx,
+      REGION,
     );
 
     // Assess
@@ -830,6 +831,7 @@ describe('trailIntegrity.classifyFailure', () => {
       create,
       Object.assign(new Error('slow down'), { name: 'ThrottlingException' }),
       ctx,
+      REGION,
     );
 
     // Assess
