@@ -6,7 +6,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createAwsClients } from '../lib/aws.js';
+import { createAwsClients, invokedAccount } from '../lib/aws.js';
 import { logger } from '../lib/logger.js';
 import { RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
@@ -19,7 +19,7 @@ const aws = rateLimited(createAwsClients(), parseRateLimits(process.env.DRIFTGUA
 const SAFETY_MS = 60_000;
 
 async function sweep(event: { continue?: boolean } | undefined, context: Context) {
-  const account = context.invokedFunctionArn.split(':')[4] ?? '';
+  const account = invokedAccount(context);
   const home = process.env.AWS_REGION ?? 'us-east-1';
   const regions = parseRegions(process.env.DRIFTGUARD_SWEEP_REGIONS) ?? (await enabledRegions(aws, home));
   const report = await runSweep(

@@ -73,6 +73,13 @@ export function awsErrorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
+/** The account a Lambda function runs in, from its own ARN (no STS call). */
+export function invokedAccount(context: { invokedFunctionArn: string }): string {
+  const account = context.invokedFunctionArn.split(':')[4];
+  if (!account) throw new Error(`cannot tell the account from invokedFunctionArn ${context.invokedFunctionArn}`);
+  return account;
+}
+
 /** The region in an ARN (arn:partition:service:region:account:...). */
 export function arnRegion(arn: string): string | undefined {
   const parts = arn.split(':');

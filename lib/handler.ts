@@ -7,7 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type AwsClients, createAwsClients, stateRegion } from './aws.js';
+import { type AwsClients, createAwsClients, invokedAccount, stateRegion } from './aws.js';
 import { isCustomResourceRequest } from './custom-resource.js';
 import { MalformedEventError } from './envelope.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
@@ -43,13 +43,6 @@ function idempotencyConfig() {
     // A malformed event has no id: it fails at the schema, not here.
     throwOnNoIdempotencyKey: false,
   });
-}
-
-/** The account this function runs in, from its own ARN (no STS call). */
-function accountOf(context: Context): string {
-  const account = context.invokedFunctionArn?.split(':')[4];
-  if (!account) throw new Error(`cannot tell the account from invokedFunctionArn ${context.invokedFunctionArn}`);
-  return account;
 }
 
 export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = {}) {
@@ -90,7 +83,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       failedNoticeAttempt: options.attempts ?? LAMBDA_ATTEMPTS,
       logger,
       screening: {
-        accountId: accountOf(context),
+        accountId: invokedAccount(context),
         engineRolePrefix: settings.engineRolePrefix,
         ownPrincipalArns: options.ownPrincipalArns ?? [],
       },
