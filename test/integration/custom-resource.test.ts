@@ -3,9 +3,6 @@
  * sent to the trail guard's Lambda handler is answered with a PUT at its ResponseURL (here a local server), and a
  * request whose handling fails is answered FAILED: a deploy must never wait for an answer that does not come.
  */
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
@@ -17,6 +14,7 @@ import { TrailBaselineStore } from '../../lib/trail-baselines.js';
 import { invocationContext } from '../../scripts/replay.js';
 import { freshEngine } from '../support/emulator.js';
 import { accessDenied, interceptedClients } from '../support/intercept.js';
+import { type ResponseUrl, startResponseUrl } from '../support/response-url.js';
 import { trailWithoutBaseline } from '../support/trails.js';
 
 const ACCOUNT = '123456789012';
@@ -24,39 +22,22 @@ const HOME = 'us-east-1';
 const STACK_ID = `arn:aws:cloudformation:${HOME}:${ACCOUNT}:stack/driftguard-dev/7f1c2a30-b0c4-11ef-9f5c-0a1b2c3d4e5f`;
 const arnOf = (region: string, name: string) => `arn:aws:cloudtrail:${region}:${ACCOUNT}:trail/${name}`;
 
-interface Answer {
-  method: string;
-  path: string;
-  body: Record<string, unknown>;
-}
-
-/** Stands in for CloudFormation's pre-signed S3 ResponseURL: records each answer and accepts it. */
-let server: Server;
-let answers: Answer[] = [];
+/** CloudFormation's answers, their JSON bodies parsed. */
+let responseUrl: ResponseUrl;
 let responseBase = '';
+const answers = () =>
+  responseUrl.received.map(({ method, path, body }) => ({
+    method,
+    path,
+    body: JSON.parse(body) as Record<string, unknown>,
+  }));
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      answers.push({
-        method: String(request.method),
-        path: String(request.url),
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
-      });
-      response.writeHead(200).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  responseBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  responseUrl = await startResponseUrl();
+  responseBase = responseUrl.base;
 });
 
-afterAll(async () => {
-  server.close();
-  await once(server, 'close');
-});
+afterAll(() => responseUrl.close());
 
 function request(
   type: CustomResourceRequest['RequestType'],
@@ -88,7 +69,7 @@ const baselineOf = (arn: string) => new TrailBaselineStore(createAwsClients(), l
 
 describe('the trail guard’s handler as a CloudFormation custom resource', () => {
   beforeEach(async () => {
-    answers = [];
+    responseUrl.reset();
     await freshEngine({ AWS_REGION: HOME });
     await trailWithoutBaseline(HOME, 'home-trail');
     await trailWithoutBaseline('eu-west-1', 'other-region-trail');
@@ -97,7 +78,7 @@ describe('the trail guard’s handler as a CloudFormation custom resource', () =
   it('answers a Create at its ResponseURL after capturing the baselines of the home region’s trails', async () => {
     const result = await trailGuardHandler()(request('Create', 'create-1'), lambdaContext('create-1'));
 
-    expect(answers).toEqual([
+    expect(answers()).toEqual([
       {
         method: 'PUT',
         path: '/cloudformation-response/create-1?X-Amz-Signature=example',
@@ -123,9 +104,9 @@ describe('the trail guard’s handler as a CloudFormation custom resource', () =
     const physicalId = `driftguard-trail-baselines-${HOME}`;
     const result = await trailGuardHandler()(request(type, `${type}-1`, physicalId), lambdaContext(`${type}-1`));
 
-    expect(answers).toHaveLength(1);
-    expect(answers[0]?.method).toBe('PUT');
-    expect(answers[0]?.body).toEqual({
+    expect(answers()).toHaveLength(1);
+    expect(answers()[0]?.method).toBe('PUT');
+    expect(answers()[0]?.body).toEqual({
       Status: 'SUCCESS',
       Reason: 'nothing to do',
       PhysicalResourceId: physicalId,
@@ -145,8 +126,8 @@ describe('the trail guard’s handler as a CloudFormation custom resource', () =
     });
     const result = await trailGuardHandler(refusing)(request('Create', 'create-2'), lambdaContext('create-2'));
 
-    expect(answers).toHaveLength(1);
-    expect(answers[0]?.body).toMatchObject({
+    expect(answers()).toHaveLength(1);
+    expect(answers()[0]?.body).toMatchObject({
       Status: 'FAILED',
       Reason: expect.stringMatching(/^baseline capture failed: .*cloudtrail:DescribeTrails/),
       PhysicalResourceId: `driftguard-trail-baselines-${HOME}`,
@@ -165,6 +146,6 @@ describe('the trail guard’s handler as a CloudFormation custom resource', () =
     const physicalId = `driftguard-trail-baselines-${HOME}`;
     await trailGuardHandler(refusingAll)(request('Delete', 'delete-2', physicalId), lambdaContext('delete-2'));
 
-    expect(answers.map((answer) => [answer.body.Status, answer.body.RequestId])).toEqual([['SUCCESS', 'delete-2']]);
+    expect(answers().map((answer) => [answer.body.Status, answer.body.RequestId])).toEqual([['SUCCESS', 'delete-2']]);
   });
 });

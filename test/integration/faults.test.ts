@@ -21,7 +21,8 @@ import { createGuardHandler, RemediationFailedError } from '../../lib/handler.js
 import { loadSettings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
-import { contextFor, deliverAsLambda, serverError, throttling } from '../support/handler-harness.js';
+import { contextFor, deliverAsLambda } from '../support/handler-harness.js';
+import { serverError, throttling } from '../support/intercept.js';
 
 const EVENTS = Number(process.env.FAULT_TEST_EVENTS ?? 1000);
 const SEED = Number(process.env.FAULT_TEST_SEED ?? 20261122);

@@ -17,8 +17,8 @@ import {
   reenacted,
   resourceCalls,
   sampleEvent,
-  serverError,
 } from '../support/handler-harness.js';
+import { serverError } from '../support/intercept.js';
 import { MFA_SCENARIO, RULE_SCENARIOS, type RuleScenario, SIGN_IN_SCENARIO } from '../support/rule-scenarios.js';
 
 const outcomeOf = (notice: DeliveredNotice) => String(notice.document.outcome);

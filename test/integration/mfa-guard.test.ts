@@ -12,13 +12,8 @@ import {
   DeleteAccessKeyCommand,
   DeleteUserCommand,
   EnableMFADeviceCommand,
-  IAMClient,
-  ListAccessKeysCommand,
-  ListAttachedUserPoliciesCommand,
   ListEntitiesForPolicyCommand,
-  ListMFADevicesCommand,
   ListUsersCommand,
-  ListUserTagsCommand,
   TagUserCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
@@ -33,10 +28,10 @@ import type { SweepContext } from '../../lib/rule.js';
 import { consoleSignInMfa } from '../../lib/rules/console-signin-mfa.js';
 import { mfaQuarantine } from '../../lib/rules/mfa-quarantine.js';
 import { loadSettings, readMfaSettings, type Settings } from '../../lib/settings.js';
-import { emulatorClientConfig, provisionMfaQuarantinePolicy } from '../../scripts/provision.js';
+import { provisionMfaQuarantinePolicy } from '../../scripts/provision.js';
 import { reenactmentKey } from '../../scripts/reenact/index.js';
 import { mfaReenactments } from '../../scripts/reenact/mfa.js';
-import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { emulatorIam, freshEngine, readIamUserState, readNotices, testEndpoint } from '../support/emulator.js';
 
 const ACCOUNT = '123456789012';
 const RULES = [mfaQuarantine, consoleSignInMfa];
@@ -93,26 +88,8 @@ async function run(settings: Settings, name: string, options: { reenact?: boolea
   return { result, notes, engineCalls: awsCallCounter.calls - before };
 }
 
-const iam = () => new IAMClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
-
-async function readBack(userName: string) {
-  const client = iam();
-  const [policies, tags, keys, devices] = await Promise.all([
-    client.send(new ListAttachedUserPoliciesCommand({ UserName: userName })),
-    client.send(new ListUserTagsCommand({ UserName: userName })),
-    client.send(new ListAccessKeysCommand({ UserName: userName })),
-    client.send(new ListMFADevicesCommand({ UserName: userName })),
-  ]);
-  return {
-    policies: (policies.AttachedPolicies ?? []).map((p) => p.PolicyArn),
-    tags: Object.fromEntries((tags.Tags ?? []).map((t) => [t.Key, t.Value])),
-    keys: Object.fromEntries((keys.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId, k.Status])),
-    devices: (devices.MFADevices ?? []).map((d) => d.SerialNumber),
-  };
-}
-
 async function quarantinedUsers(): Promise<string[]> {
-  const { PolicyUsers = [] } = await iam().send(new ListEntitiesForPolicyCommand({ PolicyArn: policyArn }));
+  const { PolicyUsers = [] } = await emulatorIam().send(new ListEntitiesForPolicyCommand({ PolicyArn: policyArn }));
   return PolicyUsers.map((user) => String(user.UserName));
 }
 
@@ -128,7 +105,7 @@ describe('MFA guard against the emulator', () => {
 
     expect(result.outcome).toBe('remediated');
     expect(result.actions.map((a) => a.api)).toEqual(['iam:AttachUserPolicy', 'iam:TagUser']);
-    const bob = await readBack('bob');
+    const bob = await readIamUserState('bob');
     expect(bob.devices).toEqual([]);
     expect(bob.policies).toEqual([policyArn]);
     expect(bob.tags[QUARANTINE_TAG]).toMatch(
@@ -158,7 +135,7 @@ describe('MFA guard against the emulator', () => {
     const { result } = await run(settings, 'iam-DeactivateMFADevice-iam-user');
 
     expect(result.outcome).toBe('remediated');
-    const bob = await readBack('bob');
+    const bob = await readIamUserState('bob');
     const [keyId] = Object.keys(bob.keys);
     expect(bob.keys).toEqual({ [String(keyId)]: 'Inactive' });
     expect(bob.tags[QUARANTINED_KEYS_TAG]).toBe(keyId);
@@ -170,18 +147,20 @@ describe('MFA guard against the emulator', () => {
   it('releases exactly on re-enrolment: policy detached, only the engine’s keys reactivated, tags removed', async () => {
     settings = await freshMfaEngine({ DRIFTGUARD_MFA_DEACTIVATE_KEYS: 'true' });
     await run(settings, 'iam-DeactivateMFADevice-iam-user');
-    const [engineKey] = Object.keys((await readBack('bob')).keys);
+    const [engineKey] = Object.keys((await readIamUserState('bob')).keys);
     // A key someone else creates and sets Inactive during the quarantine is not the engine's to reactivate.
-    const { AccessKey } = await iam().send(new CreateAccessKeyCommand({ UserName: 'bob' }));
+    const { AccessKey } = await emulatorIam().send(new CreateAccessKeyCommand({ UserName: 'bob' }));
     const otherKey = String(AccessKey?.AccessKeyId);
-    await iam().send(new UpdateAccessKeyCommand({ UserName: 'bob', AccessKeyId: otherKey, Status: 'Inactive' }));
+    await emulatorIam().send(
+      new UpdateAccessKeyCommand({ UserName: 'bob', AccessKeyId: otherKey, Status: 'Inactive' }),
+    );
     await readNotices();
 
     const { result } = await run(settings, 'iam-EnableMFADevice');
 
     expect(result.outcome).toBe('remediated');
     expect(result.actions.map((a) => a.api)).toEqual(['iam:DetachUserPolicy', 'iam:UpdateAccessKey', 'iam:UntagUser']);
-    const bob = await readBack('bob');
+    const bob = await readIamUserState('bob');
     expect(bob.devices).toEqual([BOB_PHONE]);
     expect(bob.policies).toEqual([]);
     expect(bob.tags).toEqual({});
@@ -205,14 +184,14 @@ describe('MFA guard against the emulator', () => {
     expect(notes.join('\n')).toContain('deactivated');
     expect(result.outcome).toBe('remediated');
     expect(result.findings[0]?.before).toBe(`arn:aws:iam::${ACCOUNT}:mfa/carol (owner inferred from the device name)`);
-    const carol = await readBack('carol');
+    const carol = await readIamUserState('carol');
     expect(carol.devices).toEqual([]);
     expect(carol.policies).toEqual([policyArn]);
     expect(carol.tags[QUARANTINE_TAG]).toMatch(/ DeleteVirtualMFADevice a7c4e2b9-0202-/);
   });
 
   it('leaves a user with another MFA device compliant', async () => {
-    const client = iam();
+    const client = emulatorIam();
     await client.send(new CreateUserCommand({ UserName: 'bob' }));
     const { VirtualMFADevice } = await client.send(
       new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: 'bob-spare' }),
@@ -230,13 +209,13 @@ describe('MFA guard against the emulator', () => {
 
     expect(result.outcome).toBe('compliant');
     expect(result.reason).toBe(`bob still has MFA device arn:aws:iam::${ACCOUNT}:mfa/bob-spare`);
-    expect((await readBack('bob')).policies).toEqual([]);
+    expect((await readIamUserState('bob')).policies).toEqual([]);
     expect(await readNotices()).toEqual([]);
   });
 
   it('gives an exempt user a notice only', async () => {
-    await iam().send(new CreateUserCommand({ UserName: 'bob' }));
-    await iam().send(
+    await emulatorIam().send(new CreateUserCommand({ UserName: 'bob' }));
+    await emulatorIam().send(
       new TagUserCommand({ UserName: 'bob', Tags: [{ Key: 'driftguard:exempt', Value: 'break-glass' }] }),
     );
 
@@ -244,7 +223,7 @@ describe('MFA guard against the emulator', () => {
 
     expect(result.outcome).toBe('needs-human');
     expect(result.actions).toEqual([]);
-    expect((await readBack('bob')).policies).toEqual([]);
+    expect((await readIamUserState('bob')).policies).toEqual([]);
     expect((await readNotices())[0]?.attributes).toMatchObject({ severity: 'high', outcome: 'needs-human' });
   });
 
@@ -267,7 +246,7 @@ describe('MFA guard against the emulator', () => {
     expect(result.needsHuman[0]).toMatch(
       /^The quarantine policy arn:aws:iam::123456789012:policy\/missing does not exist/,
     );
-    expect((await readBack('bob')).tags).toEqual({});
+    expect((await readIamUserState('bob')).tags).toEqual({});
   });
 
   it('sends a root MFA deactivation to a human: critical, no write at all', async () => {
@@ -279,7 +258,7 @@ describe('MFA guard against the emulator', () => {
     expect(result.resource).toMatchObject({ type: 'root user of', id: ACCOUNT });
     // Only the notice: claimed in the outbox, published, marked sent. No IAM read or write.
     expect(engineCalls).toBe(3);
-    expect((await iam().send(new ListUsersCommand({}))).Users).toEqual([]);
+    expect((await emulatorIam().send(new ListUsersCommand({}))).Users).toEqual([]);
     const [notice] = await readNotices();
     expect(notice?.attributes).toMatchObject({ severity: 'critical', outcome: 'needs-human' });
     expect(notice?.text).toContain('Sign in as the root user of 123456789012 and assign an MFA device');
@@ -290,7 +269,7 @@ describe('MFA guard against the emulator', () => {
 
     expect(result.outcome).toBe('remediated');
     expect(result.rule).toBe('console-signin-mfa');
-    const dave = await readBack('dave');
+    const dave = await readIamUserState('dave');
     expect(dave.policies).toEqual([policyArn]);
     expect(dave.tags[QUARANTINE_TAG]).toMatch(/ ConsoleLogin a7c4e2b9-0206-/);
     const [notice] = await readNotices();
@@ -300,7 +279,7 @@ describe('MFA guard against the emulator', () => {
   it('accepts a sign-in with MFA (docs spelling of the detail type): compliant, no notice', async () => {
     const { result } = await run(settings, 'signin-ConsoleLogin-with-MFA');
     expect(result.outcome).toBe('compliant');
-    expect((await readBack('alice')).policies).toEqual([]);
+    expect((await readIamUserState('alice')).policies).toEqual([]);
     expect(await readNotices()).toEqual([]);
   });
 
@@ -317,7 +296,7 @@ describe('MFA guard against the emulator', () => {
     expect(result.outcome).toBe('ignored');
     expect(result.reason).toBe('the call failed (AccessDenied), so nothing changed');
     expect(engineCalls).toBe(0);
-    expect((await iam().send(new ListUsersCommand({}))).Users).toEqual([]);
+    expect((await emulatorIam().send(new ListUsersCommand({}))).Users).toEqual([]);
   });
 });
 
@@ -327,7 +306,7 @@ describe('what a failed quarantine write means, read from the emulator’s own e
 
   beforeEach(async () => {
     settings = await freshMfaEngine();
-    await iam().send(new CreateUserCommand({ UserName: 'bob' }));
+    await emulatorIam().send(new CreateUserCommand({ UserName: 'bob' }));
   });
 
   /** The action sent as the pipeline sends it; its error read by the rule. */
@@ -367,9 +346,9 @@ describe('what a failed quarantine write means, read from the emulator’s own e
   });
 
   it('the policy no longer attached, or the key deleted meanwhile: done', async () => {
-    const { AccessKey } = await iam().send(new CreateAccessKeyCommand({ UserName: 'bob' }));
+    const { AccessKey } = await emulatorIam().send(new CreateAccessKeyCommand({ UserName: 'bob' }));
     const keyId = String(AccessKey?.AccessKeyId);
-    await iam().send(new DeleteAccessKeyCommand({ UserName: 'bob', AccessKeyId: keyId }));
+    await emulatorIam().send(new DeleteAccessKeyCommand({ UserName: 'bob', AccessKeyId: keyId }));
 
     const detach = await classify({
       ...TEXTS,
@@ -412,7 +391,7 @@ describe('the users sweep against the emulator', () => {
       now: '2026-11-21T13:00:00.000Z',
       dryRun: false,
     };
-    const client = iam();
+    const client = emulatorIam();
     for (const UserName of ['bob', 'erin', 'gone']) await client.send(new CreateUserCommand({ UserName }));
     await client.send(new CreateLoginProfileCommand({ UserName: 'bob', Password: 'Correct-Horse-1' }));
     await client.send(new CreateLoginProfileCommand({ UserName: 'erin', Password: 'Correct-Horse-2' }));
@@ -453,15 +432,15 @@ describe('the users sweep against the emulator', () => {
     expect(bob.resource).toMatchObject({ type: 'IAM user', id: 'bob', arn: `arn:aws:iam::${ACCOUNT}:user/bob` });
     expect(settled.outcome).toBe('remediated');
     expect(settled.done.map((action) => action.api)).toEqual(['iam:AttachUserPolicy', 'iam:TagUser']);
-    const tags = (await readBack('bob')).tags;
-    expect((await readBack('bob')).policies).toEqual([policyArn]);
+    const tags = (await readIamUserState('bob')).tags;
+    expect((await readIamUserState('bob')).policies).toEqual([policyArn]);
     expect(tags[QUARANTINE_TAG]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z Sweep ${SWEEP_ID}$`));
     expect(erin?.decision).toMatchObject({ status: 'compliant', reason: expect.stringMatching(/^erin still has/) });
   });
 
   it('reports nothing for a user deleted between the listing and the look', async () => {
     const page = await mfaQuarantine.sweep?.list('us-east-1', undefined, sweep);
-    await iam().send(new DeleteUserCommand({ UserName: 'gone' }));
+    await emulatorIam().send(new DeleteUserCommand({ UserName: 'gone' }));
     const gone = page?.items.find((listed: { userName: string }) => listed.userName === 'gone');
 
     expect(await mfaQuarantine.sweep?.assess(gone, 'us-east-1', sweep)).toBeUndefined();

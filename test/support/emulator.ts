@@ -3,6 +3,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, type LogGroup } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  IAMClient,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListMFADevicesCommand,
+  ListUserTagsCommand,
+} from '@aws-sdk/client-iam';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -71,6 +78,26 @@ export async function describeGroup(name: string, region = 'eu-west-1'): Promise
   const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), region));
   const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }));
   return logGroups?.find((group) => group.logGroupName === name);
+}
+
+/** An IAM client on the emulator (IAM answers in us-east-1). */
+export const emulatorIam = () => new IAMClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+
+/** What the MFA guard may change on a user, read back from the emulator: policies, tags, key statuses, devices. */
+export async function readIamUserState(userName: string) {
+  const client = emulatorIam();
+  const [policies, tags, keys, devices] = await Promise.all([
+    client.send(new ListAttachedUserPoliciesCommand({ UserName: userName })),
+    client.send(new ListUserTagsCommand({ UserName: userName })),
+    client.send(new ListAccessKeysCommand({ UserName: userName })),
+    client.send(new ListMFADevicesCommand({ UserName: userName })),
+  ]);
+  return {
+    policies: (policies.AttachedPolicies ?? []).map((policy) => policy.PolicyArn),
+    tags: Object.fromEntries((tags.Tags ?? []).map((tag) => [tag.Key, tag.Value])),
+    keys: Object.fromEntries((keys.AccessKeyMetadata ?? []).map((key) => [key.AccessKeyId, key.Status])),
+    devices: (devices.MFADevices ?? []).map((device) => device.SerialNumber),
+  };
 }
 
 export interface DeliveredNotice {

@@ -17,32 +17,10 @@ import { emulatorClientConfig } from '../../scripts/provision.js';
 import { REENACTMENTS, reenactmentKey } from '../../scripts/reenact/index.js';
 import { lambdaContext } from '../../scripts/replay.js';
 import { testEndpoint } from './emulator.js';
+import { interceptedClients, throttling } from './intercept.js';
 
 /** The account of the emulator and of every sample event. */
 export const ACCOUNT = '123456789012';
-
-/** A throttle as AWS returns it once the SDK's own retries are spent. */
-export function throttling(): Error {
-  return Object.assign(new Error('Rate exceeded'), {
-    name: 'ThrottlingException',
-    $fault: 'client',
-    $metadata: { httpStatusCode: 400 },
-    $retryable: { throttling: true },
-  });
-}
-
-/** A server error as AWS returns it once the SDK's own retries are spent. */
-export function serverError(): Error {
-  return Object.assign(new Error('We encountered an internal error'), {
-    name: 'InternalFailure',
-    $fault: 'server',
-    $metadata: { httpStatusCode: 500 },
-  });
-}
-
-interface MiddlewareStack {
-  add(middleware: unknown, options: unknown): void;
-}
 
 /**
  * The engine's clients (createAwsClients) with every command they send recorded as "Service:Command" (the state
@@ -57,33 +35,16 @@ export class CallRecorder {
   >();
 
   constructor() {
-    const base = createAwsClients();
-    const instrumented = new WeakSet<object>();
-    this.aws = {
-      client: (Class, region) => {
-        const client = base.client(Class, region);
-        if (!instrumented.has(client as object)) {
-          instrumented.add(client as object);
-          (client as unknown as { middlewareStack: MiddlewareStack }).middlewareStack.add(
-            (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
-              async (args: unknown) => {
-                const call = `${String(context.clientName).replace(/Client$/, '')}:${String(context.commandName).replace(/Command$/, '')}`;
-                this.calls.push(call);
-                const fault = this.faults.get(call);
-                const input = (args as { input?: Record<string, unknown> }).input ?? {};
-                if (fault && fault.remaining > 0 && fault.matching(input)) {
-                  fault.remaining -= 1;
-                  throw fault.error();
-                }
-                return next(args);
-              },
-            // Before the SDK's retry step: one injected fault is one failed send, as if its retries were spent.
-            { step: 'initialize', priority: 'high', name: 'testCallRecorder' },
-          );
-        }
-        return client;
-      },
-    };
+    this.aws = interceptedClients(async ({ client, command, input }, send) => {
+      const call = `${client}:${command}`;
+      this.calls.push(call);
+      const fault = this.faults.get(call);
+      if (fault && fault.remaining > 0 && fault.matching(input)) {
+        fault.remaining -= 1;
+        throw fault.error();
+      }
+      return send();
+    });
   }
 
   /** The next `times` sends of the command (e.g. "IAM:AttachUserPolicy"), of those matching, fail with the error. */

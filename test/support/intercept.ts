@@ -5,6 +5,8 @@
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 
 export interface InterceptedCall {
+  /** The service, as the client names itself: CloudTrail, DynamoDB, IAM, ... */
+  client: string;
   /** The API name: CreateTrail, ListUsers, ... */
   command: string;
   region: string;
@@ -29,18 +31,21 @@ export function interceptedClients(intercept: Interceptor, base: AwsClients = cr
       if (!done.has(client)) {
         done.add(client);
         client.middlewareStack.add(
-          (next: Next, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
-            const command = String(context.commandName ?? '').replace(/Command$/, '');
-            let response: unknown = {};
-            const output = await intercept({ command, region, input: args.input }, async () => {
-              const answered = await next(args);
-              response = answered.response;
-              return answered.output as Record<string, unknown>;
-            });
-            return { response, output };
-          },
-          // Before serialisation (a changed input is what is sent) and outside the SDK's retries.
-          { step: 'initialize', name: 'testInterceptor' },
+          (next: Next, context: { clientName?: string; commandName?: string }) =>
+            async (args: { input: Record<string, unknown> }) => {
+              const command = String(context.commandName ?? '').replace(/Command$/, '');
+              const service = String(context.clientName ?? '').replace(/Client$/, '');
+              let response: unknown = {};
+              const output = await intercept({ client: service, command, region, input: args.input }, async () => {
+                const answered = await next(args);
+                response = answered.response;
+                return answered.output as Record<string, unknown>;
+              });
+              return { response, output };
+            },
+          // Before serialisation (a changed input is what is sent) and outside the SDK's retries: one injected
+          // fault is one failed send, as if its retries were spent.
+          { step: 'initialize', priority: 'high', name: 'testInterceptor' },
         );
       }
       return client as never;
@@ -54,5 +59,24 @@ export function accessDenied(command: string): Error {
     name: 'AccessDeniedException',
     $fault: 'client',
     $metadata: { httpStatusCode: 403 },
+  });
+}
+
+/** A throttle as AWS returns it once the SDK's own retries are spent. */
+export function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    $retryable: { throttling: true },
+  });
+}
+
+/** A server error as AWS returns it once the SDK's own retries are spent. */
+export function serverError(): Error {
+  return Object.assign(new Error('We encountered an internal error'), {
+    name: 'InternalFailure',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 500 },
   });
 }

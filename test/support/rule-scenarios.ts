@@ -3,13 +3,6 @@
  * each semantics on (retries, repeated deliveries, notify mode) for every guard.
  */
 
-import {
-  IAMClient,
-  ListAccessKeysCommand,
-  ListAttachedUserPoliciesCommand,
-  ListMFADevicesCommand,
-  ListUserTagsCommand,
-} from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createAwsClients } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
@@ -21,7 +14,7 @@ import { trailGuard } from '../../lib/guards/trail-guard.js';
 import { loadSettings } from '../../lib/settings.js';
 import { readTrail } from '../../lib/trails.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
-import { describeGroup, testEndpoint } from './emulator.js';
+import { describeGroup, readIamUserState, testEndpoint } from './emulator.js';
 import { CallRecorder, contextFor, guardHandler, reenacted, sampleEvent } from './handler-harness.js';
 
 export interface RuleScenario {
@@ -35,24 +28,6 @@ export interface RuleScenario {
   readState(event: CloudTrailEvent): Promise<Record<string, unknown>>;
   /** Whether that state is the fixed one. */
   isFixed(state: Record<string, unknown>): boolean;
-}
-
-const iam = () => new IAMClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
-
-async function iamUserState(userName: string) {
-  const client = iam();
-  const [policies, tags, keys, devices] = await Promise.all([
-    client.send(new ListAttachedUserPoliciesCommand({ UserName: userName })),
-    client.send(new ListUserTagsCommand({ UserName: userName })),
-    client.send(new ListAccessKeysCommand({ UserName: userName })),
-    client.send(new ListMFADevicesCommand({ UserName: userName })),
-  ]);
-  return {
-    policies: (policies.AttachedPolicies ?? []).map((policy) => policy.PolicyArn),
-    tags: Object.fromEntries((tags.Tags ?? []).map((tag) => [tag.Key, tag.Value])),
-    keys: Object.fromEntries((keys.AccessKeyMetadata ?? []).map((key) => [key.AccessKeyId, key.Status])),
-    devices: (devices.MFADevices ?? []).map((device) => device.SerialNumber),
-  };
 }
 
 const quarantined = (state: Record<string, unknown>) =>
@@ -107,23 +82,27 @@ export const KMS_SCENARIO: RuleScenario = {
   isFixed: (state) => state.keyState === 'Enabled',
 };
 
-export const MFA_SCENARIO: RuleScenario = {
-  label: 'IAM user lost MFA (DeactivateMFADevice)',
+/** A user quarantined by the MFA guard after the sample's drift. */
+const quarantineScenario = (label: string, sample: string, userName: string): RuleScenario => ({
+  label,
   guard: mfaGuard,
-  prepare: () => reenacted(sampleEvent('iam-DeactivateMFADevice-iam-user')),
+  prepare: () => reenacted(sampleEvent(sample)),
   fix: 'IAM:AttachUserPolicy',
-  readState: () => iamUserState('bob'),
+  readState: () => readIamUserState(userName),
   isFixed: quarantined,
-};
+});
 
-export const SIGN_IN_SCENARIO: RuleScenario = {
-  label: 'IAM user signed in without MFA (ConsoleLogin)',
-  guard: mfaGuard,
-  prepare: () => reenacted(sampleEvent('signin-ConsoleLogin-no-MFA-iam-user')),
-  fix: 'IAM:AttachUserPolicy',
-  readState: () => iamUserState('dave'),
-  isFixed: quarantined,
-};
+export const MFA_SCENARIO = quarantineScenario(
+  'IAM user lost MFA (DeactivateMFADevice)',
+  'iam-DeactivateMFADevice-iam-user',
+  'bob',
+);
+
+export const SIGN_IN_SCENARIO = quarantineScenario(
+  'IAM user signed in without MFA (ConsoleLogin)',
+  'signin-ConsoleLogin-no-MFA-iam-user',
+  'dave',
+);
 
 /** A quarantined user enrols a device again: the release (the quarantine made by the guard in enforce mode). */
 export const MFA_RELEASE_SCENARIO: RuleScenario = {
@@ -139,7 +118,7 @@ export const MFA_RELEASE_SCENARIO: RuleScenario = {
     return reenacted(sampleEvent('iam-EnableMFADevice'));
   },
   fix: 'IAM:DetachUserPolicy',
-  readState: () => iamUserState('bob'),
+  readState: () => readIamUserState('bob'),
   isFixed: (state) => !quarantined(state),
 };
 

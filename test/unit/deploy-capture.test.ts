@@ -1,6 +1,6 @@
 /** The deploy-time baseline capture: what it reads and stores on Create, and that CloudFormation always gets an answer. */
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
@@ -19,6 +19,7 @@ import type { CustomResourceRequest } from '../../lib/custom-resource.js';
 import { answerCloudFormation, CloudFormationAnswerError, handleCaptureResource } from '../../lib/deploy-capture.js';
 import type { RuleContext } from '../../lib/rule.js';
 import type { TrailConfig } from '../../lib/trails.js';
+import { type ResponseUrl, startResponseUrl } from '../support/response-url.js';
 import { ACCOUNT, settingsOf } from './fixtures.js';
 
 const REGION = 'eu-west-1';
@@ -311,48 +312,25 @@ describe('handleCaptureResource when CloudFormation does not take the answer', (
   });
 });
 
-/** Stands in for the pre-signed S3 ResponseURL: records each request and answers with the status given. */
 describe('answerCloudFormation', () => {
-  let server: Server;
+  let responseUrl: ResponseUrl;
   let base = '';
-  let status = 200;
-  let received: { method: string; path: string; headers: IncomingHttpHeaders; body: string }[] = [];
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        received.push({
-          method: String(req.method),
-          path: String(req.url),
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-        res.writeHead(status).end(status === 200 ? '' : '<Error><Code>SignatureDoesNotMatch</Code></Error>');
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    responseUrl = await startResponseUrl();
+    base = responseUrl.base;
   });
 
-  afterAll(async () => {
-    server.close();
-    await once(server, 'close');
-  });
+  afterAll(() => responseUrl.close());
 
-  beforeEach(() => {
-    received = [];
-    status = 200;
-  });
+  beforeEach(() => responseUrl.reset());
 
   it('PUTs the answer with an empty content type, as the pre-signed URL was signed', async () => {
     // Act
     await answerCloudFormation(`${base}/response?X-Amz-Signature=secret`, '{"Status":"SUCCESS"}');
 
     // Assess
-    expect(received).toEqual([
+    expect(responseUrl.received).toEqual([
       {
         method: 'PUT',
         path: '/response?X-Amz-Signature=secret',
@@ -364,7 +342,7 @@ describe('answerCloudFormation', () => {
 
   it('throws when the answer is refused, naming the status but not the signature', async () => {
     // Prepare
-    status = 403;
+    responseUrl.answerWith(403);
 
     // Act
     const act = answerCloudFormation(`${base}/response?X-Amz-Signature=secret`, '{}');
