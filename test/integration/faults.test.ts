@@ -165,8 +165,13 @@ interface DeadLetter {
   eventId: string;
   /** The last attempt's error was a failed fix (its failed notice is due), not an error before any decision. */
   remediationFailed: boolean;
+  /** Each of the three attempts failed at a fix (not at a read, nor at publishing): a failed notice is due. */
+  fixFailedEachAttempt: boolean;
   error: string;
 }
+
+const failedFix = (error: Error | undefined) =>
+  error instanceof RemediationFailedError && !error.message.endsWith('the notice could not be published');
 
 describe('faults and duplicates', () => {
   const logs = () => new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), 'eu-west-1'));
@@ -213,6 +218,7 @@ describe('faults and duplicates', () => {
         deadLetters.push({
           eventId: event.detail.eventID,
           remediationFailed: last instanceof RemediationFailedError,
+          fixFailedEachAttempt: delivery.attempts.every(({ error }) => failedFix(error)),
           error: `${last.name}: ${last.message}`,
         });
       }
@@ -257,6 +263,10 @@ describe('faults and duplicates', () => {
       const letters = deadLettersOf(event.detail.eventID);
       return letters.length < 2 || letters.some((letter) => letter.remediationFailed);
     });
+    const failedNotNotified = deadLetters
+      .filter((letter) => letter.fixFailedEachAttempt)
+      .map(({ eventId }) => ({ eventId, notices: outcomes(eventId) }))
+      .filter(({ notices }) => notices.join() !== 'failed');
     const unfixed = events.filter(
       (event) =>
         !compliant.has(String(event.detail.requestParameters?.logGroupName)) &&
@@ -272,7 +282,8 @@ describe('faults and duplicates', () => {
       `fault test (seed ${SEED}, FAULT_TEST_SEED replays it): ${EVENTS} events x 2 deliveries in ${seconds.toFixed(1)} s; ` +
       `injected ${injected.throttles} throttles and ${injected.serverErrors} server errors; ${failedAttempts} failed Lambda attempts; ` +
       `remediated ${compliant.size}, dead-lettered ${deadLetters.length} of at most ${MAX_DEAD_LETTERS} (${[...reasons].map(([reason, count]) => `${count} ${reason}`).join('; ')}); ` +
-      `unfixed ${unfixed.length}, without a notice ${withoutNotice.length} (${unexcused.length} unexcused), more than one notice ${moreThanOneNotice.length}, failed and remediated ${failedAndRemediated.length}`;
+      `unfixed ${unfixed.length}, without a notice ${withoutNotice.length} (${unexcused.length} unexcused), more than one notice ${moreThanOneNotice.length}, failed and remediated ${failedAndRemediated.length}, ` +
+      `dead-lettered after three failed fixes without a failed notice ${failedNotNotified.length}`;
     console.log(summary);
     const detail = (list: CloudTrailEvent[]) =>
       list.map(
@@ -287,5 +298,6 @@ describe('faults and duplicates', () => {
     expect(detail(failedAndRemediated), summary).toEqual([]);
     expect(detail(moreThanOneNotice), summary).toEqual([]);
     expect(detail(unexcused), summary).toEqual([]);
+    expect(failedNotNotified, summary).toEqual([]);
   }, 600_000);
 });

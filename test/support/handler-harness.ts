@@ -63,9 +63,14 @@ export class CallRecorder {
   }
 }
 
-/** Calls other than the engine's own records: the state table (DynamoDB) and the notice (SNS Publish). */
+/** Calls other than to the engine's state table (idempotency records, notice claims, baselines: DynamoDB). */
+export function outsideStateTable(calls: string[]): string[] {
+  return calls.filter((call) => !call.startsWith('DynamoDB:'));
+}
+
+/** Calls other than the engine's own records: the state table and the notice (SNS Publish). */
 export function resourceCalls(calls: string[]): string[] {
-  return calls.filter((call) => !call.startsWith('DynamoDB:') && call !== 'SNS:Publish');
+  return outsideStateTable(calls).filter((call) => call !== 'SNS:Publish');
 }
 
 const READ_CALL = /:(Describe|Get|List|Query|Scan|Head|BatchGet)/;
