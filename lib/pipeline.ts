@@ -6,7 +6,7 @@ import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
-import { keepRecord } from './records.js';
+import { keepRecord, toldRecords } from './records.js';
 import {
   type Action,
   type AnyRule,
@@ -226,9 +226,11 @@ export async function settleDecision(
   ctx: RuleContext & { dryRun: boolean },
   beforeWrites?: (decision: Decision) => Promise<void>,
 ): Promise<Settled> {
+  const records = decision.bookkeeping ?? [];
   if (decision.status !== 'drifted') {
     if (!ctx.dryRun) await keepRecords(decision, ctx);
-    return { outcome: decision.status, reason: decision.reason, decision, done: [], failures: [], gone: false };
+    const reason = `${decision.reason}${toldRecords(records, !ctx.dryRun)}`;
+    return { outcome: decision.status, reason, decision, done: [], failures: [], gone: false };
   }
   const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
   if (writes) await beforeWrites?.(decision);
@@ -242,9 +244,11 @@ export async function settleDecision(
     ended = { ...decision, needsHuman: [...decision.needsHuman, ...(await rule.verify(state, ctx))] };
   }
   // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
-  if (writes && failures.length === 0) await keepRecords(ended, ctx);
+  const kept = writes && failures.length === 0;
+  if (kept) await keepRecords(ended, ctx);
+  const told = kept || ctx.dryRun ? toldRecords(ended.bookkeeping ?? [], kept) : '';
   const reason =
-    failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
+    failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : `${decision.reason}${told}`;
   return {
     outcome: outcomeOf(writes, failures.length, ended),
     reason,

@@ -11,7 +11,17 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
         await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
       return;
     case 'trail-baseline':
-      await captureTrailBaseline(ctx, record.trail, record.region, record.from);
+      await captureTrailBaseline(ctx, record.trail, record.region, record.from, record.mode);
       return;
   }
+}
+
+/** What a reason tells of the records a reader should know of (a trail's baseline): kept, or only planned. */
+export function toldRecords(records: readonly EngineRecord[], kept: boolean): string {
+  const told = records.flatMap((record) => {
+    if (record.kind !== 'trail-baseline') return [];
+    if (record.mode === 'follow') return [kept ? 'the baseline follows' : 'the baseline would follow'];
+    return [kept ? 'baseline captured (if it had none)' : 'would capture its baseline (dry run)'];
+  });
+  return told.length > 0 ? `; ${told.join('; ')}` : '';
 }

@@ -79,7 +79,15 @@ export interface Action {
  */
 export type EngineRecord =
   | { kind: 'key-usage'; keyArn: string; dependent: Omit<KeyDependent, 'seenAt'>; summary: string }
-  | { kind: 'trail-baseline'; trail: string; region: string; from: string; summary: string };
+  | {
+      kind: 'trail-baseline';
+      trail: string;
+      region: string;
+      from: string;
+      /** `first`: only where the trail has none (a capture); `follow`: replaces it (an accepted change). */
+      mode: 'first' | 'follow';
+      summary: string;
+    };
 
 /** One attribute that drifted from policy. */
 export interface Finding {
