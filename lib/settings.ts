@@ -23,6 +23,28 @@ export interface Settings {
   mfaDeactivateKeys: boolean;
   /** DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: the stack's managed policy driftguard-<stage>-mfa-quarantine. */
   mfaQuarantinePolicyArn: string | undefined;
+  /** The stack's custom-resource requests: whose they must be, and where their answers may go. */
+  customResource: CustomResourceSettings;
+}
+
+/**
+ * DRIFTGUARD_STACK_ID: the stack's own ARN (the template sets it from AWS::StackId); a custom-resource request of any
+ * other stack is malformed, and without it every one is. DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL=allow lets a ResponseURL
+ * on loopback stand in for CloudFormation's S3 host: only the tests and the emulator set it, never the stack.
+ */
+export interface CustomResourceSettings {
+  stackId: string | undefined;
+  loopbackResponseUrl: boolean;
+}
+
+const STACK_ARN_PATTERN = /^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/[A-Za-z0-9-]+$/;
+
+export function readCustomResourceSettings(env: Env = process.env): CustomResourceSettings {
+  return {
+    stackId: readMatching(env, 'DRIFTGUARD_STACK_ID', STACK_ARN_PATTERN, 'values are a CloudFormation stack ARN'),
+    loopbackResponseUrl:
+      readChoice(env, 'DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL', ['allow', 'deny'] as const, 'deny') === 'allow',
+  };
 }
 
 export class SettingsError extends Error {
@@ -96,6 +118,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const exemptTag = readMatching(env, 'DRIFTGUARD_EXEMPT_TAG', /^.{1,128}$/u, 'a tag key of 1 to 128 characters');
   return {
     ...readMfaSettings(env),
+    customResource: readCustomResourceSettings(env),
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
     logRetentionDays: days,

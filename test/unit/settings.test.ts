@@ -32,6 +32,7 @@ describe('loadSettings', () => {
       engineRolePrefix: 'driftguard-',
       mfaDeactivateKeys: false,
       mfaQuarantinePolicyArn: undefined,
+      customResource: { stackId: undefined, loopbackResponseUrl: false },
     });
   });
 
