@@ -21,7 +21,7 @@ export function toldRecords(records: readonly EngineRecord[], kept: boolean): st
   const told = records.flatMap((record) => {
     if (record.kind !== 'trail-baseline') return [];
     if (record.mode === 'follow') return [kept ? 'the baseline follows' : 'the baseline would follow'];
-    return [kept ? 'baseline captured (if it had none)' : 'would capture its baseline (dry run)'];
+    return [kept ? 'baseline captured' : 'would capture its baseline (dry run)'];
   });
   return told.length > 0 ? `; ${told.join('; ')}` : '';
 }
