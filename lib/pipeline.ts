@@ -6,7 +6,7 @@ import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
-import { keepRecord, toldRecords } from './records.js';
+import { keepRecord, keptBeforeWrites, toldRecords } from './records.js';
 import {
   type Action,
   type AnyRule,
@@ -233,7 +233,10 @@ export async function settleDecision(
     return { outcome: decision.status, reason, decision, done: [], failures: [], gone: false };
   }
   const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
-  if (writes) await beforeWrites?.(decision);
+  if (writes) {
+    await beforeWrites?.(decision);
+    await keepRecords(decision, ctx, 'before-writes');
+  }
   const applied = writes ? await applyActions(rule, resource.region, decision.actions, ctx) : undefined;
   if (applied?.gone) return { outcome: 'ignored', reason: 'gone', decision, done: [], failures: [], gone: true };
   const failures = applied?.failures ?? [];
@@ -245,7 +248,7 @@ export async function settleDecision(
   }
   // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
   const kept = writes && failures.length === 0;
-  if (kept) await keepRecords(ended, ctx);
+  if (kept) await keepRecords(ended, ctx, 'after-writes');
   const told = kept || ctx.dryRun ? toldRecords(ended.bookkeeping ?? [], kept) : '';
   const reason =
     failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : `${decision.reason}${told}`;
@@ -286,9 +289,18 @@ async function applyActions(
   return { done, failures, refusals: [], gone: false };
 }
 
-/** The engine's own records (baselines): a failure here is the event's failure, so that it is retried. */
-async function keepRecords(decision: Decision, ctx: RuleContext) {
-  for (const record of decision.bookkeeping ?? []) await keepRecord(record, ctx);
+/**
+ * The engine's own records (baselines, quarantines): a failure here is the event's failure, so that it is retried.
+ * Those that undo the engine's writes are kept before the writes, the others once the writes succeeded.
+ */
+async function keepRecords(
+  decision: Decision,
+  ctx: RuleContext,
+  when: 'before-writes' | 'after-writes' = 'after-writes',
+) {
+  for (const record of decision.bookkeeping ?? []) {
+    if (keptBeforeWrites(record) === (when === 'before-writes')) await keepRecord(record, ctx);
+  }
 }
 
 function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {

@@ -37,7 +37,8 @@ export interface CustomResourceSettings {
   loopbackResponseUrl: boolean;
 }
 
-const STACK_ARN_PATTERN = /^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/[A-Za-z0-9-]+$/;
+const STACK_ARN_PATTERN =
+  /^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/[A-Za-z0-9-]+$/;
 
 export function readCustomResourceSettings(env: Env = process.env): CustomResourceSettings {
   return {

@@ -19,8 +19,8 @@ export interface TrailBaseline {
 
 export class StateTableMissingError extends Error {
   override name = 'StateTableMissingError';
-  constructor() {
-    super('DRIFTGUARD_STATE_TABLE is not set: trail baselines are kept in the state table');
+  constructor(what = 'trail baselines') {
+    super(`DRIFTGUARD_STATE_TABLE is not set: ${what} are kept in the state table`);
   }
 }
 

@@ -143,7 +143,8 @@ const ARN_ACCOUNT = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
 /** The account an ARN names; undefined for a bare id. */
 export const arnAccount = (arn: string): string | undefined => ARN_ACCOUNT.exec(arn)?.[1];
 
-const sameAccount = (arn: string, other: string) => arnAccount(arn) === undefined || arnAccount(arn) === arnAccount(other);
+const sameAccount = (arn: string, other: string) =>
+  arnAccount(arn) === undefined || arnAccount(arn) === arnAccount(other);
 
 export const insightTypes = (config: Pick<TrailConfig, 'insightSelectors'>): InsightType[] =>
   config.insightSelectors.flatMap((selector) => (selector.InsightType ? [selector.InsightType] : []));

@@ -302,7 +302,8 @@ async function inspectDependencies(
   const keyAccount = baseline.kmsKeyId ? arnAccount(baseline.kmsKeyId) : undefined;
   if (baseline.kmsKeyId && keyAccount !== undefined && keyAccount !== target.account) {
     // Not read: another account's key is not put back, whatever its state.
-    if (!current || current.kmsKeyId !== baseline.kmsKeyId) dependencies.key = { id: baseline.kmsKeyId, state: undefined };
+    if (!current || current.kmsKeyId !== baseline.kmsKeyId)
+      dependencies.key = { id: baseline.kmsKeyId, state: undefined };
   } else if (baseline.kmsKeyId && (!current || current.kmsKeyId !== baseline.kmsKeyId)) {
     const kms = ctx.aws.client(KMSClient, arnRegion(baseline.kmsKeyId) ?? target.region);
     try {
