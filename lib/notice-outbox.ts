@@ -2,17 +2,19 @@
  * Exactly one notice per event, rule and outcome, across Lambda's retries: a notice is claimed in the state table
  * (pending) before it is published and marked sent after. A retry that finds it pending publishes it again (a notice
  * is never lost to a failed publish); one that finds it sent does not (no duplicate).
- * Items: pk = "notice#<event id>", sk = "<rule>#<outcome>", with the notice, its status and a TTL.
+ * Items: pk = "notice#<event id>", sk = "<rule>#<outcome>", with the notice, its status and a TTL; beside them the
+ * writes of attempts that failed (sk = "<rule>#earlier-writes"), for the next notice to name.
  */
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, stateRegion } from './aws.js';
-import type { Notice } from './notices.js';
+import type { EarlierWrite, Notice } from './notices.js';
 
 const KEEP_SECONDS = 7 * 24 * 60 * 60;
 
@@ -90,6 +92,38 @@ export class NoticeOutbox {
       }),
     );
     return Number(Attributes?.attempts?.N ?? 1);
+  }
+
+  /**
+   * Adds the writes an attempt made before it failed, so that the notice of a later attempt (the retry's, or the
+   * failure's) names them: the retry re-reads the resource and finds them done.
+   */
+  async recordWrites(eventId: string, rule: string, writes: EarlierWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: { pk: { S: `notice#${eventId}` }, sk: { S: `${rule}#earlier-writes` } },
+        UpdateExpression: 'SET writes = list_append(if_not_exists(writes, :none), :writes), expiresAt = :expires',
+        ExpressionAttributeValues: {
+          ':none': { L: [] },
+          ':writes': { L: writes.map((write) => ({ S: JSON.stringify(write) })) },
+          ':expires': { N: String(Math.floor(Date.now() / 1000) + KEEP_SECONDS) },
+        },
+      }),
+    );
+  }
+
+  /** The writes earlier attempts at this event made before they failed, oldest first. */
+  async earlierWrites(eventId: string, rule: string): Promise<EarlierWrite[]> {
+    const { Item } = await this.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: { S: `notice#${eventId}` }, sk: { S: `${rule}#earlier-writes` } },
+        ConsistentRead: true,
+      }),
+    );
+    return (Item?.writes?.L ?? []).flatMap((write) => (write.S ? [JSON.parse(write.S) as EarlierWrite] : []));
   }
 
   /** Notices of this event claimed by an earlier attempt whose publish did not finish. */

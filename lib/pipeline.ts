@@ -5,7 +5,7 @@ import { sendAction } from './actions.js';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
-import { buildNotice, type Notice, publishNotice } from './notices.js';
+import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
 import { keepRecord, keptBeforeWrites, toldRecords } from './records.js';
 import {
   type Action,
@@ -106,6 +106,7 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
     reason: string,
     done: Action[],
     failures: { action: Action; error: string }[],
+    earlierWrites: EarlierWrite[] = [],
   ) =>
     buildNotice({
       event,
@@ -119,6 +120,7 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       actions: done,
       failures,
       needsHuman: d.needsHuman,
+      earlierWrites,
     });
   // Only where fixes are written: then a notice is claimed before the first write.
   let outbox: NoticeOutbox | undefined;
@@ -150,7 +152,16 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   }
   decision = settled.decision;
   const { outcome, reason, failures } = settled;
-  const notice = noticeOf(decision, outcome, reason, settled.done, failures);
+  const earlier = outbox && !ctx.dryRun ? await outbox.earlierWrites(base.eventId, rule.id) : [];
+  const notice = noticeOf(decision, outcome, reason, settled.done, failures, earlier);
+  // A failed attempt's writes are kept for the notice that follows (the retry re-reads them as done).
+  if (outcome === 'failed' && outbox) {
+    await outbox.recordWrites(
+      base.eventId,
+      rule.id,
+      settled.done.map(({ api, summary }) => ({ api, summary })),
+    );
+  }
   const result: HandledEvent = {
     ...base,
     rule: rule.id,

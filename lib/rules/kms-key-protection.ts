@@ -26,6 +26,7 @@ import {
   type PolicyDocument,
   parsePolicy,
   type RequiredStatement,
+  statementText,
 } from '../key-policy.js';
 import { type KeyDependent, KeyUsageStore } from '../key-usage.js';
 import {
@@ -125,6 +126,14 @@ function readablePolicy(text: string): PolicyDocument | string {
   }
 }
 
+/** The statements put back, each by its Sid, effect, principal and actions (a notice never carries the document). */
+function restoredText(policy: PolicyDocument, sids: string[]): string {
+  return sids
+    .map((sid) => policy.Statement.find((statement) => statement.Sid === sid))
+    .flatMap((statement) => (statement ? [statementText(statement)] : []))
+    .join('; ');
+}
+
 export function decideKeyFixes(state: KeyState): Decision<KeyAction> {
   const { target } = state;
   if (!state.protectedBecause) {
@@ -184,7 +193,7 @@ export function decideKeyFixes(state: KeyState): Decision<KeyAction> {
       actions.push({
         api: 'kms:PutKeyPolicy',
         params: { KeyId, PolicyName: 'default', Policy: JSON.stringify(merge.policy) },
-        summary: `key policy: ${restored.join(', ')} put back (other statements unchanged)`,
+        summary: `key policy: ${restoredText(merge.policy, restored)} put back (other statements unchanged)`,
         brief: 'policy statement restored',
       });
     }

@@ -343,7 +343,10 @@ describe('decideKeyFixes', () => {
     const [put] = decision.actions;
     expect(put?.params).toEqual({ KeyId: KEY_ARN, PolicyName: 'default', Policy: expect.any(String) });
     expect(policyWritten(put)).toEqual({ ...written, Statement: [ADMIN, AUDIT, LOGS] });
-    expect(put?.summary).toBe(`key policy: ${LOGS_STATEMENT_SID} put back (other statements unchanged)`);
+    // Named by Sid, effect, principal and actions: a notice carries no policy document.
+    expect(put?.summary).toBe(
+      `key policy: ${LOGS_STATEMENT_SID}: Allow logs.${REGION}.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe* put back (other statements unchanged)`,
+    );
     expect(decision.findings).toEqual([
       {
         attribute: 'keyPolicy',
@@ -1068,11 +1071,9 @@ describe('the sweep’s keys pass', () => {
         ...(index < pages.length - 1 ? { Truncated: true, NextMarker: `page-${index + 1}` } : {}),
       });
       for (const { arn, tagged } of page) {
-        kmsMock
-          .on(ListResourceTagsCommand, { KeyId: arn })
-          .resolves({
-            Tags: tagged ? [{ TagKey: 'driftguard:protected', TagValue: 'true' }] : [{ TagKey: 'team', TagValue: 'x' }],
-          });
+        kmsMock.on(ListResourceTagsCommand, { KeyId: arn }).resolves({
+          Tags: tagged ? [{ TagKey: 'driftguard:protected', TagValue: 'true' }] : [{ TagKey: 'team', TagValue: 'x' }],
+        });
       }
     });
   }
