@@ -87,6 +87,10 @@ describe('attack: a trail deleted and re-created weaker under its own name', () 
     expect(notices.map((n) => n.subject)).toEqual([
       expect.stringMatching(/^\[driftguard\] CRITICAL (trail )?org-audit-trail CreateTrail by alice: /),
     ]);
-    expect(notices[0]?.text).toContain('isMultiRegionTrail: on -> off');
+    expect(notices[0]?.document.findings).toContainEqual({
+      attribute: 'isMultiRegionTrail',
+      before: 'on',
+      after: 'off',
+    });
   });
 });
