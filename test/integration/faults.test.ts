@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { RetryStrategyV2, RetryToken } from '@smithy/types';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
@@ -22,7 +21,7 @@ import { loadSettings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 import { contextFor, deliverAsLambda } from '../support/handler-harness.js';
-import { serverError, throttling } from '../support/intercept.js';
+import { quotaFreeRetries, serverError, throttling } from '../support/intercept.js';
 
 const EVENTS = Number(process.env.FAULT_TEST_EVENTS ?? 1000);
 const SEED = Number(process.env.FAULT_TEST_SEED ?? 20261122);
@@ -56,23 +55,9 @@ const streamSeed = (pass: number, worker: number) => (SEED + Math.imul(pass * WO
 const workerFaults = new AsyncLocalStorage<() => number>();
 const injected = { throttles: 0, serverErrors: 0 };
 
-/** The SDK's retries without their shared retry quota: whether a call is retried depends on its own faults alone. */
-function quotaFreeRetries(): RetryStrategyV2 {
-  const token = (count: number): RetryToken => ({ getRetryCount: () => count, getRetryDelay: () => 2 });
-  return {
-    acquireInitialRetryToken: async () => token(0),
-    async refreshRetryTokenForRetry(previous, { errorType }) {
-      const count = previous.getRetryCount() + 1;
-      if (errorType === 'CLIENT_ERROR' || count >= SDK_ATTEMPTS) throw new Error('no retry left');
-      return token(count);
-    },
-    recordSuccess: () => undefined,
-  };
-}
-
 /** The engine's clients, with faults thrown inside the SDK's retry loop (each attempt may fail) and fast backoff. */
 function faultyClients(): AwsClients {
-  const base = createAwsClients({ retryStrategy: quotaFreeRetries() });
+  const base = createAwsClients({ retryStrategy: quotaFreeRetries(SDK_ATTEMPTS) });
   const done = new WeakSet<object>();
   return {
     client(Class, region) {

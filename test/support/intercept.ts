@@ -2,6 +2,7 @@
  * The engine's own clients with a test's interceptor in front of every call: for what the emulator cannot produce
  * (a write acknowledged but not done, a field dropped on the way, an access refusal, IAM's paging).
  */
+import type { RetryStrategyV2, RetryToken } from '@smithy/types';
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 
 export interface InterceptedCall {
@@ -79,4 +80,21 @@ export function serverError(): Error {
     $fault: 'server',
     $metadata: { httpStatusCode: 500 },
   });
+}
+
+/**
+ * The SDK's retries without their shared retry quota (whether a call is retried depends on its own faults alone):
+ * up to `attempts` sends of a retryable error, 2 ms apart.
+ */
+export function quotaFreeRetries(attempts: number): RetryStrategyV2 {
+  const token = (count: number): RetryToken => ({ getRetryCount: () => count, getRetryDelay: () => 2 });
+  return {
+    acquireInitialRetryToken: async () => token(0),
+    async refreshRetryTokenForRetry(previous, { errorType }) {
+      const count = previous.getRetryCount() + 1;
+      if (errorType === 'CLIENT_ERROR' || count >= attempts) throw new Error('no retry left');
+      return token(count);
+    },
+    recordSuccess: () => undefined,
+  };
 }
