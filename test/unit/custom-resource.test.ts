@@ -1,7 +1,10 @@
 /** Which custom-resource requests are the stack's own: its StackId, its resource, an answer to CloudFormation's bucket. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CustomResourceRequest, foreignRequestReason } from '../../lib/custom-resource.js';
 import { CAPTURE_RESOURCE_ID } from '../../lib/deploy-capture.js';
+import { trailGuard } from '../../lib/guards/trail-guard.js';
+import { GUARDS } from '../../lib/registry.js';
 import type { CustomResourceSettings } from '../../lib/settings.js';
 import { settingsOf } from './fixtures.js';
 
@@ -131,5 +134,19 @@ describe('the custom-resource settings', () => {
 
     // Assess
     expect(load).toThrow(`${name}=${JSON.stringify(value)} is invalid`);
+  });
+});
+
+describe('the deployed stack', () => {
+  it('tells the trail guard its own ARN, and never allows a loopback ResponseURL', () => {
+    // Prepare
+    const template = readFileSync('serverless.yml', 'utf8');
+    const environments = JSON.stringify(GUARDS.map((guard) => guard.environment ?? {}));
+
+    // Assess
+    expect(trailGuard.environment).toMatchObject({ DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } });
+    expect(template).toContain(`${CAPTURE_RESOURCE_ID}:\n        Type: Custom::TrailBaselineCapture`);
+    expect(template).not.toContain('DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL');
+    expect(environments).not.toContain('DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL');
   });
 });
