@@ -46,6 +46,8 @@ const KEYS = sub('arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*');
 const TRAILS = sub('arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*');
 const ROLES = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*');
 const USERS = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*');
+/** Actions IAM gives no resource type (listing the account's keys, its buckets) take "*". */
+const ANY = sub('*');
 const STATE_TABLE = sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}');
 const LOG_KEY = { 'Fn::GetAtt': ['LogKey', 'Arn'] };
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
@@ -200,12 +202,15 @@ const GUARDS: ExpectedGuard[] = [
     statements: [
       allow(TRAIL_ACTIONS, TRAILS),
       allow(['kms:DescribeKey'], KEYS),
+      // Whether a baseline's bucket is the account's own, before a restore writes to it.
+      allow(['s3:ListAllMyBuckets'], ANY),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
       // Declared with CreateTrail and UpdateTrail, the commands that hand CloudTrail a role.
       PASS_ROLE_TO_CLOUDTRAIL,
       ...ownNeeds('driftguard-dev-trailGuard'),
     ],
-    environment: SETTINGS_ENVIRONMENT,
+    // The stack's own ARN: the deploy-time capture answers only its own stack's requests.
+    environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
   },
   {
     id: 'KmsGuard',
@@ -218,6 +223,8 @@ const GUARDS: ExpectedGuard[] = [
     statements: [
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:Query'], STATE_TABLE),
+      // The sweep's keys pass lists the region's keys to find the tagged ones.
+      allow(['kms:ListKeys'], ANY),
       ...ownNeeds('driftguard-dev-kmsGuard'),
     ],
     environment: SETTINGS_ENVIRONMENT,
@@ -441,6 +448,7 @@ describe('the sweep function', () => {
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
       allow(TRAIL_ACTIONS, TRAILS),
+      allow(['kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
       allow(['account:ListRegions'], sub('arn:${AWS::Partition}:account::${AWS::AccountId}:account')),
