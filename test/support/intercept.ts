@@ -98,3 +98,38 @@ export function quotaFreeRetries(attempts: number): RetryStrategyV2 {
     recordSuccess: () => undefined,
   };
 }
+
+/** One send about to go out: its command (DescribeKey, ...) and input. */
+export interface SendAttempt {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * The engine's clients with faults thrown inside the SDK's retry loop (each attempt may fail, and is retried as the
+ * SDK would), with `attempts` quota-free, fast retries: `fault` returns the error of a send, or undefined to send it.
+ */
+export function faultsInsideRetries(attempts: number, fault: (send: SendAttempt) => Error | undefined): AwsClients {
+  const base = createAwsClients({ retryStrategy: quotaFreeRetries(attempts) });
+  const done = new WeakSet<object>();
+  return {
+    client(Class, region) {
+      const client = base.client(Class, region) as unknown as Stack;
+      if (!done.has(client)) {
+        done.add(client);
+        client.middlewareStack.add(
+          (next: Next, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+            const error = fault({
+              command: String(context.commandName ?? '').replace(/Command$/, ''),
+              input: args.input,
+            });
+            if (error) throw error;
+            return next(args);
+          },
+          { step: 'finalizeRequest', priority: 'low', name: 'faultInsideRetries' },
+        );
+      }
+      return client as never;
+    },
+  };
+}

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type AwsClients, createAwsClients } from '../../../lib/aws.js';
+import type { AwsClients } from '../../../lib/aws.js';
 import type { CloudTrailEvent } from '../../../lib/envelope.js';
 import { kmsGuard } from '../../../lib/guards/kms-guard.js';
 import { createGuardHandler } from '../../../lib/handler.js';
@@ -14,7 +14,7 @@ import { loadSettings } from '../../../lib/settings.js';
 import { emulatorClientConfig, LOCAL_LOG_KEY_ALIAS } from '../../../scripts/provision.js';
 import { freshEngine, readNotices, testEndpoint } from '../../support/emulator.js';
 import { contextFor, deliverAsLambda, sampleEvent } from '../../support/handler-harness.js';
-import { quotaFreeRetries, throttling } from '../../support/intercept.js';
+import { faultsInsideRetries, throttling } from '../../support/intercept.js';
 
 const REGION = 'eu-west-1';
 const SDK_ATTEMPTS = 3;
@@ -24,32 +24,11 @@ const SAMPLE_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56
 const aliasThrottle = { on: true, sends: 0 };
 
 function throttledClients(): AwsClients {
-  const base = createAwsClients({ retryStrategy: quotaFreeRetries(SDK_ATTEMPTS) });
-  const done = new WeakSet<object>();
-  return {
-    client(Class, region) {
-      const client = base.client(Class, region) as unknown as {
-        middlewareStack: { add(middleware: unknown, options: unknown): void };
-      };
-      if (!done.has(client)) {
-        done.add(client);
-        client.middlewareStack.add(
-          (next: (args: { input: { KeyId?: string } }) => Promise<unknown>, context: { commandName?: string }) =>
-            async (args: { input: { KeyId?: string } }) => {
-              const resolvesAlias =
-                context.commandName === 'DescribeKeyCommand' && args.input.KeyId === LOCAL_LOG_KEY_ALIAS;
-              if (aliasThrottle.on && resolvesAlias) {
-                aliasThrottle.sends += 1;
-                throw throttling();
-              }
-              return next(args);
-            },
-          { step: 'finalizeRequest', priority: 'low', name: 'aliasThrottle' },
-        );
-      }
-      return client as never;
-    },
-  };
+  return faultsInsideRetries(SDK_ATTEMPTS, ({ command, input }) => {
+    if (!aliasThrottle.on || command !== 'DescribeKey' || input.KeyId !== LOCAL_LOG_KEY_ALIAS) return undefined;
+    aliasThrottle.sends += 1;
+    return throttling();
+  });
 }
 
 /** The stack's log key of the region, disabled by the attacker; the DisableKey event that reports it. */
