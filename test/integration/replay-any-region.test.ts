@@ -13,7 +13,7 @@ import { awsCallCounter } from '../../lib/aws.js';
 import { emulatorClientConfig } from '../../scripts/emulator/client.js';
 import { resetEmulator } from '../../scripts/emulator/launcher.js';
 import { LOCAL_STATE_TABLE, useEndpoint } from '../../scripts/provision.js';
-import { main, type ReplayOptions, runReplay } from '../../scripts/replay.js';
+import { main } from '../../scripts/replay.js';
 import { apiCallEvent, iamUser, type Json, writeEventFiles } from '../support/api-call-events.js';
 import { describeGroup, freshEngine, readIamUserState, readNotices, testEndpoint } from '../support/emulator.js';
 
@@ -39,20 +39,6 @@ function logGroupCreated(region: string, logGroupName: string, kmsKeyId?: string
 function asUser(settings: Record<string, string>, env: Record<string, string>): void {
   for (const name of Object.keys(settings)) delete process.env[name];
   Object.assign(process.env, env);
-}
-
-/** The replay as the CLI runs it, with its stdout lines and stderr lines kept. */
-async function replay(files: string[], options: Partial<ReplayOptions> = {}) {
-  const lines: string[] = [];
-  const warnings: string[] = [];
-  const report = await runReplay({
-    files,
-    endpoint: testEndpoint(),
-    print: (line) => lines.push(line),
-    warn: (line) => warnings.push(line),
-    ...options,
-  });
-  return { report, lines, warnings };
 }
 
 /** main() with what it writes to stdout and stderr kept. */
@@ -84,20 +70,22 @@ describe('the state table, whatever AWS_REGION is', () => {
     asUser(provisioned, { AWS_REGION: 'eu-west-1' });
     const [file = ''] = writeEventFiles([logGroupCreated('eu-west-1', '/app/checkout/prod')]);
 
-    const { report, lines, warnings } = await replay([file], { reenact: true });
+    const first = await mainWithOutput(['--endpoint', testEndpoint(), '--reenact', file]);
 
-    expect(lines).toContain('settings: DRIFTGUARD_STATE_REGION=us-east-1 (provisioned on the endpoint)');
-    expect(report.items[0]?.result).toMatchObject({ outcome: 'remediated', eventName: 'CreateLogGroup' });
-    expect(report.items[0]?.noticeDelivered).toBe(true);
-    expect(report.exitCode).toBe(0);
-    expect(warnings).toEqual([]);
+    expect(first.stderr).toEqual([]);
+    expect(first.code).toBe(0);
+    const printed = first.stdout.join('');
+    expect(printed).toContain('settings: DRIFTGUARD_STATE_REGION=us-east-1 (provisioned on the endpoint)\n');
+    expect(printed).toMatch(/CreateLogGroup log group \/app\/checkout\/prod -> remediated: /);
+    expect(printed).toContain('notice (published, read back from the notice queue)');
     expect(await describeGroup('/app/checkout/prod', 'eu-west-1')).toMatchObject({
       retentionInDays: 365,
       kmsKeyId: expect.stringContaining(':kms:eu-west-1:'),
     });
-    // A second delivery is known from the record the first left in the us-east-1 table.
-    const again = await replay([file]);
-    expect(again.report.items[0]?.result).toEqual(report.items[0]?.result);
+    // A second delivery is known from the record the first left in the us-east-1 table: no second notice.
+    const again = await mainWithOutput(['--endpoint', testEndpoint(), '--json', file]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout.at(-1) ?? '{}')).toMatchObject({ outcome: 'remediated' });
     expect(await readNotices()).toHaveLength(1);
   });
 
@@ -143,18 +131,27 @@ describe('the local notice inbox is a display', () => {
       logGroupCreated('eu-west-1', '/app/inbox-gone/two'),
     ]);
 
-    const { report, warnings } = await replay(files, { reenact: true });
+    const { code, stdout, stderr } = await mainWithOutput([
+      '--endpoint',
+      testEndpoint(),
+      '--reenact',
+      '--json',
+      ...files,
+    ]);
 
-    expect(report.items.map((item) => item.result.outcome)).toEqual(['remediated', 'remediated']);
-    expect(report.items.map((item) => item.noticeDelivered)).toEqual([false, false]);
-    expect(report.exitCode).toBe(0);
-    expect(warnings).toEqual([
+    const results = stdout.map((line) => JSON.parse(line) as Json);
+    expect(results.map((result) => [result.outcome, result.notice.delivered])).toEqual([
+      ['remediated', false],
+      ['remediated', false],
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toEqual([
       expect.stringMatching(
-        /^replay: notices not read back from \S+an-inbox-that-is-not-there in us-east-1 \(.*QueueDoesNotExist/,
+        /^replay: notices not read back from \S+an-inbox-that-is-not-there in us-east-1 \(.*QueueDoesNotExist.*\n$/,
       ),
     ]);
     expect((await readNotices()).map((notice) => notice.subject)).toEqual(
-      report.items.map((item) => item.result.notice?.subject),
+      results.map((result) => result.notice.subject),
     );
   });
 });
