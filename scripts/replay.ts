@@ -254,7 +254,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     if (endpoint) {
       const applied = await useEndpoint(endpoint, emulator !== undefined);
       if (!emulator && !options.json) {
-        for (const [name, value] of Object.entries(applied))
+        for (const [name, value] of Object.entries(applied).sort())
           print(`settings: ${name}=${value} (provisioned on the endpoint)`);
       }
     }
