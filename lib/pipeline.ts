@@ -125,6 +125,7 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   // Only where fixes are written: then a notice is claimed before the first write.
   let outbox: NoticeOutbox | undefined;
   let claimed = true;
+  let earlier: EarlierWrite[] = [];
   const settled = await settleDecision(
     rule,
     resource,
@@ -136,7 +137,14 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       outbox = outboxOf(ctx);
       if (outbox) {
         const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
-        claimed = await outbox.claim(base.eventId, noticeKey(rule.id), preliminary, ctx.settings.noticeTopicArn ?? '');
+        const claim = await outbox.claim(
+          base.eventId,
+          noticeKey(rule.id),
+          preliminary,
+          ctx.settings.noticeTopicArn ?? '',
+        );
+        claimed = claim.claimed;
+        earlier = claim.earlierWrites;
       }
     },
   );
@@ -152,15 +160,11 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   }
   decision = settled.decision;
   const { outcome, reason, failures } = settled;
-  const earlier = outbox && !ctx.dryRun ? await outbox.earlierWrites(base.eventId, rule.id) : [];
   const notice = noticeOf(decision, outcome, reason, settled.done, failures, earlier);
   // A failed attempt's writes are kept for the notice that follows (the retry re-reads them as done).
   if (outcome === 'failed' && outbox) {
-    await outbox.recordWrites(
-      base.eventId,
-      rule.id,
-      settled.done.map(({ api, summary }) => ({ api, summary })),
-    );
+    const done = settled.done.map(({ api, summary }) => ({ api, summary }));
+    await outbox.keepWrites(base.eventId, noticeKey(rule.id), done);
   }
   const result: HandledEvent = {
     ...base,
