@@ -7,12 +7,15 @@ import type { AnyRule, Commands, PermissionDeclaration } from './rule.js';
 
 export type EventPattern = Record<string, unknown>;
 
-const SESSION_ISSUER_NAME = (condition: unknown) => ({
-  userIdentity: { sessionContext: { sessionIssuer: { userName: [condition] } } },
+const SESSION_ISSUER_ARN = (condition: unknown) => ({
+  userIdentity: { sessionContext: { sessionIssuer: { arn: [condition] } } },
 });
 
-/** One pattern per event source: failed calls and the engine's own roles are excluded in the pattern itself. */
-export function eventPatterns(guard: Guard, engineRolePrefix: string): EventPattern[] {
+/**
+ * One pattern per event source: failed calls and the engine's own roles, by exact ARN, are excluded in the pattern.
+ * The ARNs are strings or CloudFormation values (Fn::Sub) that resolve to the roles' ARNs.
+ */
+export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: readonly unknown[]): EventPattern[] {
   const bySource = new Map<string, { detailTypes: Set<string>; eventNames: Set<string> }>();
   for (const { trigger } of guard.rules) {
     const entry = bySource.get(trigger.source) ?? { detailTypes: new Set(), eventNames: new Set() };
@@ -28,8 +31,8 @@ export function eventPatterns(guard: Guard, engineRolePrefix: string): EventPatt
       errorCode: [{ exists: false }],
       // anything-but alone would drop events that lack the field (IAM users, root): $or with exists:false keeps them.
       $or: [
-        SESSION_ISSUER_NAME({ exists: false }),
-        SESSION_ISSUER_NAME({ 'anything-but': { prefix: engineRolePrefix } }),
+        SESSION_ISSUER_ARN({ exists: false }),
+        SESSION_ISSUER_ARN({ 'anything-but': [...engineRoleArns] }),
       ],
     },
   }));
