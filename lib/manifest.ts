@@ -30,10 +30,7 @@ export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: reado
       eventName: [...eventNames].sort(),
       errorCode: [{ exists: false }],
       // anything-but alone would drop events that lack the field (IAM users, root): $or with exists:false keeps them.
-      $or: [
-        SESSION_ISSUER_ARN({ exists: false }),
-        SESSION_ISSUER_ARN({ 'anything-but': [...engineRoleArns] }),
-      ],
+      $or: [SESSION_ISSUER_ARN({ exists: false }), SESSION_ISSUER_ARN({ 'anything-but': [...engineRoleArns] })],
     },
   }));
 }

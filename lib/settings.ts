@@ -106,7 +106,12 @@ export function loadSettings(env: Env = process.env): Settings {
     exemptTag: exemptTag ?? 'driftguard:exempt',
     exemptLogGroupPrefixes: readList(env, 'DRIFTGUARD_EXEMPT_LOG_GROUPS', /./, 'log group name prefixes'),
     stateTable: readMatching(env, 'DRIFTGUARD_STATE_TABLE', TABLE_PATTERN, 'values are a DynamoDB table name'),
-    engineRoleArns: readList(env, 'DRIFTGUARD_ENGINE_ROLE_ARNS', ROLE_ARN_PATTERN, 'IAM role ARNs (arn:aws:iam::<account>:role/<name>)'),
+    engineRoleArns: readList(
+      env,
+      'DRIFTGUARD_ENGINE_ROLE_ARNS',
+      ROLE_ARN_PATTERN,
+      'IAM role ARNs (arn:aws:iam::<account>:role/<name>)',
+    ),
   };
 }
 

@@ -127,7 +127,11 @@ describe('loadSettings', () => {
     ['DRIFTGUARD_STATE_TABLE', 'ab', 'a DynamoDB table name'],
     ['DRIFTGUARD_STATE_TABLE', 'state table', 'a DynamoDB table name'],
     ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'driftguard-prod-sweep', 'comma-separated IAM role ARNs'],
-    ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:iam::123456789012:role/driftguard-prod-*', 'comma-separated IAM role ARNs'],
+    [
+      'DRIFTGUARD_ENGINE_ROLE_ARNS',
+      'arn:aws:iam::123456789012:role/driftguard-prod-*',
+      'comma-separated IAM role ARNs',
+    ],
     ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:iam::123456789012:user/alice', 'comma-separated IAM role ARNs'],
     ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:sts::123456789012:assumed-role/a/b', 'comma-separated IAM role ARNs'],
     ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:iam::123:role/a', 'comma-separated IAM role ARNs'],
