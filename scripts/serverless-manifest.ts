@@ -4,7 +4,7 @@
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
-import { eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
+import { engineRoleNames, eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
 import { GUARDS, RULES } from '../lib/registry.js';
 
 interface ResolverContext {
@@ -163,11 +163,6 @@ function sweepFunction() {
   };
 }
 
-/** The engine's own roles, by name: every function's. A new function of the stack adds its role here. */
-function engineRoleNames(names: StackNames): string[] {
-  return [...GUARDS.map((guard) => roleName(names, guard.file)), roleName(names, 'sweep')];
-}
-
 export default async function resolve({ resolveVariable }: ResolverContext) {
   const names: StackNames = {
     service: String(await resolveVariable('self:service')),
@@ -175,7 +170,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   };
   const { service, stage } = names;
   const concurrency = Number(await resolveVariable('param:guardConcurrency'));
-  const engineRoles = engineRoleNames(names);
+  const engineRoles = engineRoleNames(`${service}-${stage}`, GUARDS);
   const engineRoleArns = engineRoles.map(roleArn);
   const functions: Record<string, unknown> = {};
   const resources: Record<string, unknown> = {};
