@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UserIdentity } from '../../lib/envelope.js';
 import { actorName, actorRoleArn, type ScreeningContext, screenEvent } from '../../lib/screening.js';
+import { assumedRole } from '../support/identities.js';
 import { ACCOUNT, sample, sampleWith } from './fixtures.js';
 
 const ctx: ScreeningContext = {
@@ -28,26 +29,6 @@ const ROOT: UserIdentity = {
   // Console sessions of root carry an empty session issuer.
   sessionContext: { sessionIssuer: {} },
 };
-
-function assumedRole(role: string, session: string, issuer = true): UserIdentity {
-  return {
-    type: 'AssumedRole',
-    principalId: `AROAEXAMPLE:${session}`,
-    arn: `arn:aws:sts::123456789012:assumed-role/${role}/${session}`,
-    accountId: ACCOUNT,
-    ...(issuer
-      ? {
-          sessionContext: {
-            sessionIssuer: {
-              type: 'Role',
-              arn: `arn:aws:iam::123456789012:role/${role}`,
-              userName: role,
-            },
-          },
-        }
-      : {}),
-  };
-}
 
 function byIdentity(identity: UserIdentity) {
   return sampleWith('logs-CreateLogGroup-plain', (raw) => {
@@ -131,7 +112,7 @@ describe('screenEvent', () => {
 
   it.each([
     ['session issuer ARN', assumedRole('driftguard-dev-log-group-guard', 'fn')],
-    ['assumed-role ARN only (no session context)', assumedRole('driftguard-dev-sweep', 'fn', false)],
+    ['assumed-role ARN only (no session context)', assumedRole('driftguard-dev-sweep', 'fn', { issuer: false })],
   ])('ignores an engine role identified by its exact %s', (_label, identity) => {
     // Act
     const verdict = screenEvent(byIdentity(identity), ctx);
@@ -159,7 +140,7 @@ describe('screenEvent', () => {
     ['a role whose session (not role) starts with the prefix', assumedRole('deployer', 'driftguard-dev-x')],
     ['an impostor role named like the engine’s', assumedRole('driftguard-dev-x', 'fn')],
     ['an impostor role named like another stage’s', assumedRole('driftguard-prod-anything', 'fn')],
-    ['an impostor by assumed-role ARN only', assumedRole('driftguard-dev-log-group-guard-2', 'fn', false)],
+    ['an impostor by assumed-role ARN only', assumedRole('driftguard-dev-log-group-guard-2', 'fn', { issuer: false })],
     [
       'an engine role of another account',
       {
@@ -192,7 +173,7 @@ describe('screenEvent', () => {
 describe('actorRoleArn', () => {
   it.each([
     ['session issuer', assumedRole('ops-admin', 'x'), 'arn:aws:iam::123456789012:role/ops-admin'],
-    ['assumed-role ARN', assumedRole('ops-admin', 'x', false), 'arn:aws:iam::123456789012:role/ops-admin'],
+    ['assumed-role ARN', assumedRole('ops-admin', 'x', { issuer: false }), 'arn:aws:iam::123456789012:role/ops-admin'],
     [
       'assumed-role ARN of another partition',
       { type: 'AssumedRole', arn: 'arn:aws-us-gov:sts::123456789012:assumed-role/ops/x' },

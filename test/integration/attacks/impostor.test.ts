@@ -24,6 +24,7 @@ import {
   reenacted,
   sampleEvent,
 } from '../../support/handler-harness.js';
+import { assumedRole, madeBy } from '../../support/identities.js';
 import { packageFreshClone, type Resource, resolveSubs } from '../../support/packaged-stack.js';
 
 /** The dev stack's own roles, as the stack sets DRIFTGUARD_ENGINE_ROLE_ARNS. */
@@ -33,33 +34,8 @@ const ENGINE_ROLE_ARNS = ['log-group-guard', 'trail-guard', 'kms-guard', 'mfa-gu
 
 const IMPOSTORS = ['driftguard-dev-x', 'driftguard-prod-anything', 'driftguard-dev-log-group-guard-x'];
 
-/** The event as made through a session of the role: CloudTrail's AssumedRole identity with its session issuer. */
-function madeBy(event: CloudTrailEvent, role: string): CloudTrailEvent {
-  const session = 'deploy-session';
-  return {
-    ...event,
-    detail: {
-      ...event.detail,
-      userIdentity: {
-        type: 'AssumedRole',
-        principalId: `AROAEXAMPLEIMPOSTOR01:${session}`,
-        arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${session}`,
-        accountId: ACCOUNT,
-        accessKeyId: 'ASIAEXAMPLEIMPOSTOR1',
-        sessionContext: {
-          sessionIssuer: {
-            type: 'Role',
-            principalId: 'AROAEXAMPLEIMPOSTOR01',
-            arn: `arn:aws:iam::${ACCOUNT}:role/${role}`,
-            accountId: ACCOUNT,
-            userName: role,
-          },
-          attributes: { creationDate: '2026-11-20T09:59:00Z', mfaAuthenticated: 'false' },
-        },
-      },
-    },
-  };
-}
+/** The event as made through a session of the role. */
+const byRole = (event: CloudTrailEvent, role: string) => madeBy(event, assumedRole(role, 'deploy-session'));
 
 const engineSettings = () => loadSettings({ ...process.env, DRIFTGUARD_ENGINE_ROLE_ARNS: ENGINE_ROLE_ARNS.join(',') });
 
@@ -70,7 +46,7 @@ describe('an impostor role named like the engine’s, through the log-group guar
 
   it.each(IMPOSTORS)('%s creating an unencrypted log group is remediated and notified', async (role) => {
     // Prepare
-    const event = await reenacted(madeBy(sampleEvent('logs-CreateLogGroup-plain'), role));
+    const event = await reenacted(byRole(sampleEvent('logs-CreateLogGroup-plain'), role));
     const recorder = new CallRecorder();
     const handler = guardHandler(logGroupGuard, recorder, engineSettings());
 
@@ -92,7 +68,7 @@ describe('an impostor role named like the engine’s, through the log-group guar
 
   it('the engine’s own exact role creating the same group is ignored: no read, no write, no notice', async () => {
     // Prepare
-    const event = await reenacted(madeBy(sampleEvent('logs-CreateLogGroup-plain'), 'driftguard-dev-log-group-guard'));
+    const event = await reenacted(byRole(sampleEvent('logs-CreateLogGroup-plain'), 'driftguard-dev-log-group-guard'));
     const recorder = new CallRecorder();
     const handler = guardHandler(logGroupGuard, recorder, engineSettings());
 
@@ -114,7 +90,7 @@ describe('an impostor role named like the engine’s, through the log-group guar
     vi.stubEnv('DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard-dev-');
     const logger = new Logger({ logLevel: 'SILENT' });
     const warn = vi.spyOn(logger, 'warn');
-    const event = await reenacted(madeBy(sampleEvent('logs-CreateLogGroup-plain'), 'driftguard-dev-x'));
+    const event = await reenacted(byRole(sampleEvent('logs-CreateLogGroup-plain'), 'driftguard-dev-x'));
     const recorder = new CallRecorder();
 
     // Act
@@ -168,7 +144,7 @@ describe('the packaged patterns (as deployed in the samples’ account), by Even
     '%s by %s reaches its guard (%s)',
     async (sample, role, rule) => {
       // Act
-      const matched = await matchingRules(madeBy(sampleEvent(sample), role));
+      const matched = await matchingRules(byRole(sampleEvent(sample), role));
 
       // Assess
       expect(matched).toEqual([rule]);
@@ -179,7 +155,7 @@ describe('the packaged patterns (as deployed in the samples’ account), by Even
     '%s by the engine’s own %s reaches no guard',
     async (sample, role) => {
       // Act
-      const matched = await matchingRules(madeBy(sampleEvent(sample), role));
+      const matched = await matchingRules(byRole(sampleEvent(sample), role));
 
       // Assess
       expect(matched).toEqual([]);
