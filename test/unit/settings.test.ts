@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   clampRetention,
@@ -277,5 +279,23 @@ describe('ignoredSettingWarnings', () => {
     // Assess
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^DRIFTGUARD_ENGINE_ROLE_PREFIX is ignored: .*DRIFTGUARD_ENGINE_ROLE_ARNS$/);
+  });
+});
+
+describe('the README settings table', () => {
+  it('documents every DRIFTGUARD_ variable the engine reads', () => {
+    // Prepare
+    const sources = readdirSync('lib', { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFileSync(join('lib', file), 'utf8'));
+    const variables = new Set(sources.flatMap((source) => source.match(/DRIFTGUARD_[A-Z_]+[A-Z]/g) ?? []));
+    const readme = readFileSync('README.md', 'utf8');
+
+    // Act
+    const undocumented = [...variables].filter((name) => !readme.includes(`| \`${name}\` |`));
+
+    // Assess
+    expect(variables).toContain('DRIFTGUARD_ENGINE_ROLE_ARNS');
+    expect(undocumented).toEqual([]);
   });
 });
