@@ -23,12 +23,15 @@ const roleName = ({ service, stage }: StackNames, file: string) => `${service}-$
 const roleArnTemplate = (name: string) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}`;
 const roleArn = (name: string) => ({ 'Fn::Sub': roleArnTemplate(name) });
 
-/** osls's own default name for a function's n-th EventBridge rule, set explicitly so that its ARN is known. */
-function guardRuleNames(names: StackNames, guard: Guard, engineRoleArns: unknown[]): string[] {
-  return eventPatterns(guard, engineRoleArns).map((_, index) => {
+/**
+ * A guard's EventBridge rules: one per pattern, each named as osls would name it by default (<function>-rule-<n>),
+ * but explicitly, so that the policies naming the rules' ARNs and the rules cannot disagree.
+ */
+function guardRules(names: StackNames, guard: Guard, engineRoleArns: unknown[]) {
+  return eventPatterns(guard, engineRoleArns).map((pattern, index) => {
     const name = `${names.service}-${names.stage}-${guard.functionKey}-rule-${index + 1}`;
     if (name.length > 64) throw new Error(`EventBridge rule name ${name} is longer than 64 characters`);
-    return name;
+    return { name, pattern };
   });
 }
 
@@ -38,7 +41,6 @@ const ruleArn = (name: string) => ({
 
 function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[], concurrency: number) {
   const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
-  const ruleNames = guardRuleNames(names, guard, engineRoleArns);
   return {
     handler: 'index.handler',
     description: guard.description,
@@ -50,9 +52,9 @@ function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[
     maximumRetryAttempts: LAMBDA_ATTEMPTS - 1,
     maximumEventAge: 3600,
     destinations: { onFailure: { type: 'sqs', arn: dlq } },
-    events: eventPatterns(guard, engineRoleArns).map((pattern, index) => ({
+    events: guardRules(names, guard, engineRoleArns).map(({ name, pattern }) => ({
       eventBridge: {
-        name: ruleNames[index],
+        name,
         pattern,
         retryPolicy: { maximumEventAge: 3600, maximumRetryAttempts: 5 },
         deadLetterQueueArn: dlq,
@@ -210,6 +212,6 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     /** The same, comma-separated in one Fn::Sub: DRIFTGUARD_ENGINE_ROLE_ARNS. */
     engineRoleArnList: { 'Fn::Sub': engineRoles.map(roleArnTemplate).join(',') },
     /** Every guard rule's ARN: the only senders to the dead-letter queue (and users of its key) besides the roles. */
-    guardRuleArns: GUARDS.flatMap((guard) => guardRuleNames(names, guard, engineRoleArns).map(ruleArn)),
+    guardRuleArns: GUARDS.flatMap((guard) => guardRules(names, guard, engineRoleArns).map(({ name }) => ruleArn(name))),
   };
 }
