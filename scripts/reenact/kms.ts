@@ -10,6 +10,7 @@ import {
   EnableKeyRotationCommand,
   KMSClient,
   PutKeyPolicyCommand,
+  ReplicateKeyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
@@ -33,11 +34,14 @@ function eventKey(event: CloudTrailEvent): string {
 async function keyInUse(event: CloudTrailEvent, ctx: ReenactContext) {
   const region = event.detail.awsRegion;
   const original = eventKey(event);
-  const cacheKey = `kms|${region}|${KEY_ARN.exec(original)?.[1] ?? original}`;
+  const originalId = KEY_ARN.exec(original)?.[1] ?? original;
+  const cacheKey = `kms|${region}|${originalId}`;
   let key = ctx.keys.get(cacheKey);
   if (key === undefined) {
-    key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`);
+    const multiRegion = originalId.startsWith(MULTI_REGION_KEY_PREFIX);
+    key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`, { multiRegion });
     ctx.keys.set(cacheKey, key);
+    if (multiRegion) await replicate(key, region, ctx);
     const group = `/driftguard/reenact/kms/${key.keyId}`;
     await new CloudWatchLogsClient(emulatorClientConfig(ctx.endpoint, region)).send(
       new CreateLogGroupCommand({ logGroupName: group, kmsKeyId: key.arn }),
@@ -54,6 +58,17 @@ async function keyInUse(event: CloudTrailEvent, ctx: ReenactContext) {
   }
   ctx.notes.push(`key ${original} mapped to emulator key ${key.arn}`);
   return key;
+}
+
+/** Multi-Region keys' ids start so; their primary, scheduled for deletion with replicas left, waits for those. */
+const MULTI_REGION_KEY_PREFIX = 'mrk-';
+
+/** A replica of the multi-Region key in another region, as a multi-Region key in use has. */
+async function replicate(key: { keyId: string; arn: string }, region: string, ctx: ReenactContext) {
+  const ReplicaRegion = region === 'us-east-1' ? 'eu-west-1' : 'us-east-1';
+  const kms = new KMSClient(emulatorClientConfig(ctx.endpoint, region));
+  const { ReplicaKeyMetadata } = await kms.send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion }));
+  ctx.notes.push(`replicated multi-Region key ${key.arn} to ${ReplicaKeyMetadata?.Arn ?? ReplicaRegion}`);
 }
 
 /** The event with every mention of its key replaced by the emulator's key (id for ids, ARN for ARNs). */

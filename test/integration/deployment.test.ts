@@ -267,6 +267,7 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'kms-PutKeyPolicy-drops-logs-statement.json': 'KmsGuard',
   'kms-PutKeyPolicy-keeps-logs-statement.json': 'KmsGuard',
   'kms-ScheduleKeyDeletion-by-arn.json': 'KmsGuard',
+  'kms-ScheduleKeyDeletion-multi-Region-primary.json': 'KmsGuard',
   'kms-ScheduleKeyDeletion.json': 'KmsGuard',
   'logs-AssociateKmsKey-by-resourceIdentifier.json': 'LogGroupGuard',
   'logs-AssociateKmsKey.json': 'LogGroupGuard',
