@@ -6,6 +6,7 @@ import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
+import { recordKey } from './record-key.js';
 import { keepRecord } from './records.js';
 import {
   type Action,
@@ -134,7 +135,12 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       outbox = outboxOf(ctx);
       if (outbox) {
         const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
-        claimed = await outbox.claim(base.eventId, noticeKey(rule.id), preliminary, ctx.settings.noticeTopicArn ?? '');
+        claimed = await outbox.claim(
+          recordKey(event),
+          noticeKey(rule.id),
+          preliminary,
+          ctx.settings.noticeTopicArn ?? '',
+        );
       }
     },
   );
@@ -301,9 +307,9 @@ async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fall
 async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
   const outbox = outboxOf(ctx);
   if (!outbox) return;
-  for (const pending of await outbox.pending(event.detail.eventID)) {
+  for (const pending of await outbox.pending(recordKey(event))) {
     await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
-    await recordSent(outbox, event.detail.eventID, pending.key, ctx);
+    await recordSent(outbox, recordKey(event), pending.key, ctx);
   }
 }
 
@@ -336,7 +342,8 @@ async function deliver(
     });
     return;
   }
-  const eventId = event.detail.eventID;
+  // Notices are kept per record: another record under the same event id is notified on its own.
+  const eventId = recordKey(event);
   const notifyAt = ctx.failedNoticeAttempt ?? 1;
   if (result.outcome === 'failed' && outbox && notifyAt > 1) {
     const attempt = await outbox.countFailure(eventId, String(result.rule));
