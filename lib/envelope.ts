@@ -20,6 +20,8 @@ const userIdentitySchema = z.looseObject({
   accountId: z.optional(z.string()),
   userName: z.optional(z.string()),
   invokedBy: z.optional(z.string()),
+  /** IdentityCenterUser: the Identity Center user the call was made for. */
+  onBehalfOf: z.optional(z.looseObject({ userId: z.optional(z.string()) })),
   sessionContext: z.optional(z.looseObject({ sessionIssuer: z.optional(sessionIssuerSchema) })),
 });
 

@@ -257,6 +257,7 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'cloudtrail-UpdateTrail-s3-prefix-only.json': 'TrailGuard',
   'iam-DeactivateMFADevice-failed.json': null,
   'iam-DeactivateMFADevice-iam-user.json': 'MfaGuard',
+  'iam-DeactivateMFADevice-root-on-iam-user.json': 'MfaGuard',
   'iam-DeactivateMFADevice-root.json': 'MfaGuard',
   'iam-DeleteVirtualMFADevice.json': 'MfaGuard',
   'iam-EnableMFADevice.json': 'MfaGuard',
@@ -281,7 +282,9 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'logs-PutRetentionPolicy-by-remediation-engine.json': null,
   'logs-PutRetentionPolicy.json': 'LogGroupGuard',
   // With MFA or without, every console sign-in reaches the guard, which decides.
+  'signin-ConsoleLogin-assumed-role-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-iam-user.json': 'MfaGuard',
+  'signin-ConsoleLogin-no-MFA-root-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-root.json': 'MfaGuard',
   'signin-ConsoleLogin-with-MFA.json': 'MfaGuard',
 };
