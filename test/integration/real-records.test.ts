@@ -16,6 +16,7 @@ import { QUARANTINE_TAG } from '../../lib/iam-users.js';
 import { loadSettings, readMfaSettings, type Settings } from '../../lib/settings.js';
 import { provisionMfaQuarantinePolicy } from '../../scripts/provision.js';
 import { main } from '../../scripts/replay.js';
+import { IDENTITIES } from '../fixtures/identities.js';
 import { freshEngine, readIamUserState, readNotices, testEndpoint } from '../support/emulator.js';
 import { CallRecorder, contextFor, guardHandler, reenacted, writeCalls } from '../support/handler-harness.js';
 
@@ -74,38 +75,13 @@ describe('identity shapes on a CreateLogGroup, through the log-group guard’s h
     await freshEngine();
   });
 
-  it.each([
-    [
-      'an AssumedRole session without sessionContext',
-      {
-        type: 'AssumedRole',
-        principalId: 'AROAEXAMPLEROLEID0004:deploy',
-        arn: `arn:aws:sts::${ACCOUNT}:assumed-role/ci-deployer/deploy`,
-        accountId: ACCOUNT,
-        accessKeyId: 'ASIAEXAMPLESESSION02',
-      },
-      'deploy',
-    ],
-    ['an AWS service', { type: 'AWSService', invokedBy: 'lambda.amazonaws.com' }, 'lambda.amazonaws.com'],
-    [
-      'another account’s caller',
-      { type: 'AWSAccount', principalId: 'AIDAEXAMPLEOTHERACCT', accountId: '111122223333' },
-      'account 111122223333',
-    ],
-    [
-      'an IAM Identity Center user',
-      {
-        type: 'IdentityCenterUser',
-        accountId: ACCOUNT,
-        onBehalfOf: {
-          userId: '544894e8-80c1-707f-60e3-3ba6510dfac1',
-          identityStoreArn: `arn:aws:identitystore::${ACCOUNT}:identitystore/d-9067642ac7`,
-        },
-        credentialId: 'EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE',
-      },
-      '544894e8-80c1-707f-60e3-3ba6510dfac1',
-    ],
-  ])('remediates a log group created by %s and names the caller in the notice', async (_label, userIdentity, actor) => {
+  it.each(
+    IDENTITIES.filter(([, identity]) =>
+      ['AssumedRole', 'AWSService', 'AWSAccount', 'IdentityCenterUser', 'FederatedUser', 'WebIdentityUser'].includes(
+        String(identity.type),
+      ),
+    ),
+  )('remediates a log group created by %s and names the caller in the notice', async (_label, userIdentity, actor) => {
     // Prepare
     const event = await reenacted(
       record('events/logs-CreateLogGroup-plain.json', (e) => {
