@@ -307,9 +307,10 @@ async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fall
 async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
   const outbox = outboxOf(ctx);
   if (!outbox) return;
-  for (const pending of await outbox.pending(recordKey(event))) {
+  const record = recordKey(event);
+  for (const pending of await outbox.pending(record)) {
     await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
-    await recordSent(outbox, recordKey(event), pending.key, ctx);
+    await recordSent(outbox, record, pending.key, ctx);
   }
 }
 
@@ -317,8 +318,8 @@ async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
  * Sent: a failure to record it is logged, not thrown (a retry would send the notice again); it only risks a second
  * notice when this very event comes back after the record expires.
  */
-async function recordSent(outbox: NoticeOutbox, eventId: string, key: string, ctx: EngineContext) {
-  await outbox.markSent(eventId, key).catch((error: unknown) => {
+async function recordSent(outbox: NoticeOutbox, record: string, key: string, ctx: EngineContext) {
+  await outbox.markSent(record, key).catch((error: unknown) => {
     ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
   });
 }
@@ -343,10 +344,10 @@ async function deliver(
     return;
   }
   // Notices are kept per record: another record under the same event id is notified on its own.
-  const eventId = recordKey(event);
+  const record = recordKey(event);
   const notifyAt = ctx.failedNoticeAttempt ?? 1;
   if (result.outcome === 'failed' && outbox && notifyAt > 1) {
-    const attempt = await outbox.countFailure(eventId, String(result.rule));
+    const attempt = await outbox.countFailure(record, String(result.rule));
     if (attempt < notifyAt) {
       result.notice = {
         ...result.notice,
@@ -366,5 +367,5 @@ async function deliver(
     result.reason = `${result.reason}; the notice could not be published`;
     return;
   }
-  if (outbox) await recordSent(outbox, eventId, noticeKey(String(result.rule)), ctx);
+  if (outbox) await recordSent(outbox, record, noticeKey(String(result.rule)), ctx);
 }

@@ -93,9 +93,9 @@ function optionalUserName(event: CloudTrailEvent): string | undefined {
 }
 
 /**
- * Whose device the call acted on: the user the request names; else, for the root user's call, the device's owner by its
- * name (arn:aws:iam::<account>:mfa/user1 is user1's); else the caller's own. The root user's own device is
- * root-account-mfa-device, "AWS ROOT USER", or a call by the root user (or an AssumeRoot session) that names no user.
+ * Whose device the call acted on: the user the request names ("AWS ROOT USER" is the root user); else
+ * root-account-mfa-device is the root user's; else, for a deleted device or the root user's call, the owner by the
+ * device's name (arn:aws:iam::<account>:mfa/user1 is user1's); else the caller's own (a role session owns none: root).
  */
 function targetOf(event: CloudTrailEvent): MfaTarget | Skip {
   const facts = eventFacts(event);

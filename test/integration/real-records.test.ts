@@ -68,6 +68,30 @@ describe('AWS’s pair of root sign-ins under one eventID, through the MFA guard
     expect(redelivered).toEqual(second);
     expect(await readNotices()).toEqual([]);
   });
+
+  it('notifies each of two records under one eventID that both need a notice', async () => {
+    // Prepare
+    const settings = await freshEngineWithQuarantine();
+    const handler = guardHandler(mfaGuard, new CallRecorder(), settings);
+    const userSignIn = await reenacted(
+      record('events/signin-ConsoleLogin-no-MFA-iam-user.json', (e) => {
+        e.detail.eventID = withoutMfa.detail.eventID;
+      }) as CloudTrailEvent,
+    );
+    const context = contextFor(mfaGuard, userSignIn);
+
+    // Act
+    const root = await handler(withoutMfa, context);
+    const rootNotices = await readNotices();
+    const user = await handler(userSignIn, context);
+    const userNotices = await readNotices();
+
+    // Assess
+    expect([root.outcome, user.outcome]).toEqual(['needs-human', 'remediated']);
+    expect(rootNotices.map((notice) => notice.subject)).toEqual([root.notice?.subject]);
+    expect(userNotices.map((notice) => notice.subject)).toEqual([user.notice?.subject]);
+    expect(user.notice?.subject).toBe('[driftguard] HIGH IAM user dave ConsoleLogin by dave: quarantined');
+  });
 });
 
 describe('identity shapes on a CreateLogGroup, through the log-group guard’s handler', () => {
