@@ -14,7 +14,7 @@ import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
 import { recordKey } from './record-key.js';
-import { loadSettings, type Settings } from './settings.js';
+import { ignoredSettingWarnings, loadSettings, type Settings } from './settings.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
 export class RemediationFailedError extends Error {
@@ -56,6 +56,8 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const settings = options.settings ?? loadSettings();
   const aws = options.aws ?? createAwsClients();
   const logger = options.logger ?? defaultLogger;
+  // A setting that no longer does anything must not pass for one that does: said once, at cold start; never fatal.
+  for (const warning of ignoredSettingWarnings()) logger.warn(warning);
   const handle = async (event: unknown, context: Context): Promise<HandledEvent> => {
     if (guard.customResource && isCustomResourceRequest(event)) {
       // CloudFormation reads the answer sent to ResponseURL; the return value is the record the log keeps.
@@ -90,7 +92,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       logger,
       screening: {
         accountId: invokedAccount(context),
-        engineRolePrefix: settings.engineRolePrefix,
+        engineRoleArns: settings.engineRoleArns,
         ownPrincipalArns: options.ownPrincipalArns ?? [],
       },
     });

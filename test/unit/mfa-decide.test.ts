@@ -731,7 +731,7 @@ describe('the quarantine policy', () => {
       ...mfaQuarantinePolicyDocument.Statement[2],
       Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:user/${!aws:username}' },
     });
-    expect(mfaGuard).toMatchObject({ functionKey: 'mfaGuard', file: 'mfa-guard', onlyRegion: 'us-east-1' });
+    expect(mfaGuard).toMatchObject({ functionKey: 'mfaGuard', file: 'mfa-guard' });
   });
 
   it('lets the guard attach and detach only that policy, on users, with no wildcard action', () => {

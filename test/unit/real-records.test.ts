@@ -16,7 +16,8 @@ import { actorName, type ScreeningContext, screenEvent } from '../../lib/screeni
 import { IDENTITIES } from '../fixtures/identities.js';
 import { ACCOUNT, FIXTURE_EVENTS_DIR, type RawEvent, rawSample, sampleWith } from './fixtures.js';
 
-const ctx: ScreeningContext = { accountId: ACCOUNT, engineRolePrefix: 'driftguard-dev-', ownPrincipalArns: [] };
+const ENGINE_ROLE = `arn:aws:iam::${ACCOUNT}:role/driftguard-dev-logGroupGuard`;
+const ctx: ScreeningContext = { accountId: ACCOUNT, engineRoleArns: [ENGINE_ROLE], ownPrincipalArns: [] };
 
 /** Optional record fields, present or absent as real records have them. */
 const RECORD_VARIANTS: [string, (raw: RawEvent) => void][] = [
