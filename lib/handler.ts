@@ -13,6 +13,7 @@ import { MalformedEventError } from './envelope.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
+import { recordKey } from './record-key.js';
 import { ignoredSettingWarnings, loadSettings, type Settings } from './settings.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
@@ -34,11 +35,16 @@ export interface GuardHandlerOptions {
   attempts?: number;
 }
 
-/** Keyed on the CloudTrail event id; kept a day (EventBridge retries for up to 24 hours). */
+/** What the idempotency layer is given: the checked event, and the key of its record (see lib/record-key.ts). */
+interface KeyedEvent {
+  recordKey: string;
+  checked: CheckedEvent;
+}
+
+/** Keyed on the record (its event id and a digest of what it says); kept a day (EventBridge retries for 24 hours). */
 function idempotencyConfig() {
   return new IdempotencyConfig({
-    // The payload is the event checked at the edge (CheckedEvent).
-    eventKeyJmesPath: 'event.detail.eventID',
+    eventKeyJmesPath: 'recordKey',
     expiresAfterSeconds: 24 * 60 * 60,
     // A malformed event has no id: it fails at the schema, not here.
     throwOnNoIdempotencyKey: false,
@@ -65,7 +71,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       // A dry run writes nothing, not even an idempotency record; an event of no rule here needs none.
       if (idempotent && !options.dryRun && checked.rule) {
         idempotency?.registerLambdaContext(context);
-        return await idempotent(checked, context);
+        return await idempotent({ recordKey: recordKey(checked.event), checked }, context);
       }
       return await handleCloudTrailEvent(checked, context);
     } catch (error) {
@@ -98,7 +104,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const idempotency = settings.stateTable ? idempotencyConfig() : undefined;
   const idempotent =
     settings.stateTable && idempotency
-      ? makeIdempotent(handleCloudTrailEvent, {
+      ? makeIdempotent(async ({ checked }: KeyedEvent, context: Context) => handleCloudTrailEvent(checked, context), {
           persistenceStore: new DynamoDBPersistenceLayer({
             tableName: settings.stateTable,
             keyAttr: 'pk',

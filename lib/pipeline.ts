@@ -6,6 +6,7 @@ import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
+import { recordKey } from './record-key.js';
 import { keepRecord, keptBeforeWrites, toldRecords } from './records.js';
 import {
   type Action,
@@ -138,7 +139,7 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       if (outbox) {
         const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
         const claim = await outbox.claim(
-          base.eventId,
+          recordKey(event),
           noticeKey(rule.id),
           preliminary,
           ctx.settings.noticeTopicArn ?? '',
@@ -164,7 +165,7 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   // A failed attempt's writes are kept for the notice that follows (the retry re-reads them as done).
   if (outcome === 'failed' && outbox) {
     const done = settled.done.map(({ api, summary }) => ({ api, summary }));
-    await outbox.keepWrites(base.eventId, noticeKey(rule.id), done);
+    await outbox.keepWrites(recordKey(event), noticeKey(rule.id), done);
   }
   const result: HandledEvent = {
     ...base,
@@ -332,9 +333,10 @@ async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fall
 async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
   const outbox = outboxOf(ctx);
   if (!outbox) return;
-  for (const pending of await outbox.pending(event.detail.eventID)) {
+  const record = recordKey(event);
+  for (const pending of await outbox.pending(record)) {
     await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
-    await recordSent(outbox, event.detail.eventID, pending.key, ctx);
+    await recordSent(outbox, record, pending.key, ctx);
   }
 }
 
@@ -342,8 +344,8 @@ async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
  * Sent: a failure to record it is logged, not thrown (a retry would send the notice again); it only risks a second
  * notice when this very event comes back after the record expires.
  */
-async function recordSent(outbox: NoticeOutbox, eventId: string, key: string, ctx: EngineContext) {
-  await outbox.markSent(eventId, key).catch((error: unknown) => {
+async function recordSent(outbox: NoticeOutbox, record: string, key: string, ctx: EngineContext) {
+  await outbox.markSent(record, key).catch((error: unknown) => {
     ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
   });
 }
@@ -367,10 +369,11 @@ async function deliver(
     });
     return;
   }
-  const eventId = event.detail.eventID;
+  // Notices are kept per record: another record under the same event id is notified on its own.
+  const record = recordKey(event);
   const notifyAt = ctx.failedNoticeAttempt ?? 1;
   if (result.outcome === 'failed' && outbox && notifyAt > 1) {
-    const attempt = await outbox.countFailure(eventId, String(result.rule));
+    const attempt = await outbox.countFailure(record, String(result.rule));
     if (attempt < notifyAt) {
       result.notice = {
         ...result.notice,
@@ -390,5 +393,5 @@ async function deliver(
     result.reason = `${result.reason}; the notice could not be published`;
     return;
   }
-  if (outbox) await recordSent(outbox, eventId, noticeKey(String(result.rule)), ctx);
+  if (outbox) await recordSent(outbox, record, noticeKey(String(result.rule)), ctx);
 }

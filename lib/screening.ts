@@ -64,6 +64,9 @@ export function screenEvent(event: CloudTrailEvent, ctx: ScreeningContext): Scre
 export function actorName(identity: UserIdentity): string {
   if (identity.type === 'Root') return 'root';
   if (identity.userName) return identity.userName;
+  // Neither has an ARN: another account's caller, and an Identity Center user (by its user id).
+  if (identity.type === 'AWSAccount' && identity.accountId) return `account ${identity.accountId}`;
+  if (identity.onBehalfOf?.userId) return identity.onBehalfOf.userId;
   const session = identity.arn?.match(/:assumed-role\/[^/]+\/(.+)$/)?.[1];
   if (session) return session;
   return identity.arn?.split('/').pop() ?? identity.invokedBy ?? identity.principalId ?? identity.type;

@@ -79,10 +79,16 @@ export function accountAdministers(account: string): PolicyStatement {
 }
 
 /** Creates a customer key usable by CloudWatch Logs in the region; returns its ARN. */
-export async function createLogKey(endpoint: string, region: string, account: string, description: string) {
+export async function createLogKey(
+  endpoint: string,
+  region: string,
+  account: string,
+  description: string,
+  { multiRegion = false } = {},
+) {
   const kms = new KMSClient(emulatorClientConfig(endpoint, region));
   const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({ Description: description, Policy: logKeyPolicy(account, region) }),
+    new CreateKeyCommand({ Description: description, Policy: logKeyPolicy(account, region), MultiRegion: multiRegion }),
   );
   if (!KeyMetadata?.KeyId || !KeyMetadata.Arn) throw new Error(`CreateKey in ${region} returned no key`);
   await kms.send(new EnableKeyRotationCommand({ KeyId: KeyMetadata.KeyId }));

@@ -278,6 +278,7 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'cloudtrail-UpdateTrail-s3-prefix-only.json': 'TrailGuard',
   'iam-DeactivateMFADevice-failed.json': null,
   'iam-DeactivateMFADevice-iam-user.json': 'MfaGuard',
+  'iam-DeactivateMFADevice-root-on-iam-user.json': 'MfaGuard',
   'iam-DeactivateMFADevice-root.json': 'MfaGuard',
   'iam-DeleteVirtualMFADevice.json': 'MfaGuard',
   'iam-EnableMFADevice.json': 'MfaGuard',
@@ -288,6 +289,7 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'kms-PutKeyPolicy-drops-logs-statement.json': 'KmsGuard',
   'kms-PutKeyPolicy-keeps-logs-statement.json': 'KmsGuard',
   'kms-ScheduleKeyDeletion-by-arn.json': 'KmsGuard',
+  'kms-ScheduleKeyDeletion-multi-Region-primary.json': 'KmsGuard',
   'kms-ScheduleKeyDeletion.json': 'KmsGuard',
   'logs-AssociateKmsKey-by-resourceIdentifier.json': 'LogGroupGuard',
   'logs-AssociateKmsKey.json': 'LogGroupGuard',
@@ -301,7 +303,9 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'logs-PutRetentionPolicy-by-remediation-engine.json': null,
   'logs-PutRetentionPolicy.json': 'LogGroupGuard',
   // With MFA or without, every console sign-in reaches the guard, which decides.
+  'signin-ConsoleLogin-assumed-role-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-iam-user.json': 'MfaGuard',
+  'signin-ConsoleLogin-no-MFA-root-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-root.json': 'MfaGuard',
   'signin-ConsoleLogin-with-MFA.json': 'MfaGuard',
 };
