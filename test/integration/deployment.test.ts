@@ -446,7 +446,14 @@ describe('the sweep function', () => {
     expect(fn?.Timeout).toBe(900);
     expect(fn?.MemorySize).toBe(512);
     expect(fn?.ReservedConcurrentExecutions).toBe(1);
-    expect(fn?.Environment).toEqual({ Variables: SETTINGS_ENVIRONMENT });
+    // The sweep quarantines too (the stack's policy), and answers for the stack like the trail guard.
+    expect(fn?.Environment).toEqual({
+      Variables: {
+        ...SETTINGS_ENVIRONMENT,
+        DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' },
+        DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
+      },
+    });
     expect(resources.SweepLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
     const schedules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
