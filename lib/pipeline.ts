@@ -12,6 +12,7 @@ import {
   type Action,
   type AnyRule,
   type Decision,
+  type EngineRecord,
   type Finding,
   isSkip,
   type Outcome,
@@ -244,7 +245,13 @@ export async function settleDecision(
 ): Promise<Settled> {
   const records = decision.bookkeeping ?? [];
   if (decision.status !== 'drifted') {
-    if (!ctx.dryRun) await keepRecords(decision, ctx);
+    const notKept = ctx.dryRun ? [] : await keepRecords(decision, ctx);
+    if (notKept.length > 0) {
+      // Not plainly compliant: the change the decision accepted is not what the engine now guards.
+      const ended = { ...decision, needsHuman: [...decision.needsHuman, ...notKept] };
+      const reason = `${decision.reason}; ${notKept.join(' ')}`;
+      return { outcome: 'needs-human', reason, decision: ended, done: [], failures: [], gone: false };
+    }
     const reason = `${decision.reason}${toldRecords(records, !ctx.dryRun)}`;
     return { outcome: decision.status, reason, decision, done: [], failures: [], gone: false };
   }
@@ -260,12 +267,17 @@ export async function settleDecision(
   if (applied?.refusals.length) {
     ended = { ...decision, needsHuman: [...decision.needsHuman, ...applied.refusals], bookkeeping: [] };
   } else if (applied && failures.length === 0 && rule.verify) {
-    ended = { ...decision, needsHuman: [...decision.needsHuman, ...(await rule.verify(state, ctx))] };
+    const unrestored = await rule.verify(state, ctx);
+    // A baseline never follows a trail the read-back says is not restored.
+    const bookkeeping = unrestored.length > 0 ? withoutFollows(decision.bookkeeping) : decision.bookkeeping;
+    ended = { ...decision, needsHuman: [...decision.needsHuman, ...unrestored], bookkeeping };
   }
   // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
   const kept = writes && failures.length === 0;
-  if (kept) await keepRecords(ended, ctx, 'after-writes');
-  const told = kept || ctx.dryRun ? toldRecords(ended.bookkeeping ?? [], kept) : '';
+  const notKept = kept ? await keepRecords(ended, ctx, 'after-writes') : [];
+  if (notKept.length > 0) ended = { ...ended, needsHuman: [...ended.needsHuman, ...notKept] };
+  const told =
+    notKept.length > 0 ? `; ${notKept.join(' ')}` : kept || ctx.dryRun ? toldRecords(ended.bookkeeping ?? [], kept) : '';
   const reason =
     failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : `${decision.reason}${told}`;
   return {
@@ -307,17 +319,25 @@ async function applyActions(
 
 /**
  * The engine's own records (baselines, quarantines): a failure here is the event's failure, so that it is retried.
- * Those that undo the engine's writes are kept before the writes, the others once the writes succeeded.
+ * Those that undo the engine's writes are kept before the writes, the others once the writes succeeded. Returns why
+ * records were not kept as planned (a baseline kept instead of following).
  */
 async function keepRecords(
   decision: Decision,
   ctx: RuleContext,
   when: 'before-writes' | 'after-writes' = 'after-writes',
-) {
+): Promise<string[]> {
+  const notKept: string[] = [];
   for (const record of decision.bookkeeping ?? []) {
-    if (keptBeforeWrites(record) === (when === 'before-writes')) await keepRecord(record, ctx);
+    if (keptBeforeWrites(record) !== (when === 'before-writes')) continue;
+    const why = await keepRecord(record, ctx);
+    if (why !== undefined) notKept.push(why);
   }
+  return notKept;
 }
+
+const withoutFollows = (records: EngineRecord[] | undefined) =>
+  records?.filter((record) => !(record.kind === 'trail-baseline' && record.mode === 'follow'));
 
 function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {
   return ctx.settings.stateTable && !ctx.dryRun ? new NoticeOutbox(ctx.aws, ctx.settings.stateTable) : undefined;

@@ -3,7 +3,7 @@
 import { KeyUsageStore } from './key-usage.js';
 import { QuarantineRecords } from './mfa/quarantine-records.js';
 import type { EngineRecord, RuleContext } from './rule.js';
-import { captureTrailBaseline, StateTableMissingError } from './trail-baselines.js';
+import { captureTrailBaseline, followTrailBaseline, StateTableMissingError } from './trail-baselines.js';
 
 /**
  * Kept before the actions are written, not after: a record that lets the engine undo its own writes (the keys a
@@ -11,7 +11,8 @@ import { captureTrailBaseline, StateTableMissingError } from './trail-baselines.
  */
 export const keptBeforeWrites = (record: EngineRecord): boolean => record.kind === 'quarantine';
 
-export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promise<void> {
+/** Keeps the record; returns why it was not kept as planned (a trail's baseline kept instead of following). */
+export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promise<string | undefined> {
   switch (record.kind) {
     case 'quarantine':
       await quarantineRecords(ctx).put(record.userName, { since: record.since, keys: record.keys });
@@ -23,9 +24,14 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
       if (ctx.settings.stateTable)
         await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
       return;
-    case 'trail-baseline':
-      await captureTrailBaseline(ctx, record.trail, record.region, record.from, record.mode);
-      return;
+    case 'trail-baseline': {
+      if (record.mode === 'first') {
+        await captureTrailBaseline(ctx, record.trail, record.region, record.from);
+        return;
+      }
+      const kept = await followTrailBaseline(ctx, record.trail, record.region, record.from);
+      return kept && `Trail ${record.trail}: baseline kept: ${kept}; the next event or sweep compares the trail with it.`;
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aw
 import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
 import { KeyUsageStore } from './key-usage.js';
 import type { RuleContext } from './rule.js';
+import { trailWeakenings } from './trail-weakenings.js';
 import { readTrail, type TrailConfig } from './trails.js';
 
 export interface TrailBaseline {
@@ -73,9 +74,14 @@ export class TrailBaselineStore {
 
   /**
    * Stores the baseline: `first` only where the trail has none (captures must not rewrite what the engine guards),
-   * `follow` in its place (an accepted change). False when a `first` found one already.
+   * `follow` in place of the one it read (`replacing`, compared by its capturedAt: none when there was none). False
+   * when the condition failed: a `first` found one already, or a `follow`'s baseline was rewritten meanwhile.
    */
-  async put(baseline: TrailBaseline, mode: CaptureMode): Promise<boolean> {
+  async put(baseline: TrailBaseline, mode: CaptureMode, replacing?: TrailBaseline): Promise<boolean> {
+    const condition =
+      mode === 'follow' && replacing
+        ? { ConditionExpression: 'capturedAt = :was', ExpressionAttributeValues: { ':was': { S: replacing.capturedAt } } }
+        : { ConditionExpression: 'attribute_not_exists(pk)' };
     try {
       await this.dynamodb.send(
         new PutItemCommand({
@@ -86,12 +92,12 @@ export class TrailBaselineStore {
             trailName: { S: baseline.config.name },
             capturedAt: { S: baseline.capturedAt },
           },
-          ...(mode === 'first' ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+          ...condition,
         }),
       );
       return true;
     } catch (error) {
-      if (mode === 'first' && awsErrorName(error) === 'ConditionalCheckFailedException') return false;
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
   }
@@ -100,21 +106,18 @@ export class TrailBaselineStore {
 /** `first`: a capture, stored only where none exists; `follow`: the baseline follows an accepted change. */
 export type CaptureMode = 'first' | 'follow';
 
-/**
- * Reads a trail and stores its configuration as its baseline (and the key it writes with, for the KMS guard). A
- * `first` capture of a trail that has a baseline stores nothing and returns undefined.
- */
-export async function captureTrailBaseline(
-  ctx: RuleContext,
-  name: string,
-  region: string,
-  from: string,
-  mode: CaptureMode = 'first',
-) {
+/** Reads a trail and stores its configuration as its baseline where it has none; undefined when it has one. */
+export async function captureTrailBaseline(ctx: RuleContext, name: string, region: string, from: string) {
   const config = await readTrail(ctx.aws, name, region);
   if (!config) return undefined;
   const baseline = { config, capturedAt: new Date().toISOString(), capturedFrom: from };
-  if (!(await new TrailBaselineStore(ctx.aws, ctx.settings.stateTable).put(baseline, mode))) return undefined;
+  if (!(await new TrailBaselineStore(ctx.aws, ctx.settings.stateTable).put(baseline, 'first'))) return undefined;
+  await recordTrailKey(ctx, config, region);
+  return baseline;
+}
+
+/** The trail's KMS key, recorded as used by it (for the KMS guard). */
+async function recordTrailKey(ctx: RuleContext, config: TrailConfig, region: string) {
   if (config.kmsKeyId && ctx.settings.stateTable) {
     await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(config.kmsKeyId, {
       type: 'trail',
@@ -122,7 +125,39 @@ export async function captureTrailBaseline(
       id: config.trailArn,
     });
   }
-  return baseline;
+}
+
+/** Whether the baseline may follow the trail as read now: only to a configuration that weakens nothing it had. */
+export type FollowVerdict = { follow: true } | { follow: false; why: string };
+
+export function followVerdict(old: TrailBaseline | undefined, fresh: TrailConfig): FollowVerdict {
+  const lost = old ? trailWeakenings(old.config, fresh) : [];
+  if (lost.length === 0) return { follow: true };
+  const told = lost.map((w) => `${w.attribute} ${w.before} -> ${w.after}`).join(', ');
+  return { follow: false, why: `the trail changed again meanwhile (${told})` };
+}
+
+/**
+ * The baseline follows an accepted change: the trail is read again and stored in place of the baseline the follow
+ * read, unless the read weakens that baseline (a change that landed after the decision's read) or the baseline was
+ * rewritten meanwhile. Returns why it was kept, or undefined when it followed.
+ */
+export async function followTrailBaseline(
+  ctx: RuleContext,
+  name: string,
+  region: string,
+  from: string,
+): Promise<string | undefined> {
+  const config = await readTrail(ctx.aws, name, region);
+  if (!config) return 'the trail was deleted meanwhile';
+  const store = new TrailBaselineStore(ctx.aws, ctx.settings.stateTable);
+  const old = await store.get(config.trailArn);
+  const verdict = followVerdict(old, config);
+  if (!verdict.follow) return verdict.why;
+  const baseline = { config, capturedAt: new Date().toISOString(), capturedFrom: from };
+  if (!(await store.put(baseline, 'follow', old))) return 'the baseline was rewritten meanwhile';
+  await recordTrailKey(ctx, config, region);
+  return undefined;
 }
 
 /**
