@@ -277,7 +277,11 @@ export async function settleDecision(
   const notKept = kept ? await keepRecords(ended, ctx, 'after-writes') : [];
   if (notKept.length > 0) ended = { ...ended, needsHuman: [...ended.needsHuman, ...notKept] };
   const told =
-    notKept.length > 0 ? `; ${notKept.join(' ')}` : kept || ctx.dryRun ? toldRecords(ended.bookkeeping ?? [], kept) : '';
+    notKept.length > 0
+      ? `; ${notKept.join(' ')}`
+      : kept || ctx.dryRun
+        ? toldRecords(ended.bookkeeping ?? [], kept)
+        : '';
   const reason =
     failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : `${decision.reason}${told}`;
   return {

@@ -30,7 +30,9 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
         return;
       }
       const kept = await followTrailBaseline(ctx, record.trail, record.region, record.from);
-      return kept && `Trail ${record.trail}: baseline kept: ${kept}; the next event or sweep compares the trail with it.`;
+      return (
+        kept && `Trail ${record.trail}: baseline kept: ${kept}; the next event or sweep compares the trail with it.`
+      );
     }
   }
 }

@@ -80,7 +80,10 @@ export class TrailBaselineStore {
   async put(baseline: TrailBaseline, mode: CaptureMode, replacing?: TrailBaseline): Promise<boolean> {
     const condition =
       mode === 'follow' && replacing
-        ? { ConditionExpression: 'capturedAt = :was', ExpressionAttributeValues: { ':was': { S: replacing.capturedAt } } }
+        ? {
+            ConditionExpression: 'capturedAt = :was',
+            ExpressionAttributeValues: { ':was': { S: replacing.capturedAt } },
+          }
         : { ConditionExpression: 'attribute_not_exists(pk)' };
     try {
       await this.dynamodb.send(

@@ -8,6 +8,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../../lib/aws.js';
 import { trailGuard } from '../../../lib/guards/trail-guard.js';
 import { createGuardHandler } from '../../../lib/handler.js';
+import { checkEvent, settleDecision } from '../../../lib/pipeline.js';
+import { type TrailTarget, trailIntegrity } from '../../../lib/rules/trail-integrity.js';
 import { loadSettings } from '../../../lib/settings.js';
 import { TrailBaselineStore } from '../../../lib/trail-baselines.js';
 import { readTrail } from '../../../lib/trails.js';
@@ -72,5 +74,27 @@ describe('attack: the trail weakened between the decision and the baseline follo
       logFileValidationEnabled: true,
       isMultiRegionTrail: true,
     });
+  });
+
+  it('never follows a trail the read-back says is not restored', async () => {
+    const event = await reenacted(sampleEvent('cloudtrail-UpdateTrail-s3-prefix-only'));
+    const before = await baseline();
+    // The update also turned validation off: restored, and the new prefix accepted beside it, were it verified.
+    await createAwsClients()
+      .client(CloudTrailClient, REGION)
+      .send(new UpdateTrailCommand({ Name: TRAIL_ARN, EnableLogFileValidation: false, S3KeyPrefix: 'elsewhere' }));
+    const ctx = { settings: loadSettings(), aws: createAwsClients(), dryRun: false };
+    const unverified = { ...trailIntegrity, verify: async () => ['logFileValidationEnabled could not be restored.'] };
+    const target = checkEvent(event, [trailIntegrity]).target as TrailTarget;
+    const state = await trailIntegrity.inspect(target, ctx);
+    if (state === undefined) throw new Error('the trail was set up by the re-enactment');
+    const decision = trailIntegrity.decide(state, ctx.settings);
+    expect(decision.bookkeeping).toEqual([expect.objectContaining({ kind: 'trail-baseline', mode: 'follow' })]);
+
+    const settled = await settleDecision(unverified, trailIntegrity.describe(target), state, decision, ctx);
+
+    expect(settled.outcome).toBe('needs-human');
+    expect(settled.reason).not.toMatch(/baseline follows/);
+    expect((await baseline())?.config).toEqual(before?.config);
   });
 });
