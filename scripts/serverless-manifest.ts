@@ -35,6 +35,8 @@ function guardRules(names: StackNames, guard: Guard, engineRoleArns: unknown[]) 
   });
 }
 
+const functionName = ({ service, stage }: StackNames, key: string) => `${service}-${stage}-${key}`;
+
 const ruleArn = (name: string) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}`,
 });
@@ -42,6 +44,8 @@ const ruleArn = (name: string) => ({
 function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[], concurrency: number) {
   const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
   return {
+    // Named explicitly (osls's default name): its role's policy names the function's ARN.
+    name: functionName(names, guard.functionKey),
     handler: 'index.handler',
     description: guard.description,
     role: `${pascal(guard.functionKey)}Role`,
@@ -66,13 +70,13 @@ function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[
 const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
 
 /** What every function needs beside its rules: its log, the notice topic and its key, dead letters, its own records. */
-function ownStatements(functionName: string, stateActions: string[]): PolicyStatement[] {
+function ownStatements(ownFunction: string, stateActions: string[]): PolicyStatement[] {
   return [
     {
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: {
-        'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
+        'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${ownFunction}:*`,
       },
     },
     { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'NoticeTopic' } },
@@ -93,7 +97,29 @@ const GUARD_STATE_ACTIONS = [
   'dynamodb:UpdateItem',
 ];
 
-function lambdaRole(name: string, description: string, statements: PolicyStatement[]) {
+/**
+ * Lambda's trust lets any function assume the role (iam:PassRole + lambda:CreateFunction suffice): a call made from
+ * another function's code carries that function's ARN (lambda:SourceFunctionArn) and is refused, so only the engine's
+ * own function acts as the engine. Calls Lambda makes outside the function carry no source ARN and are left alone.
+ */
+function onlyOwnFunction(name: string) {
+  return {
+    Sid: 'DenyOtherFunctions',
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: {
+      Null: { 'lambda:SourceFunctionArn': 'false' },
+      ArnNotEquals: {
+        'lambda:SourceFunctionArn': {
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
+        },
+      },
+    },
+  };
+}
+
+function lambdaRole(name: string, ownFunction: string, description: string, statements: PolicyStatement[]) {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
@@ -106,7 +132,7 @@ function lambdaRole(name: string, description: string, statements: PolicyStateme
       Policies: [
         {
           PolicyName: 'driftguard',
-          PolicyDocument: { Version: '2012-10-17', Statement: statements },
+          PolicyDocument: { Version: '2012-10-17', Statement: [onlyOwnFunction(ownFunction), ...statements] },
         },
       ],
     },
@@ -148,10 +174,11 @@ const SWEEP_LISTING: PolicyStatement[] = [
 ];
 
 /** Daily by default (the sweepSchedule param), and every 15 minutes a continuation of a sweep left open. */
-function sweepFunction() {
+function sweepFunction(names: StackNames) {
   // The sweep runs every guard's rules, so it needs what each guard's own environment tells them (the quarantine policy).
   const environment = Object.assign({}, ...GUARDS.map((guard) => guard.environment ?? {}));
   return {
+    name: functionName(names, 'sweep'),
     handler: 'index.handler',
     description: "Finds and fixes drift that no event reported, in every region, with the guards' decisions",
     role: 'SweepRole',
@@ -184,10 +211,12 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     const id = pascal(guard.functionKey);
     functions[guard.functionKey] = guardFunction(guard, names, engineRoleArns, concurrency);
     resources[`${id}ErrorsAlarm`] = errorsAlarm(id);
+    const guardFunctionName = functionName(names, guard.functionKey);
     resources[`${id}Role`] = lambdaRole(
       roleName(names, guard.file),
+      guardFunctionName,
       `driftguard ${guard.file}: exactly the actions its rules declare`,
-      [...ruleStatements(guard), ...ownStatements(`${service}-${stage}-${guard.functionKey}`, GUARD_STATE_ACTIONS)],
+      [...ruleStatements(guard), ...ownStatements(guardFunctionName, GUARD_STATE_ACTIONS)],
     );
     Object.assign(resources, guard.resources?.({ stage }) ?? {});
     // The engine obeys its own policy: its log groups use the stack's key (retention comes from provider).
@@ -195,14 +224,15 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
       Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     };
   }
-  Object.assign(functions, { sweep: sweepFunction() });
+  Object.assign(functions, { sweep: sweepFunction(names) });
   resources.SweepRole = lambdaRole(
     roleName(names, 'sweep'),
+    functionName(names, 'sweep'),
     'driftguard sweep: the union of the rules it reuses, plus listing what it sweeps',
     [
       ...ruleStatements({ functionKey: 'sweep', file: 'sweep', description: '', rules: RULES }),
       ...SWEEP_LISTING,
-      ...ownStatements(`${service}-${stage}-sweep`, [...GUARD_STATE_ACTIONS, 'dynamodb:Scan']),
+      ...ownStatements(functionName(names, 'sweep'), [...GUARD_STATE_ACTIONS, 'dynamodb:Scan']),
     ],
   );
   resources.SweepErrorsAlarm = errorsAlarm('Sweep');

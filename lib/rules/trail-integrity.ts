@@ -172,11 +172,12 @@ export function decideTrailFixes(state: TrailState): Decision<TrailAction> {
   if (!baseline && current && 'firstSeen' in target && target.firstSeen) return decideFirstSeen(target, current);
   const critical = event?.eventName === 'DeleteTrail' || event?.eventName === 'StopLogging';
   if (!baseline) {
+    // Only the engine's roles may write the stack's table: the deployed sweep records the baseline, not a local replay.
     const seen = event ? `${event.eventName} by the event's actor` : 'found by the sweep';
     return needsHuman(
       `no baseline for trail ${target.name}: the engine cannot tell what it should be`,
       [
-        `Check trail ${target.name} in ${target.region} by hand (${seen}), restore what it should be, then capture its baseline (npm run replay of a CreateTrail event, or the sweep).`,
+        `Check trail ${target.name} in ${target.region} by hand (${seen}), restore what it should be, then let the deployed sweep capture its baseline (its next scheduled run, or invoke the function driftguard-<stage>-sweep now).`,
       ],
       critical ? 'critical' : 'high',
     );

@@ -137,6 +137,25 @@ const ownNeeds = (functionName: string, stateActions = GUARD_STATE) => [
   allow(stateActions, STATE_TABLE),
 ];
 
+/**
+ * Every engine role's first statement: a call made from any function's code but its own (lambda:SourceFunctionArn,
+ * present only then) is refused, so no one else's function passed the role acts as the engine.
+ */
+const DENY_OTHER_FUNCTIONS = (functionName: string) => ({
+  Sid: 'DenyOtherFunctions',
+  Effect: 'Deny',
+  Action: '*',
+  Resource: '*',
+  Condition: {
+    Null: { 'lambda:SourceFunctionArn': 'false' },
+    ArnNotEquals: {
+      'lambda:SourceFunctionArn': sub(
+        `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${functionName}`,
+      ),
+    },
+  },
+});
+
 const API_CALL = 'AWS API Call via CloudTrail';
 /** A guard's pattern: its calls, failed calls left out, and the engine's own roles, by exact ARN, left out. */
 const pattern = (source: string, detailTypes: string[], eventNames: string[]) => ({
@@ -411,14 +430,17 @@ describe.each(GUARDS)('the packaged $id', (guard) => {
     }
   });
 
-  it('has a role allowing exactly these statements', () => {
+  it('has a role allowing exactly these statements, to its own function only', () => {
     const role = resources[`${guard.id}Role`]?.Properties;
     expect(role?.RoleName).toBe(guard.roleName);
     expect(role?.AssumeRolePolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
     expect(role?.Policies).toHaveLength(1);
-    expect(role?.Policies[0].PolicyDocument.Statement).toEqual(guard.statements);
+    expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
+      DENY_OTHER_FUNCTIONS(guard.functionName),
+      ...guard.statements,
+    ]);
   });
 
   it('has reserved concurrency and an errors alarm that tells the notice topic', () => {
@@ -466,10 +488,15 @@ describe('the sweep function', () => {
     ]);
   });
 
-  it('has a role allowing every rule’s statements, listing regions and users, and scanning its records', () => {
+  it('has a role allowing every rule’s statements, listing regions and users, and scanning its records, to the sweep only', () => {
     const role = resources.SweepRole?.Properties;
     expect(role?.RoleName).toBe('driftguard-dev-sweep');
+    expect(role?.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    expect(role?.Policies).toHaveLength(1);
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
+      DENY_OTHER_FUNCTIONS('driftguard-dev-sweep'),
       LOG_GROUP_RULE[0],
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
@@ -687,6 +714,20 @@ describe('the stack in another region (eu-west-1)', () => {
     expect(ids(elsewhere.Resources)).toEqual(ids(resources));
     expect(elsewhere.Resources.MfaGuardLambdaFunction?.Properties.FunctionName).toBe('driftguard-dev-mfaGuard');
     expect(elsewhere.Resources.MfaQuarantinePolicy?.Type).toBe('AWS::IAM::ManagedPolicy');
+  });
+
+  it('lets each engine role act only from its function in that region', () => {
+    const deployed = resolveSubs(elsewhere.Resources.SweepRole?.Properties.Policies[0].PolicyDocument.Statement[0], {
+      account: '123456789012',
+      region: 'eu-west-1',
+    });
+    expect(deployed).toMatchObject({
+      Condition: {
+        ArnNotEquals: {
+          'lambda:SourceFunctionArn': 'arn:aws:lambda:eu-west-1:123456789012:function:driftguard-dev-sweep',
+        },
+      },
+    });
   });
 
   it('differs only in what names its region', () => {

@@ -871,7 +871,7 @@ describe('a trail found by the sweep', () => {
     // Assess
     expect(decision.severity).toBe('high');
     expect(decision.needsHuman).toEqual([
-      `Check trail ${NAME} in ${REGION} by hand (found by the sweep), restore what it should be, then capture its baseline (npm run replay of a CreateTrail event, or the sweep).`,
+      `Check trail ${NAME} in ${REGION} by hand (found by the sweep), restore what it should be, then let the deployed sweep capture its baseline (its next scheduled run, or invoke the function driftguard-<stage>-sweep now).`,
     ]);
   });
 });
