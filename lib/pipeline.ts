@@ -10,6 +10,7 @@ import { keepRecord } from './records.js';
 import {
   type Action,
   type AnyRule,
+  type AnyRuleDeclaration,
   type Decision,
   type Finding,
   isSkip,
@@ -219,7 +220,7 @@ export interface Settled {
  * engine's own records kept. Shared by the event pipeline and the sweep; `beforeWrites` runs before the first write.
  */
 export async function settleDecision(
-  rule: AnyRule,
+  rule: AnyRuleDeclaration,
   resource: Resource,
   state: unknown,
   decision: Decision,
@@ -256,7 +257,7 @@ export async function settleDecision(
 }
 
 async function applyActions(
-  rule: AnyRule,
+  rule: AnyRuleDeclaration,
   region: string,
   actions: Action[],
   ctx: RuleContext,

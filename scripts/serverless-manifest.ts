@@ -4,7 +4,8 @@
  */
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import { eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
-import { GUARDS, RULES } from '../lib/registry.js';
+import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
+import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
 
 interface ResolverContext {
   resolveVariable(address: string): Promise<unknown>;
@@ -172,12 +173,18 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
       Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     };
   }
-  Object.assign(functions, { sweep: sweepFunction() });
+  const forwarders = forwardersTemplate({
+    stage,
+    regions: String(await resolveVariable('param:regions')),
+    guards: GUARDS,
+  });
+  Object.assign(functions, { sweep: { ...sweepFunction(), environment: forwarders.environment } });
+  Object.assign(resources, forwarders.resources);
   resources.SweepRole = lambdaRole(
     `${prefix}sweep`,
     'driftguard sweep: the union of the rules it reuses, plus listing what it sweeps',
     [
-      ...ruleStatements({ functionKey: 'sweep', file: 'sweep', description: '', rules: RULES }),
+      ...ruleStatements({ rules: SWEPT_RULES }),
       ...SWEEP_LISTING,
       ...ownStatements(`${service}-${stage}-sweep`, [...GUARD_STATE_ACTIONS, 'dynamodb:Scan']),
     ],

@@ -8,7 +8,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, arnRegion, stateRegion } from '../aws.js';
 import { publishInput } from '../notices.js';
 import { type Settled, settleDecision } from '../pipeline.js';
-import type { AnyRule, Outcome, RuleContext, Severity, SweepContext, SweptResource } from '../rule.js';
+import type { AnyRuleDeclaration, Outcome, RuleContext, Severity, SweepContext, SweptResource } from '../rule.js';
 import type { Settings } from '../settings.js';
 
 export interface SweepItem {
@@ -45,7 +45,7 @@ interface Cursor {
 
 export interface SweepOptions {
   /** The registry's rules: those that declare a sweep are swept, in this order. */
-  rules: readonly AnyRule[];
+  rules: readonly AnyRuleDeclaration[];
   regions: string[];
   account: string;
   dryRun?: boolean;
@@ -90,7 +90,7 @@ function record(report: SweepReport, item: SweepItem, onItem?: (item: SweepItem)
   onItem?.(item);
 }
 
-function itemOf(rule: AnyRule, region: string, resource: string, settled: Settled): SweepItem {
+function itemOf(rule: AnyRuleDeclaration, region: string, resource: string, settled: Settled): SweepItem {
   return {
     rule: rule.id,
     outcome: settled.outcome,
@@ -114,15 +114,25 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>) {
     await Promise.all(items.slice(i, i + PAGE_CONCURRENCY).map(work));
 }
 
-async function settleSwept(run: SweepRun, rule: AnyRule, region: string, swept: SweptResource<unknown>) {
-  const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, run.ctx);
+async function settleSwept(run: SweepRun, rule: AnyRuleDeclaration, region: string, swept: SweptResource<unknown>) {
+  // The engine's own plumbing is kept in place in notify mode too (a dry run still writes nothing).
+  const ctx = rule.ownInfrastructure
+    ? { ...run.ctx, settings: { ...run.ctx.settings, mode: 'enforce' as const } }
+    : run.ctx;
+  const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, ctx);
   record(run.report, itemOf(rule, region, swept.name, settled), run.options.onItem);
 }
 
+/** A global service's pass runs once, in its one region, even when the sweep covers other regions only (IAM). */
+function passRegions(rule: AnyRuleDeclaration, regions: string[]): string[] {
+  const only = rule.sweep?.onlyRegion;
+  return only === undefined ? regions : [only];
+}
+
 /** One page of a rule's pass in a region; returns the next page token (undefined when the region is done). */
-async function sweepPage(run: SweepRun, rule: AnyRule, region: string, token: string | undefined) {
+async function sweepPage(run: SweepRun, rule: AnyRuleDeclaration, region: string, token: string | undefined) {
   const sweep = rule.sweep;
-  if (!sweep || (sweep.onlyRegion !== undefined && sweep.onlyRegion !== region)) return undefined;
+  if (!sweep) return undefined;
   const { items, next } = await sweep.list(region, token, run.ctx);
   run.report.seen[sweep.pass] = (run.report.seen[sweep.pass] ?? 0) + items.length;
   await inBatches(items, async (item) => {
@@ -183,11 +193,12 @@ export async function runSweep(engine: RuleContext, options: SweepOptions): Prom
       )
     : 0;
   for (let p = startPass; p < passes.length; p++) {
-    const rule = passes[p] as AnyRule;
+    const rule = passes[p] as AnyRuleDeclaration;
     const pass = String(rule.sweep?.pass);
+    const regions = passRegions(rule, report.regions);
     const firstRegion = saved && p === startPass ? saved.regionIndex : 0;
-    for (let r = firstRegion; r < report.regions.length; r++) {
-      const region = report.regions[r] as string;
+    for (let r = firstRegion; r < regions.length; r++) {
+      const region = regions[r] as string;
       let token = saved && p === startPass && r === firstRegion ? saved.nextToken : undefined;
       do {
         token = await sweepPage(run, rule, region, token);
