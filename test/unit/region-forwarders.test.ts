@@ -1,4 +1,5 @@
 /** The region forwarders' pure parts: the one pattern for every guard, the decision, their settings and template. */
+import type { Target } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { eventPatterns } from '../../lib/manifest.js';
 import { GUARDS, REGION_FORWARDERS, RULES, SWEPT_RULES } from '../../lib/registry.js';
