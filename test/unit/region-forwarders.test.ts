@@ -37,7 +37,7 @@ const HOME_TARGET = {
 /** The forwarder as the spec wants it, with the given changes. */
 function forwarder(
   changes: Partial<NonNullable<ForwarderState['rule']>> = {},
-  targets = [HOME_TARGET],
+  targets: Target[] = [HOME_TARGET],
 ): ForwarderState {
   return {
     spec,
