@@ -32,6 +32,9 @@ describe('loadSettings', () => {
       engineRolePrefix: 'driftguard-',
       mfaDeactivateKeys: false,
       mfaQuarantinePolicyArn: undefined,
+      forwardRoleArn: undefined,
+      forwarderName: 'driftguard-forward',
+      forwardRegions: undefined,
     });
   });
 
