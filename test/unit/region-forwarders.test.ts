@@ -1,4 +1,5 @@
 /** The region forwarders' pure parts: the one pattern for every guard, the decision, their settings and template. */
+import { readFileSync } from 'node:fs';
 import type { Target } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { eventPatterns } from '../../lib/manifest.js';
@@ -225,6 +226,14 @@ describe('the forwarders in the registry and the template', () => {
     expect(GUARDS.flatMap((guard) => guard.rules)).not.toContain(REGION_FORWARDERS);
     expect(REGION_FORWARDERS.sweep.pass).toBe('region-forwarders');
     expect(REGION_FORWARDERS.ownInfrastructure).toBe(true);
+  });
+
+  it('are listed in the README rules table, and what they cost is said', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`${REGION_FORWARDERS.id}\``));
+    expect(row).toContain(REGION_FORWARDERS.severity);
+    expect(readme).toContain('## What the stack creates outside its region');
+    expect(readme).toMatch(/billed as a custom event/);
   });
 
   it('give the stack a role that EventBridge of this account may only use to put events on the home bus', () => {
