@@ -33,6 +33,8 @@ export interface SweepReport {
   counts: Record<string, Partial<Record<Outcome, number>>>;
   /** The first items of each rule and outcome (the full report is the log, or --json locally). */
   first: Record<string, SweepItem[]>;
+  /** The highest severity of what was fixed, is to be fixed, failed or needs a human (a lost forwarder is high). */
+  severest?: Severity;
 }
 
 /** Where a sweep stopped: the pass, the region and the page token, with what it found so far. */
@@ -79,7 +81,15 @@ function newReport(options: SweepOptions, settings: Settings): SweepReport {
   };
 }
 
-function record(report: SweepReport, item: SweepItem, onItem?: (item: SweepItem) => void) {
+const SEVERITY_ORDER: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+const ACTED: readonly Outcome[] = ['remediated', 'planned', 'failed', 'needs-human'];
+
+function record(report: SweepReport, item: SweepItem, severity: Severity, onItem?: (item: SweepItem) => void) {
+  if (
+    ACTED.includes(item.outcome) &&
+    SEVERITY_ORDER.indexOf(severity) > SEVERITY_ORDER.indexOf(report.severest ?? 'low')
+  )
+    report.severest = severity;
   const counts = report.counts[item.rule] ?? {};
   report.counts[item.rule] = counts;
   counts[item.outcome] = (counts[item.outcome] ?? 0) + 1;
@@ -120,7 +130,8 @@ async function settleSwept(run: SweepRun, rule: AnyRuleDeclaration, region: stri
     ? { ...run.ctx, settings: { ...run.ctx.settings, mode: 'enforce' as const } }
     : run.ctx;
   const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, ctx);
-  record(run.report, itemOf(rule, region, swept.name, settled), run.options.onItem);
+  const severity = settled.decision.severity ?? rule.severity;
+  record(run.report, itemOf(rule, region, swept.name, settled), severity, run.options.onItem);
 }
 
 /** A global service's pass runs once, in its one region, even when the sweep covers other regions only (IAM). */
@@ -250,7 +261,8 @@ export function digestNotice(report: SweepReport, account: string) {
     '',
     "Full report: the sweep function's log (one line per item), or `npm run sweep -- --json` locally.",
   ];
-  const severity: Severity = total('failed') + total('needs-human') > 0 ? 'high' : 'low';
+  const severest = SEVERITY_ORDER.indexOf(report.severest ?? 'low') >= SEVERITY_ORDER.indexOf('high');
+  const severity: Severity = total('failed') + total('needs-human') > 0 || severest ? 'high' : 'low';
   return {
     subject: subject.length < 100 ? subject : `${subject.slice(0, 96)}...`,
     severity,

@@ -96,6 +96,8 @@ describe('the sweep’s forwarder pass', () => {
     ]);
     const [digest] = await readNotices();
     expect(digest?.subject).toBe('[driftguard] sweep of 3 regions: 2 fixed, 0 need a human, 0 failed');
+    // A region that was not forwarding is a gap in what the guards see: the digest says so at high severity.
+    expect(digest?.attributes.severity).toBe('high');
     expect(digest?.document.first).toMatchObject({
       'region-forwarders#remediated': [
         { region: R1, reason: `forwarder ${NAME} in ${R1} is missing: the guards see none of ${R1}'s events` },
