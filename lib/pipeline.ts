@@ -231,7 +231,8 @@ export async function settleDecision(
     if (!ctx.dryRun) await keepRecords(decision, ctx);
     return { outcome: decision.status, reason: decision.reason, decision, done: [], failures: [], gone: false };
   }
-  const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
+  // The engine's own plumbing (the forwarders) is kept in place in notify mode too.
+  const writes = !(ctx.dryRun || (ctx.settings.mode === 'notify' && !rule.ownInfrastructure));
   if (writes) await beforeWrites?.(decision);
   const applied = writes ? await applyActions(rule, resource.region, decision.actions, ctx) : undefined;
   if (applied?.gone) return { outcome: 'ignored', reason: 'gone', decision, done: [], failures: [], gone: true };

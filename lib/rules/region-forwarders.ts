@@ -327,36 +327,33 @@ export function regionForwardersRule(guards: readonly Guard[]): RegionForwarders
       async list(region, _token, { settings }) {
         return { items: forwardsFrom(region, settings) ? [region] : [] };
       },
-      async assess(region: string, _region, ctx) {
-        const spec = forwarderSpec(guards, ctx.settings, { region, home: stateRegion(), account: ctx.account });
-        if (spec === undefined) return undefined;
-        const state = await readForwarder(spec, ctx.aws);
-        return {
-          name: spec.name,
-          resource: describeForwarder(spec, ctx.account),
-          state,
-          decision: decideForwarderFixes(state),
-        };
-      },
+      assess: (region: string, _region, ctx) => assessForwarder(region, ctx.account, ctx),
     },
     async ensure(region, account, ctx) {
-      const spec = forwarderSpec(guards, ctx.settings, { region, home: stateRegion(), account });
-      if (spec === undefined) return { outcome: 'ignored', reason: 'DRIFTGUARD_FORWARD_ROLE_ARN is not set' };
-      const state = await readForwarder(spec, ctx.aws);
-      const enforced = { ...ctx, settings: { ...ctx.settings, mode: 'enforce' as const }, dryRun: false };
-      const settled = await settleDecision(
-        rule,
-        describeForwarder(spec, account),
-        state,
-        decideForwarderFixes(state),
-        enforced,
-      );
+      const swept = await assessForwarder(region, account, ctx);
+      if (swept === undefined) return { outcome: 'ignored', reason: 'DRIFTGUARD_FORWARD_ROLE_ARN is not set' };
+      const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, {
+        ...ctx,
+        dryRun: false,
+      });
       if (settled.failures.length > 0) {
         throw new Error(`${settled.reason}: ${settled.failures.map((failure) => failure.error).join('; ')}`);
       }
       return { outcome: settled.outcome, reason: settled.reason };
     },
   };
+  /** The region's forwarder as it is, and what would put it back; undefined when forwarding is off. */
+  async function assessForwarder(region: string, account: string, ctx: RuleContext) {
+    const spec = forwarderSpec(guards, ctx.settings, { region, home: stateRegion(), account });
+    if (spec === undefined) return undefined;
+    const state = await readForwarder(spec, ctx.aws);
+    return {
+      name: spec.name,
+      resource: describeForwarder(spec, account),
+      state,
+      decision: decideForwarderFixes(state),
+    };
+  }
   return rule;
 }
 

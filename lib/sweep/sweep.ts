@@ -125,11 +125,7 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>) {
 }
 
 async function settleSwept(run: SweepRun, rule: AnyRuleDeclaration, region: string, swept: SweptResource<unknown>) {
-  // The engine's own plumbing is kept in place in notify mode too (a dry run still writes nothing).
-  const ctx = rule.ownInfrastructure
-    ? { ...run.ctx, settings: { ...run.ctx.settings, mode: 'enforce' as const } }
-    : run.ctx;
-  const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, ctx);
+  const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, run.ctx);
   const severity = settled.decision.severity ?? rule.severity;
   record(run.report, itemOf(rule, region, swept.name, settled), severity, run.options.onItem);
 }
