@@ -1,7 +1,9 @@
 /** The region forwarders' pure parts: the one pattern for every guard, the decision, their settings and template. */
 import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { Target } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
+import { createAwsClients, stateRegion } from '../../lib/aws.js';
 import { eventPatterns } from '../../lib/manifest.js';
 import { GUARDS, REGION_FORWARDERS, RULES, SWEPT_RULES } from '../../lib/registry.js';
 import {
@@ -13,6 +15,7 @@ import {
   forwardPattern,
   forwardsFrom,
   HOME_BUS_TARGET_ID,
+  handleForwardersResource,
 } from '../../lib/rules/region-forwarders.js';
 import { loadSettings, SettingsError } from '../../lib/settings.js';
 
@@ -282,5 +285,52 @@ describe('the forwarders in the registry and the template', () => {
     expect(fewer.resources.RegionForwarders.Properties.Triggers).not.toBe(
       before.resources.RegionForwarders.Properties.Triggers,
     );
+  });
+});
+
+describe('Custom::RegionForwarders when the regions cannot be read', () => {
+  const request = (RequestType: 'Create' | 'Delete') => ({
+    RequestType,
+    ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/r?sig=x',
+    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/driftguard-prod/1',
+    RequestId: `${RequestType}-1`,
+    LogicalResourceId: 'RegionForwarders',
+  });
+
+  it.each([
+    ['Create', 'FAILED'],
+    ['Delete', 'SUCCESS'],
+  ] as const)('answers a %s %s, saying why', async (type, status) => {
+    // Prepare
+    const bodies: Record<string, unknown>[] = [];
+    const send = async (_url: string, body: string) => bodies.push(JSON.parse(body));
+    const unreadable = async () => {
+      throw new Error('User is not authorized to perform account:ListRegions');
+    };
+
+    // Act
+    const result = await handleForwardersResource(
+      request(type),
+      REGION_FORWARDERS,
+      { settings, aws: createAwsClients() },
+      unreadable,
+      new Logger({ logLevel: 'SILENT' }),
+      send,
+    );
+
+    // Assess
+    expect(result.status).toBe(status);
+    expect(bodies).toEqual([
+      {
+        Status: status,
+        Reason: 'the regions to cover could not be read: User is not authorized to perform account:ListRegions',
+        // The stack's region: the function's own.
+        PhysicalResourceId: `driftguard-prod-forward@${stateRegion()}`,
+        StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/driftguard-prod/1',
+        RequestId: `${type}-1`,
+        LogicalResourceId: 'RegionForwarders',
+        Data: { Regions: '' },
+      },
+    ]);
   });
 });
