@@ -63,9 +63,12 @@ export function createAwsClients(overrides: Omit<ClientConfig, 'region'> = {}): 
   };
 }
 
-/** The engine's own region, where the stack's state table is (the function's region; locally AWS_REGION). */
+/**
+ * Where the engine's state table is: DRIFTGUARD_STATE_REGION when it is not the caller's own region (a replay from
+ * another region), else the function's region (locally AWS_REGION).
+ */
 export function stateRegion(): string {
-  return process.env.AWS_REGION ?? 'us-east-1';
+  return process.env.DRIFTGUARD_STATE_REGION?.trim() || process.env.AWS_REGION || 'us-east-1';
 }
 
 /** The error name the SDK reports (ResourceNotFoundException, ...), or undefined for non-AWS errors. */

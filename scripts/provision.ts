@@ -22,6 +22,7 @@ import {
 import { CreateTopicCommand, GetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { stateRegion } from '../lib/aws.js';
 import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
 import { mfaQuarantinePolicyDocument } from '../lib/mfa/quarantine-policy.js';
 import { forwardRoleDocuments } from '../lib/rules/region-forwarders.js';
@@ -255,9 +256,29 @@ export async function findProvisionedSettings(endpoint: string, region = 'us-eas
 }
 
 /**
- * Points this process's SDK clients and engine settings at an emulator: a fresh one is provisioned and its settings
- * win; on a running one, what `npm run emulator -- --provision` left there fills the settings not set. Returns the
- * settings applied.
+ * The region where `table` is on this endpoint: the region the CLI looks in first, else the first default region that
+ * has it (the emulator's provisioning puts it in us-east-1 whatever region the CLI runs in); undefined when none has.
+ */
+export async function findTableRegion(endpoint: string, table: string, first: string): Promise<string | undefined> {
+  const regions = [...new Set([first, ...DEFAULT_REGIONS])];
+  const present = await Promise.all(
+    regions.map((region) =>
+      new DynamoDBClient(emulatorClientConfig(endpoint, region))
+        .send(new DescribeTableCommand({ TableName: table }))
+        .then(
+          () => true,
+          () => false,
+        ),
+    ),
+  );
+  return regions.find((_, index) => present[index]);
+}
+
+/**
+ * Points this process's SDK clients and engine settings at an emulator: a fresh one is provisioned where the CLI looks
+ * (its own region) and its settings win; on a running one, what `npm run emulator -- --provision` left there fills the
+ * settings not set, DRIFTGUARD_STATE_REGION included when the state table is in another region than the CLI's.
+ * Returns the settings applied.
  */
 export async function useEndpoint(endpoint: string, fresh: boolean): Promise<Record<string, string>> {
   process.env.AWS_ENDPOINT_URL = endpoint;
@@ -265,12 +286,23 @@ export async function useEndpoint(endpoint: string, fresh: boolean): Promise<Rec
   process.env.AWS_SECRET_ACCESS_KEY ??= emulatorCredentials.secretAccessKey;
   process.env.AWS_REGION ??= 'us-east-1';
   if (fresh) {
-    const provisioned = await provisionEngineResources({ endpoint });
+    const provisioned = await provisionEngineResources({ endpoint, region: stateRegion() });
     Object.assign(process.env, provisioned);
     return provisioned;
   }
+  const looked = stateRegion();
+  const home = process.env.DRIFTGUARD_STATE_REGION
+    ? looked
+    : ((await findTableRegion(endpoint, process.env.DRIFTGUARD_STATE_TABLE || LOCAL_STATE_TABLE, looked)) ?? looked);
+  const found: Record<string, string> = {
+    ...(home === looked ? {} : { DRIFTGUARD_STATE_REGION: home }),
+    ...(await findProvisionedSettings(endpoint, home)),
+  };
+  // The provisioned inbox is subscribed to the provisioned topic only: with a topic of the user's own it gets nothing.
+  const topic = process.env.DRIFTGUARD_NOTICE_TOPIC_ARN || found.DRIFTGUARD_NOTICE_TOPIC_ARN;
+  if (topic !== found.DRIFTGUARD_NOTICE_TOPIC_ARN) delete found.DRIFTGUARD_NOTICE_QUEUE_URL;
   const applied: Record<string, string> = {};
-  for (const [name, value] of Object.entries(await findProvisionedSettings(endpoint))) {
+  for (const [name, value] of Object.entries(found)) {
     if (process.env[name]) continue;
     process.env[name] = value;
     applied[name] = value;

@@ -5,16 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
-import { createAwsClients } from '../lib/aws.js';
+import { arnRegion, awsErrorName, createAwsClients, stateRegion } from '../lib/aws.js';
 import type { CloudTrailEvent } from '../lib/envelope.js';
 import type { Guard } from '../lib/guard.js';
 import { createGuardHandler, RemediationFailedError } from '../lib/handler.js';
 import { checkEvent, findRule, type HandledEvent, ignored } from '../lib/pipeline.js';
 import { GUARDS, RULES } from '../lib/registry.js';
-import { loadSettings } from '../lib/settings.js';
+import { loadSettings, SettingsError } from '../lib/settings.js';
 import { startEmulator } from './emulator/launcher.js';
 import { useEndpoint } from './provision.js';
 import { REENACTMENTS, type ReenactContext, reenactmentKey } from './reenact/index.js';
@@ -29,6 +30,8 @@ export interface ReplayOptions {
   verbose?: boolean;
   /** Where lines go (stdout by default). */
   print?: (line: string) => void;
+  /** Where a line about the replay itself goes, not about an event (stderr by default). */
+  warn?: (line: string) => void;
 }
 
 export interface ReplayItem {
@@ -103,6 +106,30 @@ export function loadEventFiles(files: string[]): LoadedEvent[] {
   return loaded;
 }
 
+/** The state table named in the settings is not where the engine looks for it: every event would fail alike. */
+export class StateTableNotFoundError extends SettingsError {
+  override name = 'StateTableNotFoundError';
+}
+
+/** Fails at start, in one line naming the table, the region and the fix, when the state table is not there. */
+export async function checkStateTable(table: string | undefined, endpoint: string | undefined): Promise<void> {
+  if (table === undefined) return;
+  const region = stateRegion();
+  try {
+    await new DynamoDBClient({ region }).send(new DescribeTableCommand({ TableName: table }));
+  } catch (error) {
+    // Anything else (no permission to describe it, say) is for the guard to meet and report.
+    if (awsErrorName(error) !== 'ResourceNotFoundException') return;
+    const fix = endpoint
+      ? `provision it (npm run emulator -- --provision), or set DRIFTGUARD_STATE_TABLE / DRIFTGUARD_STATE_REGION`
+      : 'deploy the stack there, or set DRIFTGUARD_STATE_TABLE / DRIFTGUARD_STATE_REGION';
+    throw new StateTableNotFoundError(
+      `state table ${table} not found in ${region}${endpoint ? ` at ${endpoint}` : ''}: ${fix}`,
+      { cause: error },
+    );
+  }
+}
+
 /** Moves an event onto the target account (every occurrence of its account id), so a sample from elsewhere applies. */
 function rebase(event: CloudTrailEvent, account: string, notes: string[]): CloudTrailEvent {
   if (event.account === account) return event;
@@ -158,11 +185,44 @@ function ignoredWithoutGuard(event: CloudTrailEvent): HandledEvent {
   return ignored(base, null, null, `no rule handles ${event.source} ${event.detail.eventName}`);
 }
 
-async function drainNotices(queueUrl: string | undefined): Promise<string[]> {
-  if (!queueUrl) return [];
-  // The inbox lives beside the notice topic.
-  const region = process.env.DRIFTGUARD_NOTICE_TOPIC_ARN?.split(':')[3] ?? process.env.AWS_REGION ?? 'us-east-1';
+/** Tells whether a notice reached the local notice inbox (a queue subscribed to the notice topic), emptying it. */
+export interface NoticeInbox {
+  received(subject: string): Promise<boolean>;
+}
+
+/** The region in a queue URL of AWS (https://sqs.<region>.amazonaws.com/...); an emulator's URL names none. */
+function queueUrlRegion(queueUrl: string): string | undefined {
+  return /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com\//.exec(queueUrl)?.[1];
+}
+
+/**
+ * The inbox named by DRIFTGUARD_NOTICE_QUEUE_URL, read in its own region (else its topic's, beside which it is
+ * provisioned). Reading it is a display: the first failure is said in one line and the inbox is not read again.
+ */
+export function openNoticeInbox(warn: (line: string) => void, env = process.env): NoticeInbox | undefined {
+  const queueUrl = env.DRIFTGUARD_NOTICE_QUEUE_URL;
+  if (!queueUrl) return undefined;
+  const region = queueUrlRegion(queueUrl) ?? arnRegion(env.DRIFTGUARD_NOTICE_TOPIC_ARN ?? '') ?? stateRegion();
   const sqs = new SQSClient({ region });
+  let unreadable = false;
+  return {
+    async received(subject) {
+      if (unreadable) return false;
+      try {
+        return (await drainNotices(sqs, queueUrl)).includes(subject);
+      } catch (error) {
+        unreadable = true;
+        warn(
+          `replay: notices not read back from ${queueUrl} in ${region} (${describeError(error)}); events keep their outcomes`,
+        );
+        return false;
+      }
+    },
+  };
+}
+
+/** The subjects of the notices waiting in the queue, which are deleted once read. */
+async function drainNotices(sqs: SQSClient, queueUrl: string): Promise<string[]> {
   const { Messages } = await sqs.send(
     new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
   );
@@ -178,6 +238,7 @@ async function drainNotices(queueUrl: string | undefined): Promise<string[]> {
 
 export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (options.reenact && !options.emulator && !options.endpoint) {
     throw new BadInputError('--reenact is refused against a real account: use it with --emulator or --endpoint URL');
   }
@@ -193,11 +254,13 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
     if (endpoint) {
       const applied = await useEndpoint(endpoint, emulator !== undefined);
       if (!emulator && !options.json) {
-        for (const [name, value] of Object.entries(applied))
+        for (const [name, value] of Object.entries(applied).sort())
           print(`settings: ${name}=${value} (provisioned on the endpoint)`);
       }
     }
     const settings = loadSettings();
+    await checkStateTable(settings.stateTable, endpoint);
+    const inbox = openNoticeInbox(warn);
     const identity = await new STSClient({ region: process.env.AWS_REGION ?? 'us-east-1' }).send(
       new GetCallerIdentityCommand({}),
     );
@@ -234,8 +297,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
         // One event's failure is that event's result: the rest of the batch still runs.
         result = error instanceof RemediationFailedError ? error.result : handlerFailed(event, guard, error);
       }
-      const delivered = result.notice?.published ? await drainNotices(process.env.DRIFTGUARD_NOTICE_QUEUE_URL) : [];
-      const item = { file, result, notes, noticeDelivered: delivered.includes(result.notice?.subject ?? '') };
+      const { notice } = result;
+      const noticeDelivered = notice?.published && inbox ? await inbox.received(notice.subject) : false;
+      const item = { file, result, notes, noticeDelivered };
       items.push(item);
       print(options.json ? JSON.stringify(jsonLine(item)) : readable(item));
     }
@@ -322,7 +386,7 @@ export async function main(argv: string[]): Promise<number> {
     const report = await runReplay(parsed);
     return report.exitCode;
   } catch (error) {
-    if (error instanceof BadInputError || (error as Error).name === 'SettingsError') {
+    if (error instanceof BadInputError || error instanceof SettingsError) {
       process.stderr.write(`replay: ${(error as Error).message}\n`);
       return 2;
     }

@@ -1,7 +1,8 @@
 /**
- * Reenactments of the KMS triggers: a customer key with the CloudWatch Logs statement and a log group using it (which
- * the engine records, as the log-group guard does), then the event's own call. The emulator chooses key ids, so the
- * event's key (id or ARN, and detail.resources) is mapped onto the key created here; the notes say so.
+ * Reenactments of the KMS triggers: the event's own call, on the event's key as it is when the endpoint has it. Else
+ * (the emulator chooses key ids) a customer key with the CloudWatch Logs statement and a log group using it (which the
+ * engine records, as the log-group guard does) stands in, and the event's key (id or ARN, and detail.resources) is
+ * mapped onto it; the notes say so.
  */
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
@@ -12,10 +13,11 @@ import {
   PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
+import { arnRegion } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
 import { emulatorClientConfig } from '../emulator/client.js';
-import { createLogKey } from '../provision.js';
+import { eventKeyAtEndpoint, standInKey } from './keys.js';
 import type { ReenactContext, Reenactment } from './reenactment.js';
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([A-Za-z0-9-]+)$/;
@@ -29,31 +31,27 @@ function eventKey(event: CloudTrailEvent): string {
   return named;
 }
 
-/** A key in use by a log group (recorded as the log-group guard records it), standing in for the event's key. */
-async function keyInUse(event: CloudTrailEvent, ctx: ReenactContext) {
+/**
+ * The event's key as it is where the endpoint has it; else a stand-in in use by a log group (recorded as the log-group
+ * guard records it), so that the guard finds a key worth protecting.
+ */
+async function keyOfEvent(event: CloudTrailEvent, ctx: ReenactContext) {
   const region = event.detail.awsRegion;
   const original = eventKey(event);
   const cacheKey = `kms|${region}|${KEY_ARN.exec(original)?.[1] ?? original}`;
-  let key = ctx.keys.get(cacheKey);
-  if (key === undefined) {
-    key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`);
-    ctx.keys.set(cacheKey, key);
-    const group = `/driftguard/reenact/kms/${key.keyId}`;
-    await new CloudWatchLogsClient(emulatorClientConfig(ctx.endpoint, region)).send(
-      new CreateLogGroupCommand({ logGroupName: group, kmsKeyId: key.arn }),
-    );
-    const table = ctx.engine.settings.stateTable;
-    if (table) {
-      await new KeyUsageStore(ctx.engine.aws, table).record(key.arn, {
-        type: 'log-group',
-        region,
-        id: group,
-      });
-    }
-    ctx.notes.push(`created key ${key.arn} (CloudWatch Logs may use it) and log group ${group} encrypted with it`);
-  }
-  ctx.notes.push(`key ${original} mapped to emulator key ${key.arn}`);
-  return key;
+  return eventKeyAtEndpoint(original, region, ctx, () =>
+    standInKey(cacheKey, original, region, ctx, async (key) => {
+      const group = `/driftguard/reenact/kms/${key.keyId}`;
+      await new CloudWatchLogsClient(emulatorClientConfig(ctx.endpoint, region)).send(
+        new CreateLogGroupCommand({ logGroupName: group, kmsKeyId: key.arn }),
+      );
+      const table = ctx.engine.settings.stateTable;
+      if (table) {
+        await new KeyUsageStore(ctx.engine.aws, table).record(key.arn, { type: 'log-group', region, id: group });
+      }
+      ctx.notes.push(`created key ${key.arn} (CloudWatch Logs may use it) and log group ${group} encrypted with it`);
+    }),
+  );
 }
 
 /** The event with every mention of its key replaced by the emulator's key (id for ids, ARN for ARNs). */
@@ -66,27 +64,28 @@ function mapped(event: CloudTrailEvent, key: { keyId: string; arn: string }): Cl
   return JSON.parse(text) as CloudTrailEvent;
 }
 
-function onKeyInUse(call: (kms: KMSClient, keyId: string, event: CloudTrailEvent) => Promise<unknown>): Reenactment {
+function onEventKey(call: (kms: KMSClient, keyId: string, event: CloudTrailEvent) => Promise<unknown>): Reenactment {
   return async (event, ctx) => {
-    const key = await keyInUse(event, ctx);
-    const rewritten = mapped(event, key);
-    await call(new KMSClient(emulatorClientConfig(ctx.endpoint, event.detail.awsRegion)), key.keyId, rewritten);
+    const key = await keyOfEvent(event, ctx);
+    const rewritten = key.standIn ? mapped(event, key) : event;
+    const region = arnRegion(key.arn) ?? event.detail.awsRegion;
+    await call(new KMSClient(emulatorClientConfig(ctx.endpoint, region)), key.keyId, rewritten);
     return rewritten;
   };
 }
 
 export const kmsReenactments: Record<string, Reenactment> = {
-  'aws.kms:ScheduleKeyDeletion': onKeyInUse((kms, keyId, event) => {
+  'aws.kms:ScheduleKeyDeletion': onEventKey((kms, keyId, event) => {
     const days = Number(event.detail.requestParameters?.pendingWindowInDays ?? 30);
     return kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: days }));
   }),
-  'aws.kms:DisableKey': onKeyInUse((kms, keyId) => kms.send(new DisableKeyCommand({ KeyId: keyId }))),
-  'aws.kms:PutKeyPolicy': onKeyInUse((kms, keyId, event) => {
+  'aws.kms:DisableKey': onEventKey((kms, keyId) => kms.send(new DisableKeyCommand({ KeyId: keyId }))),
+  'aws.kms:PutKeyPolicy': onEventKey((kms, keyId, event) => {
     const policy = event.detail.requestParameters?.policy;
     if (typeof policy !== 'string') throw new Error('PutKeyPolicy: requestParameters.policy is not a policy string');
     return kms.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: policy }));
   }),
-  'aws.kms:DisableKeyRotation': onKeyInUse(async (kms, keyId) => {
+  'aws.kms:DisableKeyRotation': onEventKey(async (kms, keyId) => {
     await kms.send(new EnableKeyRotationCommand({ KeyId: keyId }));
     await kms.send(new DisableKeyRotationCommand({ KeyId: keyId }));
   }),

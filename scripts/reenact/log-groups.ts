@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { emulatorClientConfig } from '../emulator/client.js';
-import { createLogKey } from '../provision.js';
+import { eventKeyAtEndpoint, standInKey } from './keys.js';
 import type { ReenactContext, Reenactment } from './reenactment.js';
 
 function logsFor(event: CloudTrailEvent, ctx: ReenactContext) {
@@ -40,18 +40,13 @@ async function ensureGroup(logs: CloudWatchLogsClient, name: string, ctx: Reenac
   }
 }
 
-/** The emulator chooses key ids: the event's key becomes a fresh customer key (logs policy) in the event's region. */
-async function mapKey(event: CloudTrailEvent, original: string, ctx: ReenactContext): Promise<string> {
+/** The event's key where the endpoint has it; else a stand-in customer key (logs policy) in the event's region. */
+async function keyForCall(event: CloudTrailEvent, original: string, ctx: ReenactContext): Promise<string> {
   const region = event.detail.awsRegion;
-  const cacheKey = `logs|${region}|${original}`;
-  let arn = ctx.keys.get(cacheKey)?.arn;
-  if (arn === undefined) {
-    const key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`);
-    ctx.keys.set(cacheKey, key);
-    arn = key.arn;
-  }
-  ctx.notes.push(`key ${original} mapped to emulator key ${arn}`);
-  return arn;
+  const key = await eventKeyAtEndpoint(original, region, ctx, () =>
+    standInKey(`logs|${region}|${original}`, original, region, ctx),
+  );
+  return key.standIn ? key.arn : original;
 }
 
 function withParams(event: CloudTrailEvent, changes: Record<string, unknown>): CloudTrailEvent {
@@ -64,7 +59,7 @@ export const logGroupReenactments: Record<string, Reenactment> = {
     const name = groupName(event);
     const { kmsKeyId, tags, logGroupClass } = params(event);
     const mapped =
-      typeof kmsKeyId === 'string' ? withParams(event, { kmsKeyId: await mapKey(event, kmsKeyId, ctx) }) : event;
+      typeof kmsKeyId === 'string' ? withParams(event, { kmsKeyId: await keyForCall(event, kmsKeyId, ctx) }) : event;
     try {
       await logs.send(new DeleteLogGroupCommand({ logGroupName: name }));
       ctx.notes.push(`deleted the existing log group ${name} to create it anew`);
@@ -108,7 +103,7 @@ export const logGroupReenactments: Record<string, Reenactment> = {
     await ensureGroup(logs, name, ctx);
     const original = params(event).kmsKeyId;
     if (typeof original !== 'string') throw new Error('AssociateKmsKey: requestParameters has no kmsKeyId to reenact');
-    const mapped = withParams(event, { kmsKeyId: await mapKey(event, original, ctx) });
+    const mapped = withParams(event, { kmsKeyId: await keyForCall(event, original, ctx) });
     await logs.send(new AssociateKmsKeyCommand({ logGroupName: name, kmsKeyId: String(params(mapped).kmsKeyId) }));
     return mapped;
   },
@@ -117,8 +112,11 @@ export const logGroupReenactments: Record<string, Reenactment> = {
     const logs = logsFor(event, ctx);
     const name = groupName(event);
     await ensureGroup(logs, name, ctx);
-    const key = await mapKey(event, `the key ${name} used before`, ctx);
-    await logs.send(new AssociateKmsKeyCommand({ logGroupName: name, kmsKeyId: key }));
+    // The event does not say which key the group had: any key CloudWatch Logs may use will do.
+    const before = `the key ${name} used before`;
+    const key = await standInKey(`logs|${event.detail.awsRegion}|${before}`, before, event.detail.awsRegion, ctx);
+    ctx.notes.push(`associated stand-in key ${key.arn} with ${name} so that there is one to disassociate`);
+    await logs.send(new AssociateKmsKeyCommand({ logGroupName: name, kmsKeyId: key.arn }));
     await logs.send(new DisassociateKmsKeyCommand({ logGroupName: name }));
     return event;
   },

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient, ListMFADevicesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { awsCallCounter } from '../../lib/aws.js';
@@ -151,8 +152,17 @@ describe('--reenact of the root user acting on an IAM user’s device', () => {
 
 describe('a guard that fails on one event of a batch', () => {
   it('makes that event failed, names why, and still replays the events after it', async () => {
-    // The idempotency record goes to the state table first: a table that is not there fails the guard before it acts.
-    await freshEngine({ DRIFTGUARD_STATE_TABLE: 'driftguard-table-that-is-not-there' });
+    // The idempotency record goes to the state table first: a table keyed otherwise fails the guard before it acts.
+    const TableName = 'driftguard-table-keyed-otherwise';
+    await freshEngine({ DRIFTGUARD_STATE_TABLE: TableName });
+    await new DynamoDBClient(emulatorClientConfig(testEndpoint(), 'us-east-1')).send(
+      new CreateTableCommand({
+        TableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      }),
+    );
     const files = [
       eventFile('logs-PutRetentionPolicy'),
       eventFile('logs-CreateLogGroup-plain', (event) => {

@@ -38,6 +38,7 @@ const ENGINE_VARIABLES = [
   'DRIFTGUARD_EXEMPT_TAG',
   'DRIFTGUARD_EXEMPT_LOG_GROUPS',
   'DRIFTGUARD_STATE_TABLE',
+  'DRIFTGUARD_STATE_REGION',
   'DRIFTGUARD_MFA_DEACTIVATE_KEYS',
   'DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN',
   'DRIFTGUARD_FORWARD_ROLE_ARN',
@@ -111,9 +112,9 @@ export interface DeliveredNotice {
 }
 
 /** Every notice waiting in the provisioned inbox queue (the SQS protocol's message is the JSON document). */
-export async function readNotices(queueUrl = testInbox): Promise<DeliveredNotice[]> {
+export async function readNotices(queueUrl = testInbox, region = 'us-east-1'): Promise<DeliveredNotice[]> {
   if (!queueUrl) throw new Error('no notice queue provisioned');
-  const sqs = new SQSClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+  const sqs = new SQSClient(emulatorClientConfig(testEndpoint(), region));
   const notices: DeliveredNotice[] = [];
   for (;;) {
     const { Messages = [] } = await sqs.send(
