@@ -11,7 +11,7 @@ import { createAwsClients, invokedAccount } from '../lib/aws.js';
 import { isCustomResourceRequest } from '../lib/custom-resource.js';
 import { logger } from '../lib/logger.js';
 import { REGION_FORWARDERS, SWEPT_RULES } from '../lib/registry.js';
-import { handleForwardersResource } from '../lib/rules/region-forwarders.js';
+import { handleForwardersResource, homeRegion } from '../lib/rules/region-forwarders.js';
 import { loadSettings } from '../lib/settings.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
@@ -21,9 +21,8 @@ const settings = loadSettings();
 const aws = rateLimited(createAwsClients(), parseRateLimits(process.env.DRIFTGUARD_SWEEP_RATE_LIMITS));
 const SAFETY_MS = 60_000;
 
-const home = () => process.env.AWS_REGION ?? 'us-east-1';
 const sweptRegions = async () =>
-  parseRegions(process.env.DRIFTGUARD_SWEEP_REGIONS) ?? (await enabledRegions(aws, home()));
+  parseRegions(process.env.DRIFTGUARD_SWEEP_REGIONS) ?? (await enabledRegions(aws, homeRegion()));
 
 async function sweep(event: { continue?: boolean } | undefined, context: Context) {
   const account = invokedAccount(context);
@@ -58,7 +57,7 @@ async function sweepOrForwarders(event: unknown, context: Context) {
     async () => {
       const regions = settings.forwardRegions ?? (await sweptRegions());
       // Cleaning reaches every enabled region when they can be listed, and the configured ones at least.
-      const enabled = await enabledRegions(aws, home()).catch((error: unknown) => {
+      const enabled = await enabledRegions(aws, homeRegion()).catch((error: unknown) => {
         logger.warn('the enabled regions could not be listed: only the configured ones are cleaned', error as Error);
         return regions;
       });

@@ -19,7 +19,7 @@ import {
   RemoveTargetsCommand,
   type Target,
 } from '@aws-sdk/client-eventbridge';
-import { type AwsClients, awsErrorName, stateRegion } from '../aws.js';
+import { type AwsClients, awsErrorName } from '../aws.js';
 import { answerRequest, type CustomResourceRequest } from '../custom-resource.js';
 import type { Guard } from '../guard.js';
 import { type EventPattern, eventPatterns } from '../manifest.js';
@@ -128,13 +128,21 @@ export function forwardPattern(
   };
 }
 
+/**
+ * The stack's region, whose default bus the guards' rules listen on: the function's own (locally AWS_REGION, the
+ * region the CLI acts from; the state table may be elsewhere, DRIFTGUARD_STATE_REGION).
+ */
+export function homeRegion(): string {
+  return process.env.AWS_REGION || 'us-east-1';
+}
+
 /** The partition of an ARN (aws, aws-cn, aws-us-gov). */
 function partitionOf(arn: string): string {
   return arn.split(':')[1] ?? 'aws';
 }
 
 /** Where forwarders go: every region the sweep covers (or DRIFTGUARD_FORWARD_REGIONS) but home; none without a role. */
-export function forwardsFrom(region: string, settings: Settings, home = stateRegion()): boolean {
+export function forwardsFrom(region: string, settings: Settings, home = homeRegion()): boolean {
   if (settings.forwardRoleArn === undefined || region === home) return false;
   return settings.forwardRegions === undefined || settings.forwardRegions.includes(region);
 }
@@ -344,7 +352,7 @@ export function regionForwardersRule(guards: readonly Guard[]): RegionForwarders
   };
   /** The region's forwarder as it is, and what would put it back; undefined when forwarding is off. */
   async function assessForwarder(region: string, account: string, ctx: RuleContext) {
-    const spec = forwarderSpec(guards, ctx.settings, { region, home: stateRegion(), account });
+    const spec = forwarderSpec(guards, ctx.settings, { region, home: homeRegion(), account });
     if (spec === undefined) return undefined;
     const state = await readForwarder(spec, ctx.aws);
     return {
@@ -403,7 +411,7 @@ export async function handleForwardersResource(
   logger: Logger,
   send?: (url: string, body: string) => Promise<unknown>,
 ) {
-  const home = stateRegion();
+  const home = homeRegion();
   const name = ctx.settings.forwarderName;
   let failed: string[] = [];
   let covered: string[] = [];

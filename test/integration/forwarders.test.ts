@@ -109,6 +109,20 @@ describe('the sweep’s forwarder pass', () => {
     expect(second.counts['region-forwarders']).toEqual({ compliant: 2 });
   });
 
+  it('takes home to be AWS_REGION (the state table may be elsewhere): eu-west-1 gets none, us-east-1 one to it', async () => {
+    process.env.AWS_REGION = R1;
+
+    await sweepCommand({ endpoint: testEndpoint(), regions: [R1, HOME, R2], print: () => undefined });
+
+    expect(await forwardersIn(R1)).toEqual([]);
+    for (const region of [HOME, R2]) {
+      const [forwarder] = await forwardersIn(region);
+      expect(forwarder?.targets).toEqual([
+        { Id: 'driftguard-home-bus', Arn: `arn:aws:events:${R1}:${ACCOUNT}:event-bus/default`, RoleArn: FORWARD_ROLE },
+      ]);
+    }
+  });
+
   it('routes each sample in events/ exactly as the home patterns do (TestEventPattern)', async () => {
     await sweep();
     const { EventPattern } = await events(R1).send(new DescribeRuleCommand({ Name: NAME }));

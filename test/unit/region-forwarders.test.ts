@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Target } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
-import { createAwsClients, stateRegion } from '../../lib/aws.js';
+import { createAwsClients } from '../../lib/aws.js';
 import { eventPatterns } from '../../lib/manifest.js';
 import { GUARDS, REGION_FORWARDERS, RULES, SWEPT_RULES } from '../../lib/registry.js';
 import {
@@ -16,6 +16,7 @@ import {
   forwardsFrom,
   HOME_BUS_TARGET_ID,
   handleForwardersResource,
+  homeRegion,
 } from '../../lib/rules/region-forwarders.js';
 import { loadSettings, SettingsError } from '../../lib/settings.js';
 
@@ -325,7 +326,7 @@ describe('Custom::RegionForwarders when the regions cannot be read', () => {
         Status: status,
         Reason: 'the regions to cover could not be read: User is not authorized to perform account:ListRegions',
         // The stack's region: the function's own.
-        PhysicalResourceId: `driftguard-prod-forward@${stateRegion()}`,
+        PhysicalResourceId: `driftguard-prod-forward@${homeRegion()}`,
         StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/driftguard-prod/1',
         RequestId: `${type}-1`,
         LogicalResourceId: 'RegionForwarders',
