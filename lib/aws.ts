@@ -83,6 +83,14 @@ export function invokedAccount(context: { invokedFunctionArn: string }): string 
   return account;
 }
 
+/** What CloudTrail records as the region of some global events (console sign-ins): no region at all. */
+export const GLOBAL_REGION = 'global';
+
+/** Where an event's call acts: its recorded region, or for a global event the envelope's (us-east-1 for IAM). */
+export function actingRegion(recordedRegion: string, envelopeRegion: string): string {
+  return recordedRegion === GLOBAL_REGION ? envelopeRegion : recordedRegion;
+}
+
 /** The region in an ARN (arn:partition:service:region:account:...). */
 export function arnRegion(arn: string): string | undefined {
   const parts = arn.split(':');

@@ -1,8 +1,11 @@
 /** The EventBridge envelope of a CloudTrail record, parsed at the edge so no code below guesses at shapes. */
 import * as z from 'zod/mini';
+import { actingRegion, GLOBAL_REGION } from './aws.js';
 
 const ACCOUNT_ID = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+/** A record's own region: a region, or "global" (GLOBAL_REGION) on some console sign-ins. */
+const RECORDED_REGION = /^(global|[a-z]{2}(-[a-z]+)+-\d{1,2})$/;
 
 const sessionIssuerSchema = z.looseObject({
   type: z.optional(z.string()),
@@ -17,6 +20,8 @@ const userIdentitySchema = z.looseObject({
   accountId: z.optional(z.string()),
   userName: z.optional(z.string()),
   invokedBy: z.optional(z.string()),
+  /** IdentityCenterUser: the Identity Center user the call was made for. */
+  onBehalfOf: z.optional(z.looseObject({ userId: z.optional(z.string()) })),
   sessionContext: z.optional(z.looseObject({ sessionIssuer: z.optional(sessionIssuerSchema) })),
 });
 
@@ -28,7 +33,8 @@ export const cloudTrailDetailSchema = z.looseObject({
     .string()
     .check(z.regex(/^[a-z0-9-]+\.amazonaws\.com$/, 'must be a service host like logs.amazonaws.com')),
   eventName: z.string().check(z.regex(/^[A-Za-z0-9]{1,128}$/, 'must be an API name like CreateLogGroup')),
-  awsRegion: z.string().check(z.regex(REGION, 'must be an AWS region like eu-west-1')),
+  // Console sign-ins have been delivered with "global": resolved to the envelope's region once parsed.
+  awsRegion: z.string().check(z.regex(RECORDED_REGION, `must be an AWS region like eu-west-1, or ${GLOBAL_REGION}`)),
   sourceIPAddress: z.optional(z.string()),
   userAgent: z.optional(z.string()),
   errorCode: z.optional(z.string()),
@@ -72,13 +78,19 @@ export function parseCloudTrailEvent(input: unknown): CloudTrailEvent {
     throw new MalformedEventError(`not a CloudTrail event: expected a JSON object, got ${describe(input)}`);
   }
   const parsed = cloudTrailEnvelopeSchema.safeParse(input, { reportInput: true });
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return withActingRegion(parsed.data);
   const problems = parsed.error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.length === 0 ? '(event)' : issue.path.map(String).join('.');
     return `${path}: ${explain(issue)}`;
   });
   const more = parsed.error.issues.length > 5 ? ` (+${parsed.error.issues.length - 5} more)` : '';
   throw new MalformedEventError(`not a CloudTrail event: ${problems.join('; ')}${more}`, { cause: parsed.error });
+}
+
+/** A global event acts in the envelope's region, so that no client or ARN below is ever built for "global". */
+function withActingRegion(event: CloudTrailEvent): CloudTrailEvent {
+  const awsRegion = actingRegion(event.detail.awsRegion, event.region);
+  return awsRegion === event.detail.awsRegion ? event : { ...event, detail: { ...event.detail, awsRegion } };
 }
 
 function explain(issue: z.core.$ZodIssue): string {

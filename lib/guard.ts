@@ -13,11 +13,6 @@ export interface Guard {
   file: string;
   description: string;
   rules: AnyRule[];
-  /**
-   * The only region whose EventBridge bus receives this guard's events (IAM and sign-in events reach us-east-1 only).
-   * Deployed to another region, the stack leaves the guard out and the package step says so.
-   */
-  onlyRegion?: string;
   /** Environment variables of this guard's function only (CloudFormation values allowed). */
   environment?: Record<string, unknown>;
   /** CloudFormation resources the guard's rules need beside the function (e.g. a managed policy), by logical id. */

@@ -13,7 +13,8 @@ import { MalformedEventError } from './envelope.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
-import { loadSettings, type Settings } from './settings.js';
+import { recordKey } from './record-key.js';
+import { ignoredSettingWarnings, loadSettings, type Settings } from './settings.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
 export class RemediationFailedError extends Error {
@@ -34,11 +35,16 @@ export interface GuardHandlerOptions {
   attempts?: number;
 }
 
-/** Keyed on the CloudTrail event id; kept a day (EventBridge retries for up to 24 hours). */
+/** What the idempotency layer is given: the checked event, and the key of its record (see lib/record-key.ts). */
+interface KeyedEvent {
+  recordKey: string;
+  checked: CheckedEvent;
+}
+
+/** Keyed on the record (its event id and a digest of what it says); kept a day (EventBridge retries for 24 hours). */
 function idempotencyConfig() {
   return new IdempotencyConfig({
-    // The payload is the event checked at the edge (CheckedEvent).
-    eventKeyJmesPath: 'event.detail.eventID',
+    eventKeyJmesPath: 'recordKey',
     expiresAfterSeconds: 24 * 60 * 60,
     // A malformed event has no id: it fails at the schema, not here.
     throwOnNoIdempotencyKey: false,
@@ -50,6 +56,8 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const settings = options.settings ?? loadSettings();
   const aws = options.aws ?? createAwsClients();
   const logger = options.logger ?? defaultLogger;
+  // A setting that no longer does anything must not pass for one that does: said once, at cold start; never fatal.
+  for (const warning of ignoredSettingWarnings()) logger.warn(warning);
   const handle = async (event: unknown, context: Context): Promise<HandledEvent> => {
     if (guard.customResource && isCustomResourceRequest(event)) {
       // CloudFormation reads the answer sent to ResponseURL; the return value is the record the log keeps.
@@ -63,7 +71,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       // A dry run writes nothing, not even an idempotency record; an event of no rule here needs none.
       if (idempotent && !options.dryRun && checked.rule) {
         idempotency?.registerLambdaContext(context);
-        return await idempotent(checked, context);
+        return await idempotent({ recordKey: recordKey(checked.event), checked }, context);
       }
       return await handleCloudTrailEvent(checked, context);
     } catch (error) {
@@ -84,7 +92,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       logger,
       screening: {
         accountId: invokedAccount(context),
-        engineRolePrefix: settings.engineRolePrefix,
+        engineRoleArns: settings.engineRoleArns,
         ownPrincipalArns: options.ownPrincipalArns ?? [],
       },
     });
@@ -96,7 +104,7 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const idempotency = settings.stateTable ? idempotencyConfig() : undefined;
   const idempotent =
     settings.stateTable && idempotency
-      ? makeIdempotent(handleCloudTrailEvent, {
+      ? makeIdempotent(async ({ checked }: KeyedEvent, context: Context) => handleCloudTrailEvent(checked, context), {
           persistenceStore: new DynamoDBPersistenceLayer({
             tableName: settings.stateTable,
             keyAttr: 'pk',

@@ -7,12 +7,15 @@ import type { AnyRuleDeclaration, Commands, PermissionDeclaration } from './rule
 
 export type EventPattern = Record<string, unknown>;
 
-const SESSION_ISSUER_NAME = (condition: unknown) => ({
-  userIdentity: { sessionContext: { sessionIssuer: { userName: [condition] } } },
+const SESSION_ISSUER_ARN = (condition: unknown) => ({
+  userIdentity: { sessionContext: { sessionIssuer: { arn: [condition] } } },
 });
 
-/** One pattern per event source: failed calls and the engine's own roles are excluded in the pattern itself. */
-export function eventPatterns(guard: Guard, engineRolePrefix: string): EventPattern[] {
+/**
+ * One pattern per event source: failed calls and the engine's own roles, by exact ARN, are excluded in the pattern.
+ * The ARNs are strings or CloudFormation values (Fn::Sub) that resolve to the roles' ARNs.
+ */
+export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: readonly unknown[]): EventPattern[] {
   const bySource = new Map<string, { detailTypes: Set<string>; eventNames: Set<string> }>();
   for (const { trigger } of guard.rules) {
     const entry = bySource.get(trigger.source) ?? { detailTypes: new Set(), eventNames: new Set() };
@@ -27,12 +30,17 @@ export function eventPatterns(guard: Guard, engineRolePrefix: string): EventPatt
       eventName: [...eventNames].sort(),
       errorCode: [{ exists: false }],
       // anything-but alone would drop events that lack the field (IAM users, root): $or with exists:false keeps them.
-      $or: [
-        SESSION_ISSUER_NAME({ exists: false }),
-        SESSION_ISSUER_NAME({ 'anything-but': { prefix: engineRolePrefix } }),
-      ],
+      $or: [SESSION_ISSUER_ARN({ exists: false }), SESSION_ISSUER_ARN({ 'anything-but': [...engineRoleArns] })],
     },
   }));
+}
+
+/**
+ * The engine's own roles, by name: each guard's and the sweep's, in the stack named <service>-<stage>.
+ * Every function of the stack runs as one of these; a new function adds its role here.
+ */
+export function engineRoleNames(stackName: string, guards: readonly Pick<Guard, 'file'>[]): string[] {
+  return [...guards.map((guard) => `${stackName}-${guard.file}`), `${stackName}-sweep`];
 }
 
 export interface PolicyStatement {

@@ -6,6 +6,7 @@ import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
 import { buildNotice, type Notice, publishNotice } from './notices.js';
+import { recordKey } from './record-key.js';
 import { keepRecord } from './records.js';
 import {
   type Action,
@@ -135,7 +136,12 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       outbox = outboxOf(ctx);
       if (outbox) {
         const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
-        claimed = await outbox.claim(base.eventId, noticeKey(rule.id), preliminary, ctx.settings.noticeTopicArn ?? '');
+        claimed = await outbox.claim(
+          recordKey(event),
+          noticeKey(rule.id),
+          preliminary,
+          ctx.settings.noticeTopicArn ?? '',
+        );
       }
     },
   );
@@ -303,9 +309,10 @@ async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fall
 async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
   const outbox = outboxOf(ctx);
   if (!outbox) return;
-  for (const pending of await outbox.pending(event.detail.eventID)) {
+  const record = recordKey(event);
+  for (const pending of await outbox.pending(record)) {
     await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
-    await recordSent(outbox, event.detail.eventID, pending.key, ctx);
+    await recordSent(outbox, record, pending.key, ctx);
   }
 }
 
@@ -313,8 +320,8 @@ async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
  * Sent: a failure to record it is logged, not thrown (a retry would send the notice again); it only risks a second
  * notice when this very event comes back after the record expires.
  */
-async function recordSent(outbox: NoticeOutbox, eventId: string, key: string, ctx: EngineContext) {
-  await outbox.markSent(eventId, key).catch((error: unknown) => {
+async function recordSent(outbox: NoticeOutbox, record: string, key: string, ctx: EngineContext) {
+  await outbox.markSent(record, key).catch((error: unknown) => {
     ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
   });
 }
@@ -338,10 +345,11 @@ async function deliver(
     });
     return;
   }
-  const eventId = event.detail.eventID;
+  // Notices are kept per record: another record under the same event id is notified on its own.
+  const record = recordKey(event);
   const notifyAt = ctx.failedNoticeAttempt ?? 1;
   if (result.outcome === 'failed' && outbox && notifyAt > 1) {
-    const attempt = await outbox.countFailure(eventId, String(result.rule));
+    const attempt = await outbox.countFailure(record, String(result.rule));
     if (attempt < notifyAt) {
       result.notice = {
         ...result.notice,
@@ -361,5 +369,5 @@ async function deliver(
     result.reason = `${result.reason}; the notice could not be published`;
     return;
   }
-  if (outbox) await recordSent(outbox, eventId, noticeKey(String(result.rule)), ctx);
+  if (outbox) await recordSent(outbox, record, noticeKey(String(result.rule)), ctx);
 }

@@ -4,8 +4,8 @@ import type { CloudTrailEvent, UserIdentity } from './envelope.js';
 export interface ScreeningContext {
   /** The account the engine acts in. */
   accountId: string;
-  /** Roles whose name starts with this are the engine's own. */
-  engineRolePrefix: string;
+  /** The exact ARNs of the engine's own roles (never a name prefix: anyone may name a role like ours). */
+  engineRoleArns: readonly string[];
   /** Further principals that are the engine itself (the replay's own caller identity). */
   ownPrincipalArns: readonly string[];
 }
@@ -17,17 +17,20 @@ export interface ScreenVerdict {
   reason: string;
 }
 
-/** The role name behind an identity: the session issuer for AssumedRole, or the role in an assumed-role ARN. */
-export function actorRoleName(identity: UserIdentity): string | undefined {
+/**
+ * The role ARN behind an identity: the session issuer's, or the role of an assumed-role ARN
+ * (arn:aws:sts::<account>:assumed-role/<name>/<session> -> arn:aws:iam::<account>:role/<name>).
+ */
+export function actorRoleArn(identity: UserIdentity): string | undefined {
   const issuer = identity.sessionContext?.sessionIssuer;
-  if (issuer?.type === 'Role' && issuer.userName) return issuer.userName;
-  const assumed = identity.arn?.match(/:assumed-role\/([^/]+)\//);
-  return assumed?.[1];
+  if (issuer?.type === 'Role' && issuer.arn) return issuer.arn;
+  const assumed = identity.arn?.match(/^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//);
+  return assumed ? `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}` : undefined;
 }
 
 function isEngine(identity: UserIdentity, ctx: ScreeningContext): boolean {
-  const role = actorRoleName(identity);
-  if (role?.startsWith(ctx.engineRolePrefix)) return true;
+  const role = actorRoleArn(identity);
+  if (role !== undefined && ctx.engineRoleArns.includes(role)) return true;
   const arns = [identity.arn, identity.sessionContext?.sessionIssuer?.arn].filter((arn) => arn !== undefined);
   return arns.some((arn) => ctx.ownPrincipalArns.includes(arn));
 }
@@ -51,7 +54,7 @@ export function screenEvent(event: CloudTrailEvent, ctx: ScreeningContext): Scre
   if (isEngine(detail.userIdentity, ctx)) {
     return {
       code: 'engine-own-call',
-      reason: `made by the engine itself (${detail.userIdentity.arn ?? actorRoleName(detail.userIdentity)}): no loop`,
+      reason: `made by the engine itself (${detail.userIdentity.arn ?? actorRoleArn(detail.userIdentity)}): no loop`,
     };
   }
   return undefined;
@@ -61,6 +64,9 @@ export function screenEvent(event: CloudTrailEvent, ctx: ScreeningContext): Scre
 export function actorName(identity: UserIdentity): string {
   if (identity.type === 'Root') return 'root';
   if (identity.userName) return identity.userName;
+  // Neither has an ARN: another account's caller, and an Identity Center user (by its user id).
+  if (identity.type === 'AWSAccount' && identity.accountId) return `account ${identity.accountId}`;
+  if (identity.onBehalfOf?.userId) return identity.onBehalfOf.userId;
   const session = identity.arn?.match(/:assumed-role\/[^/]+\/(.+)$/)?.[1];
   if (session) return session;
   return identity.arn?.split('/').pop() ?? identity.invokedBy ?? identity.principalId ?? identity.type;

@@ -18,7 +18,8 @@ export interface Settings {
   exemptTag: string;
   exemptLogGroupPrefixes: string[];
   stateTable: string | undefined;
-  engineRolePrefix: string;
+  /** DRIFTGUARD_ENGINE_ROLE_ARNS: the engine's own roles; their calls are its own, and ignored. */
+  engineRoleArns: string[];
   /** DRIFTGUARD_MFA_DEACTIVATE_KEYS: also set a quarantined user's active access keys Inactive. */
   mfaDeactivateKeys: boolean;
   /** DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: the stack's managed policy driftguard-<stage>-mfa-quarantine. */
@@ -40,11 +41,10 @@ type Env = Record<string, string | undefined>;
 const KMS_KEY_PATTERN =
   /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|alias\/[A-Za-z0-9/_-]+)$/;
 const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
-const ROLE_PREFIX_PATTERN = /^[\w+=,.@-]{1,64}$/;
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
 /** An AWS region name, like eu-west-1. */
 export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 // EventBridge's rule-name rules; driftguard's forwarders are named driftguard-...forward... so that a reader sees whose they are.
 const FORWARDER_NAME_PATTERN = /^driftguard-[.\-_A-Za-z0-9]*forward[.\-_A-Za-z0-9]*$/;
 const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
@@ -115,19 +115,35 @@ export function loadSettings(env: Env = process.env): Settings {
     logRetentionMaxDays: max,
     noticeTopicArn: readMatching(env, 'DRIFTGUARD_NOTICE_TOPIC_ARN', TOPIC_ARN_PATTERN, 'values are an SNS topic ARN'),
     exemptTag: exemptTag ?? 'driftguard:exempt',
-    exemptLogGroupPrefixes: (read(env, 'DRIFTGUARD_EXEMPT_LOG_GROUPS') ?? '')
-      .split(',')
-      .map((prefix) => prefix.trim())
-      .filter((prefix) => prefix !== ''),
+    exemptLogGroupPrefixes: readList(env, 'DRIFTGUARD_EXEMPT_LOG_GROUPS', /./, 'log group name prefixes'),
     stateTable: readMatching(env, 'DRIFTGUARD_STATE_TABLE', TABLE_PATTERN, 'values are a DynamoDB table name'),
-    engineRolePrefix:
-      readMatching(
-        env,
-        'DRIFTGUARD_ENGINE_ROLE_PREFIX',
-        ROLE_PREFIX_PATTERN,
-        'values are an IAM role name prefix (letters, digits, +=,.@_-)',
-      ) ?? 'driftguard-',
+    engineRoleArns: readList(
+      env,
+      'DRIFTGUARD_ENGINE_ROLE_ARNS',
+      ROLE_ARN_PATTERN,
+      'IAM role ARNs (arn:aws:iam::<account>:role/<name>)',
+    ),
   };
+}
+
+/** A comma-separated list: each item must match, or the setting names the item that does not. */
+function readList(env: Env, name: string, pattern: RegExp, allowed: string): string[] {
+  const items = (read(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const item of items) if (!pattern.test(item)) invalid(name, item, `values are comma-separated ${allowed}`);
+  return items;
+}
+
+/** Settings still set but no longer read: each gives one start-up warning naming what replaced it. */
+export function ignoredSettingWarnings(env: Env = process.env): string[] {
+  return read(env, 'DRIFTGUARD_ENGINE_ROLE_PREFIX') === undefined
+    ? []
+    : [
+        'DRIFTGUARD_ENGINE_ROLE_PREFIX is ignored: a role name prefix is no proof of identity (anyone may name a role like ' +
+          "the engine's); the engine's own roles are the exact ARNs in DRIFTGUARD_ENGINE_ROLE_ARNS",
+      ];
 }
 
 /** The nearest retention inside the bounds: a value below MIN becomes MIN, above MAX becomes MAX. */

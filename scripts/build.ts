@@ -1,4 +1,4 @@
-/** Builds one minified ESM bundle per guard (AWS SDK included) and its zip artifact, plus serverless.yml's manifest. */
+/** Builds one minified ESM bundle per function (AWS SDK included) and its zip artifact, the ones the manifest names. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -11,25 +11,18 @@ export function artifactPath(file: string): string {
   return join(BUILD_DIR, `${file}.zip`);
 }
 
-export async function buildAll(): Promise<{ file: string; bytes: number; zipBytes: number }[]> {
-  rmSync(BUILD_DIR, { recursive: true, force: true });
-  mkdirSync(BUILD_DIR, { recursive: true });
-  await build({
-    entryPoints: ['scripts/serverless-manifest.ts'],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    packages: 'external',
-    outfile: join(BUILD_DIR, 'serverless-manifest.cjs'),
-    // serverless calls module.exports when it is a function.
-    footer: { js: 'module.exports = module.exports.default;' },
-    logLevel: 'error',
-  });
+/** The artifacts of every function the manifest deploys: each guard, and the sweep. */
+export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep'];
+
+/** Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own). */
+export async function buildAll(root = process.cwd()): Promise<{ file: string; bytes: number; zipBytes: number }[]> {
+  const buildDir = join(root, BUILD_DIR);
+  rmSync(buildDir, { recursive: true, force: true });
+  mkdirSync(buildDir, { recursive: true });
   const sizes = [];
-  // One artifact per function: each guard, and the sweep.
-  for (const file of [...GUARDS.map((guard) => guard.file), 'sweep']) {
+  for (const file of FUNCTION_FILES) {
     const result = await build({
+      absWorkingDir: root,
       entryPoints: [`functions/${file}.ts`],
       bundle: true,
       minify: true,
@@ -47,19 +40,21 @@ export async function buildAll(): Promise<{ file: string; bytes: number; zipByte
       logLevel: 'error',
     });
     const code = Buffer.from(result.outputFiles[0]?.contents ?? []);
-    const dir = join(BUILD_DIR, file);
+    const dir = join(buildDir, file);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'index.mjs'), code);
     const zip = createZip([{ name: 'index.mjs', data: code }]);
-    writeFileSync(artifactPath(file), zip);
+    writeFileSync(join(root, artifactPath(file)), zip);
     sizes.push({ file, bytes: code.length, zipBytes: zip.length });
   }
   return sizes;
 }
 
+// Without top-level await: the serverless plugin loads this file as CommonJS (scripts/load-typescript.cjs).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const sizes = await buildAll();
-  for (const { file, bytes, zipBytes } of sizes) {
-    console.log(`${file}: bundle ${(bytes / 1024).toFixed(1)} KB, zip ${(zipBytes / 1024).toFixed(1)} KB`);
-  }
+  buildAll().then((sizes) => {
+    for (const { file, bytes, zipBytes } of sizes) {
+      console.log(`${file}: bundle ${(bytes / 1024).toFixed(1)} KB, zip ${(zipBytes / 1024).toFixed(1)} KB`);
+    }
+  });
 }

@@ -24,7 +24,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSC
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { stateRegion } from '../lib/aws.js';
 import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
+import { engineRoleNames } from '../lib/manifest.js';
 import { mfaQuarantinePolicyDocument } from '../lib/mfa/quarantine-policy.js';
+import { GUARDS } from '../lib/registry.js';
 import { forwardRoleDocuments } from '../lib/rules/region-forwarders.js';
 import { emulatorClientConfig, emulatorCredentials } from './emulator/client.js';
 
@@ -128,10 +130,16 @@ export function accountAdministers(account: string): PolicyStatement {
 }
 
 /** Creates a customer key usable by CloudWatch Logs in the region; returns its ARN. */
-export async function createLogKey(endpoint: string, region: string, account: string, description: string) {
+export async function createLogKey(
+  endpoint: string,
+  region: string,
+  account: string,
+  description: string,
+  { multiRegion = false } = {},
+) {
   const kms = new KMSClient(emulatorClientConfig(endpoint, region));
   const { KeyMetadata } = await kms.send(
-    new CreateKeyCommand({ Description: description, Policy: logKeyPolicy(account, region) }),
+    new CreateKeyCommand({ Description: description, Policy: logKeyPolicy(account, region), MultiRegion: multiRegion }),
   );
   if (!KeyMetadata?.KeyId || !KeyMetadata.Arn) throw new Error(`CreateKey in ${region} returned no key`);
   await kms.send(new EnableKeyRotationCommand({ KeyId: KeyMetadata.KeyId }));
@@ -214,7 +222,15 @@ export async function provisionEngineResources(opts: ProvisionOptions): Promise<
     DRIFTGUARD_LOG_KMS_KEY: LOCAL_LOG_KEY_ALIAS,
     DRIFTGUARD_NOTICE_TOPIC_ARN: TopicArn,
     DRIFTGUARD_NOTICE_QUEUE_URL: QueueUrl,
+    DRIFTGUARD_ENGINE_ROLE_ARNS: localEngineRoleArns(account),
   };
+}
+
+/** The emulator plays the dev stack: its roles' exact ARNs are the engine's own (the samples' "by the engine"). */
+export function localEngineRoleArns(account: string): string {
+  return engineRoleNames('driftguard-dev', GUARDS)
+    .map((name) => `arn:aws:iam::${account}:role/${name}`)
+    .join(',');
 }
 
 /**
@@ -237,6 +253,7 @@ export async function findProvisionedSettings(endpoint: string, region = 'us-eas
     }),
     new DynamoDBClient(config).send(new DescribeTableCommand({ TableName: LOCAL_STATE_TABLE })).then(() => {
       found.DRIFTGUARD_STATE_TABLE = LOCAL_STATE_TABLE;
+      found.DRIFTGUARD_ENGINE_ROLE_ARNS = localEngineRoleArns(account as string);
     }),
     new KMSClient(config).send(new DescribeKeyCommand({ KeyId: LOCAL_LOG_KEY_ALIAS })).then(() => {
       found.DRIFTGUARD_LOG_KMS_KEY = LOCAL_LOG_KEY_ALIAS;

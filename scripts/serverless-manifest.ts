@@ -1,9 +1,10 @@
 /**
- * serverless.yml's ${file(./.build/serverless-manifest.cjs):...} resolver: each guard's function, EventBridge rules,
- * role and log-group settings, derived from the registry. Bundled to CommonJS by scripts/build.ts.
+ * What serverless.yml reads through ${file(./scripts/serverless-manifest.cjs):...}: each guard's function, EventBridge
+ * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
+ * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
-import { eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
+import { engineRoleNames, eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
 import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
 import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
 
@@ -13,7 +14,33 @@ interface ResolverContext {
 
 const pascal = (key: string) => key.charAt(0).toUpperCase() + key.slice(1);
 
-function guardFunction(guard: Guard, prefix: string, concurrency: number) {
+/** The stack's fixed names: roles and rules are named, so their ARNs are known without a GetAtt (and its cycles). */
+interface StackNames {
+  service: string;
+  stage: string;
+}
+
+const roleName = ({ service, stage }: StackNames, file: string) => `${service}-${stage}-${file}`;
+const roleArnTemplate = (name: string) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}`;
+const roleArn = (name: string) => ({ 'Fn::Sub': roleArnTemplate(name) });
+
+/**
+ * A guard's EventBridge rules: one per pattern, each named as osls would name it by default (<function>-rule-<n>),
+ * but explicitly, so that the policies naming the rules' ARNs and the rules cannot disagree.
+ */
+function guardRules(names: StackNames, guard: Guard, engineRoleArns: unknown[]) {
+  return eventPatterns(guard, engineRoleArns).map((pattern, index) => {
+    const name = `${names.service}-${names.stage}-${guard.functionKey}-rule-${index + 1}`;
+    if (name.length > 64) throw new Error(`EventBridge rule name ${name} is longer than 64 characters`);
+    return { name, pattern };
+  });
+}
+
+const ruleArn = (name: string) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}`,
+});
+
+function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[], concurrency: number) {
   const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
   return {
     handler: 'index.handler',
@@ -26,8 +53,9 @@ function guardFunction(guard: Guard, prefix: string, concurrency: number) {
     maximumRetryAttempts: LAMBDA_ATTEMPTS - 1,
     maximumEventAge: 3600,
     destinations: { onFailure: { type: 'sqs', arn: dlq } },
-    events: eventPatterns(guard, prefix).map((pattern) => ({
+    events: guardRules(names, guard, engineRoleArns).map(({ name, pattern }) => ({
       eventBridge: {
+        name,
         pattern,
         retryPolicy: { maximumEventAge: 3600, maximumRetryAttempts: 5 },
         deadLetterQueueArn: dlq,
@@ -49,7 +77,7 @@ function ownStatements(functionName: string, stateActions: string[]): PolicyStat
       },
     },
     { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'NoticeTopic' } },
-    // The notice topic is encrypted with the stack's key.
+    // The notice topic and the dead-letter queue (Lambda's on-failure destination sends as the role) use the stack's key.
     { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
     // Idempotency records and the notice outbox (and the sweep's cursor) in the state table.
@@ -138,32 +166,24 @@ function sweepFunction() {
   };
 }
 
-const leftOut = new Set<string>();
-
 export default async function resolve({ resolveVariable }: ResolverContext) {
-  const service = String(await resolveVariable('self:service'));
-  const stage = String(await resolveVariable('sls:stage'));
-  const prefix = String(await resolveVariable('self:custom.engineRolePrefix'));
-  const region = String(await resolveVariable('self:provider.region'));
+  const names: StackNames = {
+    service: String(await resolveVariable('self:service')),
+    stage: String(await resolveVariable('sls:stage')),
+  };
+  const { service, stage } = names;
   const concurrency = Number(await resolveVariable('param:guardConcurrency'));
+  const engineRoles = engineRoleNames(`${service}-${stage}`, GUARDS);
+  const engineRoleArns = engineRoles.map(roleArn);
   const functions: Record<string, unknown> = {};
   const resources: Record<string, unknown> = {};
   const extensions: Record<string, unknown> = {};
   for (const guard of GUARDS) {
-    if (guard.onlyRegion && guard.onlyRegion !== region) {
-      // serverless resolves the file once per reference: say it once.
-      if (!leftOut.has(guard.file))
-        process.stderr.write(
-          `driftguard: ${guard.file} left out of ${region}: its events reach EventBridge in ${guard.onlyRegion} only; deploy a stack there for it\n`,
-        );
-      leftOut.add(guard.file);
-      continue;
-    }
     const id = pascal(guard.functionKey);
-    functions[guard.functionKey] = guardFunction(guard, prefix, concurrency);
+    functions[guard.functionKey] = guardFunction(guard, names, engineRoleArns, concurrency);
     resources[`${id}ErrorsAlarm`] = errorsAlarm(id);
     resources[`${id}Role`] = lambdaRole(
-      `${prefix}${guard.file}`,
+      roleName(names, guard.file),
       `driftguard ${guard.file}: exactly the actions its rules declare`,
       [...ruleStatements(guard), ...ownStatements(`${service}-${stage}-${guard.functionKey}`, GUARD_STATE_ACTIONS)],
     );
@@ -181,7 +201,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   Object.assign(functions, { sweep: { ...sweepFunction(), environment: forwarders.environment } });
   Object.assign(resources, forwarders.resources);
   resources.SweepRole = lambdaRole(
-    `${prefix}sweep`,
+    roleName(names, 'sweep'),
     'driftguard sweep: the union of the rules it reuses, plus listing what it sweeps',
     [
       ...ruleStatements({ rules: SWEPT_RULES }),
@@ -191,5 +211,14 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   );
   resources.SweepErrorsAlarm = errorsAlarm('Sweep');
   extensions.SweepLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
-  return { functions, resources: { Resources: resources, extensions } };
+  return {
+    functions,
+    resources: { Resources: resources, extensions },
+    /** Each engine role's ARN (Fn::Sub), for the shared resources' policies. */
+    engineRoleArns,
+    /** The same, comma-separated in one Fn::Sub: DRIFTGUARD_ENGINE_ROLE_ARNS. */
+    engineRoleArnList: { 'Fn::Sub': engineRoles.map(roleArnTemplate).join(',') },
+    /** Every guard rule's ARN: the only senders to the dead-letter queue (and users of its key) besides the roles. */
+    guardRuleArns: GUARDS.flatMap((guard) => guardRules(names, guard, engineRoleArns).map(({ name }) => ruleArn(name))),
+  };
 }

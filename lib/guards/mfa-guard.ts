@@ -24,8 +24,6 @@ export const mfaGuard: Guard = {
   description:
     'Quarantines IAM users who lose MFA until they enrol again, and alerts on root and password-only sign-ins',
   rules: [mfaQuarantine, consoleSignInMfa],
-  // IAM and console sign-in events reach EventBridge in us-east-1 only.
-  onlyRegion: 'us-east-1',
   environment: { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' } },
   resources: ({ stage }) => ({
     MfaQuarantinePolicy: {

@@ -10,6 +10,8 @@ export interface EventFacts {
   eventId: string;
   eventTime: string;
   actor: string;
+  /** The caller's userIdentity.type (IAMUser, AssumedRole, Root, ...). */
+  actorType: string;
   sourceIp: string | undefined;
 }
 
@@ -21,6 +23,7 @@ export function eventFacts(event: CloudTrailEvent): EventFacts {
     eventId: event.detail.eventID,
     eventTime: event.detail.eventTime,
     actor: actorName(event.detail.userIdentity),
+    actorType: event.detail.userIdentity.type,
     sourceIp: event.detail.sourceIPAddress,
   };
 }

@@ -60,6 +60,10 @@ export interface KeyState {
   dependents: KeyDependent[];
   keyState: string | undefined;
   deletionDate: string | undefined;
+  /** A multi-Region primary key pending deletion of its replicas: its waiting period, which starts after theirs. */
+  pendingWindowDays?: number;
+  /** A multi-Region primary key's replicas (key ARNs), read when it is pending their deletion. */
+  replicaArns?: string[];
   rotationEnabled: boolean | undefined;
   /** The present key policy (read after PutKeyPolicy, and by the sweep). */
   policy: string | undefined;
@@ -124,6 +128,25 @@ function readablePolicy(text: string): PolicyDocument | string {
   }
 }
 
+/** A multi-Region primary key scheduled for deletion while it has replicas: deleted after them (no date yet). */
+const PENDING_REPLICA_DELETION = 'PendingReplicaDeletion';
+
+/** The scheduled deletion in words: what the key was waiting for, and what cancelling it does (and does not). */
+function scheduledDeletion(state: KeyState): { before: string; summary: string } {
+  if (state.keyState !== PENDING_REPLICA_DELETION) {
+    return {
+      before: `PendingDeletion (deletion date ${state.deletionDate ?? 'unknown'})`,
+      summary: `deletion of ${state.deletionDate ?? 'the key'} cancelled`,
+    };
+  }
+  const window = state.pendingWindowDays === undefined ? '' : `, then ${state.pendingWindowDays} days`;
+  const replicas = state.replicaArns?.length ? ` (${state.replicaArns.join(', ')})` : '';
+  return {
+    before: `${PENDING_REPLICA_DELETION} (a multi-Region primary key, deleted after its replicas${window})`,
+    summary: `scheduled deletion of the multi-Region primary key cancelled; its replicas${replicas} have their own deletion schedules, which this leaves as they are`,
+  };
+}
+
 export function decideKeyFixes(state: KeyState): Decision<KeyAction> {
   const { target } = state;
   if (!state.protectedBecause) {
@@ -137,19 +160,11 @@ export function decideKeyFixes(state: KeyState): Decision<KeyAction> {
   const actions: KeyAction[] = [];
   const needsHuman: string[] = [];
   const KeyId = target.keyArn;
-  if (state.keyState === 'PendingDeletion') {
-    findings.push({
-      attribute: 'keyState',
-      before: `PendingDeletion (deletion date ${state.deletionDate ?? 'unknown'})`,
-      after: 'Enabled',
-    });
+  if (state.keyState === 'PendingDeletion' || state.keyState === PENDING_REPLICA_DELETION) {
+    const { before, summary } = scheduledDeletion(state);
+    findings.push({ attribute: 'keyState', before, after: 'Enabled' });
     actions.push(
-      {
-        api: 'kms:CancelKeyDeletion',
-        params: { KeyId },
-        summary: `deletion of ${state.deletionDate ?? 'the key'} cancelled`,
-        brief: 'deletion cancelled',
-      },
+      { api: 'kms:CancelKeyDeletion', params: { KeyId }, summary, brief: 'deletion cancelled' },
       // A cancelled key is left disabled; a protected key is one that log groups or trails are using.
       { api: 'kms:EnableKey', params: { KeyId }, summary: 'key enabled again (it was in use)', brief: 'enabled' },
     );
@@ -244,6 +259,10 @@ async function inspectKey(target: KeyTarget, ctx: RuleContext): Promise<KeyState
     rotationEnabled: undefined,
     policy: undefined,
   };
+  if (metadata?.KeyState === PENDING_REPLICA_DELETION) {
+    state.pendingWindowDays = metadata.PendingDeletionWindowInDays;
+    state.replicaArns = (metadata.MultiRegionConfiguration?.ReplicaKeys ?? []).flatMap(({ Arn }) => (Arn ? [Arn] : []));
+  }
   if (!because || !metadata) return state;
   // The sweep, no event to go by, reads everything the guard keeps.
   const swept = target.eventName === undefined;

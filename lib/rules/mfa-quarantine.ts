@@ -59,8 +59,6 @@ export interface MfaUserTarget extends EventFacts {
 export interface RootMfaTarget extends EventFacts {
   kind: 'root';
   serialNumber: string;
-  /** An IAM user whose device the root user acted on, when the event names one. */
-  onUser: string | undefined;
 }
 
 export type MfaTarget = MfaUserTarget | RootMfaTarget;
@@ -94,32 +92,36 @@ function optionalUserName(event: CloudTrailEvent): string | undefined {
   return value;
 }
 
+/**
+ * Whose device the call acted on: the user the request names ("AWS ROOT USER" is the root user); else
+ * root-account-mfa-device is the root user's; else, for a deleted device or the root user's call, the owner by the
+ * device's name (arn:aws:iam::<account>:mfa/user1 is user1's); else the caller's own (a role session owns none: root).
+ */
 function targetOf(event: CloudTrailEvent): MfaTarget | Skip {
   const facts = eventFacts(event);
   const serialNumber = requireStringParameter(event, 'serialNumber');
-  const given = optionalUserName(event);
-  // The root user's name in these records is "AWS ROOT USER", outside IAM's user-name rules.
-  const named =
-    given === undefined || given === ROOT_USER_NAME
-      ? given
-      : requireValidName(event, 'detail.requestParameters.userName', given, NAME_RULES.iamUser);
+  const named = optionalUserName(event);
   const identity = event.detail.userIdentity;
-  const rootDevice = named === ROOT_USER_NAME || serialNumber.endsWith(ROOT_DEVICE_SUFFIX);
-  if (identity.type === 'Root' || rootDevice) {
-    return { ...facts, kind: 'root', serialNumber, onUser: named === ROOT_USER_NAME ? undefined : named };
+  const rootTarget: RootMfaTarget = { ...facts, kind: 'root', serialNumber };
+  // The root user's name in these records is "AWS ROOT USER", outside IAM's user-name rules.
+  if (named === ROOT_USER_NAME) return rootTarget;
+  if (named !== undefined) {
+    const userName = requireValidName(event, 'detail.requestParameters.userName', named, NAME_RULES.iamUser);
+    return { ...facts, kind: 'user', userName, serialNumber, ownerFrom: 'event' };
   }
-  if (named !== undefined) return { ...facts, kind: 'user', userName: named, serialNumber, ownerFrom: 'event' };
-  if (event.detail.eventName === 'DeleteVirtualMFADevice') {
+  if (serialNumber.endsWith(ROOT_DEVICE_SUFFIX)) return rootTarget;
+  if (event.detail.eventName === 'DeleteVirtualMFADevice' || identity.type === 'Root') {
     // The event names only the device; by convention (and AWS's self-manage policy) a virtual device bears its user's name.
     const name = deviceName(serialNumber);
-    if (name === undefined) return { skip: `${serialNumber} is not a virtual MFA device ARN` };
-    return { ...facts, kind: 'user', userName: name, serialNumber, ownerFrom: 'device-name' };
+    if (name !== undefined) return { ...facts, kind: 'user', userName: name, serialNumber, ownerFrom: 'device-name' };
+    if (identity.type === 'Root') return rootTarget;
+    return { skip: `${serialNumber} is not a virtual MFA device ARN` };
   }
   if (identity.type === 'IAMUser' && identity.userName) {
     return { ...facts, kind: 'user', userName: identity.userName, serialNumber, ownerFrom: 'caller' };
   }
   // Without a user name the call acts on the caller's own device; a role session owns none, so it was root's (AssumeRoot).
-  return { ...facts, kind: 'root', serialNumber, onUser: undefined };
+  return rootTarget;
 }
 
 /** Steps after the root user's MFA was removed: only root can enrol it again. */
@@ -127,11 +129,6 @@ function rootMfaSteps(target: RootMfaTarget): string[] {
   return [
     `Sign in as the root user of ${target.account} and assign an MFA device again (IAM console > Security credentials > Assign MFA device), preferably a hardware key (IAM.6); automation cannot enrol it.`,
     `If ${target.eventName} of ${target.serialNumber} at ${target.eventTime} from ${target.sourceIp ?? 'an unknown IP'} was not planned, treat the root credentials as compromised: change the root password, delete any root access keys, and review CloudTrail for root activity since then.`,
-    ...(target.onUser
-      ? [
-          `The call also named IAM user ${target.onUser}: check that user's MFA devices (aws iam list-mfa-devices --user-name ${target.onUser}).`,
-        ]
-      : []),
     'In an AWS Organizations member account with centralized root access, the management account can instead delete the root credentials (sts:AssumeRoot).',
   ];
 }
@@ -156,6 +153,10 @@ const LOST_DEVICE_WORDS: Record<string, string> = {
 export function decideMfaDeviceChange(state: MfaDeviceState, settings: Settings): Decision<QuarantineAction> {
   const { target, user } = state;
   if (user === undefined) {
+    // The root user names its own device as it likes: a device of no IAM user that the root user acted on is its own.
+    if (target.actorType === 'Root' && target.eventName !== 'DeleteVirtualMFADevice') {
+      return decideRootMfaChange({ ...target, kind: 'root' });
+    }
     return noAction(
       'ignored',
       `no IAM user is named after the deleted device ${target.serialNumber}: a device is deactivated before it is deleted, and its owner was checked on that DeactivateMFADevice event`,

@@ -158,7 +158,7 @@ export function forwarderSpec(
   return {
     name: settings.forwarderName,
     region: where.region,
-    eventPattern: JSON.stringify(forwardPattern(guards, settings.engineRolePrefix)),
+    eventPattern: JSON.stringify(forwardPattern(guards, settings.engineRoleArns)),
     description: `driftguard: forwards the guards' events to ${where.home}, where the stack is (kept in place by its sweep)`,
     target: {
       Id: HOME_BUS_TARGET_ID,

@@ -273,14 +273,28 @@ def _kms_key(backend: Any, key_id: str) -> Any:
     return backend.keys[backend.get_key_id(key_id)]
 
 
+# A multi-Region primary key scheduled for deletion while it has replicas waits for theirs: PendingReplicaDeletion.
+_PENDING_DELETION_STATES = ("PendingDeletion", "PendingReplicaDeletion")
+
+
 def _refuse_pending_deletion(key: Any) -> None:
-    if key.key_state == "PendingDeletion":
+    if key.key_state in _PENDING_DELETION_STATES:
         raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+
+
+def _existing_replicas(key: Any) -> list[Any]:
+    """The replicas of a multi-Region primary key that are not deleted yet (scheduled ones still count)."""
+    config = getattr(key, "multi_region_configuration", None) if key.multi_region else None
+    if not config or config["MultiRegionKeyType"] != "PRIMARY":
+        return []
+    backends = [kms_models.kms_backends[key.account_id][replica["Region"]] for replica in config["ReplicaKeys"]]
+    return [backend.keys[key.id] for backend in backends if key.id in backend.keys]
 
 
 def patch_kms_key_arns() -> None:
     """moto 5.2.1: DisableKey/EnableKey/ScheduleKeyDeletion/CancelKeyDeletion answer 500 for a key ARN, ignore the
-    key state, echo KeyId as given; GetKeyPolicy rejects the (optional) missing PolicyName."""
+    key state, echo KeyId as given; GetKeyPolicy rejects the (optional) missing PolicyName; a multi-Region primary key
+    with replicas is scheduled PendingDeletion at once (AWS: PendingReplicaDeletion, no date, until they are deleted)."""
     backend_cls = kms_models.KmsBackend
     response_cls = kms_responses.KmsResponse
 
@@ -298,20 +312,25 @@ def patch_kms_key_arns() -> None:
 
     def cancel_key_deletion(self: Any, key_id: str) -> None:
         key = _kms_key(self, key_id)
-        if key.key_state != "PendingDeletion":
+        if key.key_state not in _PENDING_DELETION_STATES:
             raise KMSInvalidStateException(f"{key.arn} is not pending deletion.")
         # AWS: a key whose deletion is cancelled comes back Disabled, not Enabled.
         key.key_state = "Disabled"
         key.enabled = False
         key.deletion_date = None
 
-    def schedule_key_deletion(self: Any, key_id: str, pending_window_in_days: int) -> float:
+    def schedule_key_deletion(self: Any, key_id: str, pending_window_in_days: int) -> float | None:
         key = _kms_key(self, key_id)
         _refuse_pending_deletion(key)
         key.enabled = False
+        key.pending_window_in_days = pending_window_in_days
+        if _existing_replicas(key):
+            # AWS: the primary's waiting period starts when its last replica is deleted, so it has no date yet.
+            key.key_state = "PendingReplicaDeletion"
+            key.deletion_date = None
+            return None
         key.key_state = "PendingDeletion"
         key.deletion_date = utcnow() + timedelta(days=pending_window_in_days)
-        key.pending_window_in_days = pending_window_in_days
         return kms_models.unix_time(key.deletion_date)
 
     def _rotation_guard(key: Any) -> None:
@@ -332,7 +351,7 @@ def patch_kms_key_arns() -> None:
     def get_key_rotation_status(self: Any, key_id: str) -> bool:
         key = _kms_key(self, key_id)
         # AWS: while a key is pending deletion its rotation status reads false.
-        return bool(key.key_rotation_status) and key.key_state != "PendingDeletion"
+        return bool(key.key_rotation_status) and key.key_state not in _PENDING_DELETION_STATES
 
     def schedule_key_deletion_response(self: Any) -> str:
         key_id = self._get_param("KeyId")
@@ -346,9 +365,8 @@ def patch_kms_key_arns() -> None:
         self._validate_cmk_id(key_id)
         deletion_date = self.kms_backend.schedule_key_deletion(key_id, window)
         key = _kms_key(self.kms_backend, key_id)
-        return json.dumps(
-            {"KeyId": key.arn, "DeletionDate": deletion_date, "KeyState": key.key_state, "PendingWindowInDays": window}
-        )
+        scheduled = {"KeyId": key.arn, "KeyState": key.key_state, "PendingWindowInDays": window}
+        return json.dumps(scheduled if deletion_date is None else {**scheduled, "DeletionDate": deletion_date})
 
     def cancel_key_deletion_response(self: Any) -> str:
         key_id = self._get_param("KeyId")
@@ -378,10 +396,29 @@ def patch_kms_key_arns() -> None:
 
     def key_to_dict(self: Any) -> dict[str, Any]:
         described = original_to_dict(self)
-        if self.key_state == "PendingDeletion" and getattr(self, "pending_window_in_days", None):
+        if self.key_state in _PENDING_DELETION_STATES and getattr(self, "pending_window_in_days", None):
             described["KeyMetadata"]["PendingDeletionWindowInDays"] = self.pending_window_in_days
         return described
 
+    original_replicate_key = backend_cls.replicate_key
+
+    def replicate_key(self: Any, key_id: str, replica_region: str) -> Any:
+        """moto shares one configuration between the primary and its replicas: describing a replica turned the primary
+        into a REPLICA. Each key gets its own, the primary listing its replicas."""
+        replica = original_replicate_key(self, key_id, replica_region)
+        if replica.multi_region:
+            primary = self.keys[self.get_key_id(key_id)]
+            shared = primary.multi_region_configuration
+            replicas = [dict(entry) for entry in shared["ReplicaKeys"]]
+            primary.multi_region_configuration = {**shared, "MultiRegionKeyType": "PRIMARY", "ReplicaKeys": replicas}
+            replica.multi_region_configuration = {
+                **shared,
+                "MultiRegionKeyType": "REPLICA",
+                "ReplicaKeys": [dict(entry) for entry in replicas],
+            }
+        return replica
+
+    backend_cls.replicate_key = replicate_key
     backend_cls.disable_key = disable_key
     backend_cls.enable_key = enable_key
     backend_cls.cancel_key_deletion = cancel_key_deletion

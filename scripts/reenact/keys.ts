@@ -30,9 +30,17 @@ export async function keyAtEndpoint(
   }
 }
 
+/** Multi-Region keys' ids start so (mrk-...): their stand-in is a multi-Region key too. */
+const MULTI_REGION_KEY_PREFIX = 'mrk-';
+
+/** Whether a key id or key ARN names a multi-Region key. */
+export function isMultiRegionKey(named: string): boolean {
+  return (named.split(':key/').pop() ?? named).startsWith(MULTI_REGION_KEY_PREFIX);
+}
+
 /**
- * A customer key CloudWatch Logs may use, standing in for `original` in `region`, created once per `cacheKey` and run;
- * `prepare` runs once, on the new key.
+ * A customer key CloudWatch Logs may use, standing in for `original` in `region` (multi-Region for a multi-Region
+ * original), created once per `cacheKey` and run; `prepare` runs once, on the new key.
  */
 export async function standInKey(
   cacheKey: string,
@@ -43,7 +51,9 @@ export async function standInKey(
 ): Promise<EndpointKey> {
   let key = ctx.keys.get(cacheKey);
   if (key === undefined) {
-    key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`);
+    key = await createLogKey(ctx.endpoint, region, ctx.account, `driftguard reenact of ${original}`, {
+      multiRegion: isMultiRegionKey(original),
+    });
     ctx.keys.set(cacheKey, key);
     await prepare(key);
   }

@@ -11,13 +11,14 @@ import {
   EnableKeyRotationCommand,
   KMSClient,
   PutKeyPolicyCommand,
+  ReplicateKeyCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { arnRegion } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { KeyUsageStore } from '../../lib/key-usage.js';
 import { emulatorClientConfig } from '../emulator/client.js';
-import { eventKeyAtEndpoint, standInKey } from './keys.js';
+import { type EndpointKey, eventKeyAtEndpoint, isMultiRegionKey, standInKey } from './keys.js';
 import type { ReenactContext, Reenactment } from './reenactment.js';
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/([A-Za-z0-9-]+)$/;
@@ -41,6 +42,8 @@ async function keyOfEvent(event: CloudTrailEvent, ctx: ReenactContext) {
   const cacheKey = `kms|${region}|${KEY_ARN.exec(original)?.[1] ?? original}`;
   return eventKeyAtEndpoint(original, region, ctx, () =>
     standInKey(cacheKey, original, region, ctx, async (key) => {
+      // A multi-Region primary key in use has replicas: its scheduled deletion then waits for theirs.
+      if (isMultiRegionKey(original)) await replicate(key, region, ctx);
       const group = `/driftguard/reenact/kms/${key.keyId}`;
       await new CloudWatchLogsClient(emulatorClientConfig(ctx.endpoint, region)).send(
         new CreateLogGroupCommand({ logGroupName: group, kmsKeyId: key.arn }),
@@ -52,6 +55,14 @@ async function keyOfEvent(event: CloudTrailEvent, ctx: ReenactContext) {
       ctx.notes.push(`created key ${key.arn} (CloudWatch Logs may use it) and log group ${group} encrypted with it`);
     }),
   );
+}
+
+/** A replica of the multi-Region key in another region. */
+async function replicate(key: EndpointKey, region: string, ctx: ReenactContext) {
+  const ReplicaRegion = region === 'us-east-1' ? 'eu-west-1' : 'us-east-1';
+  const kms = new KMSClient(emulatorClientConfig(ctx.endpoint, region));
+  const { ReplicaKeyMetadata } = await kms.send(new ReplicateKeyCommand({ KeyId: key.keyId, ReplicaRegion }));
+  ctx.notes.push(`replicated multi-Region key ${key.arn} to ${ReplicaKeyMetadata?.Arn ?? ReplicaRegion}`);
 }
 
 /** The event with every mention of its key replaced by the emulator's key (id for ids, ARN for ARNs). */

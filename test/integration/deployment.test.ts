@@ -1,35 +1,30 @@
 /**
- * The packaged CloudFormation template (npm run build + serverless package, offline), against values written out by
- * hand: each function, its EventBridge patterns and its role's every statement, the shared resources; and every
+ * The packaged CloudFormation template (serverless package alone, offline, from a fresh copy of the sources: the
+ * package step builds what it needs), against values written out by hand: each function, its EventBridge patterns and
+ * its role's every statement, the shared resources and their policies; the same stack in another region; and every
  * sample in events/ routed by the packaged patterns (EventBridge TestEventPattern on the emulator) to the one guard
  * that owns it. Nothing here is derived from the code that builds the template: a change to the template fails here.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll } from '../../scripts/build.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { testEndpoint } from '../support/emulator.js';
+import { type PackagedTemplate, packageFreshClone, type Resource, resolveSubs } from '../support/packaged-stack.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is read as loose JSON
-type Resource = { Type: string; Properties: Record<string, any>; Condition?: string };
 let resources: Record<string, Resource>;
+let elsewhere: PackagedTemplate;
 
 const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
 const targetsOf = (rule: Resource): string[] =>
   rule.Properties.Targets.map((target: { Arn: { 'Fn::GetAtt': [string, string] } }) => target.Arn['Fn::GetAtt'][0]);
 
-beforeAll(async () => {
-  await buildAll();
-  execFileSync(join('node_modules', '.bin', 'serverless'), ['package', '--stage', 'dev'], {
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ENDPOINT_URL: '' },
-    stdio: 'pipe',
-  });
-  const template = JSON.parse(readFileSync('.serverless/cloudformation-template-update-stack.json', 'utf8'));
-  resources = template.Resources;
-}, 120_000);
+beforeAll(() => {
+  const templates = packageFreshClone(['us-east-1', 'eu-west-1']);
+  resources = templates['us-east-1']?.Resources ?? {};
+  elsewhere = templates['eu-west-1'] as PackagedTemplate;
+}, 180_000);
 
 // --- What the template must hold, written out ---
 
@@ -48,6 +43,24 @@ const ROLES = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*');
 const USERS = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*');
 const STATE_TABLE = sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}');
 const LOG_KEY = { 'Fn::GetAtt': ['LogKey', 'Arn'] };
+const ROLE = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/';
+/** The engine's own roles, by exact ARN: the guards' and the sweep's. */
+const ENGINE_ROLE_ARNS = [
+  `${ROLE}driftguard-dev-log-group-guard`,
+  `${ROLE}driftguard-dev-trail-guard`,
+  `${ROLE}driftguard-dev-kms-guard`,
+  `${ROLE}driftguard-dev-mfa-guard`,
+  `${ROLE}driftguard-dev-sweep`,
+];
+const RULE = 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/';
+/** The guards' EventBridge rules, by exact ARN: the only senders of dead letters. */
+const GUARD_RULE_ARNS = [
+  `${RULE}driftguard-dev-logGroupGuard-rule-1`,
+  `${RULE}driftguard-dev-trailGuard-rule-1`,
+  `${RULE}driftguard-dev-kmsGuard-rule-1`,
+  `${RULE}driftguard-dev-mfaGuard-rule-1`,
+  `${RULE}driftguard-dev-mfaGuard-rule-2`,
+].map(sub);
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
 const LOG_GROUP_RULE = [
@@ -148,7 +161,7 @@ const ownNeeds = (functionName: string, stateActions = GUARD_STATE) => [
 ];
 
 const API_CALL = 'AWS API Call via CloudTrail';
-/** A guard's pattern: its calls, failed calls left out, and the engine's own roles (driftguard-dev-...) left out. */
+/** A guard's pattern: its calls, failed calls left out, and the engine's own roles, by exact ARN, left out. */
 const pattern = (source: string, detailTypes: string[], eventNames: string[]) => ({
   source: [source],
   'detail-type': detailTypes,
@@ -156,12 +169,8 @@ const pattern = (source: string, detailTypes: string[], eventNames: string[]) =>
     eventName: eventNames,
     errorCode: [{ exists: false }],
     $or: [
-      { userIdentity: { sessionContext: { sessionIssuer: { userName: [{ exists: false }] } } } },
-      {
-        userIdentity: {
-          sessionContext: { sessionIssuer: { userName: [{ 'anything-but': { prefix: 'driftguard-dev-' } }] } },
-        },
-      },
+      { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ exists: false }] } } } },
+      { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': ENGINE_ROLE_ARNS.map(sub) }] } } } },
     ],
   },
 });
@@ -179,7 +188,7 @@ const SETTINGS_ENVIRONMENT = {
   DRIFTGUARD_MFA_DEACTIVATE_KEYS: 'false',
   DRIFTGUARD_SWEEP_REGIONS: '',
   DRIFTGUARD_SWEEP_RATE_LIMITS: '',
-  DRIFTGUARD_ENGINE_ROLE_PREFIX: 'driftguard-dev-',
+  DRIFTGUARD_ENGINE_ROLE_ARNS: sub(ENGINE_ROLE_ARNS.join(',')),
   POWERTOOLS_SERVICE_NAME: 'driftguard',
   NODE_OPTIONS: '--enable-source-maps',
 };
@@ -187,6 +196,7 @@ const SETTINGS_ENVIRONMENT = {
 interface ExpectedGuard {
   id: string;
   functionName: string;
+  ruleNames: string[];
   artifact: string;
   roleName: string;
   patterns: ReturnType<typeof pattern>[];
@@ -198,6 +208,7 @@ const GUARDS: ExpectedGuard[] = [
   {
     id: 'LogGroupGuard',
     functionName: 'driftguard-dev-logGroupGuard',
+    ruleNames: ['driftguard-dev-logGroupGuard-rule-1'],
     artifact: 'log-group-guard.zip',
     roleName: 'driftguard-dev-log-group-guard',
     patterns: [
@@ -213,6 +224,7 @@ const GUARDS: ExpectedGuard[] = [
   {
     id: 'TrailGuard',
     functionName: 'driftguard-dev-trailGuard',
+    ruleNames: ['driftguard-dev-trailGuard-rule-1'],
     artifact: 'trail-guard.zip',
     roleName: 'driftguard-dev-trail-guard',
     patterns: [
@@ -235,6 +247,7 @@ const GUARDS: ExpectedGuard[] = [
   {
     id: 'KmsGuard',
     functionName: 'driftguard-dev-kmsGuard',
+    ruleNames: ['driftguard-dev-kmsGuard-rule-1'],
     artifact: 'kms-guard.zip',
     roleName: 'driftguard-dev-kms-guard',
     patterns: [
@@ -250,6 +263,7 @@ const GUARDS: ExpectedGuard[] = [
   {
     id: 'MfaGuard',
     functionName: 'driftguard-dev-mfaGuard',
+    ruleNames: ['driftguard-dev-mfaGuard-rule-1', 'driftguard-dev-mfaGuard-rule-2'],
     artifact: 'mfa-guard.zip',
     roleName: 'driftguard-dev-mfa-guard',
     patterns: [
@@ -282,6 +296,7 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'cloudtrail-UpdateTrail-s3-prefix-only.json': 'TrailGuard',
   'iam-DeactivateMFADevice-failed.json': null,
   'iam-DeactivateMFADevice-iam-user.json': 'MfaGuard',
+  'iam-DeactivateMFADevice-root-on-iam-user.json': 'MfaGuard',
   'iam-DeactivateMFADevice-root.json': 'MfaGuard',
   'iam-DeleteVirtualMFADevice.json': 'MfaGuard',
   'iam-EnableMFADevice.json': 'MfaGuard',
@@ -292,6 +307,7 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'kms-PutKeyPolicy-drops-logs-statement.json': 'KmsGuard',
   'kms-PutKeyPolicy-keeps-logs-statement.json': 'KmsGuard',
   'kms-ScheduleKeyDeletion-by-arn.json': 'KmsGuard',
+  'kms-ScheduleKeyDeletion-multi-Region-primary.json': 'KmsGuard',
   'kms-ScheduleKeyDeletion.json': 'KmsGuard',
   'logs-AssociateKmsKey-by-resourceIdentifier.json': 'LogGroupGuard',
   'logs-AssociateKmsKey.json': 'LogGroupGuard',
@@ -305,7 +321,9 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'logs-PutRetentionPolicy-by-remediation-engine.json': null,
   'logs-PutRetentionPolicy.json': 'LogGroupGuard',
   // With MFA or without, every console sign-in reaches the guard, which decides.
+  'signin-ConsoleLogin-assumed-role-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-iam-user.json': 'MfaGuard',
+  'signin-ConsoleLogin-no-MFA-root-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-root.json': 'MfaGuard',
   'signin-ConsoleLogin-with-MFA.json': 'MfaGuard',
 };
@@ -401,6 +419,7 @@ describe.each(GUARDS)('the packaged $id', (guard) => {
       .map(([, rule]) => rule)
       .filter((rule) => targetsOf(rule).includes(`${guard.id}LambdaFunction`));
     expect(rules.map((rule) => rule.Properties.EventPattern)).toEqual(guard.patterns);
+    expect(rules.map((rule) => rule.Properties.Name)).toEqual(guard.ruleNames);
     for (const rule of rules) {
       expect(rule.Properties.State).toBe('ENABLED');
       expect(rule.Properties.Targets).toHaveLength(1);
@@ -478,45 +497,186 @@ describe('the sweep function', () => {
   });
 });
 
+const ACCOUNT_ROOT = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root');
+const DENY_INSECURE = (Action: string | string[], Resource: unknown) => ({
+  Sid: 'DenyInsecureTransport',
+  Effect: 'Deny',
+  Principal: '*',
+  Action,
+  Resource,
+  Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+});
+
 describe('the shared resources', () => {
-  it('have a rotating log key that CloudWatch Logs may use for this account’s log groups', () => {
-    const key = resources.LogKey?.Properties;
-    expect(key?.EnableKeyRotation).toBe(true);
-    const logs = key?.KeyPolicy.Statement.find(
-      (s: { Sid: string }) => s.Sid === 'CloudWatchLogsUsesKeyForThisAccountsLogGroups',
-    );
-    expect(logs.Principal.Service).toEqual({ 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' });
-    expect(logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).toEqual({
-      'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*',
+  it('have a rotating log key, retained on stack removal and replacement, with its alias', () => {
+    expect(resources.LogKey).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(resources.LogKey?.Properties.EnableKeyRotation).toBe(true);
+    expect(resources.LogKeyAlias).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(resources.LogKeyAlias?.Properties).toEqual({
+      AliasName: 'alias/driftguard-dev-logs',
+      TargetKeyId: { Ref: 'LogKey' },
     });
   });
 
-  it('encrypt the notice topic and the dead-letter queue, and deny non-TLS access to both', () => {
-    expect(resources.NoticeTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'LogKey' });
-    expect(resources.DeadLetterQueue?.Properties.SqsManagedSseEnabled).toBe(true);
-    for (const policy of ['NoticeTopicPolicy', 'DeadLetterQueuePolicy']) {
-      const deny = resources[policy]?.Properties.PolicyDocument.Statement.find(
-        (s: { Effect: string }) => s.Effect === 'Deny',
-      );
-      expect(deny.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
-    }
+  it('let the account, CloudWatch Logs (its log groups), the alarms and the guards’ rules (dead letters) use the key', () => {
+    expect(resources.LogKey?.Properties.KeyPolicy.Statement).toEqual([
+      {
+        Sid: 'AccountAdministers',
+        Effect: 'Allow',
+        Principal: { AWS: ACCOUNT_ROOT },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'CloudWatchLogsUsesKeyForThisAccountsLogGroups',
+        Effect: 'Allow',
+        Principal: { Service: sub('logs.${AWS::Region}.amazonaws.com') },
+        Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        Resource: '*',
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': sub(
+              'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*',
+            ),
+          },
+        },
+      },
+      {
+        Sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+      {
+        Sid: 'GuardRulesDeadLetterToEncryptedQueue',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: '*',
+        Condition: { ArnEquals: { 'aws:SourceArn': GUARD_RULE_ARNS } },
+      },
+    ]);
   });
 
-  it('keep the state table encrypted with the stack’s key, with point-in-time recovery and a TTL', () => {
+  it('encrypt the notice topic and the dead-letter queue with the stack’s key', () => {
+    expect(resources.NoticeTopic?.Properties.KmsMasterKeyId).toEqual({ Ref: 'LogKey' });
+    expect(resources.DeadLetterQueue?.Properties).toEqual({
+      QueueName: 'driftguard-dev-dead-letters',
+      KmsMasterKeyId: { Ref: 'LogKey' },
+      MessageRetentionPeriod: 1209600,
+    });
+  });
+
+  it('let only the engine’s roles and the alarms publish notices (TLS only); the account subscribes', () => {
+    const topic = { Ref: 'NoticeTopic' };
+    expect(resources.NoticeTopicPolicy?.Properties).toEqual({
+      Topics: [topic],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          DENY_INSECURE(['sns:Publish', 'sns:Subscribe', 'sns:GetTopicAttributes'], topic),
+          {
+            Sid: 'DenyPublishButEngineAndAlarms',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: {
+              ArnNotEquals: { 'aws:PrincipalArn': ENGINE_ROLE_ARNS.map(sub) },
+              StringNotEquals: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' },
+            },
+          },
+          {
+            Sid: 'EngineRolesPublish',
+            Effect: 'Allow',
+            Principal: { AWS: ACCOUNT_ROOT },
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: { ArnEquals: { 'aws:PrincipalArn': ENGINE_ROLE_ARNS.map(sub) } },
+          },
+          {
+            Sid: 'AccountSubscribes',
+            Effect: 'Allow',
+            Principal: { AWS: ACCOUNT_ROOT },
+            Action: ['sns:Subscribe', 'sns:GetTopicAttributes'],
+            Resource: topic,
+          },
+          {
+            Sid: 'CloudWatchAlarmsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      },
+    });
+  });
+
+  it('let only the guards’ rules, by exact ARN, send dead letters (TLS only)', () => {
+    const queue = DEAD_LETTER_QUEUE;
+    expect(resources.DeadLetterQueuePolicy?.Properties).toEqual({
+      Queues: [{ Ref: 'DeadLetterQueue' }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          DENY_INSECURE('sqs:*', queue),
+          {
+            Sid: 'EventBridgeDeadLetters',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: queue,
+            Condition: { ArnEquals: { 'aws:SourceArn': GUARD_RULE_ARNS } },
+          },
+        ],
+      },
+    });
+  });
+
+  it('keep the state table encrypted, recoverable, retained, protected from deletion and written by the engine alone', () => {
+    expect(resources.StateTable).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     const table = resources.StateTable?.Properties;
+    expect(table?.TableName).toBe('driftguard-dev-state');
     expect(table?.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { Ref: 'LogKey' } });
     expect(table?.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(table?.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table?.DeletionProtectionEnabled).toBe(true);
+    expect(table?.ResourcePolicy).toEqual({
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyWritesButEngine',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: [
+              'dynamodb:PutItem',
+              'dynamodb:UpdateItem',
+              'dynamodb:DeleteItem',
+              'dynamodb:BatchWriteItem',
+              'dynamodb:PartiQLInsert',
+              'dynamodb:PartiQLUpdate',
+              'dynamodb:PartiQLDelete',
+              'dynamodb:DeleteTable',
+            ],
+            Resource: sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/driftguard-dev-state'),
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': ENGINE_ROLE_ARNS.map(sub) } },
+          },
+        ],
+      },
+    });
   });
 
-  it('alarm on dead letters to the notice topic, which CloudWatch may publish to', () => {
+  it('alarm on dead letters to the notice topic', () => {
     expect(resources.DeadLetterQueueAlarm?.Properties).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
       AlarmActions: [{ Ref: 'NoticeTopic' }],
     });
-    const statements = resources.NoticeTopicPolicy?.Properties.PolicyDocument.Statement;
-    expect(statements.map((s: { Sid: string }) => s.Sid)).toContain('CloudWatchAlarmsPublish');
   });
 
   it('subscribe the notice email only when the noticeEmail param is given', () => {
@@ -527,6 +687,31 @@ describe('the shared resources', () => {
     expect(resources.TrailBaselineCapture?.Properties.ServiceToken).toEqual({
       'Fn::GetAtt': ['TrailGuardLambdaFunction', 'Arn'],
     });
+  });
+});
+
+describe('the stack in another region (eu-west-1)', () => {
+  it('holds the same resources, every guard and the MFA quarantine policy included', () => {
+    const ids = (of: Record<string, Resource>) =>
+      Object.entries(of)
+        .filter(([, resource]) => resource.Type !== 'AWS::Lambda::Version')
+        .map(([id, resource]) => `${id} ${resource.Type}`)
+        .sort();
+    expect(ids(elsewhere.Resources)).toEqual(ids(resources));
+    expect(elsewhere.Resources.MfaGuardLambdaFunction?.Properties.FunctionName).toBe('driftguard-dev-mfaGuard');
+    expect(elsewhere.Resources.MfaQuarantinePolicy?.Type).toBe('AWS::IAM::ManagedPolicy');
+  });
+
+  it('differs only in what names its region', () => {
+    // Every regional value goes through ${AWS::Region}: the two templates are the same but for artifact paths (a
+    // timestamp) and the versions named by them; compared as data, whatever the order the framework wrote them in.
+    const comparable = (of: Record<string, Resource>) =>
+      JSON.parse(
+        JSON.stringify(
+          Object.fromEntries(Object.entries(of).filter(([, resource]) => resource.Type !== 'AWS::Lambda::Version')),
+        ).replace(/"S3Key":"[^"]+"/g, '"S3Key":""'),
+      );
+    expect(comparable(elsewhere.Resources)).toEqual(comparable(resources));
   });
 });
 
@@ -546,8 +731,10 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     expect(rules).toHaveLength(5);
     const reached: string[] = [];
     for (const rule of rules) {
+      // As CloudFormation would deploy it in the samples' account.
+      const deployed = resolveSubs(rule.Properties.EventPattern, { account: '123456789012', region: 'us-east-1' });
       const { Result } = await eventBridge.send(
-        new TestEventPatternCommand({ EventPattern: JSON.stringify(rule.Properties.EventPattern), Event: text }),
+        new TestEventPatternCommand({ EventPattern: JSON.stringify(deployed), Event: text }),
       );
       if (Result) reached.push(...targetsOf(rule));
     }

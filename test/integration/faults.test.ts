@@ -18,6 +18,7 @@ import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { logGroupGuard } from '../../lib/guards/log-group-guard.js';
 import { createGuardHandler, RemediationFailedError } from '../../lib/handler.js';
+import { recordKey } from '../../lib/record-key.js';
 import { loadSettings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
@@ -132,9 +133,11 @@ async function inWorkers<T>(pass: number, items: T[], work: (item: T) => Promise
   );
 }
 
-/** The idempotency record of an event, as Powertools keys it (its key prefix, then an MD5 of the event id). */
+/** The idempotency record of an event, as Powertools keys it (its key prefix, then an MD5 of the record's key). */
 function idempotencyKey(event: CloudTrailEvent) {
-  const hash = createHash('md5').update(JSON.stringify(event.detail.eventID)).digest('base64');
+  const hash = createHash('md5')
+    .update(JSON.stringify(recordKey(event)))
+    .digest('base64');
   return { pk: { S: 'idempotency#' }, sk: { S: `${logGroupGuard.file}#${hash}` } };
 }
 

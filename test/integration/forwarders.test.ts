@@ -41,8 +41,6 @@ const HOME_BUS = `arn:aws:events:${HOME}:${ACCOUNT}:event-bus/default`;
 /** The emulator's forward role and forwarder name (scripts/provision.ts). */
 const FORWARD_ROLE = `arn:aws:iam::${ACCOUNT}:role/driftguard-local-forward`;
 const NAME = 'driftguard-local-forward';
-/** The engine's roles in the samples of events/ are driftguard-dev-*. */
-const ENGINE_PREFIX = 'driftguard-dev-';
 
 const events = (region: string) => new EventBridgeClient(emulatorClientConfig(testEndpoint(), region));
 
@@ -80,7 +78,7 @@ function expectForwarderInPlace(found: Awaited<ReturnType<typeof forwardersIn>>)
 
 describe('the sweep’s forwarder pass', () => {
   beforeEach(async () => {
-    await freshEngine({ DRIFTGUARD_ENGINE_ROLE_PREFIX: ENGINE_PREFIX });
+    await freshEngine();
   });
 
   it('leaves a forwarder in every region but home, and finds them in place the next time', async () => {
@@ -126,7 +124,9 @@ describe('the sweep’s forwarder pass', () => {
   it('routes each sample in events/ exactly as the home patterns do (TestEventPattern)', async () => {
     await sweep();
     const { EventPattern } = await events(R1).send(new DescribeRuleCommand({ Name: NAME }));
-    const homePatterns = GUARDS.flatMap((guard) => eventPatterns(guard, ENGINE_PREFIX)).map((p) => JSON.stringify(p));
+    const homePatterns = GUARDS.flatMap((guard) => eventPatterns(guard, loadSettings().engineRoleArns)).map((p) =>
+      JSON.stringify(p),
+    );
     const matches = async (pattern: string, event: string) =>
       (await events(HOME).send(new TestEventPatternCommand({ EventPattern: pattern, Event: event }))).Result === true;
     const routed: Record<string, boolean> = {};
@@ -215,7 +215,7 @@ describe('the sweep function as Custom::RegionForwarders', () => {
   afterAll(() => responseUrl.close());
   beforeEach(async () => {
     responseUrl.reset();
-    await freshEngine({ DRIFTGUARD_ENGINE_ROLE_PREFIX: ENGINE_PREFIX });
+    await freshEngine();
   });
 
   function request(type: CustomResourceRequest['RequestType'], id: string): CustomResourceRequest {

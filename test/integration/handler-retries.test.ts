@@ -19,6 +19,7 @@ import {
   resourceCalls,
   sampleEvent,
 } from '../support/handler-harness.js';
+import { assumedRole, madeBy } from '../support/identities.js';
 import { serverError } from '../support/intercept.js';
 import { MFA_SCENARIO, RULE_SCENARIOS, type RuleScenario, SIGN_IN_SCENARIO } from '../support/rule-scenarios.js';
 
@@ -156,22 +157,9 @@ function ofAnotherAccount(event: CloudTrailEvent): CloudTrailEvent {
   return { ...event, account: '210987654321', detail: { ...event.detail, recipientAccountId: '210987654321' } };
 }
 
-/** The event made by the engine's own role (its events are never acted on). */
+/** The event made by the engine's own role, by its exact ARN (the emulator plays the dev stack). */
 function byTheEngine(event: CloudTrailEvent): CloudTrailEvent {
-  const role = 'driftguard-prod-mfaGuard';
-  return {
-    ...event,
-    detail: {
-      ...event.detail,
-      userIdentity: {
-        type: 'AssumedRole',
-        arn: `arn:aws:sts::123456789012:assumed-role/${role}/driftguard`,
-        sessionContext: {
-          sessionIssuer: { type: 'Role', arn: `arn:aws:iam::123456789012:role/${role}`, userName: role },
-        },
-      },
-    },
-  };
+  return madeBy(event, assumedRole('driftguard-dev-mfa-guard', 'driftguard'));
 }
 
 const SCREENED: [label: string, change: (event: CloudTrailEvent) => CloudTrailEvent, reason: RegExp][] = [

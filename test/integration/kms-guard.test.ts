@@ -2,7 +2,9 @@
  * The KMS key guard against the emulator: each trigger replayed with --reenact (a key in use by a log group, then the
  * event's call), the key's state, rotation and policy read back; unprotected keys untouched.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateKeyCommand,
   DescribeKeyCommand,
@@ -35,13 +37,27 @@ function mappedKey(report: ReplayReport): string {
   return arn;
 }
 
-/** A sample event rewritten onto a key of this emulator (for replays without --reenact). */
-function onKey(file: string, keyArn: string, id = 'on-key'): string {
+/** The key replacements that put a sample onto a key of this emulator, as the reenactment does. */
+function keyReplacements(keyArn: string): [string, string][] {
   const keyId = keyArn.split('/').pop() ?? keyArn;
-  return anotherEvent(sample(file), id, [
+  return [
     [`arn:aws:kms:${REGION}:123456789012:key/${ORIGINAL_KEY}`, keyArn],
     [ORIGINAL_KEY, keyId],
-  ]);
+  ];
+}
+
+/** A sample event rewritten onto a key of this emulator (for replays without --reenact), under an id of its own. */
+function onKey(file: string, keyArn: string, id = 'on-key'): string {
+  return anotherEvent(sample(file), id, keyReplacements(keyArn));
+}
+
+/** The very record a reenacted replay handled (the sample on the emulator's key, same event id): a redelivery. */
+function redelivered(file: string, keyArn: string): string {
+  let text = readFileSync(sample(file), 'utf8');
+  for (const [from, to] of keyReplacements(keyArn)) text = text.replaceAll(from, to);
+  const path = join(mkdtempSync(join(tmpdir(), 'driftguard-')), `kms-${file}.json`);
+  writeFileSync(path, text);
+  return path;
 }
 
 async function keyState(keyArn: string) {
@@ -153,7 +169,7 @@ describe('KMS key guard against the emulator', () => {
     const first = await replay([sample('DisableKey')]);
     expect(await readNotices()).toHaveLength(1);
     await kms().send(new DisableKeyCommand({ KeyId: mappedKey(first) }));
-    const again = await replay([sample('DisableKey')], false);
+    const again = await replay([redelivered('DisableKey', mappedKey(first))], false);
     expect(again.items[0]?.result).toEqual(first.items[0]?.result);
     expect((await keyState(mappedKey(first)))?.KeyState).toBe('Disabled');
     expect(await readNotices()).toHaveLength(0);

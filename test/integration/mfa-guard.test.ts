@@ -81,7 +81,7 @@ async function run(settings: Settings, name: string, options: { reenact?: boolea
   const ctx: EngineContext = {
     settings,
     aws,
-    screening: { accountId: ACCOUNT, engineRolePrefix: settings.engineRolePrefix, ownPrincipalArns: [] },
+    screening: { accountId: ACCOUNT, engineRoleArns: settings.engineRoleArns, ownPrincipalArns: [] },
   };
   const before = awsCallCounter.calls;
   const result = await handleEvent(checkEvent(event, RULES), ctx);

@@ -4,6 +4,7 @@ import {
   DescribeKeyCommand,
   GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
+  type KeyMetadata,
   KMSClient,
   ListResourceTagsCommand,
   type Tag,
@@ -33,11 +34,13 @@ import {
   requiredStatements,
 } from '../../lib/rules/kms-key-protection.js';
 import { loadSettings } from '../../lib/settings.js';
-import { ACCOUNT, params, rawSample, sample, sampleWith } from './fixtures.js';
+import { ACCOUNT, params, type RawEvent, rawSample, sample, sampleWith } from './fixtures.js';
 
 const REGION = 'eu-west-1';
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KEY_ID}`;
+/** A multi-Region key's id, as KMS makes them. */
+const MRK_ID = 'mrk-1234abcd12ab34cd56ef1234567890ab';
 const OTHER_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/22222222-2222-4222-8222-222222222222`;
 const TRAIL_ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/org-audit-trail`;
 const TABLE = 'driftguard-state';
@@ -256,7 +259,7 @@ const CASES: Case[] = [
     needsHuman: 1,
     severity: 'critical',
   },
-  ...['PendingImport', 'Unavailable', 'Creating', 'PendingReplicaDeletion'].map(
+  ...['PendingImport', 'Unavailable', 'Creating', 'Updating'].map(
     (keyState): Case => ({
       label: `${keyState}: a human`,
       overrides: { keyState },
@@ -320,6 +323,30 @@ describe('decideKeyFixes', () => {
       },
       { api: 'kms:EnableKey', params: { KeyId: KEY_ARN }, summary: expect.any(String), brief: 'enabled' },
     ]);
+  });
+
+  it('cancels the deletion of a multi-Region primary key pending its replicas’ deletion, then enables it', () => {
+    // Prepare
+    const replica = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${MRK_ID}`;
+
+    // Act
+    const decision = decideKeyFixes(
+      state({ keyState: 'PendingReplicaDeletion', pendingWindowDays: 7, replicaArns: [replica] }),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({ status: 'drifted', severity: 'critical', needsHuman: [] });
+    expect(decision.findings).toEqual([
+      {
+        attribute: 'keyState',
+        before: 'PendingReplicaDeletion (a multi-Region primary key, deleted after its replicas, then 7 days)',
+        after: 'Enabled',
+      },
+    ]);
+    expect(decision.actions.map((a) => a.api)).toEqual(['kms:CancelKeyDeletion', 'kms:EnableKey']);
+    expect(decision.actions[0]?.summary).toBe(
+      `scheduled deletion of the multi-Region primary key cancelled; its replicas (${replica}) have their own deletion schedules, which this leaves as they are`,
+    );
   });
 
   it('says so when the deletion date is unknown', () => {
@@ -489,6 +516,37 @@ describe('keyProtection.target', () => {
   });
 
   it.each([
+    ['detail.resources', (_raw: RawEvent) => undefined],
+    [
+      'a key id',
+      (raw: RawEvent) => {
+        delete raw.detail.resources;
+      },
+    ],
+    [
+      'a key ARN in keyId',
+      (raw: RawEvent) => {
+        delete raw.detail.resources;
+        params(raw).keyId = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${MRK_ID}`;
+      },
+    ],
+  ])('takes a multi-Region key (mrk-) from %s', (_label, change) => {
+    // Prepare
+    const event = sampleWith('kms-ScheduleKeyDeletion-multi-Region-primary', change);
+
+    // Act
+    const target = keyProtection.target(event);
+
+    // Assess
+    expect(target).toEqual({
+      keyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${MRK_ID}`,
+      region: 'eu-west-1',
+      account: ACCOUNT,
+      eventName: 'ScheduleKeyDeletion',
+    });
+  });
+
+  it.each([
     ['an alias name', 'alias/payments-logs'],
     ['an alias ARN', `arn:aws:kms:eu-west-1:${ACCOUNT}:alias/payments-logs`],
   ])('skips %s', (_label, keyId) => {
@@ -571,7 +629,7 @@ function awsError(name: string) {
   return Object.assign(new Error(`${name} happened`), { name });
 }
 
-function keyIs(KeyState: string, extra: { DeletionDate?: Date } = {}) {
+function keyIs(KeyState: string, extra: Partial<KeyMetadata> = {}) {
   kmsMock.on(DescribeKeyCommand, { KeyId: KEY_ARN }).resolves({
     KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyState: KeyState as 'Enabled', ...extra },
   });
@@ -797,6 +855,31 @@ describe('keyProtection.inspect', () => {
         rotationEnabled: undefined,
         policy: undefined,
       });
+    });
+
+    it('reads the waiting period and the replicas of a multi-Region primary key pending their deletion', async () => {
+      // Prepare
+      const replica = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${KEY_ID}`;
+      keyIs('PendingReplicaDeletion', {
+        PendingDeletionWindowInDays: 7,
+        MultiRegionConfiguration: {
+          MultiRegionKeyType: 'PRIMARY',
+          PrimaryKey: { Arn: KEY_ARN, Region: REGION },
+          ReplicaKeys: [{ Arn: replica, Region: 'us-east-1' }],
+        },
+      });
+
+      // Act
+      const state = await inspect('ScheduleKeyDeletion');
+
+      // Assess
+      expect(state).toMatchObject({
+        keyState: 'PendingReplicaDeletion',
+        deletionDate: undefined,
+        pendingWindowDays: 7,
+        replicaArns: [replica],
+      });
+      expect(decideKeyFixes(state).actions.map((a) => a.api)).toEqual(['kms:CancelKeyDeletion', 'kms:EnableKey']);
     });
 
     it.each([

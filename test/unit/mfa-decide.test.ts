@@ -66,6 +66,7 @@ function userTarget(eventName: string, overrides: Partial<MfaUserTarget> = {}): 
     eventId: 'a7c4e2b9-0201-4d3e-9f10-000000000201',
     eventTime: '2026-11-21T13:00:00Z',
     actor: 'jane.doe@example.com',
+    actorType: 'IAMUser',
     sourceIp: '198.51.100.11',
     userName: 'bob',
     serialNumber: SERIAL,
@@ -93,7 +94,10 @@ describe('mfa-quarantine targets', () => {
       { kind: 'user', userName: 'carol', ownerFrom: 'device-name', serialNumber: `arn:aws:iam::${ACCOUNT}:mfa/carol` },
     ],
     ['iam-EnableMFADevice', { kind: 'user', userName: 'bob', ownerFrom: 'event' }],
-    ['iam-DeactivateMFADevice-root', { kind: 'root', onUser: undefined }],
+    [
+      'iam-DeactivateMFADevice-root',
+      { kind: 'root', serialNumber: `arn:aws:iam::${ACCOUNT}:mfa/root-account-mfa-device` },
+    ],
   ])('reads %s', (name, expected) => {
     // Act
     const target = mfaQuarantine.target(sample(name));
@@ -115,6 +119,85 @@ describe('mfa-quarantine targets', () => {
       Reflect.deleteProperty(params(raw), 'userName');
     });
     expect(mfaQuarantine.target(event)).toMatchObject({ kind: 'root' });
+  });
+
+  describe('the root user acting on a device', () => {
+    const USER1_DEVICE = `arn:aws:iam::${ACCOUNT}:mfa/user1`;
+    const ROOT_DEVICE = `arn:aws:iam::${ACCOUNT}:mfa/root-account-mfa-device`;
+    const byRoot = (eventName: string, requestParameters: Record<string, string>) =>
+      mfaQuarantine.target(
+        sampleWith('iam-DeactivateMFADevice-root', (raw) => {
+          raw.detail.eventName = eventName;
+          raw.detail.requestParameters = requestParameters;
+        }),
+      );
+
+    it.each(['DeactivateMFADevice', 'EnableMFADevice'])('%s naming user1 is about user1', (eventName) => {
+      expect(byRoot(eventName, { userName: 'user1', serialNumber: USER1_DEVICE })).toMatchObject({
+        kind: 'user',
+        userName: 'user1',
+        ownerFrom: 'event',
+        actor: 'root',
+        actorType: 'Root',
+      });
+    });
+
+    it.each(['DeactivateMFADevice', 'DeleteVirtualMFADevice', 'EnableMFADevice'])(
+      '%s of mfa/user1 naming no user is about user1, the device’s owner',
+      (eventName) => {
+        expect(byRoot(eventName, { serialNumber: USER1_DEVICE })).toMatchObject({
+          kind: 'user',
+          userName: 'user1',
+          ownerFrom: 'device-name',
+        });
+      },
+    );
+
+    it.each([
+      ['"AWS ROOT USER" named', { userName: 'AWS ROOT USER', serialNumber: ROOT_DEVICE }],
+      ['root-account-mfa-device, no user named', { serialNumber: ROOT_DEVICE }],
+      ['a hardware token, no user named', { serialNumber: 'GAHT12345678' }],
+    ])('is about the root user’s own device: %s', (_label, requestParameters) => {
+      expect(byRoot('DeactivateMFADevice', requestParameters)).toMatchObject({ kind: 'root' });
+    });
+
+    it('decides a device of no IAM user that the root user deactivated as the root user’s own: critical', () => {
+      const target = userTarget('DeactivateMFADevice', {
+        userName: 'my-root-key',
+        serialNumber: `arn:aws:iam::${ACCOUNT}:mfa/my-root-key`,
+        ownerFrom: 'device-name',
+        actor: 'root',
+        actorType: 'Root',
+      });
+      const decision = decideMfaDeviceChange(deviceState('DeactivateMFADevice', undefined, target), settings());
+      expect(decision).toMatchObject({ status: 'drifted', severity: 'critical', actions: [] });
+      expect(decision.reason).toMatch(
+        /^the root user's MFA device arn:aws:iam::123456789012:mfa\/my-root-key was removed/,
+      );
+    });
+
+    it('quarantines user1 when the root user deactivated user1’s only device', () => {
+      const target = byRoot('DeactivateMFADevice', { userName: 'user1', serialNumber: USER1_DEVICE }) as MfaUserTarget;
+      const decision = decideMfaDeviceChange(
+        deviceState('DeactivateMFADevice', user({ userName: 'user1' }), target),
+        settings(),
+      );
+      expect(apis(decision)).toEqual(['iam:AttachUserPolicy', 'iam:TagUser']);
+      expect(decision.findings[0]).toMatchObject({ after: 'deactivated by root; no MFA device left' });
+    });
+
+    it('releases a quarantined user1 when the root user enrolled a device for them', () => {
+      const target = byRoot('EnableMFADevice', { userName: 'user1', serialNumber: USER1_DEVICE }) as MfaUserTarget;
+      const quarantined = user({
+        userName: 'user1',
+        mfaDevices: [USER1_DEVICE],
+        quarantinedSince: MARKER,
+        policyAttached: true,
+      });
+      const decision = decideMfaDeviceChange(deviceState('EnableMFADevice', quarantined, target), settings());
+      expect(apis(decision)).toEqual(['iam:DetachUserPolicy', 'iam:UntagUser']);
+      expect(decision.reason).toBe(`user1 enrolled MFA device ${USER1_DEVICE}: quarantine released`);
+    });
   });
 
   it('refuses an event without serialNumber as malformed', () => {
@@ -648,7 +731,7 @@ describe('the quarantine policy', () => {
       ...mfaQuarantinePolicyDocument.Statement[2],
       Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:user/${!aws:username}' },
     });
-    expect(mfaGuard).toMatchObject({ functionKey: 'mfaGuard', file: 'mfa-guard', onlyRegion: 'us-east-1' });
+    expect(mfaGuard).toMatchObject({ functionKey: 'mfaGuard', file: 'mfa-guard' });
   });
 
   it('lets the guard attach and detach only that policy, on users, with no wildcard action', () => {

@@ -3,6 +3,7 @@ import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { buildNotice, type NoticeInput, publishInput } from '../../lib/notices.js';
 import { type Action, OUTCOMES, type Outcome, type Resource } from '../../lib/rule.js';
 import { logGroupEncryptionRetention as rule } from '../../lib/rules/log-group-encryption-retention.js';
+import { assumedRole, madeBy } from '../support/identities.js';
 import { ACCOUNT, params, sample, sampleWith } from './fixtures.js';
 
 const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-4111-8111-111111111111';
@@ -53,19 +54,7 @@ function withGroupName(name: string) {
 
 /** The event as made by an IAM Identity Center (SSO) session: the actor is the session name. */
 function withSsoSession(event: CloudTrailEvent, session: string): CloudTrailEvent {
-  const role = 'AWSReservedSSO_AdministratorAccess_0123456789abcdef';
-  return {
-    ...event,
-    detail: {
-      ...event.detail,
-      userIdentity: {
-        type: 'AssumedRole',
-        principalId: `AROAEXAMPLEROLEID0001:${session}`,
-        arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${session}`,
-        accountId: ACCOUNT,
-      },
-    },
-  };
+  return madeBy(event, assumedRole('AWSReservedSSO_AdministratorAccess_0123456789abcdef', session, { issuer: false }));
 }
 
 function withActor(event: CloudTrailEvent, userName: string): CloudTrailEvent {

@@ -43,7 +43,7 @@ function engine(env: Record<string, string> = {}): EngineContext {
   return {
     settings,
     aws: testClients(),
-    screening: { accountId: ACCOUNT, engineRolePrefix: settings.engineRolePrefix, ownPrincipalArns: [] },
+    screening: { accountId: ACCOUNT, engineRoleArns: settings.engineRoleArns, ownPrincipalArns: [] },
   };
 }
 

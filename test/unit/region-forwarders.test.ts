@@ -21,8 +21,16 @@ import {
 import { loadSettings, SettingsError } from '../../lib/settings.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/driftguard-prod-forward';
+/** The engine's own roles: their calls are excluded at home, and so from the forwarders. */
+const ENGINE_ROLES = [
+  'arn:aws:iam::123456789012:role/driftguard-prod-log-group-guard',
+  'arn:aws:iam::123456789012:role/driftguard-prod-trail-guard',
+  'arn:aws:iam::123456789012:role/driftguard-prod-kms-guard',
+  'arn:aws:iam::123456789012:role/driftguard-prod-mfa-guard',
+  'arn:aws:iam::123456789012:role/driftguard-prod-sweep',
+];
 const settings = loadSettings({
-  DRIFTGUARD_ENGINE_ROLE_PREFIX: 'driftguard-prod-',
+  DRIFTGUARD_ENGINE_ROLE_ARNS: ENGINE_ROLES.join(','),
   DRIFTGUARD_FORWARD_ROLE_ARN: ROLE,
   DRIFTGUARD_FORWARDER_NAME: 'driftguard-prod-forward',
 });
@@ -52,7 +60,7 @@ function forwarder(
 }
 
 describe('forwardPattern', () => {
-  const pattern = forwardPattern(GUARDS, 'driftguard-prod-') as {
+  const pattern = forwardPattern(GUARDS, ENGINE_ROLES) as {
     source: string[];
     detail: Record<string, unknown>;
     $or: { source: string[]; 'detail-type': string[]; detail: { eventName: string[] } }[];
@@ -71,7 +79,7 @@ describe('forwardPattern', () => {
 
   it('excludes what every home pattern excludes (failed calls, the engine’s own), once', () => {
     for (const guard of GUARDS) {
-      for (const home of eventPatterns(guard, 'driftguard-prod-')) {
+      for (const home of eventPatterns(guard, ENGINE_ROLES)) {
         const { eventName: _names, ...exclusion } = home.detail as Record<string, unknown>;
         expect(pattern.detail).toEqual(exclusion);
       }
@@ -110,7 +118,7 @@ describe('forwarderSpec', () => {
     });
     expect(cn?.name).toBe('driftguard-forward');
     expect(spec.target).toEqual(HOME_TARGET);
-    expect(JSON.parse(spec.eventPattern)).toEqual(forwardPattern(GUARDS, 'driftguard-prod-'));
+    expect(JSON.parse(spec.eventPattern)).toEqual(forwardPattern(GUARDS, ENGINE_ROLES));
   });
 
   it('is undefined without a forward role', () => {

@@ -61,7 +61,8 @@ describe('the registry', () => {
   it.each(GUARDS)(
     'derives one pattern per source for $file, excluding failed calls and the engine’s roles',
     (guard) => {
-      const patterns = eventPatterns(guard, 'driftguard-prod-');
+      const engineRoles = ['arn:aws:iam::123456789012:role/driftguard-prod-sweep'];
+      const patterns = eventPatterns(guard, engineRoles);
       const sources = new Set(guard.rules.map((rule) => rule.trigger.source));
       expect(patterns).toHaveLength(sources.size);
       for (const pattern of patterns) {
@@ -69,12 +70,8 @@ describe('the registry', () => {
           detail: {
             errorCode: [{ exists: false }],
             $or: [
-              { userIdentity: { sessionContext: { sessionIssuer: { userName: [{ exists: false }] } } } },
-              {
-                userIdentity: {
-                  sessionContext: { sessionIssuer: { userName: [{ 'anything-but': { prefix: 'driftguard-prod-' } }] } },
-                },
-              },
+              { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ exists: false }] } } } },
+              { userIdentity: { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': engineRoles }] } } } },
             ],
           },
         });

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { UserIdentity } from '../../lib/envelope.js';
-import { actorName, actorRoleName, type ScreeningContext, screenEvent } from '../../lib/screening.js';
+import { actorName, actorRoleArn, type ScreeningContext, screenEvent } from '../../lib/screening.js';
+import { assumedRole } from '../support/identities.js';
 import { ACCOUNT, sample, sampleWith } from './fixtures.js';
 
 const ctx: ScreeningContext = {
   accountId: ACCOUNT,
-  engineRolePrefix: 'driftguard-dev-',
+  engineRoleArns: [
+    'arn:aws:iam::123456789012:role/driftguard-dev-log-group-guard',
+    'arn:aws:iam::123456789012:role/driftguard-dev-sweep',
+  ],
   ownPrincipalArns: ['arn:aws:iam::123456789012:user/replay-operator'],
 };
 
@@ -25,26 +29,6 @@ const ROOT: UserIdentity = {
   // Console sessions of root carry an empty session issuer.
   sessionContext: { sessionIssuer: {} },
 };
-
-function assumedRole(role: string, session: string, issuer = true): UserIdentity {
-  return {
-    type: 'AssumedRole',
-    principalId: `AROAEXAMPLE:${session}`,
-    arn: `arn:aws:sts::123456789012:assumed-role/${role}/${session}`,
-    accountId: ACCOUNT,
-    ...(issuer
-      ? {
-          sessionContext: {
-            sessionIssuer: {
-              type: 'Role',
-              arn: `arn:aws:iam::123456789012:role/${role}`,
-              userName: role,
-            },
-          },
-        }
-      : {}),
-  };
-}
 
 function byIdentity(identity: UserIdentity) {
   return sampleWith('logs-CreateLogGroup-plain', (raw) => {
@@ -114,7 +98,7 @@ describe('screenEvent', () => {
     expect(verdict).toBeUndefined();
   });
 
-  it('ignores the engine’s own call (sample event, by session issuer name)', () => {
+  it('ignores the engine’s own call (sample event, by session issuer ARN)', () => {
     // Prepare
     const event = sample('logs-PutRetentionPolicy-by-remediation-engine');
 
@@ -127,9 +111,9 @@ describe('screenEvent', () => {
   });
 
   it.each([
-    ['session issuer userName', assumedRole('driftguard-dev-log-group-guard', 'fn')],
-    ['assumed-role ARN only (no session context)', assumedRole('driftguard-dev-log-group-guard', 'fn', false)],
-  ])('ignores an engine role identified by %s', (_label, identity) => {
+    ['session issuer ARN', assumedRole('driftguard-dev-log-group-guard', 'fn')],
+    ['assumed-role ARN only (no session context)', assumedRole('driftguard-dev-sweep', 'fn', { issuer: false })],
+  ])('ignores an engine role identified by its exact %s', (_label, identity) => {
     // Act
     const verdict = screenEvent(byIdentity(identity), ctx);
 
@@ -154,6 +138,18 @@ describe('screenEvent', () => {
     ['root', ROOT],
     ['an SSO role', assumedRole('AWSReservedSSO_AdministratorAccess_0123456789abcdef', 'jane.doe@example.com')],
     ['a role whose session (not role) starts with the prefix', assumedRole('deployer', 'driftguard-dev-x')],
+    ['an impostor role named like the engine’s', assumedRole('driftguard-dev-x', 'fn')],
+    ['an impostor role named like another stage’s', assumedRole('driftguard-prod-anything', 'fn')],
+    ['an impostor by assumed-role ARN only', assumedRole('driftguard-dev-log-group-guard-2', 'fn', { issuer: false })],
+    [
+      'an engine role of another account',
+      {
+        ...assumedRole('driftguard-dev-sweep', 'fn'),
+        sessionContext: {
+          sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::210987654321:role/driftguard-dev-sweep' },
+        },
+      },
+    ],
   ])('acts on a call by %s', (_label, identity) => {
     // Act
     const verdict = screenEvent(byIdentity(identity), ctx);
@@ -174,18 +170,23 @@ describe('screenEvent', () => {
   );
 });
 
-describe('actorRoleName', () => {
+describe('actorRoleArn', () => {
   it.each([
-    ['session issuer', assumedRole('ops-admin', 'x'), 'ops-admin'],
-    ['assumed-role ARN', assumedRole('ops-admin', 'x', false), 'ops-admin'],
+    ['session issuer', assumedRole('ops-admin', 'x'), 'arn:aws:iam::123456789012:role/ops-admin'],
+    ['assumed-role ARN', assumedRole('ops-admin', 'x', { issuer: false }), 'arn:aws:iam::123456789012:role/ops-admin'],
+    [
+      'assumed-role ARN of another partition',
+      { type: 'AssumedRole', arn: 'arn:aws-us-gov:sts::123456789012:assumed-role/ops/x' },
+      'arn:aws-us-gov:iam::123456789012:role/ops',
+    ],
     ['IAM user', IAM_USER, undefined],
     ['root with an empty issuer', ROOT, undefined],
   ])('by %s', (_label, identity, role) => {
     // Act
-    const name = actorRoleName(identity);
+    const arn = actorRoleArn(identity as UserIdentity);
 
     // Assess
-    expect(name).toBe(role);
+    expect(arn).toBe(role);
   });
 });
 

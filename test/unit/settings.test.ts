@@ -1,5 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clampRetention, LOG_RETENTION_DAYS_ALLOWED, loadSettings, SettingsError } from '../../lib/settings.js';
+import {
+  clampRetention,
+  ignoredSettingWarnings,
+  LOG_RETENTION_DAYS_ALLOWED,
+  loadSettings,
+  SettingsError,
+} from '../../lib/settings.js';
 
 const ALLOWED_LIST = LOG_RETENTION_DAYS_ALLOWED.join(', ');
 
@@ -29,7 +37,7 @@ describe('loadSettings', () => {
       exemptTag: 'driftguard:exempt',
       exemptLogGroupPrefixes: [],
       stateTable: undefined,
-      engineRolePrefix: 'driftguard-',
+      engineRoleArns: [],
       mfaDeactivateKeys: false,
       mfaQuarantinePolicyArn: undefined,
       forwardRoleArn: undefined,
@@ -87,8 +95,19 @@ describe('loadSettings', () => {
     ['DRIFTGUARD_EXEMPT_TAG', 'x'.repeat(128), { exemptTag: 'x'.repeat(128) }],
     ['DRIFTGUARD_EXEMPT_LOG_GROUPS', '/aws/lambda/', { exemptLogGroupPrefixes: ['/aws/lambda/'] }],
     ['DRIFTGUARD_STATE_TABLE', 'driftguard-prod-state', { stateTable: 'driftguard-prod-state' }],
-    ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard-prod-', { engineRolePrefix: 'driftguard-prod-' }],
-    ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'ops+remediation@x.y=,', { engineRolePrefix: 'ops+remediation@x.y=,' }],
+    [
+      'DRIFTGUARD_ENGINE_ROLE_ARNS',
+      'arn:aws:iam::123456789012:role/driftguard-prod-sweep',
+      { engineRoleArns: ['arn:aws:iam::123456789012:role/driftguard-prod-sweep'] },
+    ],
+    [
+      'DRIFTGUARD_ENGINE_ROLE_ARNS',
+      ' arn:aws:iam::123456789012:role/a , arn:aws-us-gov:iam::123456789012:role/ops/b+c=.@_-,',
+      { engineRoleArns: ['arn:aws:iam::123456789012:role/a', 'arn:aws-us-gov:iam::123456789012:role/ops/b+c=.@_-'] },
+    ],
+    // No longer read: a prefix is no identity.
+    ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard-prod-', { engineRoleArns: [] }],
+    ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard/prod', { engineRoleArns: [] }],
   ])('accepts %s=%j', (name, value, expected) => {
     // Act
     const settings = loadSettings({ [name]: value });
@@ -112,8 +131,15 @@ describe('loadSettings', () => {
     ['DRIFTGUARD_EXEMPT_TAG', 'x'.repeat(129), 'a tag key of 1 to 128 characters'],
     ['DRIFTGUARD_STATE_TABLE', 'ab', 'a DynamoDB table name'],
     ['DRIFTGUARD_STATE_TABLE', 'state table', 'a DynamoDB table name'],
-    ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard/prod', 'an IAM role name prefix'],
-    ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'r'.repeat(65), 'an IAM role name prefix'],
+    ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'driftguard-prod-sweep', 'comma-separated IAM role ARNs'],
+    [
+      'DRIFTGUARD_ENGINE_ROLE_ARNS',
+      'arn:aws:iam::123456789012:role/driftguard-prod-*',
+      'comma-separated IAM role ARNs',
+    ],
+    ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:iam::123456789012:user/alice', 'comma-separated IAM role ARNs'],
+    ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:sts::123456789012:assumed-role/a/b', 'comma-separated IAM role ARNs'],
+    ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:iam::123:role/a', 'comma-separated IAM role ARNs'],
   ])('rejects %s=%j naming the variable and the allowed values', (name, value, allowed) => {
     // Act
     const error = loadError({ [name]: value });
@@ -237,5 +263,42 @@ describe('clampRetention', () => {
 
     // Assess
     expect(clamped).toBe(expected);
+  });
+});
+
+describe('ignoredSettingWarnings', () => {
+  it('says nothing when no ignored setting is set', () => {
+    // Act
+    const warnings = ignoredSettingWarnings({ DRIFTGUARD_ENGINE_ROLE_PREFIX: ' ', DRIFTGUARD_MODE: 'notify' });
+
+    // Assess
+    expect(warnings).toEqual([]);
+  });
+
+  it('warns once that DRIFTGUARD_ENGINE_ROLE_PREFIX is ignored, and names what replaced it', () => {
+    // Act
+    const warnings = ignoredSettingWarnings({ DRIFTGUARD_ENGINE_ROLE_PREFIX: 'driftguard-prod-' });
+
+    // Assess
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^DRIFTGUARD_ENGINE_ROLE_PREFIX is ignored: .*DRIFTGUARD_ENGINE_ROLE_ARNS$/);
+  });
+});
+
+describe('the README settings table', () => {
+  it('documents every DRIFTGUARD_ variable the engine reads', () => {
+    // Prepare
+    const sources = readdirSync('lib', { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFileSync(join('lib', file), 'utf8'));
+    const variables = new Set(sources.flatMap((source) => source.match(/DRIFTGUARD_[A-Z_]+[A-Z]/g) ?? []));
+    const readme = readFileSync('README.md', 'utf8');
+
+    // Act
+    const undocumented = [...variables].filter((name) => !readme.includes(`| \`${name}\` |`));
+
+    // Assess
+    expect(variables).toContain('DRIFTGUARD_ENGINE_ROLE_ARNS');
+    expect(undocumented).toEqual([]);
   });
 });
