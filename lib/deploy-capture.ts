@@ -1,16 +1,30 @@
 /**
  * The one-time baseline capture at deploy: a CloudFormation custom resource served by the trail guard. On Create it
- * captures every trail of the stack's region; Update and Delete change nothing. Always answers CloudFormation, and
+ * captures every trail of the stack's region that has no baseline yet; Update and Delete change nothing. Always answers CloudFormation, and
  * fails loudly when the answer is not taken (CloudFormation would otherwise wait an hour for it).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { answerCloudFormation, answerRequest, type CustomResourceRequest } from './custom-resource.js';
+import {
+  answerCloudFormation,
+  answerRequest,
+  type CustomResourceRequest,
+  foreignRequestReason,
+} from './custom-resource.js';
+import { MalformedEventError } from './envelope.js';
 import type { RuleContext } from './rule.js';
 import { captureTrailBaselines } from './trail-baselines.js';
 
-// The answer's sender and its error moved to custom-resource.js (the sweep's forwarders answer too); kept here for callers.
+// The answer's sender and its error live in custom-resource.js (the sweep's forwarders answer too); kept here for callers.
 export { answerCloudFormation, CloudFormationAnswerError } from './custom-resource.js';
 
+/** The custom resource's logical id in the stack (serverless.yml): requests for any other resource are not ours. */
+export const CAPTURE_RESOURCE_ID = 'TrailBaselineCapture';
+
+/**
+ * Serves the stack's own capture resource. A request of another stack or resource, or whose ResponseURL is not
+ * CloudFormation's, is malformed: logged and thrown, with no capture and no PUT (a forged request would otherwise
+ * rewrite baselines, or carry an answer to any URL).
+ */
 export async function handleCaptureResource(
   request: CustomResourceRequest,
   ctx: RuleContext,
@@ -18,6 +32,11 @@ export async function handleCaptureResource(
   logger: Logger,
   send: (url: string, body: string) => Promise<unknown> = answerCloudFormation,
 ) {
+  const foreign = foreignRequestReason(request, CAPTURE_RESOURCE_ID, ctx.settings.customResource);
+  if (foreign !== undefined) {
+    logger.error('malformed custom resource request: no capture, no answer', { reason: foreign });
+    throw new MalformedEventError(`custom resource request ${String(request.RequestId)}: ${foreign}`);
+  }
   let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
   let reason = 'nothing to do';
   let captured: string[] = [];

@@ -11,15 +11,16 @@ import {
   paginateListUserTags,
 } from '@aws-sdk/client-iam';
 import { type AwsClients, awsErrorName } from './aws.js';
+import { QuarantineRecords } from './mfa/quarantine-records.js';
 import type { PermissionDeclaration, Resource } from './rule.js';
 import type { Settings } from './settings.js';
 
 /** IAM is global: its events reach EventBridge in us-east-1, where the MFA guard runs and the sweep reads users. */
 export const IAM_REGION = 'us-east-1';
 
-/** Set on a quarantined user: when and after which event (the engine's own record, and a human's hint). */
+/** Set on a quarantined user: when and after which event, a marker for humans (never read: the record is the truth). */
 export const QUARANTINE_TAG = 'driftguard:quarantined';
-/** The access keys the engine set Inactive, space-separated: release reactivates these and no other. */
+/** Written by earlier versions as the key list; never read, removed on release. */
 export const QUARANTINED_KEYS_TAG = 'driftguard:quarantined-keys';
 
 /** Every IAM user of the account (a CloudFormation Fn::Sub template). */
@@ -46,9 +47,9 @@ export interface IamUserFacts {
   hasPassword: boolean;
   accessKeys: { id: string; active: boolean }[];
   exempt: boolean;
-  /** The QUARANTINE_TAG value, when the user is quarantined. */
+  /** Since when the engine's record (state table) says the user is quarantined; undefined when it has none. */
   quarantinedSince: string | undefined;
-  /** The keys recorded in QUARANTINED_KEYS_TAG. */
+  /** The access keys the engine's record says it set Inactive (never the user's tags). */
   recordedKeys: string[];
   /** The configured quarantine policy is attached. */
   policyAttached: boolean;
@@ -94,11 +95,12 @@ export async function readIamUser(
     if (isNoSuchEntity(error)) return undefined;
     throw error;
   }
-  const [hasPassword, keyPages, policyPages, tagPages] = await Promise.all([
+  const [hasPassword, keyPages, policyPages, tagPages, quarantine] = await Promise.all([
     hasLoginProfile(iam, userName),
     collect(paginateListAccessKeys({ client: iam }, { UserName: userName })),
     collect(paginateListAttachedUserPolicies({ client: iam }, { UserName: userName })),
     collect(paginateListUserTags({ client: iam }, { UserName: userName })),
+    settings.stateTable ? new QuarantineRecords(aws, settings.stateTable).get(userName) : undefined,
   ]);
   const tags = new Map(tagPages.flatMap((page) => page.Tags ?? []).map((tag) => [tag.Key, tag.Value ?? '']));
   const exemptValue = tags.get(settings.exemptTag);
@@ -113,8 +115,8 @@ export async function readIamUser(
         key.AccessKeyId === undefined ? [] : [{ id: key.AccessKeyId, active: key.Status === 'Active' }],
       ),
     exempt: exemptValue !== undefined && exemptValue !== 'false',
-    quarantinedSince: tags.get(QUARANTINE_TAG),
-    recordedKeys: (tags.get(QUARANTINED_KEYS_TAG) ?? '').split(' ').filter((id) => id !== ''),
+    quarantinedSince: quarantine?.since,
+    recordedKeys: quarantine?.keys ?? [],
     policyAttached:
       policyArn !== undefined &&
       policyPages.flatMap((page) => page.AttachedPolicies ?? []).some((policy) => policy.PolicyArn === policyArn),

@@ -19,6 +19,22 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
+const listOf = (value: string | string[] | undefined) => (value === undefined ? [] : [value].flat());
+
+/** A statement named for a notice: Sid, effect, principal and actions (not the whole document). */
+export function statementText(statement: PolicyStatement): string {
+  const { Principal } = statement;
+  const principals =
+    Principal === undefined
+      ? ['(no principal)']
+      : Principal === '*'
+        ? ['*']
+        : [...listOf(Principal.Service), ...listOf(Principal.AWS)];
+  const actions =
+    statement.Action !== undefined ? listOf(statement.Action) : listOf(statement.NotAction).map((a) => `not ${a}`);
+  return `${statement.Sid ?? '(no Sid)'}: ${statement.Effect} ${principals.join(', ')} ${actions.join(', ')}`;
+}
+
 /** A statement a service needs, under the Sid the engine writes it with. */
 export interface RequiredStatement {
   service: string;

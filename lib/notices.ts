@@ -19,6 +19,14 @@ export interface NoticeInput {
   /** Writes that failed, with the error. */
   failures: { action: Action; error: string }[];
   needsHuman: string[];
+  /** Writes an earlier attempt at this event made before it failed (the retry found them done). */
+  earlierWrites?: EarlierWrite[];
+}
+
+/** A write an attempt made before it failed: what it was, never its request parameters. */
+export interface EarlierWrite {
+  api: string;
+  summary: string;
 }
 
 export interface Notice {
@@ -180,7 +188,9 @@ export function buildNotice(input: NoticeInput): Notice {
     sourceIPAddress: detail.sourceIPAddress ?? null,
     event: { id: detail.eventID, name: detail.eventName, time: detail.eventTime, source: detail.eventSource },
     findings: input.findings,
-    actions: input.actions.map(({ api, params, summary }) => ({ api, params, summary })),
+    // What a write did, in words (a policy change names its statements): never its parameters, a whole policy included.
+    actions: input.actions.map(({ api, summary }) => ({ api, summary })),
+    earlierAttempts: input.earlierWrites ?? [],
     failures: input.failures.map(({ action, error }) => ({ api: action.api, summary: action.summary, error })),
     needsHuman: input.needsHuman,
   };
@@ -211,6 +221,12 @@ function renderText(input: NoticeInput, actor: string): string {
     lines.push(`${verb}: nothing`);
   }
   for (const { action, error } of input.failures) lines.push(`  ! FAILED ${action.summary} (${action.api}): ${error}`);
+  if (input.earlierWrites?.length) {
+    lines.push(
+      'Done by an earlier attempt at this event, which then failed:',
+      ...input.earlierWrites.map((write) => `  - ${write.summary} (${write.api})`),
+    );
+  }
   if (input.needsHuman.length > 0)
     lines.push('What a human must do:', ...input.needsHuman.map((step) => `  - ${step}`));
   lines.push(

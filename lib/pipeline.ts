@@ -5,9 +5,9 @@ import { sendAction } from './actions.js';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
 import { NoticeOutbox } from './notice-outbox.js';
-import { buildNotice, type Notice, publishNotice } from './notices.js';
+import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
 import { recordKey } from './record-key.js';
-import { keepRecord } from './records.js';
+import { keepRecord, keptBeforeWrites, toldRecords } from './records.js';
 import {
   type Action,
   type AnyRule,
@@ -108,6 +108,7 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
     reason: string,
     done: Action[],
     failures: { action: Action; error: string }[],
+    earlierWrites: EarlierWrite[] = [],
   ) =>
     buildNotice({
       event,
@@ -121,10 +122,12 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       actions: done,
       failures,
       needsHuman: d.needsHuman,
+      earlierWrites,
     });
   // Only where fixes are written: then a notice is claimed before the first write.
   let outbox: NoticeOutbox | undefined;
   let claimed = true;
+  let earlier: EarlierWrite[] = [];
   const settled = await settleDecision(
     rule,
     resource,
@@ -136,12 +139,14 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       outbox = outboxOf(ctx);
       if (outbox) {
         const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
-        claimed = await outbox.claim(
+        const claim = await outbox.claim(
           recordKey(event),
           noticeKey(rule.id),
           preliminary,
           ctx.settings.noticeTopicArn ?? '',
         );
+        claimed = claim.claimed;
+        earlier = claim.earlierWrites;
       }
     },
   );
@@ -157,7 +162,12 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   }
   decision = settled.decision;
   const { outcome, reason, failures } = settled;
-  const notice = noticeOf(decision, outcome, reason, settled.done, failures);
+  const notice = noticeOf(decision, outcome, reason, settled.done, failures, earlier);
+  // A failed attempt's writes are kept for the notice that follows (the retry re-reads them as done).
+  if (outcome === 'failed' && outbox) {
+    const done = settled.done.map(({ api, summary }) => ({ api, summary }));
+    await outbox.keepWrites(recordKey(event), noticeKey(rule.id), done);
+  }
   const result: HandledEvent = {
     ...base,
     rule: rule.id,
@@ -233,13 +243,18 @@ export async function settleDecision(
   ctx: RuleContext & { dryRun: boolean },
   beforeWrites?: (decision: Decision) => Promise<void>,
 ): Promise<Settled> {
+  const records = decision.bookkeeping ?? [];
   if (decision.status !== 'drifted') {
     if (!ctx.dryRun) await keepRecords(decision, ctx);
-    return { outcome: decision.status, reason: decision.reason, decision, done: [], failures: [], gone: false };
+    const reason = `${decision.reason}${toldRecords(records, !ctx.dryRun)}`;
+    return { outcome: decision.status, reason, decision, done: [], failures: [], gone: false };
   }
   // The engine's own plumbing (the forwarders) is kept in place in notify mode too.
   const writes = !(ctx.dryRun || (ctx.settings.mode === 'notify' && !rule.ownInfrastructure));
-  if (writes) await beforeWrites?.(decision);
+  if (writes) {
+    await beforeWrites?.(decision);
+    await keepRecords(decision, ctx, 'before-writes');
+  }
   const applied = writes ? await applyActions(rule, resource.region, decision.actions, ctx) : undefined;
   if (applied?.gone) return { outcome: 'ignored', reason: 'gone', decision, done: [], failures: [], gone: true };
   const failures = applied?.failures ?? [];
@@ -250,9 +265,11 @@ export async function settleDecision(
     ended = { ...decision, needsHuman: [...decision.needsHuman, ...(await rule.verify(state, ctx))] };
   }
   // A baseline follows only a trail the engine restored; in notify mode it keeps describing the state to restore.
-  if (writes && failures.length === 0) await keepRecords(ended, ctx);
+  const kept = writes && failures.length === 0;
+  if (kept) await keepRecords(ended, ctx, 'after-writes');
+  const told = kept || ctx.dryRun ? toldRecords(ended.bookkeeping ?? [], kept) : '';
   const reason =
-    failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : decision.reason;
+    failures.length > 0 ? `${failures.length} of ${decision.actions.length} fixes failed` : `${decision.reason}${told}`;
   return {
     outcome: outcomeOf(writes, failures.length, ended),
     reason,
@@ -290,9 +307,18 @@ async function applyActions(
   return { done, failures, refusals: [], gone: false };
 }
 
-/** The engine's own records (baselines): a failure here is the event's failure, so that it is retried. */
-async function keepRecords(decision: Decision, ctx: RuleContext) {
-  for (const record of decision.bookkeeping ?? []) await keepRecord(record, ctx);
+/**
+ * The engine's own records (baselines, quarantines): a failure here is the event's failure, so that it is retried.
+ * Those that undo the engine's writes are kept before the writes, the others once the writes succeeded.
+ */
+async function keepRecords(
+  decision: Decision,
+  ctx: RuleContext,
+  when: 'before-writes' | 'after-writes' = 'after-writes',
+) {
+  for (const record of decision.bookkeeping ?? []) {
+    if (keptBeforeWrites(record) === (when === 'before-writes')) await keepRecord(record, ctx);
+  }
 }
 
 function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {

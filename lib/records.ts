@@ -1,17 +1,46 @@
-/** The engine's own records, kept in the state table: which keys resources use, and trail baselines. */
+/** The engine's own records, kept in the state table: which keys resources use, trail baselines, quarantines. */
 
 import { KeyUsageStore } from './key-usage.js';
+import { QuarantineRecords } from './mfa/quarantine-records.js';
 import type { EngineRecord, RuleContext } from './rule.js';
-import { captureTrailBaseline } from './trail-baselines.js';
+import { captureTrailBaseline, StateTableMissingError } from './trail-baselines.js';
+
+/**
+ * Kept before the actions are written, not after: a record that lets the engine undo its own writes (the keys a
+ * quarantine deactivates) must exist before the first of them, or a failed attempt would lose it.
+ */
+export const keptBeforeWrites = (record: EngineRecord): boolean => record.kind === 'quarantine';
 
 export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promise<void> {
   switch (record.kind) {
+    case 'quarantine':
+      await quarantineRecords(ctx).put(record.userName, { since: record.since, keys: record.keys });
+      return;
+    case 'quarantine-released':
+      await quarantineRecords(ctx).delete(record.userName);
+      return;
     case 'key-usage':
       if (ctx.settings.stateTable)
         await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
       return;
     case 'trail-baseline':
-      await captureTrailBaseline(ctx, record.trail, record.region, record.from);
+      await captureTrailBaseline(ctx, record.trail, record.region, record.from, record.mode);
       return;
   }
+}
+
+/** What a reason tells of the records a reader should know of (a trail's baseline): kept, or only planned. */
+export function toldRecords(records: readonly EngineRecord[], kept: boolean): string {
+  const told = records.flatMap((record) => {
+    if (record.kind !== 'trail-baseline') return [];
+    if (record.mode === 'follow') return [kept ? 'the baseline follows' : 'the baseline would follow'];
+    return [kept ? 'baseline captured' : 'would capture its baseline (dry run)'];
+  });
+  return told.length > 0 ? `; ${told.join('; ')}` : '';
+}
+
+function quarantineRecords(ctx: RuleContext): QuarantineRecords {
+  // Decided only where a state table is set (lib/mfa/containment.ts): without one, no key is deactivated.
+  if (ctx.settings.stateTable === undefined) throw new StateTableMissingError('quarantine records');
+  return new QuarantineRecords(ctx.aws, ctx.settings.stateTable);
 }

@@ -79,7 +79,19 @@ export interface Action {
  */
 export type EngineRecord =
   | { kind: 'key-usage'; keyArn: string; dependent: Omit<KeyDependent, 'seenAt'>; summary: string }
-  | { kind: 'trail-baseline'; trail: string; region: string; from: string; summary: string };
+  | {
+      kind: 'trail-baseline';
+      trail: string;
+      region: string;
+      from: string;
+      /** `first`: only where the trail has none (a capture); `follow`: replaces it (an accepted change). */
+      mode: 'first' | 'follow';
+      summary: string;
+    }
+  /** What a quarantine took (kept before its writes, so that a failed attempt's keys are never lost). */
+  | { kind: 'quarantine'; userName: string; since: string; keys: string[]; summary: string }
+  /** The quarantine released: its record dropped once everything it took is given back. */
+  | { kind: 'quarantine-released'; userName: string; summary: string };
 
 /** One attribute that drifted from policy. */
 export interface Finding {

@@ -30,6 +30,29 @@ export interface Settings {
   forwarderName: string;
   /** DRIFTGUARD_FORWARD_REGIONS: the regions that get a forwarder; undefined: every region the sweep covers. */
   forwardRegions: string[] | undefined;
+  /** The stack's custom-resource requests: whose they must be, and where their answers may go. */
+  customResource: CustomResourceSettings;
+}
+
+/**
+ * DRIFTGUARD_STACK_ID: the stack's own ARN (the template sets it from AWS::StackId); a custom-resource request of any
+ * other stack is malformed, and without it every one is. DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL=allow lets a ResponseURL
+ * on loopback stand in for CloudFormation's S3 host: only the tests and the emulator set it, never the stack.
+ */
+export interface CustomResourceSettings {
+  stackId: string | undefined;
+  loopbackResponseUrl: boolean;
+}
+
+const STACK_ARN_PATTERN =
+  /^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/[A-Za-z0-9-]+$/;
+
+export function readCustomResourceSettings(env: Env = process.env): CustomResourceSettings {
+  return {
+    stackId: readMatching(env, 'DRIFTGUARD_STACK_ID', STACK_ARN_PATTERN, 'values are a CloudFormation stack ARN'),
+    loopbackResponseUrl:
+      readChoice(env, 'DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL', ['allow', 'deny'] as const, 'deny') === 'allow',
+  };
 }
 
 export class SettingsError extends Error {
@@ -108,6 +131,7 @@ export function loadSettings(env: Env = process.env): Settings {
   return {
     ...readMfaSettings(env),
     ...readForwarderSettings(env),
+    customResource: readCustomResourceSettings(env),
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
     logRetentionDays: days,

@@ -4,7 +4,7 @@
  */
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { type AwsClients, stateRegion } from './aws.js';
+import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
 import { KeyUsageStore } from './key-usage.js';
 import type { RuleContext } from './rule.js';
 import { readTrail, type TrailConfig } from './trails.js';
@@ -19,8 +19,8 @@ export interface TrailBaseline {
 
 export class StateTableMissingError extends Error {
   override name = 'StateTableMissingError';
-  constructor() {
-    super('DRIFTGUARD_STATE_TABLE is not set: trail baselines are kept in the state table');
+  constructor(what = 'trail baselines') {
+    super(`DRIFTGUARD_STATE_TABLE is not set: ${what} are kept in the state table`);
   }
 }
 
@@ -71,27 +71,50 @@ export class TrailBaselineStore {
     } while (start);
   }
 
-  async put(baseline: TrailBaseline): Promise<void> {
-    await this.dynamodb.send(
-      new PutItemCommand({
-        TableName: this.tableName(),
-        Item: {
-          ...keyOf(baseline.config.trailArn),
-          baseline: { S: JSON.stringify(baseline) },
-          trailName: { S: baseline.config.name },
-          capturedAt: { S: baseline.capturedAt },
-        },
-      }),
-    );
+  /**
+   * Stores the baseline: `first` only where the trail has none (captures must not rewrite what the engine guards),
+   * `follow` in its place (an accepted change). False when a `first` found one already.
+   */
+  async put(baseline: TrailBaseline, mode: CaptureMode): Promise<boolean> {
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName(),
+          Item: {
+            ...keyOf(baseline.config.trailArn),
+            baseline: { S: JSON.stringify(baseline) },
+            trailName: { S: baseline.config.name },
+            capturedAt: { S: baseline.capturedAt },
+          },
+          ...(mode === 'first' ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (mode === 'first' && awsErrorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 }
 
-/** Reads a trail and stores its configuration as its baseline (and the key it writes with, for the KMS guard). */
-export async function captureTrailBaseline(ctx: RuleContext, name: string, region: string, from: string) {
+/** `first`: a capture, stored only where none exists; `follow`: the baseline follows an accepted change. */
+export type CaptureMode = 'first' | 'follow';
+
+/**
+ * Reads a trail and stores its configuration as its baseline (and the key it writes with, for the KMS guard). A
+ * `first` capture of a trail that has a baseline stores nothing and returns undefined.
+ */
+export async function captureTrailBaseline(
+  ctx: RuleContext,
+  name: string,
+  region: string,
+  from: string,
+  mode: CaptureMode = 'first',
+) {
   const config = await readTrail(ctx.aws, name, region);
   if (!config) return undefined;
   const baseline = { config, capturedAt: new Date().toISOString(), capturedFrom: from };
-  await new TrailBaselineStore(ctx.aws, ctx.settings.stateTable).put(baseline);
+  if (!(await new TrailBaselineStore(ctx.aws, ctx.settings.stateTable).put(baseline, mode))) return undefined;
   if (config.kmsKeyId && ctx.settings.stateTable) {
     await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(config.kmsKeyId, {
       type: 'trail',
@@ -103,8 +126,8 @@ export async function captureTrailBaseline(ctx: RuleContext, name: string, regio
 }
 
 /**
- * Captures the baseline of every trail whose home region is one of `regions` (shadow copies of multi-region trails
- * are left to their home region). Used at deploy and by the replay.
+ * Captures the baseline of every trail whose home region is one of `regions` and that has none yet (shadow copies of
+ * multi-region trails are left to their home region). Used at deploy and by the replay.
  */
 export async function captureTrailBaselines(ctx: RuleContext, regions: string[], from = 'capture'): Promise<string[]> {
   const captured: string[] = [];

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { awsErrorName } from './aws.js';
 import { type ActionOf, command, type PermissionDeclaration } from './rule.js';
-import { managementCoverage, onOff, type Weakening } from './trail-weakenings.js';
+import { insightTypes, managementCoverage, onOff, type Weakening } from './trail-weakenings.js';
 import { createTrailInput, type TrailConfig } from './trails.js';
 
 export const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
@@ -90,7 +90,13 @@ export function restoredSelectors(baseline: TrailConfig, current: TrailConfig): 
   return { TrailName, EventSelectors: selectors };
 }
 
-const startLogging = (trail: string, brief: string): TrailAction => ({
+/** The selectors a configuration has, in its kind (a trail has basic or advanced ones). */
+const baselineSelectors = (config: TrailConfig) =>
+  config.advancedEventSelectors?.length
+    ? { AdvancedEventSelectors: config.advancedEventSelectors }
+    : { EventSelectors: config.eventSelectors ?? [] };
+
+export const startLogging = (trail: string, brief: string): TrailAction => ({
   api: 'cloudtrail:StartLogging',
   params: { Name: trail },
   summary: 'logging started',
@@ -118,7 +124,11 @@ export function restoreActions(baseline: TrailConfig, current: TrailConfig, weak
         update.CloudWatchLogsRoleArn = baseline.cloudWatchLogsRoleArn;
         break;
       case 'kmsKeyId':
-        update.KmsKeyId = baseline.kmsKeyId;
+        // No key in the baseline: an empty KmsKeyId takes another account's key off the trail.
+        update.KmsKeyId = baseline.kmsKeyId ?? '';
+        break;
+      case 'snsTopicName':
+        update.SnsTopicName = baseline.snsTopicName;
         break;
       case 's3BucketName':
         update.S3BucketName = baseline.s3BucketName;
@@ -136,12 +146,29 @@ export function restoreActions(baseline: TrailConfig, current: TrailConfig, weak
       brief: `${restored.join(', ')} restored`,
     });
   }
-  if (weakenings.some((w) => w.attribute === 'managementEvents')) {
+  if (weakenings.some((w) => w.attribute === 'dataEvents')) {
+    // The data events a trail recorded: its baseline's selectors back whole (management events with them).
+    actions.push({
+      api: 'cloudtrail:PutEventSelectors',
+      params: { TrailName: current.trailArn, ...baselineSelectors(baseline) },
+      summary: 'event selectors back to the baseline (data events it recorded were removed)',
+      brief: 'data events restored',
+    });
+  } else if (weakenings.some((w) => w.attribute === 'managementEvents')) {
     actions.push({
       api: 'cloudtrail:PutEventSelectors',
       params: restoredSelectors(baseline, current),
       summary: 'management events back to the baseline (data event selectors kept)',
       brief: 'management events restored',
+    });
+  }
+  if (weakenings.some((w) => w.attribute === 'insightSelectors')) {
+    const types = [...new Set([...insightTypes(current), ...insightTypes(baseline)])];
+    actions.push({
+      api: 'cloudtrail:PutInsightSelectors',
+      params: { TrailName: current.trailArn, InsightSelectors: types.map((InsightType) => ({ InsightType })) },
+      summary: `insight selectors ${types.join(', ')} (the baseline's put back, the others kept)`,
+      brief: 'insights restored',
     });
   }
   if (weakenings.some((w) => w.attribute === 'logging'))
@@ -159,12 +186,9 @@ export function recreateActions(config: TrailConfig): TrailAction[] {
       brief: 're-created',
     },
   ];
-  const selectors = config.advancedEventSelectors?.length
-    ? { AdvancedEventSelectors: config.advancedEventSelectors }
-    : { EventSelectors: config.eventSelectors ?? [] };
   actions.push({
     api: 'cloudtrail:PutEventSelectors',
-    params: { TrailName: config.name, ...selectors },
+    params: { TrailName: config.name, ...baselineSelectors(config) },
     summary: 'event selectors as in the baseline',
     brief: '',
   });

@@ -150,11 +150,14 @@ const SWEEP_LISTING: PolicyStatement[] = [
 
 /** Daily by default (the sweepSchedule param), and every 15 minutes a continuation of a sweep left open. */
 function sweepFunction() {
+  // The sweep runs every guard's rules, so it needs what each guard's own environment tells them (the quarantine policy).
+  const environment = Object.assign({}, ...GUARDS.map((guard) => guard.environment ?? {}));
   return {
     handler: 'index.handler',
     description: "Finds and fixes drift that no event reported, in every region, with the guards' decisions",
     role: 'SweepRole',
     package: { artifact: '.build/sweep.zip' },
+    environment,
     timeout: 900,
     memorySize: 512,
     reservedConcurrency: 1,
@@ -198,7 +201,8 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     regions: String(await resolveVariable('param:regions')),
     guards: GUARDS,
   });
-  Object.assign(functions, { sweep: { ...sweepFunction(), environment: forwarders.environment } });
+  const sweep = sweepFunction();
+  Object.assign(functions, { sweep: { ...sweep, environment: { ...sweep.environment, ...forwarders.environment } } });
   Object.assign(resources, forwarders.resources);
   resources.SweepRole = lambdaRole(
     roleName(names, 'sweep'),

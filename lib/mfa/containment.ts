@@ -5,7 +5,13 @@
 import type { IamUserFacts } from '../iam-users.js';
 import { type Decision, type Finding, noAction, type Severity } from '../rule.js';
 import type { Settings } from '../settings.js';
-import { attachPolicy, type ContainmentAction, setKeyStatus, tagQuarantined } from './quarantine-actions.js';
+import {
+  attachPolicy,
+  type ContainmentAction,
+  quarantineRecord,
+  setKeyStatus,
+  tagQuarantined,
+} from './quarantine-actions.js';
 
 /** The event name the sweep's records carry (no event reported what it found). */
 export const SWEEP_EVENT = 'Sweep';
@@ -58,7 +64,7 @@ export function quarantineMarker(now: string, eventName: string, eventId: string
 
 /**
  * A user without MFA device who can still sign in or call AWS is quarantined; already-done parts are not redone,
- * and keys deactivated now are added to those already recorded.
+ * and keys deactivated now are added to those the engine's record (state table) already holds.
  */
 export function decideContainment(
   user: IamUserFacts,
@@ -105,24 +111,32 @@ export function decideContainment(
       findings,
     );
   }
-  const toDeactivate = mfaDeactivateKeys ? activeKeyIds(user) : [];
+  // A key is deactivated only where the engine can record it (the state table), so that release gives it back.
+  const recordable = settings.stateTable !== undefined;
+  const toDeactivate = mfaDeactivateKeys && recordable ? activeKeyIds(user) : [];
   const recorded = [...new Set([...user.recordedKeys, ...toDeactivate])];
+  const since = user.quarantinedSince ?? cause.marker;
   const actions: ContainmentAction[] = [];
   if (!user.policyAttached) actions.push(attachPolicy(name, policyArn));
-  if (user.quarantinedSince === undefined || recorded.length > user.recordedKeys.length) {
-    actions.push(tagQuarantined(name, user.quarantinedSince ?? cause.marker, recorded));
-  }
+  if (user.quarantinedSince === undefined) actions.push(tagQuarantined(name, since));
   toDeactivate.forEach((keyId, index) => {
     actions.push(setKeyStatus(name, keyId, 'Inactive', index === 0));
   });
   if (actions.length === 0) return noAction('compliant', `${name} is already quarantined (${user.quarantinedSince})`);
+  const unrecorded =
+    mfaDeactivateKeys && !recordable && activeKeyIds(user).length > 0
+      ? [
+          `${name}'s access keys were left active: DRIFTGUARD_STATE_TABLE is not set, so the engine could not record them to give them back on release; deactivate them by hand (aws iam update-access-key --user-name ${name} --access-key-id <id> --status Inactive).`,
+        ]
+      : [];
   return {
     status: 'drifted',
     reason: `${name} has no MFA device and ${credentials}`,
     findings,
     actions,
-    needsHuman: [],
+    needsHuman: unrecorded,
     severity: 'high',
+    bookkeeping: recordable ? [quarantineRecord(name, since, recorded)] : [],
   };
 }
 

@@ -11,7 +11,7 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { IAM_USERS, iamUserExists, isNoSuchEntity, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../iam-users.js';
-import { type ActionOf, command, type FailureVerdict, type RuleContext } from '../rule.js';
+import { type ActionOf, command, type EngineRecord, type FailureVerdict, type RuleContext } from '../rule.js';
 
 // Only the stack's quarantine policy may be attached or detached (logical id of the managed policy resource).
 const ONLY_QUARANTINE_POLICY = { ArnEquals: { 'iam:PolicyARN': '${MfaQuarantinePolicy}' } };
@@ -70,18 +70,29 @@ export function setKeyStatus(
   };
 }
 
-export function tagQuarantined(userName: string, since: string, keys: string[]): ContainmentAction {
-  const tags = [
-    { Key: QUARANTINE_TAG, Value: since },
-    ...(keys.length > 0 ? [{ Key: QUARANTINED_KEYS_TAG, Value: keys.join(' ') }] : []),
-  ];
-  const keyNames = tags.map((tag) => tag.Key).join(' ');
+/** A marker for humans only: what the quarantine took is the engine's record in the state table. */
+export function tagQuarantined(userName: string, since: string): ContainmentAction {
   return {
     api: 'iam:TagUser',
-    params: { UserName: userName, Tags: tags },
-    summary: `${userName} tagged ${tags.map((tag) => `${tag.Key}=${tag.Value}`).join(', ')} (undo: aws iam untag-user --user-name ${userName} --tag-keys ${keyNames})`,
+    params: { UserName: userName, Tags: [{ Key: QUARANTINE_TAG, Value: since }] },
+    summary: `${userName} tagged ${QUARANTINE_TAG}=${since} (undo: aws iam untag-user --user-name ${userName} --tag-keys ${QUARANTINE_TAG})`,
     brief: '',
   };
+}
+
+/** The engine's record of a quarantine: since when, and the keys it set Inactive (all of them, earlier ones too). */
+export function quarantineRecord(userName: string, since: string, keys: string[]): EngineRecord {
+  return {
+    kind: 'quarantine',
+    userName,
+    since,
+    keys,
+    summary: `quarantine of ${userName} recorded${keys.length ? ` (keys ${keys.join(', ')})` : ''}`,
+  };
+}
+
+export function quarantineReleased(userName: string): EngineRecord {
+  return { kind: 'quarantine-released', userName, summary: `quarantine record of ${userName} dropped` };
 }
 
 export function untagQuarantined(userName: string): ReleaseAction {

@@ -2,9 +2,18 @@
 import type { IamUserFacts } from '../iam-users.js';
 import { type Decision, type Finding, noAction } from '../rule.js';
 import type { Settings } from '../settings.js';
-import { detachPolicy, type ReleaseAction, setKeyStatus, untagQuarantined } from './quarantine-actions.js';
+import {
+  detachPolicy,
+  quarantineReleased,
+  type ReleaseAction,
+  setKeyStatus,
+  untagQuarantined,
+} from './quarantine-actions.js';
 
-/** Re-enrolled: undo the quarantine exactly (policy, the recorded keys that are still there and Inactive, tags). */
+/**
+ * Re-enrolled: undo the quarantine exactly (policy, the keys the engine's record holds that are still there and
+ * Inactive, tags). Keys named anywhere else (a user's tags) are never reactivated.
+ */
 export function decideRelease(user: IamUserFacts, settings: Settings, serialNumber: string): Decision<ReleaseAction> {
   const name = user.userName;
   if (user.quarantinedSince === undefined && !user.policyAttached) {
@@ -48,5 +57,7 @@ export function decideRelease(user: IamUserFacts, settings: Settings, serialNumb
     actions,
     needsHuman,
     severity: 'low',
+    // Dropped only once everything is given back: a failed attempt keeps the record for the retry.
+    bookkeeping: user.quarantinedSince !== undefined ? [quarantineReleased(name)] : [],
   };
 }

@@ -14,6 +14,7 @@ import {
   KMSClient,
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
+  paginateListKeys,
 } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { configuredKeyArn } from '../configured-key.js';
@@ -25,6 +26,7 @@ import {
   type PolicyDocument,
   parsePolicy,
   type RequiredStatement,
+  statementText,
 } from '../key-policy.js';
 import { type KeyDependent, KeyUsageStore } from '../key-usage.js';
 import {
@@ -128,6 +130,14 @@ function readablePolicy(text: string): PolicyDocument | string {
   }
 }
 
+/** The statements put back, each by its Sid, effect, principal and actions (a notice never carries the document). */
+function restoredText(policy: PolicyDocument, sids: string[]): string {
+  return sids
+    .map((sid) => policy.Statement.find((statement) => statement.Sid === sid))
+    .flatMap((statement) => (statement ? [statementText(statement)] : []))
+    .join('; ');
+}
+
 /** A multi-Region primary key scheduled for deletion while it has replicas: deleted after them (no date yet). */
 const PENDING_REPLICA_DELETION = 'PendingReplicaDeletion';
 
@@ -198,7 +208,7 @@ export function decideKeyFixes(state: KeyState): Decision<KeyAction> {
       actions.push({
         api: 'kms:PutKeyPolicy',
         params: { KeyId, PolicyName: 'default', Policy: JSON.stringify(merge.policy) },
-        summary: `key policy: ${restored.join(', ')} put back (other statements unchanged)`,
+        summary: `key policy: ${restoredText(merge.policy, restored)} put back (other statements unchanged)`,
         brief: 'policy statement restored',
       });
     }
@@ -231,7 +241,7 @@ async function protection(ctx: RuleContext, target: KeyTarget, kms: KMSClient) {
   if (isStackKey) return { dependents, isStackKey, because: "the stack's log key" };
   if (dependents.length > 0) return { dependents, isStackKey, because: `in use by ${dependentsText(dependents)}` };
   const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: target.keyArn }));
-  if (Tags.some((t) => t.TagKey === PROTECTED_TAG.key && t.TagValue === PROTECTED_TAG.value)) {
+  if (Tags.some(isProtectedTag)) {
     return { dependents, isStackKey, because: `tagged ${PROTECTED_TAG.key}=true` };
   }
   return { dependents, isStackKey, because: undefined as string | undefined };
@@ -290,20 +300,39 @@ function describeKeyResource(target: KeyTarget): Resource {
   };
 }
 
+const isProtectedTag = (tag: { TagKey?: string; TagValue?: string }) =>
+  tag.TagKey === PROTECTED_TAG.key && tag.TagValue === PROTECTED_TAG.value;
+
+/** The region's keys tagged driftguard:protected=true (ListKeys, then each key's tags). */
+async function taggedKeys(kms: KMSClient): Promise<string[]> {
+  const tagged: string[] = [];
+  for await (const page of paginateListKeys({ client: kms }, {})) {
+    for (const { KeyArn } of page.Keys ?? []) {
+      if (KeyArn === undefined) continue;
+      const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: KeyArn }));
+      if (Tags.some(isProtectedTag)) tagged.push(KeyArn);
+    }
+  }
+  return tagged;
+}
+
 /**
- * The sweep's pass over keys: those recorded as used by a log group or trail, and the stack's key, in the swept region
- * (all at once: the keys are few). Each is read in full, as no event says what changed.
+ * The sweep's pass over keys: those recorded as used by a log group or trail, those tagged driftguard:protected=true,
+ * and the stack's key, in the swept region (all at once: the keys are few). Each is read in full, as no event says
+ * what changed.
  */
 export const keySweep: RuleSweep<string, KeyState> = {
   pass: 'keys',
   async list(region, _token, ctx) {
+    const kms = ctx.aws.client(KMSClient, region);
     const keys = new Set<string>();
     if (ctx.settings.stateTable) {
       for await (const keyArn of new KeyUsageStore(ctx.aws, ctx.settings.stateTable).keysInRegion(region)) {
         keys.add(keyArn);
       }
     }
-    const stackKey = await configuredKeyArn(ctx.aws.client(KMSClient, region), ctx.settings.logKmsKey, region);
+    for (const keyArn of await taggedKeys(kms)) keys.add(keyArn);
+    const stackKey = await configuredKeyArn(kms, ctx.settings.logKmsKey, region);
     if (stackKey && arnRegion(stackKey) === region) keys.add(stackKey);
     return { items: [...keys] };
   },
@@ -331,6 +360,8 @@ export const keyProtection = defineRule<KeyTarget, KeyState, typeof commands>({
       resource: KEYS,
     },
     { actions: ['dynamodb:Query'], resource: STATE_TABLE },
+    // The sweep lists the region's keys to find the tagged ones.
+    { actions: ['kms:ListKeys'], resource: '*' },
   ],
   target: targetOf,
   describe: describeKeyResource,

@@ -20,7 +20,8 @@ import {
   type Target,
 } from '@aws-sdk/client-eventbridge';
 import { type AwsClients, awsErrorName } from '../aws.js';
-import { answerRequest, type CustomResourceRequest } from '../custom-resource.js';
+import { answerRequest, type CustomResourceRequest, foreignRequestReason } from '../custom-resource.js';
+import { MalformedEventError } from '../envelope.js';
 import type { Guard } from '../guard.js';
 import { type EventPattern, eventPatterns } from '../manifest.js';
 import { settleDecision } from '../pipeline.js';
@@ -398,6 +399,9 @@ async function inEachRegion(regions: string[], work: (region: string) => Promise
   );
 }
 
+/** The custom resource's logical id in the stack: requests for any other resource are not the forwarders'. */
+export const FORWARDERS_RESOURCE_ID = 'RegionForwarders';
+
 /**
  * Custom::RegionForwarders, served by the sweep function. Create and Update put a forwarder in every covered region
  * (an Update also removes those of regions no longer covered); Delete removes them all and always answers SUCCESS, so
@@ -411,6 +415,12 @@ export async function handleForwardersResource(
   logger: Logger,
   send?: (url: string, body: string) => Promise<unknown>,
 ) {
+  // A forged request would otherwise remove the forwarders, or carry an answer to any URL.
+  const foreign = foreignRequestReason(request, FORWARDERS_RESOURCE_ID, ctx.settings.customResource);
+  if (foreign !== undefined) {
+    logger.error('malformed custom resource request: forwarders left as they are, no answer', { reason: foreign });
+    throw new MalformedEventError(`custom resource request ${String(request.RequestId)}: ${foreign}`);
+  }
   const home = homeRegion();
   const name = ctx.settings.forwarderName;
   let failed: string[] = [];
@@ -513,7 +523,7 @@ export function forwardersTemplate({
           Policies: [{ PolicyName: 'put-events-home', PolicyDocument: documents.policy }],
         },
       },
-      RegionForwarders: {
+      [FORWARDERS_RESOURCE_ID]: {
         Type: 'Custom::RegionForwarders',
         Properties: {
           ServiceToken: { 'Fn::GetAtt': ['SweepLambdaFunction', 'Arn'] },

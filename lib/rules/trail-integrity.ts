@@ -7,6 +7,7 @@
  */
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, NAME_RULES, requireStringParameter, requireValidName } from '../envelope.js';
 import {
@@ -24,11 +25,12 @@ import {
   explainTrailFailure,
   recreateActions,
   restoreActions,
+  startLogging,
   TRAIL_ARNS,
   TRAIL_COMMANDS,
   type TrailAction,
 } from '../trail-restore.js';
-import { trailWeakenings, unrestoredAttributes } from '../trail-weakenings.js';
+import { arnAccount, firstSeenGaps, trailWeakenings, unrestoredAttributes } from '../trail-weakenings.js';
 import { readTrail, type TrailConfig, trailReference } from '../trails.js';
 
 export const TRAIL_EVENTS = [
@@ -40,8 +42,11 @@ export const TRAIL_EVENTS = [
   'CreateTrail',
 ] as const;
 
-/** The calls that may change a trail in ways the engine accepts (the baseline then follows). */
-const ACCEPTS_CHANGES: readonly string[] = ['UpdateTrail', 'PutEventSelectors', 'PutInsightSelectors'];
+/**
+ * The calls that may change a trail in ways the engine accepts (the baseline then follows). A CreateTrail of a trail
+ * that has a baseline is a re-creation: compared with the baseline like an update.
+ */
+const ACCEPTS_CHANGES: readonly string[] = ['UpdateTrail', 'PutEventSelectors', 'PutInsightSelectors', 'CreateTrail'];
 
 interface TrailReference {
   name: string;
@@ -70,11 +75,14 @@ export type TrailTarget = TrailEventTarget | TrailSweepTarget;
 const eventOf = (target: TrailTarget): TrailEventTarget | undefined => ('eventName' in target ? target : undefined);
 
 /**
- * What restoring needs from the trail's KMS key, checked only when a restore would use it. The bucket is checked by
- * CloudTrail itself when the restore writes (see explainTrailFailure): its answer is the truth, and costs no extra call.
+ * What restoring needs from the trail's KMS key and bucket, checked only when a restore would write them: both of the
+ * account (the engine never points a trail at another account's bucket or key), the key usable. Whether the bucket
+ * lets CloudTrail write is CloudTrail's own answer when the restore writes (see explainTrailFailure).
  */
 export interface Dependencies {
   key?: { id: string; state: string | undefined };
+  /** Whether the account owns the baseline's bucket (it is among its buckets). */
+  bucket?: { name: string; ownedByAccount: boolean };
 }
 
 export interface TrailState {
@@ -95,30 +103,51 @@ function durationText(fromIso: string | undefined, toIso: string): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** Why a restore that needs the key cannot happen, as steps for a human. */
-function blockers({ dependencies }: TrailState): string[] {
-  const { key } = dependencies;
-  if (key?.state === 'PendingDeletion') {
-    return [
-      `The trail's KMS key ${key.id} is pending deletion: cancel it (aws kms cancel-key-deletion --key-id ${key.id}, then aws kms enable-key --key-id ${key.id}) before the trail can be restored.`,
-    ];
-  }
-  if (key && key.state !== 'Enabled') {
-    return [
-      `The trail's KMS key ${key.id} is ${key.state ?? 'gone'}: enable it (or restore it) before the trail can be restored.`,
-    ];
-  }
-  return [];
+/** What blocks putting one attribute back: the attribute, and the step for a human. */
+interface Blocker {
+  attribute: 'kmsKeyId' | 's3BucketName';
+  step: string;
 }
 
-/** The trail's configuration kept as its baseline, once the decision is carried out. */
-function baselineRecord(target: TrailTarget): EngineRecord {
+/** Why a restore that needs the key or the bucket cannot happen, as steps for a human. */
+function blockers({ dependencies, target }: TrailState): Blocker[] {
+  const { key, bucket } = dependencies;
+  const found: Blocker[] = [];
+  const keyAccount = key ? arnAccount(key.id) : undefined;
+  if (key && keyAccount !== undefined && keyAccount !== target.account) {
+    found.push({
+      attribute: 'kmsKeyId',
+      step: `The baseline's KMS key ${key.id} belongs to account ${keyAccount}, not ${target.account}: the engine does not put another account's key on a trail; check that key and the trail by hand.`,
+    });
+  } else if (key?.state === 'PendingDeletion') {
+    found.push({
+      attribute: 'kmsKeyId',
+      step: `The trail's KMS key ${key.id} is pending deletion: cancel it (aws kms cancel-key-deletion --key-id ${key.id}, then aws kms enable-key --key-id ${key.id}) before the trail can be restored.`,
+    });
+  } else if (key && key.state !== 'Enabled') {
+    found.push({
+      attribute: 'kmsKeyId',
+      step: `The trail's KMS key ${key.id} is ${key.state ?? 'gone'}: enable it (or restore it) before the trail can be restored.`,
+    });
+  }
+  if (bucket && !bucket.ownedByAccount) {
+    found.push({
+      attribute: 's3BucketName',
+      step: `The baseline's S3 bucket ${bucket.name} is not a bucket of account ${target.account} (another account's, or gone): the engine does not send a trail's logs to a bucket it cannot vouch for; check the bucket and the trail by hand.`,
+    });
+  }
+  return found;
+}
+
+/** The trail's configuration kept as its baseline once the decision is carried out: a first capture, or following. */
+function baselineRecord(target: TrailTarget, mode: 'first' | 'follow'): EngineRecord {
   return {
     kind: 'trail-baseline',
     trail: target.name,
     region: target.region,
     from: 'eventId' in target ? target.eventId : target.sweepId,
-    summary: 'baseline captured',
+    mode,
+    summary: mode === 'first' ? 'baseline captured' : 'the baseline follows',
   };
 }
 
@@ -136,9 +165,11 @@ export function decideTrailFixes(state: TrailState): Decision<TrailAction> {
   const { target, current, baseline } = state;
   const event = eventOf(target);
   if (event?.eventName === 'CreateTrail') {
+    // Gone again: the DeleteTrail that follows re-creates it from its baseline.
     if (!current) return noAction('ignored', `trail ${target.name} no longer exists`);
-    return noAction('compliant', `new trail ${target.name}: baseline captured`, [baselineRecord(target)]);
+    if (!baseline) return noAction('compliant', `new trail ${target.name}`, [baselineRecord(target, 'first')]);
   }
+  if (!baseline && current && 'firstSeen' in target && target.firstSeen) return decideFirstSeen(target, current);
   const critical = event?.eventName === 'DeleteTrail' || event?.eventName === 'StopLogging';
   if (!baseline) {
     const seen = event ? `${event.eventName} by the event's actor` : 'found by the sweep';
@@ -155,14 +186,14 @@ export function decideTrailFixes(state: TrailState): Decision<TrailAction> {
   const weakenings = trailWeakenings(baseline.config, current);
   if (weakenings.length === 0) {
     return acceptsChanges(target)
-      ? noAction('compliant', `${event?.eventName} does not weaken the trail: accepted, the baseline follows`, [
-          baselineRecord(target),
+      ? noAction('compliant', `${event?.eventName} does not weaken the trail: accepted`, [
+          baselineRecord(target, 'follow'),
         ])
       : noAction('compliant', 'the trail is as its baseline says');
   }
-  // A key that cannot be used blocks only putting that key back; the other fixes still happen.
-  const keyBlocked = blockers(state);
-  const restorable = keyBlocked.length > 0 ? weakenings.filter((w) => w.attribute !== 'kmsKeyId') : weakenings;
+  // A key or bucket that cannot be used blocks only putting that one back; the other fixes still happen.
+  const blocked = blockers(state);
+  const restorable = weakenings.filter((w) => !blocked.some((b) => b.attribute === w.attribute));
   // The sweep does not know when logging stopped unless AWS says: the notice says the time is unknown.
   const stoppedFor = durationText(current.stoppedLoggingAt ?? event?.eventTime, state.now);
   const findings = weakenings.map((w) =>
@@ -172,22 +203,54 @@ export function decideTrailFixes(state: TrailState): Decision<TrailAction> {
   );
   const suspicious = weakenings.filter((w) => w.suspicious).map((w) => `${w.attribute} changed to ${w.after}`);
   const severity = weakenings.some((w) => w.attribute === 'logging') ? 'critical' : 'high';
+  const blockedSteps = blocked.map((b) => b.step);
   if (restorable.length === 0) {
-    return needsHuman(`trail ${target.name} was weakened but cannot be restored`, keyBlocked, severity, findings);
+    return needsHuman(`trail ${target.name} was weakened but cannot be restored`, blockedSteps, severity, findings);
   }
   return {
     status: 'drifted',
     reason: `weakened: ${weakenings.map((w) => w.attribute).join(', ')}${suspicious.length ? ` (suspicious: ${suspicious.join('; ')})` : ''}`,
     findings,
-    actions: restoreActions(baseline.config, current, weakenings),
-    needsHuman: suspicious.length
+    actions: restoreActions(baseline.config, current, restorable),
+    needsHuman: [
+      ...(suspicious.length
+        ? [
+            `Find out why ${target.name}'s ${suspicious.join(' and ')}: changing where a trail writes is how logs get diverted.`,
+          ]
+        : []),
+      ...blockedSteps,
+    ],
+    severity,
+    // Only an update (or a re-creation) can carry accepted changes beside what it weakened: the baseline follows.
+    bookkeeping: acceptsChanges(target) && blocked.length === 0 ? [baselineRecord(target, 'follow')] : [],
+  };
+}
+
+/**
+ * A trail the sweep sees for the first time: its present configuration becomes its baseline, but never silently from
+ * a stopped or weakened state. A stopped trail is started first; what falls short of the rule's controls is notified.
+ */
+function decideFirstSeen(target: TrailTarget, current: TrailConfig): Decision<TrailAction> {
+  const gaps = firstSeenGaps(current);
+  const findings: Finding[] = [
+    ...(current.isLogging ? [] : [{ attribute: 'logging', before: 'off (first seen by the sweep)', after: 'on' }]),
+    ...gaps,
+  ];
+  if (findings.length === 0) {
+    return noAction('compliant', `first seen by the sweep: ${target.name}`, [baselineRecord(target, 'first')]);
+  }
+  return {
+    status: 'drifted',
+    reason: `first seen by the sweep: ${findings.map((f) => f.attribute).join(', ')} short of the policy`,
+    findings,
+    actions: current.isLogging ? [] : [startLogging(current.trailArn, 'logging started')],
+    needsHuman: gaps.length
       ? [
-          `Find out why ${target.name}'s ${suspicious.join(' and ')}: changing where a trail writes is how logs get diverted.`,
+          `Trail ${target.name} was first seen by the sweep with ${gaps.map((g) => `${g.attribute} ${g.before}`).join(', ')}: its baseline records it as it is; strengthen it if that is not intended (the baseline follows).`,
         ]
       : [],
-    severity,
-    // Only an update can carry accepted changes beside what it weakened: then the baseline follows the result.
-    bookkeeping: acceptsChanges(target) ? [baselineRecord(target)] : [],
+    severity: current.isLogging ? 'high' : 'critical',
+    bookkeeping: [baselineRecord(target, 'first')],
   };
 }
 
@@ -203,7 +266,7 @@ function decideRecreate(state: TrailState, baseline: TrailBaseline): Decision<Tr
       after: `re-created from the baseline of ${baseline.capturedAt}`,
     },
   ];
-  const blocked = blockers(state);
+  const blocked = blockers(state).map((b) => b.step);
   if (config.isOrganizationTrail) {
     blocked.push(`${config.name} is an organization trail: re-create it from the organization's management account.`);
   }
@@ -219,6 +282,12 @@ function decideRecreate(state: TrailState, baseline: TrailBaseline): Decision<Tr
   };
 }
 
+/** Whether the account owns the bucket: it is among the account's own buckets (ListBuckets lists only those). */
+async function ownsBucket(ctx: RuleContext, name: string, region: string): Promise<boolean> {
+  const { Buckets = [] } = await ctx.aws.client(S3Client, region).send(new ListBucketsCommand({ Prefix: name }));
+  return Buckets.some((bucket) => bucket.Name === name);
+}
+
 async function inspectDependencies(
   ctx: RuleContext,
   target: TrailTarget,
@@ -226,7 +295,16 @@ async function inspectDependencies(
   current: TrailConfig | undefined,
 ) {
   const dependencies: Dependencies = {};
-  if (baseline.kmsKeyId && (!current || current.kmsKeyId !== baseline.kmsKeyId)) {
+  if (!current || current.s3BucketName !== baseline.s3BucketName) {
+    const name = baseline.s3BucketName;
+    dependencies.bucket = { name, ownedByAccount: await ownsBucket(ctx, name, target.region) };
+  }
+  const keyAccount = baseline.kmsKeyId ? arnAccount(baseline.kmsKeyId) : undefined;
+  if (baseline.kmsKeyId && keyAccount !== undefined && keyAccount !== target.account) {
+    // Not read: another account's key is not put back, whatever its state.
+    if (!current || current.kmsKeyId !== baseline.kmsKeyId)
+      dependencies.key = { id: baseline.kmsKeyId, state: undefined };
+  } else if (baseline.kmsKeyId && (!current || current.kmsKeyId !== baseline.kmsKeyId)) {
     const kms = ctx.aws.client(KMSClient, arnRegion(baseline.kmsKeyId) ?? target.region);
     try {
       const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: baseline.kmsKeyId }));
@@ -274,18 +352,9 @@ function baselineStore(ctx: RuleContext) {
 
 async function inspectTrail(target: TrailTarget, ctx: RuleContext): Promise<TrailState> {
   const current = await readTrail(ctx.aws, target.name, target.region);
-  const baseline =
-    eventOf(target)?.eventName === 'CreateTrail'
-      ? undefined
-      : await baselineStore(ctx).get(current?.trailArn ?? trailArnOf(target));
+  const baseline = await baselineStore(ctx).get(current?.trailArn ?? trailArnOf(target));
   const dependencies = baseline ? await inspectDependencies(ctx, target, baseline.config, current) : {};
   return { target, current, baseline, dependencies, now: new Date().toISOString() };
-}
-
-/** A trail the sweep sees for the first time: its baseline is captured, nothing else is read or decided. */
-function preScreenTrail(target: TrailTarget): Decision<never> | undefined {
-  if (!('firstSeen' in target) || !target.firstSeen) return undefined;
-  return noAction('compliant', 'new trail: baseline captured', [baselineRecord(target)]);
 }
 
 export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_COMMANDS>({
@@ -307,6 +376,8 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
       resource: TRAIL_ARNS,
     },
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
+    // Whether a baseline's bucket is the account's own, before a restore writes to it.
+    { actions: ['s3:ListAllMyBuckets'], resource: '*' },
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
@@ -315,7 +386,6 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
 
   target: targetOf,
   describe: describeTrail,
-  preScreen: preScreenTrail,
   inspect: inspectTrail,
   decide: decideTrailFixes,
 
@@ -355,8 +425,6 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
     },
     async assess(target: TrailSweepTarget, _region, ctx) {
       const resource = describeTrail(target);
-      const firstSeen = preScreenTrail(target);
-      if (firstSeen) return { name: target.name, resource, state: undefined, decision: firstSeen };
       const state = await inspectTrail(target, ctx);
       return { name: target.name, resource, state, decision: decideTrailFixes(state) };
     },

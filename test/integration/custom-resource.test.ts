@@ -70,7 +70,12 @@ const baselineOf = (arn: string) => new TrailBaselineStore(createAwsClients(), l
 describe('the trail guard’s handler as a CloudFormation custom resource', () => {
   beforeEach(async () => {
     responseUrl.reset();
-    await freshEngine({ AWS_REGION: HOME });
+    // The stack's ARN as the template sets it; loopback stands in for CloudFormation's S3 host (tests only).
+    await freshEngine({
+      AWS_REGION: HOME,
+      DRIFTGUARD_STACK_ID: STACK_ID,
+      DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL: 'allow',
+    });
     await trailWithoutBaseline(HOME, 'home-trail');
     await trailWithoutBaseline('eu-west-1', 'other-region-trail');
   });

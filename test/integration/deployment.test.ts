@@ -41,6 +41,8 @@ const KEYS = sub('arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*');
 const TRAILS = sub('arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*');
 const ROLES = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*');
 const USERS = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*');
+/** Actions IAM gives no resource type (listing the account's keys, its buckets) take "*". */
+const ANY = sub('*');
 const STATE_TABLE = sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}');
 const LOG_KEY = { 'Fn::GetAtt': ['LogKey', 'Arn'] };
 const ROLE = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/';
@@ -237,12 +239,15 @@ const GUARDS: ExpectedGuard[] = [
     statements: [
       allow(TRAIL_ACTIONS, TRAILS),
       allow(['kms:DescribeKey'], KEYS),
+      // Whether a baseline's bucket is the account's own, before a restore writes to it.
+      allow(['s3:ListAllMyBuckets'], ANY),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
       // Declared with CreateTrail and UpdateTrail, the commands that hand CloudTrail a role.
       PASS_ROLE_TO_CLOUDTRAIL,
       ...ownNeeds('driftguard-dev-trailGuard'),
     ],
-    environment: SETTINGS_ENVIRONMENT,
+    // The stack's own ARN: the deploy-time capture answers only its own stack's requests.
+    environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
   },
   {
     id: 'KmsGuard',
@@ -256,6 +261,8 @@ const GUARDS: ExpectedGuard[] = [
     statements: [
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:Query'], STATE_TABLE),
+      // The sweep's keys pass lists the region's keys to find the tagged ones.
+      allow(['kms:ListKeys'], ANY),
       ...ownNeeds('driftguard-dev-kmsGuard'),
     ],
     environment: SETTINGS_ENVIRONMENT,
@@ -466,7 +473,15 @@ describe('the sweep function', () => {
     expect(fn?.Timeout).toBe(900);
     expect(fn?.MemorySize).toBe(512);
     expect(fn?.ReservedConcurrentExecutions).toBe(1);
-    expect(fn?.Environment).toEqual({ Variables: { ...SETTINGS_ENVIRONMENT, ...FORWARDER_ENVIRONMENT } });
+    // The sweep quarantines too (the stack's policy), and answers for the stack like the trail guard.
+    expect(fn?.Environment).toEqual({
+      Variables: {
+        ...SETTINGS_ENVIRONMENT,
+        DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' },
+        DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
+        ...FORWARDER_ENVIRONMENT,
+      },
+    });
     expect(resources.SweepLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
     const schedules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
@@ -487,6 +502,7 @@ describe('the sweep function', () => {
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
       allow(TRAIL_ACTIONS, TRAILS),
+      allow(['kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
       ...FORWARDER_RULE,

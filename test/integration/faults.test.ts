@@ -12,9 +12,8 @@ import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { RetryStrategyV2, RetryToken } from '@smithy/types';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AwsClients, createAwsClients } from '../../lib/aws.js';
+import type { AwsClients } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { logGroupGuard } from '../../lib/guards/log-group-guard.js';
 import { createGuardHandler, RemediationFailedError } from '../../lib/handler.js';
@@ -23,7 +22,7 @@ import { loadSettings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 import { contextFor, deliverAsLambda } from '../support/handler-harness.js';
-import { serverError, throttling } from '../support/intercept.js';
+import { faultsInsideRetries, serverError, throttling } from '../support/intercept.js';
 
 const EVENTS = Number(process.env.FAULT_TEST_EVENTS ?? 1000);
 const SEED = Number(process.env.FAULT_TEST_SEED ?? 20261122);
@@ -57,50 +56,20 @@ const streamSeed = (pass: number, worker: number) => (SEED + Math.imul(pass * WO
 const workerFaults = new AsyncLocalStorage<() => number>();
 const injected = { throttles: 0, serverErrors: 0 };
 
-/** The SDK's retries without their shared retry quota: whether a call is retried depends on its own faults alone. */
-function quotaFreeRetries(): RetryStrategyV2 {
-  const token = (count: number): RetryToken => ({ getRetryCount: () => count, getRetryDelay: () => 2 });
-  return {
-    acquireInitialRetryToken: async () => token(0),
-    async refreshRetryTokenForRetry(previous, { errorType }) {
-      const count = previous.getRetryCount() + 1;
-      if (errorType === 'CLIENT_ERROR' || count >= SDK_ATTEMPTS) throw new Error('no retry left');
-      return token(count);
-    },
-    recordSuccess: () => undefined,
-  };
-}
-
 /** The engine's clients, with faults thrown inside the SDK's retry loop (each attempt may fail) and fast backoff. */
 function faultyClients(): AwsClients {
-  const base = createAwsClients({ retryStrategy: quotaFreeRetries() });
-  const done = new WeakSet<object>();
-  return {
-    client(Class, region) {
-      const client = base.client(Class, region) as unknown as {
-        middlewareStack: { add(middleware: unknown, options: unknown): void };
-      };
-      if (!done.has(client)) {
-        done.add(client);
-        client.middlewareStack.add(
-          (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-            const roll = workerFaults.getStore()?.() ?? 1;
-            if (roll < THROTTLE_RATE) {
-              injected.throttles += 1;
-              throw throttling();
-            }
-            if (roll < THROTTLE_RATE + SERVER_ERROR_RATE) {
-              injected.serverErrors += 1;
-              throw serverError();
-            }
-            return next(args);
-          },
-          { step: 'finalizeRequest', priority: 'low', name: 'faultInjector' },
-        );
-      }
-      return client as never;
-    },
-  };
+  return faultsInsideRetries(SDK_ATTEMPTS, () => {
+    const roll = workerFaults.getStore()?.() ?? 1;
+    if (roll < THROTTLE_RATE) {
+      injected.throttles += 1;
+      return throttling();
+    }
+    if (roll < THROTTLE_RATE + SERVER_ERROR_RATE) {
+      injected.serverErrors += 1;
+      return serverError();
+    }
+    return undefined;
+  });
 }
 
 function eventFor(index: number, logGroupName = `/faults/service-${String(index).padStart(4, '0')}`): CloudTrailEvent {

@@ -212,10 +212,15 @@ describe('the sweep function as Custom::RegionForwarders', () => {
   beforeAll(async () => {
     responseUrl = await startResponseUrl();
   });
-  afterAll(() => responseUrl.close());
+  afterAll(async () => {
+    delete process.env.DRIFTGUARD_STACK_ID;
+    delete process.env.DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL;
+    await responseUrl.close();
+  });
   beforeEach(async () => {
     responseUrl.reset();
-    await freshEngine();
+    // The stack's own requests only; the local ResponseURL stands in for CloudFormation's S3 host.
+    await freshEngine({ DRIFTGUARD_STACK_ID: STACK_ID, DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL: 'allow' });
   });
 
   function request(type: CustomResourceRequest['RequestType'], id: string): CustomResourceRequest {

@@ -23,6 +23,7 @@ import { awsCallCounter, createAwsClients } from '../../lib/aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../../lib/envelope.js';
 import { QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/iam-users.js';
 import type { QuarantineAction } from '../../lib/mfa/quarantine-actions.js';
+import { QuarantineRecords } from '../../lib/mfa/quarantine-records.js';
 import { checkEvent, type EngineContext, type HandledEvent, handleEvent, settleDecision } from '../../lib/pipeline.js';
 import type { SweepContext } from '../../lib/rule.js';
 import { consoleSignInMfa } from '../../lib/rules/console-signin-mfa.js';
@@ -138,7 +139,12 @@ describe('MFA guard against the emulator', () => {
     const bob = await readIamUserState('bob');
     const [keyId] = Object.keys(bob.keys);
     expect(bob.keys).toEqual({ [String(keyId)]: 'Inactive' });
-    expect(bob.tags[QUARANTINED_KEYS_TAG]).toBe(keyId);
+    // Recorded where only the engine writes; the user's tags carry the marker only.
+    expect(bob.tags[QUARANTINED_KEYS_TAG]).toBeUndefined();
+    expect(await new QuarantineRecords(createAwsClients(), settings.stateTable ?? '').get('bob')).toEqual({
+      since: bob.tags[QUARANTINE_TAG],
+      keys: [keyId],
+    });
     expect((await readNotices())[0]?.text).toContain(
       `aws iam update-access-key --user-name bob --access-key-id ${keyId} --status Active`,
     );
@@ -165,6 +171,7 @@ describe('MFA guard against the emulator', () => {
     expect(bob.policies).toEqual([]);
     expect(bob.tags).toEqual({});
     expect(bob.keys).toEqual({ [String(engineKey)]: 'Active', [otherKey]: 'Inactive' });
+    expect(await new QuarantineRecords(createAwsClients(), settings.stateTable ?? '').get('bob')).toBeUndefined();
     const [notice] = await readNotices();
     expect(notice?.attributes).toMatchObject({ severity: 'low', outcome: 'remediated' });
     expect(notice?.subject).toBe('[driftguard] LOW IAM user bob EnableMFADevice by bob: released, keys reactivated');

@@ -144,14 +144,15 @@ describe('trail guard against the emulator', () => {
     expect((await readNotices())[0]?.attributes.severity).toBe('high');
   });
 
-  it('restores narrowed management events and keeps the author’s data events', async () => {
+  it('restores narrowed management events and the data events the call removed', async () => {
     const report = await replay([sample('PutEventSelectors-write-only')]);
     expect(report.items[0]?.result.outcome).toBe('remediated');
+    expect(report.items[0]?.result.findings.map((f) => f.attribute)).toEqual(['managementEvents', 'dataEvents']);
     const { now } = await expectTrailAsBaseline();
     expect(now?.eventSelectors?.[0]).toMatchObject({
       ReadWriteType: 'All',
       IncludeManagementEvents: true,
-      ExcludeManagementEventSources: [],
+      DataResources: [{ Type: 'AWS::S3::Object', Values: [expect.stringMatching(/-data\/$/)] }],
     });
   });
 
@@ -183,7 +184,7 @@ describe('trail guard against the emulator', () => {
     const report = await replay([sample('CreateTrail')]);
     expect(report.items[0]?.result).toMatchObject({
       outcome: 'compliant',
-      reason: 'new trail team-trail: baseline captured',
+      reason: 'new trail team-trail; baseline captured',
     });
     await expectTrailAsBaseline('team-trail');
   });
@@ -230,7 +231,8 @@ describe('trail guard against the emulator', () => {
 
     await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
     const gone = await replay([anotherEvent(sample('DeleteTrail-by-name'), 'bucket-gone')], false);
-    expect(gone.items[0]?.result.needsHuman[0]).toMatch(new RegExp(`${bucket} is gone`));
+    // Checked before any write: a bucket the account does not list is gone or another account's.
+    expect(gone.items[0]?.result.needsHuman[0]).toMatch(new RegExp(`${bucket} is not a bucket of account ${ACCOUNT}`));
     const { trailList } = await cloudtrail().send(new DescribeTrailsCommand({}));
     expect(trailList).toEqual([]);
   });
@@ -265,7 +267,12 @@ describe('the trail sweep pass against the emulator', () => {
       const assessed = await pass.assess(item, REGION, ctx);
       if (!assessed) continue;
       const settled = await settleDecision(trailIntegrity, assessed.resource, assessed.state, assessed.decision, ctx);
-      swept.push({ name: assessed.name, decision: assessed.decision, outcome: settled.outcome });
+      swept.push({
+        name: assessed.name,
+        decision: assessed.decision,
+        outcome: settled.outcome,
+        reason: settled.reason,
+      });
     }
     return { page, swept };
   }
@@ -288,23 +295,29 @@ describe('the trail sweep pass against the emulator', () => {
     });
   });
 
-  it('captures a new trail’s baseline and re-creates a deleted one, saying when it was deleted is unknown', async () => {
+  it('starts a stopped trail it sees first, says what it lacks, captures its baseline logging; re-creates a deleted one', async () => {
     const { swept } = await sweepRegion(sweepContext());
-    expect(swept.map(({ name, outcome, decision }) => [name, outcome, decision.reason])).toEqual([
-      ['team-trail', 'compliant', 'new trail: baseline captured'],
-      [TRAIL, 'remediated', `trail ${TRAIL} was deleted`],
+    expect(swept.map(({ name, outcome }) => [name, outcome])).toEqual([
+      ['team-trail', 'needs-human'],
+      [TRAIL, 'remediated'],
     ]);
+    expect(swept[0]?.reason).toMatch(/^first seen by the sweep: logging, isMultiRegionTrail, .*; baseline captured$/);
+    expect(swept[0]?.decision.actions.map((a) => a.api)).toEqual(['cloudtrail:StartLogging']);
+    expect(swept[1]?.reason).toBe(`trail ${TRAIL} was deleted`);
     expect(swept[1]?.decision.findings[0]?.before).toBe('deleted (not logging for an unknown time)');
     const captured = await baselineOf(`arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/team-trail`);
     expect(captured?.capturedFrom).toBe(SWEEP_ID);
+    expect(captured?.config.isLogging).toBe(true);
     await expectTrailAsBaseline('team-trail');
     await expectTrailAsBaseline();
   });
 
-  it('captures and re-creates nothing in a dry run', async () => {
+  it('captures, starts and re-creates nothing in a dry run, and says what it would capture', async () => {
     const { swept } = await sweepRegion(sweepContext(true));
-    expect(swept.map(({ outcome }) => outcome)).toEqual(['compliant', 'planned']);
+    expect(swept.map(({ outcome }) => outcome)).toEqual(['planned', 'planned']);
+    expect(swept[0]?.reason).toMatch(/; would capture its baseline \(dry run\)$/);
     expect(await baselineOf(`arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/team-trail`)).toBeUndefined();
+    expect((await readTrail(createAwsClients(), 'team-trail', REGION))?.isLogging).toBe(false);
     expect(await readTrail(createAwsClients(), TRAIL, REGION)).toBeUndefined();
   });
 });

@@ -47,7 +47,8 @@ function request(overrides: Partial<CustomResourceRequest> = {}): CustomResource
 
 function context(env: Record<string, string> = { DRIFTGUARD_STATE_TABLE: TABLE }): RuleContext {
   return {
-    settings: settingsOf(env),
+    // The stack's own ARN, as the template sets it: only its requests are served.
+    settings: settingsOf({ DRIFTGUARD_STACK_ID: STACK_ID, ...env }),
     aws: createAwsClients({ maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }),
   };
 }

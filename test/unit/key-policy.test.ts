@@ -10,6 +10,7 @@ import {
   type PolicyDocument,
   type PolicyStatement,
   parsePolicy,
+  statementText,
 } from '../../lib/key-policy.js';
 import { ACCOUNT } from './fixtures.js';
 
@@ -532,5 +533,33 @@ describe('review fixes', () => {
 
   it.each(['null', '{"Statement": null}', '{"Statement": [null]}'])('rejects %s as no policy', (text) => {
     expect(() => parsePolicy(text)).toThrow('the key policy has no Statement');
+  });
+});
+
+describe('statementText', () => {
+  it.each([
+    [
+      {
+        Sid: 'Logs',
+        Effect: 'Allow',
+        Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
+        Action: ['kms:Encrypt*', 'kms:Decrypt*'],
+      },
+      'Logs: Allow logs.eu-west-1.amazonaws.com kms:Encrypt*, kms:Decrypt*',
+    ],
+    [
+      { Effect: 'Deny', Principal: '*', NotAction: 'kms:Describe*', Resource: '*' },
+      '(no Sid): Deny * not kms:Describe*',
+    ],
+    [
+      { Sid: 'Admins', Effect: 'Allow', Principal: { AWS: ['arn:aws:iam::123456789012:root'] }, Action: 'kms:*' },
+      'Admins: Allow arn:aws:iam::123456789012:root kms:*',
+    ],
+  ] satisfies [PolicyStatement, string][])('names %j by Sid, effect, principal and actions', (statement, text) => {
+    // Act
+    const named = statementText(statement);
+
+    // Assess
+    expect(named).toBe(text);
   });
 });

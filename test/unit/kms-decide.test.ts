@@ -6,6 +6,7 @@ import {
   GetKeyRotationStatusCommand,
   type KeyMetadata,
   KMSClient,
+  ListKeysCommand,
   ListResourceTagsCommand,
   type Tag,
 } from '@aws-sdk/client-kms';
@@ -369,7 +370,10 @@ describe('decideKeyFixes', () => {
     const [put] = decision.actions;
     expect(put?.params).toEqual({ KeyId: KEY_ARN, PolicyName: 'default', Policy: expect.any(String) });
     expect(policyWritten(put)).toEqual({ ...written, Statement: [ADMIN, AUDIT, LOGS] });
-    expect(put?.summary).toBe(`key policy: ${LOGS_STATEMENT_SID} put back (other statements unchanged)`);
+    // Named by Sid, effect, principal and actions: a notice carries no policy document.
+    expect(put?.summary).toBe(
+      `key policy: ${LOGS_STATEMENT_SID}: Allow logs.${REGION}.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe* put back (other statements unchanged)`,
+    );
     expect(decision.findings).toEqual([
       {
         attribute: 'keyPolicy',
@@ -1142,10 +1146,58 @@ describe('the sweep’s keys pass', () => {
     dynamoMock.on(ScanCommand).resolves({ Items: keyArns.map((arn) => ({ pk: { S: `key#${arn}` } })) });
   }
 
+  /** The region's keys as ListKeys pages them, each with its tags. */
+  function regionKeys(...pages: { arn: string; tagged: boolean }[][]) {
+    pages.forEach((page, index) => {
+      kmsMock.on(ListKeysCommand, index === 0 ? {} : { Marker: `page-${index}` }).resolves({
+        Keys: page.map(({ arn }) => ({ KeyArn: arn, KeyId: arn.split('/').pop() })),
+        ...(index < pages.length - 1 ? { Truncated: true, NextMarker: `page-${index + 1}` } : {}),
+      });
+      for (const { arn, tagged } of page) {
+        kmsMock.on(ListResourceTagsCommand, { KeyId: arn }).resolves({
+          Tags: tagged ? [{ TagKey: 'driftguard:protected', TagValue: 'true' }] : [{ TagKey: 'team', TagValue: 'x' }],
+        });
+      }
+    });
+  }
+
   beforeEach(() => {
     kmsMock.reset();
     dynamoMock.reset();
     recordedKeys();
+    regionKeys([]);
+  });
+
+  it('lists the keys tagged driftguard:protected=true, across ListKeys pages, besides the recorded ones', async () => {
+    // Prepare
+    const TAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/44444444-4444-4444-8444-444444444444`;
+    const UNTAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/55555555-5555-4555-8555-555555555555`;
+    recordedKeys(KEY_ARN);
+    regionKeys(
+      [
+        { arn: KEY_ARN, tagged: true },
+        { arn: UNTAGGED, tagged: false },
+      ],
+      [{ arn: TAGGED, tagged: true }],
+    );
+
+    // Act
+    const page = await keySweep.list(REGION, undefined, sweepContext());
+
+    // Assess
+    expect(page).toEqual({ items: [KEY_ARN, TAGGED] });
+  });
+
+  it('fails, rather than skip a key, when a key’s tags cannot be read', async () => {
+    // Prepare
+    regionKeys([{ arn: KEY_ARN, tagged: true }]);
+    kmsMock.on(ListResourceTagsCommand).rejects(awsError('KMSInternalException'));
+
+    // Act
+    const act = keySweep.list(REGION, undefined, sweepContext());
+
+    // Assess
+    await expect(act).rejects.toThrow('KMSInternalException happened');
   });
 
   it('is named keys and lists everything at once', async () => {
@@ -1190,7 +1242,7 @@ describe('the sweep’s keys pass', () => {
 
     // Assess
     expect(page).toEqual({ items });
-    expect(kmsMock.calls()).toHaveLength(0);
+    expect(kmsMock.commandCalls(DescribeKeyCommand)).toHaveLength(0);
   });
 
   it('lists only the stack’s key without a state table', async () => {

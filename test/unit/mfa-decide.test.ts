@@ -33,9 +33,10 @@ const NOW = '2026-11-21T13:00:01.000Z';
 const KEY_1 = 'AKIAEXAMPLEKEY000001';
 const KEY_2 = 'AKIAEXAMPLEKEY000002';
 
-function settings(overrides: { keys?: boolean; policy?: string | null } = {}): Settings {
+function settings(overrides: { keys?: boolean; policy?: string | null; table?: boolean } = {}): Settings {
   return {
-    ...settingsOf(),
+    // The quarantine's record lives in the state table.
+    ...settingsOf(overrides.table === false ? {} : { DRIFTGUARD_STATE_TABLE: 'driftguard-test-state' }),
     ...readMfaSettings({
       DRIFTGUARD_MFA_DEACTIVATE_KEYS: String(overrides.keys ?? false),
       ...(overrides.policy === null ? {} : { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: overrides.policy ?? POLICY_ARN }),
@@ -330,16 +331,8 @@ describe('decideMfaDeviceChange: containment after DeactivateMFADevice', () => {
       },
       {
         api: 'iam:TagUser',
-        params: {
-          UserName: 'bob',
-          Tags: [
-            { Key: QUARANTINE_TAG, Value: MARKER },
-            { Key: QUARANTINED_KEYS_TAG, Value: KEY_1 },
-          ],
-        },
-        summary: expect.stringContaining(
-          `undo: aws iam untag-user --user-name bob --tag-keys ${QUARANTINE_TAG} ${QUARANTINED_KEYS_TAG}`,
-        ),
+        params: { UserName: 'bob', Tags: [{ Key: QUARANTINE_TAG, Value: MARKER }] },
+        summary: `bob tagged ${QUARANTINE_TAG}=${MARKER} (undo: aws iam untag-user --user-name bob --tag-keys ${QUARANTINE_TAG})`,
         brief: '',
       },
       {
@@ -347,6 +340,16 @@ describe('decideMfaDeviceChange: containment after DeactivateMFADevice', () => {
         params: { UserName: 'bob', AccessKeyId: KEY_1, Status: 'Inactive' },
         summary: `access key ${KEY_1} of bob Active -> Inactive (undo: aws iam update-access-key --user-name bob --access-key-id ${KEY_1} --status Active)`,
         brief: 'keys inactive',
+      },
+    ]);
+    // The keys are recorded in the state table (before they are deactivated), never in the user's tags.
+    expect(decision.bookkeeping).toEqual([
+      {
+        kind: 'quarantine',
+        userName: 'bob',
+        since: MARKER,
+        keys: [KEY_1],
+        summary: `quarantine of bob recorded (keys ${KEY_1})`,
       },
     ]);
     expect(decision.findings).toEqual([
@@ -376,15 +379,23 @@ describe('decideMfaDeviceChange: containment after DeactivateMFADevice', () => {
       settings({ keys: true }),
     );
     expect(decision.actions.map((a) => a.params)).toEqual([
-      {
-        UserName: 'bob',
-        Tags: [
-          { Key: QUARANTINE_TAG, Value: 'first' },
-          { Key: QUARANTINED_KEYS_TAG, Value: `${KEY_1} ${KEY_2}` },
-        ],
-      },
       { UserName: 'bob', AccessKeyId: KEY_2, Status: 'Inactive' },
     ]);
+    expect(decision.bookkeeping).toEqual([
+      expect.objectContaining({ kind: 'quarantine', since: 'first', keys: [KEY_1, KEY_2] }),
+    ]);
+  });
+
+  it('leaves the keys active, and says so, where no state table can record them for the release', () => {
+    const decision = decideMfaDeviceChange(
+      deviceState('DeactivateMFADevice', user()),
+      settings({ keys: true, table: false }),
+    );
+    expect(decision.actions.map((a) => a.api)).toEqual(['iam:AttachUserPolicy', 'iam:TagUser']);
+    expect(decision.needsHuman).toEqual([
+      expect.stringMatching(/^bob's access keys were left active: DRIFTGUARD_STATE_TABLE is not set/),
+    ]);
+    expect(decision.bookkeeping).toEqual([]);
   });
 
   it('hands over to a human when no quarantine policy is configured', () => {
@@ -437,6 +448,10 @@ describe('decideMfaDeviceChange: release after EnableMFADevice', () => {
       { api: 'iam:DetachUserPolicy', params: { UserName: 'bob', PolicyArn: POLICY_ARN } },
       { api: 'iam:UpdateAccessKey', params: { UserName: 'bob', AccessKeyId: KEY_1, Status: 'Active' } },
       { api: 'iam:UntagUser', params: { UserName: 'bob', TagKeys: [QUARANTINE_TAG, QUARANTINED_KEYS_TAG] } },
+    ]);
+    // The record is dropped once everything is given back (kept when an attempt fails).
+    expect(decision.bookkeeping).toEqual([
+      { kind: 'quarantine-released', userName: 'bob', summary: 'quarantine record of bob dropped' },
     ]);
     expect(decision.findings).toContainEqual({
       attribute: 'accessKey AKIAEXAMPLEDELETED01',
@@ -492,13 +507,7 @@ describe('the users sweep', () => {
       { api: 'iam:AttachUserPolicy', params: { UserName: 'bob', PolicyArn: POLICY_ARN } },
       {
         api: 'iam:TagUser',
-        params: {
-          UserName: 'bob',
-          Tags: [
-            { Key: QUARANTINE_TAG, Value: `${NOW} Sweep ${SWEEP_ID}` },
-            { Key: QUARANTINED_KEYS_TAG, Value: KEY_1 },
-          ],
-        },
+        params: { UserName: 'bob', Tags: [{ Key: QUARANTINE_TAG, Value: `${NOW} Sweep ${SWEEP_ID}` }] },
       },
       { api: 'iam:UpdateAccessKey', params: { UserName: 'bob', AccessKeyId: KEY_1, Status: 'Inactive' } },
     ]);

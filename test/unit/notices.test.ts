@@ -399,16 +399,35 @@ describe('buildNotice document and attributes', () => {
         time: '2026-11-20T10:00:00Z',
         source: 'logs.amazonaws.com',
       },
-      actions: [ASSOCIATE, RETAIN].map(({ api, params, summary }) => ({ api, params, summary })),
+      // What was done, in words: no request parameters.
+      actions: [ASSOCIATE, RETAIN].map(({ api, summary }) => ({ api, summary })),
+      earlierAttempts: [],
       failures: [],
       needsHuman: [],
     });
+    expect(JSON.stringify(notice.document)).not.toContain('"params"');
     expect(notice.attributes).toEqual({
       severity: 'medium',
       rule: 'log-group-encryption-retention',
       outcome: 'remediated',
       account: ACCOUNT,
     });
+  });
+});
+
+describe('writes of an earlier attempt', () => {
+  it('are named in the notice that follows, after what this attempt did', () => {
+    // Prepare
+    const earlierWrites = [{ api: 'logs:AssociateKmsKey', summary: 'KMS key none -> arn:aws:kms:eu-west-1:k' }];
+
+    // Act
+    const notice = buildNotice(input({ actions: [RETAIN], earlierWrites }));
+
+    // Assess
+    expect(notice.document.earlierAttempts).toEqual(earlierWrites);
+    expect(notice.text).toContain(
+      'Done by an earlier attempt at this event, which then failed:\n  - KMS key none -> arn:aws:kms:eu-west-1:k (logs:AssociateKmsKey)',
+    );
   });
 });
 

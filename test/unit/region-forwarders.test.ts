@@ -298,6 +298,13 @@ describe('the forwarders in the registry and the template', () => {
 });
 
 describe('Custom::RegionForwarders when the regions cannot be read', () => {
+  const ownStack = {
+    ...settings,
+    customResource: {
+      stackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/driftguard-prod/1',
+      loopbackResponseUrl: false,
+    },
+  };
   const request = (RequestType: 'Create' | 'Delete') => ({
     RequestType,
     ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/r?sig=x',
@@ -321,7 +328,7 @@ describe('Custom::RegionForwarders when the regions cannot be read', () => {
     const result = await handleForwardersResource(
       request(type),
       REGION_FORWARDERS,
-      { settings, aws: createAwsClients() },
+      { settings: ownStack, aws: createAwsClients() },
       unreadable,
       new Logger({ logLevel: 'SILENT' }),
       send,
@@ -341,5 +348,30 @@ describe('Custom::RegionForwarders when the regions cannot be read', () => {
         Data: { Regions: '' },
       },
     ]);
+  });
+});
+
+describe('Custom::RegionForwarders from another stack', () => {
+  it('is malformed: no forwarder touched, no answer sent', async () => {
+    const sent: string[] = [];
+    const act = handleForwardersResource(
+      {
+        RequestType: 'Delete',
+        ResponseURL: 'https://attacker.example/answer',
+        StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/other/1',
+        RequestId: 'forged-1',
+        LogicalResourceId: 'RegionForwarders',
+        PhysicalResourceId: 'driftguard-prod-forward@us-east-1',
+      },
+      REGION_FORWARDERS,
+      { settings, aws: createAwsClients() },
+      async () => {
+        throw new Error('the scope is not read for a foreign request');
+      },
+      new Logger({ logLevel: 'SILENT' }),
+      async (url) => sent.push(url),
+    );
+    await expect(act).rejects.toThrow(/DRIFTGUARD_STACK_ID is not set/);
+    expect(sent).toEqual([]);
   });
 });

@@ -11,6 +11,8 @@ const samples = readdirSync('events')
   .map((name) => parseCloudTrailEvent(JSON.parse(readFileSync(`events/${name}`, 'utf8'))));
 const readme = readFileSync('README.md', 'utf8');
 
+/** IAM actions with no resource type (Service Authorization Reference): their only resource is "*". */
+const WITHOUT_RESOURCE_TYPE = ['kms:ListKeys', 's3:ListAllMyBuckets'];
 describe.each(RULES)('rule $id', (rule) => {
   it('declares id, title, severity, controls and a trigger', () => {
     expect(rule.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
@@ -27,7 +29,9 @@ describe.each(RULES)('rule $id', (rule) => {
     expect(Object.keys(rule.commands).length + rule.reads.length).toBeGreaterThan(0);
     for (const { actions, resource } of rulePermissions(rule)) {
       for (const action of actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$/);
-      expect(resource).toMatch(/^arn:\$\{AWS::Partition\}:[a-z0-9-]+:/);
+      // Actions IAM defines no resource type for take "*" only, alone in their statement.
+      if (actions.every((action) => WITHOUT_RESOURCE_TYPE.includes(action))) expect(resource).toBe('*');
+      else expect(resource).toMatch(/^arn:\$\{AWS::Partition\}:[a-z0-9-]+:/);
     }
   });
 

@@ -43,6 +43,7 @@ describe('loadSettings', () => {
       forwardRoleArn: undefined,
       forwarderName: 'driftguard-forward',
       forwardRegions: undefined,
+      customResource: { stackId: undefined, loopbackResponseUrl: false },
     });
   });
 

@@ -64,13 +64,21 @@ function state({
   };
 }
 
+/** The baseline follows an accepted change (it replaces the one kept). */
 const capture: EngineRecord = {
   kind: 'trail-baseline',
   trail: NAME,
   region: REGION,
   from: EVENT_ID,
-  summary: 'baseline captured',
+  mode: 'follow',
+  summary: 'the baseline follows',
 };
+
+/** A trail's first baseline (kept only where it has none). */
+const firstCapture: EngineRecord = { ...capture, mode: 'first', summary: 'baseline captured' };
+
+const FOREIGN_BUCKET: Dependencies = { bucket: { name: BUCKET, ownedByAccount: false } };
+const FOREIGN_KEY = 'arn:aws:kms:eu-west-1:999999999999:key/33333333-3333-4333-8333-333333333333';
 
 const PENDING_DELETION: Dependencies = { key: { id: KEY, state: 'PendingDeletion' } };
 const DELETED = { current: undefined, baseline: baselineOf() };
@@ -91,7 +99,81 @@ const CASES: Case[] = [
     input: { eventName: 'CreateTrail', current: trail(), baseline: undefined },
     status: 'compliant',
     apis: [],
+    bookkeeping: [firstCapture],
+  },
+  {
+    label: 'CreateTrail re-creating a trail weaker than its baseline: restored, high, the baseline follows',
+    input: {
+      eventName: 'CreateTrail',
+      current: trail({ isMultiRegionTrail: false, kmsKeyId: undefined, isLogging: false, tags: [] }),
+      baseline: baselineOf(),
+    },
+    status: 'drifted',
+    apis: ['cloudtrail:UpdateTrail', 'cloudtrail:StartLogging'],
+    severity: 'critical',
     bookkeeping: [capture],
+  },
+  {
+    label: 'CreateTrail re-creating a trail stronger than its baseline: accepted, the baseline follows',
+    input: {
+      eventName: 'CreateTrail',
+      current: trail({ insightSelectors: [{ InsightType: 'ApiCallRateInsight' }], s3KeyPrefix: 'v2' }),
+      baseline: baselineOf(trail({ isMultiRegionTrail: false })),
+    },
+    status: 'compliant',
+    apis: [],
+    bookkeeping: [capture],
+  },
+  {
+    label: 'CreateTrail re-creating a trail with another account’s bucket in its baseline: a human, no write',
+    input: {
+      eventName: 'CreateTrail',
+      current: trail({ s3BucketName: OTHER_BUCKET }),
+      baseline: baselineOf(),
+      dependencies: FOREIGN_BUCKET,
+    },
+    status: 'drifted',
+    apis: [],
+    needsHuman: 1,
+    severity: 'high',
+    bookkeeping: [],
+  },
+  {
+    label: 'deleted, the baseline’s bucket not the account’s: a human, no actions',
+    input: { eventName: 'DeleteTrail', ...DELETED, dependencies: FOREIGN_BUCKET },
+    status: 'drifted',
+    apis: [],
+    needsHuman: 1,
+    severity: 'critical',
+    bookkeeping: [],
+  },
+  {
+    label: 'deleted, the baseline’s key of another account: a human, no actions',
+    input: {
+      eventName: 'DeleteTrail',
+      current: undefined,
+      baseline: baselineOf(trail({ kmsKeyId: FOREIGN_KEY })),
+      dependencies: { key: { id: FOREIGN_KEY, state: undefined } },
+    },
+    status: 'drifted',
+    apis: [],
+    needsHuman: 1,
+    severity: 'critical',
+    bookkeeping: [],
+  },
+  {
+    label: 'bucket changed and the baseline’s bucket not the account’s: the other fixes only, no baseline change',
+    input: {
+      eventName: 'UpdateTrail',
+      current: trail({ s3BucketName: OTHER_BUCKET, logFileValidationEnabled: false }),
+      baseline: baselineOf(),
+      dependencies: FOREIGN_BUCKET,
+    },
+    status: 'drifted',
+    apis: ['cloudtrail:UpdateTrail'],
+    needsHuman: 2,
+    severity: 'high',
+    bookkeeping: [],
   },
   {
     label: 'CreateTrail of a trail that is gone again: ignored',
@@ -483,7 +565,7 @@ describe('decideTrailFixes', () => {
   });
 
   describe('a weakened trail', () => {
-    it.each<[string, Partial<TrailConfig>, Record<string, unknown>]>([
+    it.each<[string, Partial<TrailConfig>, Record<string, unknown>, TrailConfig?]>([
       ['isMultiRegionTrail', { isMultiRegionTrail: false }, { IsMultiRegionTrail: true }],
       ['logFileValidationEnabled', { logFileValidationEnabled: false }, { EnableLogFileValidation: true }],
       ['includeGlobalServiceEvents', { includeGlobalServiceEvents: false }, { IncludeGlobalServiceEvents: true }],
@@ -494,16 +576,73 @@ describe('decideTrailFixes', () => {
       ],
       ['kmsKeyId', { kmsKeyId: undefined }, { KmsKeyId: KEY }],
       ['s3BucketName', { s3BucketName: OTHER_BUCKET }, { S3BucketName: BUCKET }],
-    ])('gets %s back, and nothing else', (attribute, weakened, restored) => {
+      ['snsTopicName', { snsTopicName: undefined }, { SnsTopicName: 'trail-deliveries' }],
+      ['kmsKeyId', { kmsKeyId: FOREIGN_KEY }, { KmsKeyId: '' }, trail({ kmsKeyId: undefined })],
+    ])(
+      'gets %s back, and nothing else',
+      (attribute, weakened, restored, baseline = trail({
+        snsTopicName: 'trail-deliveries',
+      })) => {
+        // Act
+        const decision = decideTrailFixes(
+          state({ eventName: 'UpdateTrail', current: { ...baseline, ...weakened }, baseline: baselineOf(baseline) }),
+        );
+
+        // Assess
+        expect(decision.actions).toHaveLength(1);
+        expect(decision.actions[0]?.params).toStrictEqual({ Name: TRAIL_ARN, ...restored });
+        expect(decision.actions[0]?.summary).toBe(`${attribute} back to the baseline`);
+      },
+    );
+
+    it('puts the baseline’s selectors back whole when data events were removed, and its lost insight types', () => {
+      // Prepare
+      const data = { Type: 'AWS::S3::Object', Values: ['arn:aws:s3:::payments-data/'] };
+      const baseline = trail({
+        eventSelectors: [management({ DataResources: [data] })],
+        insightSelectors: [{ InsightType: 'ApiCallRateInsight' }],
+      });
+      const current = trail({ insightSelectors: [{ InsightType: 'ApiErrorRateInsight' }] });
+
       // Act
       const decision = decideTrailFixes(
-        state({ eventName: 'UpdateTrail', current: trail(weakened), baseline: baselineOf() }),
+        state({ eventName: 'PutEventSelectors', current, baseline: baselineOf(baseline) }),
       );
 
       // Assess
-      expect(decision.actions).toHaveLength(1);
-      expect(decision.actions[0]?.params).toStrictEqual({ Name: TRAIL_ARN, ...restored });
-      expect(decision.actions[0]?.summary).toBe(`${attribute} back to the baseline`);
+      expect(decision.actions.map(({ api, params }) => ({ api, params }))).toStrictEqual([
+        {
+          api: 'cloudtrail:PutEventSelectors',
+          params: { TrailName: TRAIL_ARN, EventSelectors: [management({ DataResources: [data] })] },
+        },
+        {
+          api: 'cloudtrail:PutInsightSelectors',
+          params: {
+            TrailName: TRAIL_ARN,
+            InsightSelectors: [{ InsightType: 'ApiErrorRateInsight' }, { InsightType: 'ApiCallRateInsight' }],
+          },
+        },
+      ]);
+    });
+
+    it('does not send the trail back to a baseline bucket the account does not own', () => {
+      // Act
+      const decision = decideTrailFixes(
+        state({
+          eventName: 'UpdateTrail',
+          current: trail({ s3BucketName: OTHER_BUCKET, logFileValidationEnabled: false }),
+          baseline: baselineOf(),
+          dependencies: FOREIGN_BUCKET,
+        }),
+      );
+
+      // Assess
+      expect(decision.actions.map(({ api, params }) => ({ api, params }))).toStrictEqual([
+        { api: 'cloudtrail:UpdateTrail', params: { Name: TRAIL_ARN, EnableLogFileValidation: true } },
+      ]);
+      expect(decision.needsHuman).toContainEqual(
+        expect.stringContaining(`The baseline's S3 bucket ${BUCKET} is not a bucket of account ${ACCOUNT}`),
+      );
     });
 
     it('restores only the weakened attributes in one UpdateTrail', () => {
@@ -610,30 +749,71 @@ describe('a trail found by the sweep', () => {
     return { target: swept(), current, baseline, dependencies: {}, now: NOW };
   }
 
-  it('has its baseline captured, from the sweep, when it is seen for the first time', () => {
+  function firstSeen(current: TrailConfig): Decision {
+    return decideTrailFixes({ target: swept(true), current, baseline: undefined, dependencies: {}, now: NOW });
+  }
+
+  it('has its baseline captured, from the sweep, when it is seen for the first time as the policy expects', () => {
     // Act
-    const decision = trailIntegrity.preScreen?.(swept(true), settingsOf());
+    const decision = firstSeen(trail());
 
     // Assess
     expect(decision).toEqual({
       status: 'compliant',
-      reason: 'new trail: baseline captured',
+      reason: `first seen by the sweep: ${NAME}`,
       findings: [],
       actions: [],
       needsHuman: [],
-      bookkeeping: [{ ...capture, from: SWEEP_ID }],
+      bookkeeping: [{ ...firstCapture, from: SWEEP_ID }],
     });
   });
 
-  it.each([
-    ['a trail with a baseline', swept(false)],
-    ['a trail named by an event', state({ eventName: 'CreateTrail', current: trail(), baseline: undefined }).target],
-  ])('is read and decided when it is %s', (_label, target) => {
+  it('is started, critical, when first seen not logging; its baseline captured after', () => {
     // Act
-    const decision = trailIntegrity.preScreen?.(target, settingsOf());
+    const decision = firstSeen(trail({ isLogging: false }));
 
     // Assess
-    expect(decision).toBeUndefined();
+    expect(decision).toMatchObject({
+      status: 'drifted',
+      reason: 'first seen by the sweep: logging short of the policy',
+      findings: [{ attribute: 'logging', before: 'off (first seen by the sweep)', after: 'on' }],
+      needsHuman: [],
+      severity: 'critical',
+      bookkeeping: [{ ...firstCapture, from: SWEEP_ID }],
+    });
+    expect(decision.actions.map(({ api, params }) => ({ api, params }))).toEqual([
+      { api: 'cloudtrail:StartLogging', params: { Name: TRAIL_ARN } },
+    ]);
+  });
+
+  it('is notified, never captured silently, when first seen short of the rule’s controls', () => {
+    // Act
+    const decision = firstSeen(
+      trail({
+        isMultiRegionTrail: false,
+        logFileValidationEnabled: false,
+        kmsKeyId: FOREIGN_KEY,
+        cloudWatchLogsLogGroupArn: undefined,
+        cloudWatchLogsRoleArn: undefined,
+        eventSelectors: [management({ ReadWriteType: 'WriteOnly' })],
+      }),
+    );
+
+    // Assess
+    expect(decision.status).toBe('drifted');
+    expect(decision.actions).toEqual([]);
+    expect(decision.severity).toBe('high');
+    expect(decision.findings.map((f) => f.attribute)).toEqual([
+      'isMultiRegionTrail',
+      'kmsKeyId',
+      'logFileValidationEnabled',
+      'cloudWatchLogs',
+      'managementEvents',
+    ]);
+    expect(decision.needsHuman).toEqual([
+      `Trail ${NAME} was first seen by the sweep with isMultiRegionTrail off, kmsKeyId ${FOREIGN_KEY} (a key of account 999999999999), logFileValidationEnabled off, cloudWatchLogs none, managementEvents WriteOnly: its baseline records it as it is; strengthen it if that is not intended (the baseline follows).`,
+    ]);
+    expect(decision.bookkeeping).toEqual([{ ...firstCapture, from: SWEEP_ID }]);
   });
 
   it('is re-created when deleted, saying the time it was deleted is unknown', () => {

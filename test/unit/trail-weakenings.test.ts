@@ -25,6 +25,8 @@ import {
   trail,
 } from './trail-fixtures.js';
 
+const FOREIGN_KEY = 'arn:aws:kms:eu-west-1:999999999999:key/33333333-3333-4333-8333-333333333333';
+const FOREIGN_ROLE = 'arn:aws:iam::999999999999:role/quiet-logs';
 const S3_DATA = { Type: 'AWS::S3::Object', Values: ['arn:aws:s3:::payments-data/'] };
 const LAMBDA_DATA = { Type: 'AWS::Lambda::Function', Values: ['arn:aws:lambda'] };
 
@@ -190,6 +192,90 @@ const WEAKENED: WeakeningCase[] = [
     ],
   },
   {
+    label: 'SNS topic removed',
+    baseline: trail({ snsTopicName: 'trail-deliveries' }),
+    current: trail({ snsTopicName: undefined }),
+    expected: [{ attribute: 'snsTopicName', before: 'trail-deliveries', after: 'removed' }],
+  },
+  {
+    label: 'CloudWatch Logs delivery role changed, group kept (suspicious)',
+    current: trail({ cloudWatchLogsRoleArn: FOREIGN_ROLE }),
+    expected: [
+      {
+        attribute: 'cloudWatchLogs',
+        before: `${LOG_GROUP} via ${LOG_ROLE}`,
+        after: `${LOG_GROUP} via ${FOREIGN_ROLE}`,
+        suspicious: true,
+      },
+    ],
+  },
+  {
+    label: 'a KMS key of another account added where there was none (suspicious)',
+    baseline: trail({ kmsKeyId: undefined }),
+    current: trail({ kmsKeyId: FOREIGN_KEY }),
+    expected: [
+      {
+        attribute: 'kmsKeyId',
+        before: 'none',
+        after: `${FOREIGN_KEY} (a key of account 999999999999)`,
+        suspicious: true,
+      },
+    ],
+  },
+  {
+    label: 'basic data resources removed',
+    baseline: trail({ eventSelectors: [management({ DataResources: [S3_DATA, LAMBDA_DATA] })] }),
+    current: trail({ eventSelectors: [management({ DataResources: [LAMBDA_DATA] })] }),
+    expected: [
+      {
+        attribute: 'dataEvents',
+        before: 'AWS::S3::Object arn:aws:s3:::payments-data/ (All)',
+        after: 'no longer recorded',
+      },
+    ],
+  },
+  {
+    label: 'basic data resources narrowed to writes',
+    baseline: trail({ eventSelectors: [management({ DataResources: [S3_DATA] })] }),
+    current: trail({
+      eventSelectors: [management(), management({ ReadWriteType: 'WriteOnly', DataResources: [S3_DATA] })],
+    }),
+    expected: [
+      {
+        attribute: 'dataEvents',
+        before: 'AWS::S3::Object arn:aws:s3:::payments-data/ (All)',
+        after: 'no longer recorded',
+      },
+    ],
+  },
+  {
+    label: 'advanced data selector removed',
+    baseline: advancedTrail(
+      advancedManagement(),
+      advancedData('AWS::S3::Object'),
+      advancedData('AWS::Lambda::Function'),
+    ),
+    current: advancedTrail(advancedManagement(), advancedData('AWS::Lambda::Function')),
+    expected: [
+      {
+        attribute: 'dataEvents',
+        before: JSON.stringify([
+          { Field: 'eventCategory', Equals: ['Data'] },
+          { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+        ]),
+        after: 'no longer recorded',
+      },
+    ],
+  },
+  {
+    label: 'insight selectors removed',
+    baseline: trail({
+      insightSelectors: [{ InsightType: 'ApiCallRateInsight' }, { InsightType: 'ApiErrorRateInsight' }],
+    }),
+    current: trail({ insightSelectors: [{ InsightType: 'ApiErrorRateInsight' }] }),
+    expected: [{ attribute: 'insightSelectors', before: 'ApiCallRateInsight', after: 'removed' }],
+  },
+  {
     label: 'several attributes at once, in table order',
     current: trail({
       isLogging: false,
@@ -230,19 +316,21 @@ const NOT_WEAKENED: { label: string; baseline: TrailConfig; current: TrailConfig
   { label: 'S3 key prefix removed', baseline: trail(), current: trail({ s3KeyPrefix: undefined }) },
   { label: 'SNS topic added', baseline: trail(), current: trail({ snsTopicName: 'trail-deliveries' }) },
   {
-    label: 'SNS topic removed',
-    baseline: trail({ snsTopicName: 'trail-deliveries' }),
-    current: trail({ snsTopicName: undefined }),
-  },
-  {
     label: 'data resources added to the management selector',
     baseline: trail(),
     current: trail({ eventSelectors: [management({ DataResources: [S3_DATA, LAMBDA_DATA] })] }),
   },
   {
-    label: 'data resources removed',
-    baseline: trail({ eventSelectors: [management({ DataResources: [S3_DATA] })] }),
-    current: trail(),
+    label: 'data resources recorded for all calls where they were recorded for writes',
+    baseline: trail({
+      eventSelectors: [management(), management({ ReadWriteType: 'WriteOnly', DataResources: [S3_DATA] })],
+    }),
+    current: trail({ eventSelectors: [management({ DataResources: [S3_DATA] })] }),
+  },
+  {
+    label: 'a KMS key of the trail’s own account added where there was none',
+    baseline: trail({ kmsKeyId: undefined }),
+    current: trail({ kmsKeyId: OTHER_KEY }),
   },
   {
     label: 'insight selectors added',
@@ -250,15 +338,17 @@ const NOT_WEAKENED: { label: string; baseline: TrailConfig; current: TrailConfig
     current: trail({ insightSelectors: [{ InsightType: 'ApiErrorRateInsight' }] }),
   },
   {
-    label: 'insight selectors removed',
+    label: 'one insight type replaced by both',
     baseline: trail({ insightSelectors: [{ InsightType: 'ApiCallRateInsight' }] }),
-    current: trail(),
+    current: trail({
+      insightSelectors: [{ InsightType: 'ApiErrorRateInsight' }, { InsightType: 'ApiCallRateInsight' }],
+    }),
   },
   { label: 'tags changed', baseline: trail(), current: trail({ tags: [] }) },
   {
     label: 'management events turned on',
     baseline: trail({ eventSelectors: [management({ IncludeManagementEvents: false, DataResources: [S3_DATA] })] }),
-    current: trail(),
+    current: trail({ eventSelectors: [management({ DataResources: [S3_DATA] })] }),
   },
   {
     label: 'readWriteType widened WriteOnly -> All',
@@ -646,7 +736,12 @@ describe('fixes found by review', () => {
     });
     const current = { ...baseline, cloudWatchLogsLogGroupArn: 'arn:aws:logs:eu-west-1:123456789012:log-group:quiet:*' };
     expect(trailWeakenings(baseline, current)).toEqual([
-      { attribute: 'cloudWatchLogs', before: group, after: current.cloudWatchLogsLogGroupArn, suspicious: true },
+      {
+        attribute: 'cloudWatchLogs',
+        before: `${group} via arn:aws:iam::123456789012:role/r`,
+        after: `${current.cloudWatchLogsLogGroupArn} via arn:aws:iam::123456789012:role/r`,
+        suspicious: true,
+      },
     ]);
   });
 
