@@ -5,13 +5,18 @@ interface CommandSender {
   send(command: unknown): Promise<unknown>;
 }
 
-import type { Action, AnyRule, CommandSpec } from './rule.js';
+import type { Action, AnyRuleDeclaration, CommandSpec } from './rule.js';
 
 export class UndeclaredActionError extends Error {
   override name = 'UndeclaredActionError';
 }
 
-export async function sendAction(aws: AwsClients, rule: AnyRule, action: Action, region: string): Promise<void> {
+export async function sendAction(
+  aws: AwsClients,
+  rule: AnyRuleDeclaration,
+  action: Action,
+  region: string,
+): Promise<void> {
   const spec = (rule.commands as Record<string, CommandSpec | undefined>)[action.api];
   if (spec === undefined) throw new UndeclaredActionError(`${rule.id} plans ${action.api}, which it does not declare`);
   // The action's params are typed from this very declaration (ActionOf): the pairing holds by construction.

@@ -4,40 +4,18 @@
  * fails loudly when the answer is not taken (CloudFormation would otherwise wait an hour for it).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type CustomResourceRequest, foreignRequestReason } from './custom-resource.js';
+import {
+  answerCloudFormation,
+  answerRequest,
+  type CustomResourceRequest,
+  foreignRequestReason,
+} from './custom-resource.js';
 import { MalformedEventError } from './envelope.js';
 import type { RuleContext } from './rule.js';
 import { captureTrailBaselines } from './trail-baselines.js';
 
-/** CloudFormation did not take the custom resource's answer: the deploy waits for it until it times out. */
-export class CloudFormationAnswerError extends Error {
-  override name = 'CloudFormationAnswerError';
-}
-
-/** The ResponseURL without its query (a pre-signature that is not for the logs). */
-function withoutSignature(url: string): string {
-  const { origin, pathname } = new URL(url);
-  return `${origin}${pathname}`;
-}
-
-/**
- * PUTs the answer at the pre-signed ResponseURL. The URL is signed with no content type, so the request carries an
- * empty one (fetch would add text/plain, and S3 would refuse the signature). A refusal throws.
- */
-export async function answerCloudFormation(url: string, body: string): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'PUT', body, headers: { 'content-type': '' } });
-  } catch (error) {
-    throw new CloudFormationAnswerError(`the answer could not be sent to ${withoutSignature(url)}`, { cause: error });
-  }
-  if (!response.ok) {
-    const detail = (await response.text()).slice(0, 500);
-    throw new CloudFormationAnswerError(
-      `the answer was refused at ${withoutSignature(url)}: HTTP ${response.status}${detail ? ` ${detail}` : ''}`,
-    );
-  }
-}
+// The answer's sender and its error live in custom-resource.js (the sweep's forwarders answer too); kept here for callers.
+export { answerCloudFormation, CloudFormationAnswerError } from './custom-resource.js';
 
 /** The custom resource's logical id in the stack (serverless.yml): requests for any other resource are not ours. */
 export const CAPTURE_RESOURCE_ID = 'TrailBaselineCapture';
@@ -72,23 +50,16 @@ export async function handleCaptureResource(
     status = 'FAILED';
     reason = `baseline capture failed: ${(error as Error).message}`;
   }
-  const answer = {
-    Status: status,
-    Reason: reason,
-    PhysicalResourceId: request.PhysicalResourceId ?? `driftguard-trail-baselines-${region}`,
-    StackId: request.StackId,
-    RequestId: request.RequestId,
-    LogicalResourceId: request.LogicalResourceId,
-    Data: { Captured: captured.length },
-  };
-  try {
-    await send(request.ResponseURL, JSON.stringify(answer));
-  } catch (error) {
-    // Thrown, the invocation fails and Lambda tries again (custom resources are invoked asynchronously).
-    logger.error('CloudFormation did not take the answer', error as Error);
-    throw new CloudFormationAnswerError(`${request.RequestType} ${request.LogicalResourceId} left unanswered`, {
-      cause: error,
-    });
-  }
+  await answerRequest(
+    request,
+    {
+      Status: status,
+      Reason: reason,
+      PhysicalResourceId: request.PhysicalResourceId ?? `driftguard-trail-baselines-${region}`,
+      Data: { Captured: captured.length },
+    },
+    logger,
+    send,
+  );
   return { status, reason, captured };
 }

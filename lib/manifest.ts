@@ -3,7 +3,7 @@
  * Pure data; scripts/build.ts bundles it for serverless.yml's ${file(...)} resolver, and tests read the packaged result.
  */
 import type { Guard } from './guard.js';
-import type { AnyRule, Commands, PermissionDeclaration } from './rule.js';
+import type { AnyRuleDeclaration, Commands, PermissionDeclaration } from './rule.js';
 
 export type EventPattern = Record<string, unknown>;
 
@@ -51,7 +51,7 @@ export interface PolicyStatement {
 }
 
 /** The union of the guard's rules' declared actions, grouped by resource and condition; nothing else. */
-export function ruleStatements(guard: Guard): PolicyStatement[] {
+export function ruleStatements(guard: { rules: readonly AnyRuleDeclaration[] }): PolicyStatement[] {
   const grouped = new Map<string, { declaration: PermissionDeclaration; actions: Set<string> }>();
   for (const declaration of guard.rules.flatMap(rulePermissions)) {
     const key = JSON.stringify([declaration.resource, declaration.condition ?? null]);
@@ -80,7 +80,7 @@ function subConditions(condition: Record<string, Record<string, string>>): Recor
 }
 
 /** A rule's IAM needs: its reads, and each declared command's action on the command's resource. */
-export function rulePermissions(rule: AnyRule): PermissionDeclaration[] {
+export function rulePermissions(rule: AnyRuleDeclaration): PermissionDeclaration[] {
   const writes = Object.entries(rule.commands as Commands).flatMap(([action, spec]) => [
     { actions: [action], resource: spec.resource, ...(spec.condition ? { condition: spec.condition } : {}) },
     ...(spec.alsoNeeds ?? []),

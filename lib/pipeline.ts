@@ -11,6 +11,7 @@ import { keepRecord, keptBeforeWrites, toldRecords } from './records.js';
 import {
   type Action,
   type AnyRule,
+  type AnyRuleDeclaration,
   type Decision,
   type EngineRecord,
   type Finding,
@@ -236,7 +237,7 @@ export interface Settled {
  * engine's own records kept. Shared by the event pipeline and the sweep; `beforeWrites` runs before the first write.
  */
 export async function settleDecision(
-  rule: AnyRule,
+  rule: AnyRuleDeclaration,
   resource: Resource,
   state: unknown,
   decision: Decision,
@@ -255,7 +256,8 @@ export async function settleDecision(
     const reason = `${decision.reason}${toldRecords(records, !ctx.dryRun)}`;
     return { outcome: decision.status, reason, decision, done: [], failures: [], gone: false };
   }
-  const writes = !(ctx.dryRun || ctx.settings.mode === 'notify');
+  // The engine's own plumbing (the forwarders) is kept in place in notify mode too.
+  const writes = !(ctx.dryRun || (ctx.settings.mode === 'notify' && !rule.ownInfrastructure));
   if (writes) {
     await beforeWrites?.(decision);
     await keepRecords(decision, ctx, 'before-writes');
@@ -295,7 +297,7 @@ export async function settleDecision(
 }
 
 async function applyActions(
-  rule: AnyRule,
+  rule: AnyRuleDeclaration,
   region: string,
   actions: Action[],
   ctx: RuleContext,

@@ -4,8 +4,19 @@ import { kmsGuard } from './guards/kms-guard.js';
 import { logGroupGuard } from './guards/log-group-guard.js';
 import { mfaGuard } from './guards/mfa-guard.js';
 import { trailGuard } from './guards/trail-guard.js';
-import type { AnyRule } from './rule.js';
+import type { AnyRule, AnyRuleDeclaration } from './rule.js';
+import { regionForwardersRule } from './rules/region-forwarders.js';
 
 export const GUARDS: Guard[] = [logGroupGuard, trailGuard, kmsGuard, mfaGuard];
 
+/** The rules events trigger, each run by its guard. */
 export const RULES: AnyRule[] = GUARDS.flatMap((guard) => guard.rules);
+
+/** The forwarders that carry every guard's events home from the other regions; the sweep keeps them in place. */
+export const REGION_FORWARDERS = regionForwardersRule(GUARDS);
+
+/**
+ * What the sweep goes through, in this order, and what its role may do: every rule, then the forwarders (a pass of
+ * one call or two per region, after the resource passes the cursor was made for).
+ */
+export const SWEPT_RULES: AnyRuleDeclaration[] = [...RULES, REGION_FORWARDERS];

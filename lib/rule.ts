@@ -178,7 +178,7 @@ export interface SweptResource<State> {
 export interface RuleSweep<Item, State> {
   /** The pass's name in the report and the cursor, e.g. "log-groups". */
   pass: string;
-  /** A global service's resources are swept once, from this region (skipped unless it is swept). */
+  /** A global service's resources are swept once, from this region (whichever regions the sweep covers). */
   onlyRegion?: string;
   /** One page: the items, and the token of the next page (undefined when the region is done). */
   list(region: string, token: string | undefined, ctx: SweepContext): Promise<{ items: Item[]; next?: string }>;
@@ -186,28 +186,17 @@ export interface RuleSweep<Item, State> {
   assess(item: Item, region: string, ctx: SweepContext): Promise<SweptResource<State> | undefined>;
 }
 
-/** Inspection result: the resource's present state, or `undefined` when it no longer exists. */
-export interface Rule<Target = unknown, State = unknown, C extends Commands = Commands> {
+/** What every rule declares, whether events trigger it or the sweep alone finds its drift. */
+export interface RuleDeclaration<State = unknown, C extends Commands = Commands> {
   id: string;
   title: string;
   severity: Severity;
   /** AWS Security Hub controls the rule serves, e.g. CloudWatch.16. */
   controls: string[];
-  trigger: Trigger;
   /** The writes the rule may make; the role's write actions derive from these. */
   commands: C;
   /** The reads (and other calls made outside actions, e.g. state-table records) the role needs. */
   reads: PermissionDeclaration[];
-  /**
-   * Which resource the event touched (name or ARN, normalised), or a Skip when the event concerns something the rule
-   * does not guard; throws MalformedEventError when the event lacks what the rule needs.
-   */
-  target(event: CloudTrailEvent): Target | Skip;
-  describe(target: Target): Resource;
-  /** A decision that needs no AWS call (e.g. exempt by name); undefined means inspect. */
-  preScreen?(target: Target, settings: Settings): Decision<ActionOf<C>> | undefined;
-  inspect(target: Target, ctx: RuleContext): Promise<State | undefined>;
-  decide(state: State, settings: Settings): Decision<ActionOf<C>>;
   /** After the actions: what could not be restored (read back and compared), as steps for a human. */
   verify?(state: State, ctx: RuleContext): Promise<string[]>;
   /** Reads a failed write's error (the write was sent in `region`); undefined for a plain failure. */
@@ -220,7 +209,37 @@ export interface Rule<Target = unknown, State = unknown, C extends Commands = Co
   /** How the sweep finds what no event reported. */
   // biome-ignore lint/suspicious/noExplicitAny: each rule lists items of its own type
   sweep?: RuleSweep<any, State>;
+  /** Its writes keep the engine's own plumbing (not the account's resources) in place: made in notify mode too. */
+  ownInfrastructure?: boolean;
 }
+
+/** A rule that events trigger: a guard runs it on each matching event (inspection result: undefined when gone). */
+export interface Rule<Target = unknown, State = unknown, C extends Commands = Commands>
+  extends RuleDeclaration<State, C> {
+  trigger: Trigger;
+  /**
+   * Which resource the event touched (name or ARN, normalised), or a Skip when the event concerns something the rule
+   * does not guard; throws MalformedEventError when the event lacks what the rule needs.
+   */
+  target(event: CloudTrailEvent): Target | Skip;
+  describe(target: Target): Resource;
+  /** A decision that needs no AWS call (e.g. exempt by name); undefined means inspect. */
+  preScreen?(target: Target, settings: Settings): Decision<ActionOf<C>> | undefined;
+  inspect(target: Target, ctx: RuleContext): Promise<State | undefined>;
+  decide(state: State, settings: Settings): Decision<ActionOf<C>>;
+}
+
+/**
+ * A rule no event can report on (a deleted or disabled forwarder carries no event home): the sweep is how it finds
+ * its drift, and it belongs to no guard.
+ */
+export interface SweepOnlyRule<State = unknown, C extends Commands = Commands> extends RuleDeclaration<State, C> {
+  // biome-ignore lint/suspicious/noExplicitAny: each rule lists items of its own type
+  sweep: RuleSweep<any, State>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the sweep and the roles hold rules of different State/command types
+export type AnyRuleDeclaration = RuleDeclaration<any, any>;
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds rules of different Target/State types
 export type AnyRule = Rule<any, any, any>;

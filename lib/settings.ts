@@ -24,6 +24,12 @@ export interface Settings {
   mfaDeactivateKeys: boolean;
   /** DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: the stack's managed policy driftguard-<stage>-mfa-quarantine. */
   mfaQuarantinePolicyArn: string | undefined;
+  /** DRIFTGUARD_FORWARD_ROLE_ARN: the role EventBridge forwards other regions' events home with; unset: no forwarders. */
+  forwardRoleArn: string | undefined;
+  /** DRIFTGUARD_FORWARDER_NAME: the forwarding rule's name in every other region (deployed: driftguard-<stage>-forward). */
+  forwarderName: string;
+  /** DRIFTGUARD_FORWARD_REGIONS: the regions that get a forwarder; undefined: every region the sweep covers. */
+  forwardRegions: string[] | undefined;
   /** The stack's custom-resource requests: whose they must be, and where their answers may go. */
   customResource: CustomResourceSettings;
 }
@@ -60,6 +66,10 @@ const KMS_KEY_PATTERN =
 const TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
+/** An AWS region name, like eu-west-1. */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+// EventBridge's rule-name rules; driftguard's forwarders are named driftguard-...forward... so that a reader sees whose they are.
+const FORWARDER_NAME_PATTERN = /^driftguard-[.\-_A-Za-z0-9]*forward[.\-_A-Za-z0-9]*$/;
 const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 
 function read(env: Env, name: string): string | undefined {
@@ -120,6 +130,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const exemptTag = readMatching(env, 'DRIFTGUARD_EXEMPT_TAG', /^.{1,128}$/u, 'a tag key of 1 to 128 characters');
   return {
     ...readMfaSettings(env),
+    ...readForwarderSettings(env),
     customResource: readCustomResourceSettings(env),
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
@@ -178,5 +189,44 @@ export function readMfaSettings(env: Env = process.env): MfaSettings {
       POLICY_ARN_PATTERN,
       'values are an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)',
     ),
+  };
+}
+
+/** A comma-separated list of regions (`--regions`, region settings), deduplicated; undefined when empty. */
+export function parseRegions(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const regions = text
+    .split(',')
+    .map((region) => region.trim())
+    .filter(Boolean);
+  const bad = regions.find((region) => !REGION_PATTERN.test(region));
+  if (bad) throw new Error(`region "${bad}" is not an AWS region (like eu-west-1)`);
+  return [...new Set(regions)];
+}
+
+export type ForwarderSettings = Pick<Settings, 'forwardRoleArn' | 'forwarderName' | 'forwardRegions'>;
+
+export function readForwarderSettings(env: Env = process.env): ForwarderSettings {
+  const text = read(env, 'DRIFTGUARD_FORWARD_REGIONS');
+  const bad = text?.split(',').find((region) => region.trim() !== '' && !REGION_PATTERN.test(region.trim()));
+  if (bad !== undefined)
+    invalid('DRIFTGUARD_FORWARD_REGIONS', bad.trim(), 'values are AWS region names (like eu-west-1), comma-separated');
+  const name = readMatching(
+    env,
+    'DRIFTGUARD_FORWARDER_NAME',
+    FORWARDER_NAME_PATTERN,
+    'values are an EventBridge rule name that starts with driftguard- and contains forward (up to 64 of A-Z a-z 0-9 . - _)',
+  );
+  if (name !== undefined && name.length > 64)
+    invalid('DRIFTGUARD_FORWARDER_NAME', name, 'names of up to 64 characters');
+  return {
+    forwardRoleArn: readMatching(
+      env,
+      'DRIFTGUARD_FORWARD_ROLE_ARN',
+      ROLE_ARN_PATTERN,
+      'values are an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+    ),
+    forwarderName: name ?? 'driftguard-forward',
+    forwardRegions: parseRegions(text),
   };
 }

@@ -4,7 +4,14 @@
  */
 
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreatePolicyCommand, GetPolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  GetPolicyCommand,
+  GetRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -20,6 +27,7 @@ import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
 import { engineRoleNames } from '../lib/manifest.js';
 import { mfaQuarantinePolicyDocument } from '../lib/mfa/quarantine-policy.js';
 import { GUARDS } from '../lib/registry.js';
+import { forwardRoleDocuments } from '../lib/rules/region-forwarders.js';
 import { emulatorClientConfig, emulatorCredentials } from './emulator/client.js';
 
 // Scripts and tests that provision an emulator also build clients for it.
@@ -50,6 +58,49 @@ export const LOCAL_LOG_KEY_ALIAS = 'alias/driftguard-local-logs';
 export const LOCAL_STATE_TABLE = 'driftguard-local-state';
 /** The emulator's name for the policy serverless.yml creates as driftguard-<stage>-mfa-quarantine. */
 export const LOCAL_MFA_QUARANTINE_POLICY = 'driftguard-local-mfa-quarantine';
+
+/** The emulator's names for the forward role and the forwarders serverless.yml names driftguard-<stage>-forward. */
+export const LOCAL_FORWARDER_NAME = 'driftguard-local-forward';
+
+/** The settings that point the sweep at the forward role of this account. */
+function forwarderSettings(roleArn: string): Record<string, string> {
+  return { DRIFTGUARD_FORWARD_ROLE_ARN: roleArn, DRIFTGUARD_FORWARDER_NAME: LOCAL_FORWARDER_NAME };
+}
+
+/**
+ * Creates the forward role serverless.yml creates (EventBridge may put events on the home region's default bus, and
+ * nothing else); returns the settings that point the sweep's forwarders at it.
+ */
+export async function provisionForwardRole(endpoint: string, home: string): Promise<Record<string, string>> {
+  const config = emulatorClientConfig(endpoint, 'us-east-1');
+  const { Account } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
+  const iam = new IAMClient(config);
+  const documents = forwardRoleDocuments(Account, `arn:aws:events:${home}:${Account}:event-bus/default`);
+  let arn = `arn:aws:iam::${Account}:role/${LOCAL_FORWARDER_NAME}`;
+  await iam
+    .send(
+      new CreateRoleCommand({
+        RoleName: LOCAL_FORWARDER_NAME,
+        AssumeRolePolicyDocument: JSON.stringify(documents.trust),
+        Description:
+          "driftguard local: EventBridge forwards the other regions' events to the home region's default bus",
+      }),
+    )
+    .then(({ Role }) => {
+      arn = Role?.Arn ?? arn;
+    })
+    .catch((error: Error) => {
+      if (!error.name.startsWith('EntityAlreadyExists')) throw error;
+    });
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: LOCAL_FORWARDER_NAME,
+      PolicyName: 'put-events-home',
+      PolicyDocument: JSON.stringify(documents.policy),
+    }),
+  );
+  return forwarderSettings(arn);
+}
 
 export interface ProvisionOptions {
   endpoint: string;
@@ -166,6 +217,7 @@ export async function provisionEngineResources(opts: ProvisionOptions): Promise<
 
   return {
     ...(await provisionMfaQuarantinePolicy(opts.endpoint)),
+    ...(await provisionForwardRole(opts.endpoint, region)),
     DRIFTGUARD_STATE_TABLE: LOCAL_STATE_TABLE,
     DRIFTGUARD_LOG_KMS_KEY: LOCAL_LOG_KEY_ALIAS,
     DRIFTGUARD_NOTICE_TOPIC_ARN: TopicArn,
@@ -196,6 +248,9 @@ export async function findProvisionedSettings(endpoint: string, region = 'us-eas
       .then(({ Policy }) => {
         if (Policy?.Arn) found.DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN = Policy.Arn;
       }),
+    new IAMClient(config).send(new GetRoleCommand({ RoleName: LOCAL_FORWARDER_NAME })).then(({ Role }) => {
+      if (Role?.Arn) Object.assign(found, forwarderSettings(Role.Arn));
+    }),
     new DynamoDBClient(config).send(new DescribeTableCommand({ TableName: LOCAL_STATE_TABLE })).then(() => {
       found.DRIFTGUARD_STATE_TABLE = LOCAL_STATE_TABLE;
       found.DRIFTGUARD_ENGINE_ROLE_ARNS = localEngineRoleArns(account as string);

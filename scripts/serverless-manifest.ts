@@ -5,7 +5,8 @@
  */
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import { engineRoleNames, eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
-import { GUARDS, RULES } from '../lib/registry.js';
+import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
+import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
 
 interface ResolverContext {
   resolveVariable(address: string): Promise<unknown>;
@@ -224,13 +225,20 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
       Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     };
   }
-  Object.assign(functions, { sweep: sweepFunction(names) });
+  const forwarders = forwardersTemplate({
+    stage,
+    regions: String(await resolveVariable('param:regions')),
+    guards: GUARDS,
+  });
+  const sweep = sweepFunction(names);
+  Object.assign(functions, { sweep: { ...sweep, environment: { ...sweep.environment, ...forwarders.environment } } });
+  Object.assign(resources, forwarders.resources);
   resources.SweepRole = lambdaRole(
     roleName(names, 'sweep'),
     functionName(names, 'sweep'),
     'driftguard sweep: the union of the rules it reuses, plus listing what it sweeps',
     [
-      ...ruleStatements({ functionKey: 'sweep', file: 'sweep', description: '', rules: RULES }),
+      ...ruleStatements({ rules: SWEPT_RULES }),
       ...SWEEP_LISTING,
       ...ownStatements(functionName(names, 'sweep'), [...GUARD_STATE_ACTIONS, 'dynamodb:Scan']),
     ],

@@ -1,13 +1,14 @@
 /**
  * npm run sweep -- [--emulator | --endpoint URL] [--regions r1,r2] [--dry-run] [--json] [--rate-limit off|API=n,...]
- * The same sweep the scheduled function runs: every region's log groups, trails, protected keys and IAM users.
+ * The same sweep the scheduled function runs: every region's log groups, trails, protected keys and IAM users, and the
+ * forwarders of every region but home (AWS_REGION) when DRIFTGUARD_FORWARD_ROLE_ARN is set (the emulator's provisioning sets it).
  */
 
 import { parseArgs } from 'node:util';
 import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createAwsClients } from '../lib/aws.js';
-import { RULES } from '../lib/registry.js';
+import { SWEPT_RULES } from '../lib/registry.js';
 import { loadSettings } from '../lib/settings.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
@@ -52,7 +53,7 @@ export async function sweepCommand(options: SweepCliOptions): Promise<SweepRepor
     const report = await runSweep(
       { settings, aws },
       {
-        rules: RULES,
+        rules: SWEPT_RULES,
         regions,
         account: Account,
         dryRun: options.dryRun ?? false,

@@ -1,19 +1,10 @@
 /** The regions a sweep covers: the configured list, or every region enabled in the account (Account ListRegions). */
 import { AccountClient, paginateListRegions } from '@aws-sdk/client-account';
 import type { AwsClients } from '../aws.js';
+import { REGION_PATTERN } from '../settings.js';
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-
-export function parseRegions(text: string | undefined): string[] | undefined {
-  if (text === undefined || text.trim() === '') return undefined;
-  const regions = text
-    .split(',')
-    .map((region) => region.trim())
-    .filter(Boolean);
-  const bad = regions.find((region) => !REGION.test(region));
-  if (bad) throw new Error(`region "${bad}" is not an AWS region (like eu-west-1)`);
-  return [...new Set(regions)];
-}
+// The list's reader lives with the settings that use it (DRIFTGUARD_FORWARD_REGIONS); the CLI and sweep use it here.
+export { parseRegions } from '../settings.js';
 
 /** Enabled and enabled-by-default regions (opted-in ones included, disabled ones not). */
 export async function enabledRegions(aws: AwsClients, home: string): Promise<string[]> {
@@ -25,5 +16,5 @@ export async function enabledRegions(aws: AwsClients, home: string): Promise<str
   for await (const page of pages) {
     for (const region of page.Regions ?? []) if (region.RegionName) regions.push(region.RegionName);
   }
-  return regions.filter((name) => REGION.test(name)).sort();
+  return regions.filter((name) => REGION_PATTERN.test(name)).sort();
 }

@@ -8,7 +8,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, arnRegion, stateRegion } from '../aws.js';
 import { publishInput } from '../notices.js';
 import { type Settled, settleDecision } from '../pipeline.js';
-import type { AnyRule, Outcome, RuleContext, Severity, SweepContext, SweptResource } from '../rule.js';
+import type { AnyRuleDeclaration, Outcome, RuleContext, Severity, SweepContext, SweptResource } from '../rule.js';
 import type { Settings } from '../settings.js';
 
 export interface SweepItem {
@@ -33,6 +33,8 @@ export interface SweepReport {
   counts: Record<string, Partial<Record<Outcome, number>>>;
   /** The first items of each rule and outcome (the full report is the log, or --json locally). */
   first: Record<string, SweepItem[]>;
+  /** The highest severity of what was fixed, is to be fixed, failed or needs a human (a lost forwarder is high). */
+  severest?: Severity;
 }
 
 /** Where a sweep stopped: the pass, the region and the page token, with what it found so far. */
@@ -45,7 +47,7 @@ interface Cursor {
 
 export interface SweepOptions {
   /** The registry's rules: those that declare a sweep are swept, in this order. */
-  rules: readonly AnyRule[];
+  rules: readonly AnyRuleDeclaration[];
   regions: string[];
   account: string;
   dryRun?: boolean;
@@ -79,7 +81,15 @@ function newReport(options: SweepOptions, settings: Settings): SweepReport {
   };
 }
 
-function record(report: SweepReport, item: SweepItem, onItem?: (item: SweepItem) => void) {
+const SEVERITY_ORDER: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+const ACTED: readonly Outcome[] = ['remediated', 'planned', 'failed', 'needs-human'];
+
+function record(report: SweepReport, item: SweepItem, severity: Severity, onItem?: (item: SweepItem) => void) {
+  if (
+    ACTED.includes(item.outcome) &&
+    SEVERITY_ORDER.indexOf(severity) > SEVERITY_ORDER.indexOf(report.severest ?? 'low')
+  )
+    report.severest = severity;
   const counts = report.counts[item.rule] ?? {};
   report.counts[item.rule] = counts;
   counts[item.outcome] = (counts[item.outcome] ?? 0) + 1;
@@ -90,7 +100,7 @@ function record(report: SweepReport, item: SweepItem, onItem?: (item: SweepItem)
   onItem?.(item);
 }
 
-function itemOf(rule: AnyRule, region: string, resource: string, settled: Settled): SweepItem {
+function itemOf(rule: AnyRuleDeclaration, region: string, resource: string, settled: Settled): SweepItem {
   return {
     rule: rule.id,
     outcome: settled.outcome,
@@ -114,15 +124,22 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>) {
     await Promise.all(items.slice(i, i + PAGE_CONCURRENCY).map(work));
 }
 
-async function settleSwept(run: SweepRun, rule: AnyRule, region: string, swept: SweptResource<unknown>) {
+async function settleSwept(run: SweepRun, rule: AnyRuleDeclaration, region: string, swept: SweptResource<unknown>) {
   const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, run.ctx);
-  record(run.report, itemOf(rule, region, swept.name, settled), run.options.onItem);
+  const severity = settled.decision.severity ?? rule.severity;
+  record(run.report, itemOf(rule, region, swept.name, settled), severity, run.options.onItem);
+}
+
+/** A global service's pass runs once, in its one region, even when the sweep covers other regions only (IAM). */
+function passRegions(rule: AnyRuleDeclaration, regions: string[]): string[] {
+  const only = rule.sweep?.onlyRegion;
+  return only === undefined ? regions : [only];
 }
 
 /** One page of a rule's pass in a region; returns the next page token (undefined when the region is done). */
-async function sweepPage(run: SweepRun, rule: AnyRule, region: string, token: string | undefined) {
+async function sweepPage(run: SweepRun, rule: AnyRuleDeclaration, region: string, token: string | undefined) {
   const sweep = rule.sweep;
-  if (!sweep || (sweep.onlyRegion !== undefined && sweep.onlyRegion !== region)) return undefined;
+  if (!sweep) return undefined;
   const { items, next } = await sweep.list(region, token, run.ctx);
   run.report.seen[sweep.pass] = (run.report.seen[sweep.pass] ?? 0) + items.length;
   await inBatches(items, async (item) => {
@@ -183,11 +200,12 @@ export async function runSweep(engine: RuleContext, options: SweepOptions): Prom
       )
     : 0;
   for (let p = startPass; p < passes.length; p++) {
-    const rule = passes[p] as AnyRule;
+    const rule = passes[p] as AnyRuleDeclaration;
     const pass = String(rule.sweep?.pass);
+    const regions = passRegions(rule, report.regions);
     const firstRegion = saved && p === startPass ? saved.regionIndex : 0;
-    for (let r = firstRegion; r < report.regions.length; r++) {
-      const region = report.regions[r] as string;
+    for (let r = firstRegion; r < regions.length; r++) {
+      const region = regions[r] as string;
       let token = saved && p === startPass && r === firstRegion ? saved.nextToken : undefined;
       do {
         token = await sweepPage(run, rule, region, token);
@@ -239,7 +257,8 @@ export function digestNotice(report: SweepReport, account: string) {
     '',
     "Full report: the sweep function's log (one line per item), or `npm run sweep -- --json` locally.",
   ];
-  const severity: Severity = total('failed') + total('needs-human') > 0 ? 'high' : 'low';
+  const severest = SEVERITY_ORDER.indexOf(report.severest ?? 'low') >= SEVERITY_ORDER.indexOf('high');
+  const severity: Severity = total('failed') + total('needs-human') > 0 || severest ? 'high' : 'low';
   return {
     subject: subject.length < 100 ? subject : `${subject.slice(0, 96)}...`,
     severity,

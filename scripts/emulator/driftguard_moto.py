@@ -476,6 +476,44 @@ def patch_cloudtrail_bucket_checks() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# e. Account ListRegions (moto has no Account service): the regions moto's EC2 enables by default, so that the sweep
+#    and the forwarders' custom resource find "every enabled region" as they do in an account
+# --------------------------------------------------------------------------------------------------
+
+_ACCOUNT_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/account/aws4_request")
+
+
+def _list_regions_answer(body: bytes) -> dict[str, Any]:
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+
+    wanted = (json.loads(body or b"{}") or {}).get("RegionOptStatusContains")
+    regions = [
+        {"RegionName": name, "RegionOptStatus": "ENABLED_BY_DEFAULT"}
+        for name in sorted(RegionsAndZonesBackend.regions_opt_in_not_required)
+    ]
+    return {"Regions": [r for r in regions if not wanted or r["RegionOptStatus"] in wanted]}
+
+
+def with_account_list_regions(app: Any) -> Any:
+    """A WSGI layer in front of moto: answers account:ListRegions (POST /listRegions), passes everything else on."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if not _ACCOUNT_SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")):
+            return app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if environ.get("PATH_INFO") == "/listRegions":
+            status, answer = "200 OK", _list_regions_answer(body)
+        else:
+            status, answer = "400 Bad Request", {"message": f"{environ.get('PATH_INFO')} is not emulated"}
+        payload = json.dumps(answer).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    return serve
+
+
+# --------------------------------------------------------------------------------------------------
 # Server
 # --------------------------------------------------------------------------------------------------
 
@@ -520,7 +558,7 @@ def main(argv: list[str] | None = None) -> None:
     # One line per request on stderr would drown the launcher's error tail.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = with_account_list_regions(DomainDispatcherApplication(create_backend_app))
     print(f"driftguard moto {moto.__version__} serving on http://{args.host}:{args.port}", flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 

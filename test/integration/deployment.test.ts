@@ -117,6 +117,31 @@ const MFA_RULES = [
     ArnEquals: { 'iam:PolicyARN': sub('${MfaQuarantinePolicy}') },
   }),
 ];
+/** The forwarders of the other regions (lib/rules/region-forwarders.ts): the sweep keeps them in place. */
+const FORWARDERS = sub('arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${ForwardRole}');
+const FORWARDER_RULE = [
+  allow(
+    [
+      'events:DeleteRule',
+      'events:DescribeRule',
+      'events:EnableRule',
+      'events:ListTargetsByRule',
+      'events:PutRule',
+      'events:PutTargets',
+      'events:RemoveTargets',
+    ],
+    FORWARDERS,
+  ),
+  allow(['iam:PassRole'], sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ForwardRole}'), {
+    StringEquals: { 'iam:PassedToService': 'events.amazonaws.com' },
+  }),
+];
+const FORWARDER_ENVIRONMENT = {
+  DRIFTGUARD_FORWARD_ROLE_ARN: { 'Fn::GetAtt': ['ForwardRole', 'Arn'] },
+  DRIFTGUARD_FORWARDER_NAME: 'driftguard-dev-forward',
+  DRIFTGUARD_FORWARD_REGIONS: '',
+};
+
 const GUARD_STATE = [
   'dynamodb:DeleteItem',
   'dynamodb:GetItem',
@@ -347,6 +372,7 @@ describe('the packaged template', () => {
       'DriftguarddevmfaGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevmfaGuardrule2EventBridgeRule AWS::Events::Rule',
       'DriftguarddevtrailGuardrule1EventBridgeRule AWS::Events::Rule',
+      'ForwardRole AWS::IAM::Role',
       'KmsGuardErrorsAlarm AWS::CloudWatch::Alarm',
       'KmsGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
       'KmsGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
@@ -372,6 +398,7 @@ describe('the packaged template', () => {
       'NoticeEmailSubscription AWS::SNS::Subscription',
       'NoticeTopic AWS::SNS::Topic',
       'NoticeTopicPolicy AWS::SNS::TopicPolicy',
+      'RegionForwarders Custom::RegionForwarders',
       'ServerlessDeploymentBucket AWS::S3::Bucket',
       'ServerlessDeploymentBucketPolicy AWS::S3::BucketPolicy',
       'StateTable AWS::DynamoDB::Table',
@@ -474,6 +501,7 @@ describe('the sweep function', () => {
         ...SETTINGS_ENVIRONMENT,
         DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' },
         DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
+        ...FORWARDER_ENVIRONMENT,
       },
     });
     expect(resources.SweepLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
@@ -504,6 +532,7 @@ describe('the sweep function', () => {
       allow(['kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
+      ...FORWARDER_RULE,
       allow(['account:ListRegions'], sub('arn:${AWS::Partition}:account::${AWS::AccountId}:account')),
       allow(['iam:ListUsers'], USERS),
       ...ownNeeds('driftguard-dev-sweep', [...GUARD_STATE, 'dynamodb:Scan']),
@@ -768,5 +797,36 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     }
     const owner = SAMPLE_ROUTES[name];
     expect(reached).toEqual(owner ? [`${owner}LambdaFunction`] : []);
+  });
+});
+
+// --- The forwarders of the other regions (lib/rules/region-forwarders.ts) ---
+
+describe('the forwarders of the other regions', () => {
+  it('have a role EventBridge of this account may use only to put events on this region’s default bus', () => {
+    const role = resources.ForwardRole?.Properties;
+    expect(role?.RoleName).toBe('driftguard-dev-forward');
+    expect(role?.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
+    expect(role?.Policies).toHaveLength(1);
+    expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
+      allow(
+        ['events:PutEvents'],
+        sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default'),
+      ),
+    ]);
+  });
+
+  it('are put in place at deploy by a custom resource the sweep function serves', () => {
+    const forwarders = resources.RegionForwarders?.Properties;
+    expect(forwarders?.ServiceToken).toEqual({ 'Fn::GetAtt': ['SweepLambdaFunction', 'Arn'] });
+    expect(forwarders?.Regions).toBe('');
+    expect(forwarders?.Triggers).toMatch(/^[0-9a-f]{16}$/);
   });
 });

@@ -155,6 +155,19 @@ describe('the sweep against the emulator', () => {
     expect((await describeGroup('/sweep/eu-west-1/service-119'))?.retentionInDays).toBe(365);
   });
 
+  it('sweeps IAM users once, from us-east-1, even when the sweep covers other regions only (IAM is global)', async () => {
+    const iam = new IAMClient(config('us-east-1'));
+    await iam.send(new CreateUserCommand({ UserName: 'dave' }));
+    await iam.send(new CreateLoginProfileCommand({ UserName: 'dave', Password: 'Correct-Horse-9!' }));
+
+    const report = await runSweep(engine(), { rules: RULES, regions: ['eu-west-1', 'eu-north-1'], account: ACCOUNT });
+
+    expect(report.counts['iam-user-mfa-quarantine']).toEqual({ remediated: 1 });
+    expect(report.first['iam-user-mfa-quarantine#remediated']?.map((item) => [item.region, item.resource])).toEqual([
+      ['us-east-1', 'dave'],
+    ]);
+  });
+
   it('fixes nothing in a dry run or in notify mode, and reports what it would fix', async () => {
     await seedGroups('eu-west-1', 2);
     const dry = await runSweep(engine(), { rules: RULES, regions: ['eu-west-1'], account: ACCOUNT, dryRun: true });

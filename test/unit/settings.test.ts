@@ -40,6 +40,9 @@ describe('loadSettings', () => {
       engineRoleArns: [],
       mfaDeactivateKeys: false,
       mfaQuarantinePolicyArn: undefined,
+      forwardRoleArn: undefined,
+      forwarderName: 'driftguard-forward',
+      forwardRegions: undefined,
       customResource: { stackId: undefined, loopbackResponseUrl: false },
     });
   });

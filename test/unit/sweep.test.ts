@@ -145,6 +145,13 @@ describe('the digest notice', () => {
     expect(notice.text).toContain('npm run sweep -- --json');
   });
 
+  it('is high when something of high severity was fixed, low when only lesser things were', () => {
+    const quiet = { ...report, counts: { x: { remediated: 2 } } };
+    expect(digestNotice({ ...quiet, severest: 'medium' }, '123456789012').severity).toBe('low');
+    expect(digestNotice({ ...quiet, severest: 'high' }, '123456789012').severity).toBe('high');
+    expect(digestNotice({ ...quiet, severest: 'critical' }, '123456789012').attributes.severity).toBe('high');
+  });
+
   it('says what it would fix in notify mode', () => {
     const notify = { ...report, mode: 'notify' as const, counts: { x: { planned: 4 } } };
     expect(digestNotice(notify, '123456789012').subject).toBe(
