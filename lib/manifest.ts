@@ -62,7 +62,8 @@ export function ruleStatements(guard: { rules: readonly AnyRuleDeclaration[] }):
   return [...grouped.values()].map(({ declaration, actions }) => ({
     Effect: 'Allow',
     Action: [...actions].sort(),
-    Resource: { 'Fn::Sub': declaration.resource },
+    // A resource with no variable ("*" for actions IAM gives no resource type) needs no Fn::Sub (cfn-lint W1020).
+    Resource: declaration.resource.includes('${') ? { 'Fn::Sub': declaration.resource } : declaration.resource,
     // Condition values may name stack resources (${MfaQuarantinePolicy}): each goes through Fn::Sub like the resource.
     ...(declaration.condition ? { Condition: subConditions(declaration.condition) } : {}),
   }));

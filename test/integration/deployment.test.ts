@@ -42,7 +42,7 @@ const TRAILS = sub('arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*
 const ROLES = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*');
 const USERS = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*');
 /** Actions IAM gives no resource type (listing the account's keys, its buckets) take "*". */
-const ANY = sub('*');
+const ANY = '*';
 const STATE_TABLE = sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}');
 const LOG_KEY = { 'Fn::GetAtt': ['LogKey', 'Arn'] };
 const ROLE = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/';
