@@ -7,11 +7,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createAwsClients, invokedAccount } from '../lib/aws.js';
+import { createAwsClients, homeRegion, invokedAccount } from '../lib/aws.js';
 import { isCustomResourceRequest } from '../lib/custom-resource.js';
 import { logger } from '../lib/logger.js';
 import { REGION_FORWARDERS, SWEPT_RULES } from '../lib/registry.js';
-import { handleForwardersResource, homeRegion } from '../lib/rules/region-forwarders.js';
+import { handleForwardersResource } from '../lib/rules/region-forwarders.js';
 import { loadSettings } from '../lib/settings.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';

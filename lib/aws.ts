@@ -64,11 +64,19 @@ export function createAwsClients(overrides: Omit<ClientConfig, 'region'> = {}): 
 }
 
 /**
+ * The stack's region, whose default bus the guards' rules listen on: the function's own (locally AWS_REGION, the
+ * region the CLI acts from; the state table may be elsewhere, DRIFTGUARD_STATE_REGION).
+ */
+export function homeRegion(): string {
+  return process.env.AWS_REGION || 'us-east-1';
+}
+
+/**
  * Where the engine's state table is: DRIFTGUARD_STATE_REGION when it is not the caller's own region (a replay from
- * another region), else the function's region (locally AWS_REGION).
+ * another region), else the home region.
  */
 export function stateRegion(): string {
-  return process.env.DRIFTGUARD_STATE_REGION?.trim() || process.env.AWS_REGION || 'us-east-1';
+  return process.env.DRIFTGUARD_STATE_REGION?.trim() || homeRegion();
 }
 
 /** The error name the SDK reports (ResourceNotFoundException, ...), or undefined for non-AWS errors. */

@@ -14,9 +14,6 @@ import { MalformedEventError } from './envelope.js';
 import type { RuleContext } from './rule.js';
 import { captureTrailBaselines } from './trail-baselines.js';
 
-// The answer's sender and its error live in custom-resource.js (the sweep's forwarders answer too); kept here for callers.
-export { answerCloudFormation, CloudFormationAnswerError } from './custom-resource.js';
-
 /** The custom resource's logical id in the stack (serverless.yml): requests for any other resource are not ours. */
 export const CAPTURE_RESOURCE_ID = 'TrailBaselineCapture';
 

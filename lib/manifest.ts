@@ -3,7 +3,7 @@
  * Pure data; scripts/build.ts bundles it for serverless.yml's ${file(...)} resolver, and tests read the packaged result.
  */
 import type { Guard } from './guard.js';
-import type { AnyRuleDeclaration, Commands, PermissionDeclaration } from './rule.js';
+import type { AnyRuleDeclaration, Commands, PermissionDeclaration, Trigger } from './rule.js';
 
 export type EventPattern = Record<string, unknown>;
 
@@ -11,27 +11,42 @@ const SESSION_ISSUER_ARN = (condition: unknown) => ({
   userIdentity: { sessionContext: { sessionIssuer: { arn: [condition] } } },
 });
 
-/**
- * One pattern per event source: failed calls and the engine's own roles, by exact ARN, are excluded in the pattern.
- * The ARNs are strings or CloudFormation values (Fn::Sub) that resolve to the roles' ARNs.
- */
-export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: readonly unknown[]): EventPattern[] {
+/** What a set of rules listens to, grouped by event source in the rules' order: the detail-types and event names of each. */
+export function triggersBySource(
+  rules: readonly { trigger: Trigger }[],
+): { source: string; detailTypes: string[]; eventNames: string[] }[] {
   const bySource = new Map<string, { detailTypes: Set<string>; eventNames: Set<string> }>();
-  for (const { trigger } of guard.rules) {
+  for (const { trigger } of rules) {
     const entry = bySource.get(trigger.source) ?? { detailTypes: new Set(), eventNames: new Set() };
     for (const type of trigger.detailTypes) entry.detailTypes.add(type);
     for (const name of trigger.eventNames) entry.eventNames.add(name);
     bySource.set(trigger.source, entry);
   }
   return [...bySource.entries()].map(([source, { detailTypes, eventNames }]) => ({
+    source,
+    detailTypes: [...detailTypes].sort(),
+    eventNames: [...eventNames].sort(),
+  }));
+}
+
+/**
+ * What no pattern lets through, under `detail`: failed calls and the engine's own roles, by exact ARN. The ARNs are
+ * strings or CloudFormation values (Fn::Sub) that resolve to the roles' ARNs.
+ */
+export function engineExclusion(engineRoleArns: readonly unknown[]): Record<string, unknown> {
+  return {
+    errorCode: [{ exists: false }],
+    // anything-but alone would drop events that lack the field (IAM users, root): $or with exists:false keeps them.
+    $or: [SESSION_ISSUER_ARN({ exists: false }), SESSION_ISSUER_ARN({ 'anything-but': [...engineRoleArns] })],
+  };
+}
+
+/** One pattern per event source, with the engine's exclusion. */
+export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: readonly unknown[]): EventPattern[] {
+  return triggersBySource(guard.rules).map(({ source, detailTypes, eventNames }) => ({
     source: [source],
-    'detail-type': [...detailTypes].sort(),
-    detail: {
-      eventName: [...eventNames].sort(),
-      errorCode: [{ exists: false }],
-      // anything-but alone would drop events that lack the field (IAM users, root): $or with exists:false keeps them.
-      $or: [SESSION_ISSUER_ARN({ exists: false }), SESSION_ISSUER_ARN({ 'anything-but': [...engineRoleArns] })],
-    },
+    'detail-type': detailTypes,
+    detail: { eventName: eventNames, ...engineExclusion(engineRoleArns) },
   }));
 }
 

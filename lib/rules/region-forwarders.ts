@@ -19,11 +19,11 @@ import {
   RemoveTargetsCommand,
   type Target,
 } from '@aws-sdk/client-eventbridge';
-import { type AwsClients, awsErrorName } from '../aws.js';
+import { type AwsClients, awsErrorName, homeRegion } from '../aws.js';
 import { answerRequest, type CustomResourceRequest, foreignRequestReason } from '../custom-resource.js';
 import { MalformedEventError } from '../envelope.js';
 import type { Guard } from '../guard.js';
-import { type EventPattern, eventPatterns } from '../manifest.js';
+import { type EventPattern, engineExclusion, triggersBySource } from '../manifest.js';
 import { settleDecision } from '../pipeline.js';
 import {
   type ActionOf,
@@ -82,59 +82,21 @@ export interface ForwarderState {
 
 /**
  * One pattern for all the guards' events (a rule holds one pattern): every source at the top, the event names of
- * each source under $or, and the exclusion every home pattern shares (failed calls, the engine's own) said once.
+ * each source under $or, and the exclusion every home pattern has (failed calls, the engine's own) said once.
  */
-export function forwardPattern(
-  guards: readonly Guard[],
-  engineRoles: Parameters<typeof eventPatterns>[1],
-): EventPattern {
-  const homePatterns = guards.flatMap((guard) => eventPatterns(guard, engineRoles));
-  const bySource = new Map<string, { detailTypes: Set<string>; eventNames: Set<string> }>();
-  const exclusions = new Set<string>();
-  for (const pattern of homePatterns) {
-    const {
-      source,
-      'detail-type': detailTypes,
-      detail,
-    } = pattern as {
-      source: string[];
-      'detail-type': string[];
-      detail: { eventName: string[] } & Record<string, unknown>;
-    };
-    const { eventName, ...exclusion } = detail;
-    exclusions.add(JSON.stringify(exclusion));
-    for (const name of source) {
-      const entry = bySource.get(name) ?? { detailTypes: new Set(), eventNames: new Set() };
-      for (const type of detailTypes) entry.detailTypes.add(type);
-      for (const event of eventName) entry.eventNames.add(event);
-      bySource.set(name, entry);
-    }
-  }
-  const [exclusion, ...others] = [...exclusions];
-  if (exclusion === undefined || others.length > 0) {
-    throw new Error(`the guards' patterns exclude ${exclusions.size} different sets of events; a forwarder needs one`);
-  }
-  const sources = [...bySource.keys()].sort();
+export function forwardPattern(guards: readonly Guard[], engineRoleArns: readonly unknown[]): EventPattern {
+  const bySource = triggersBySource(guards.flatMap((guard) => guard.rules)).sort((a, b) =>
+    a.source.localeCompare(b.source),
+  );
   return {
-    source: sources,
-    detail: JSON.parse(exclusion) as Record<string, unknown>,
-    $or: sources.map((source) => {
-      const entry = bySource.get(source) as { detailTypes: Set<string>; eventNames: Set<string> };
-      return {
-        source: [source],
-        'detail-type': [...entry.detailTypes].sort(),
-        detail: { eventName: [...entry.eventNames].sort() },
-      };
-    }),
+    source: bySource.map(({ source }) => source),
+    detail: engineExclusion(engineRoleArns),
+    $or: bySource.map(({ source, detailTypes, eventNames }) => ({
+      source: [source],
+      'detail-type': detailTypes,
+      detail: { eventName: eventNames },
+    })),
   };
-}
-
-/**
- * The stack's region, whose default bus the guards' rules listen on: the function's own (locally AWS_REGION, the
- * region the CLI acts from; the state table may be elsewhere, DRIFTGUARD_STATE_REGION).
- */
-export function homeRegion(): string {
-  return process.env.AWS_REGION || 'us-east-1';
 }
 
 /** The partition of an ARN (aws, aws-cn, aws-us-gov). */

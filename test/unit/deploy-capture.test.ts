@@ -15,8 +15,12 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
-import type { CustomResourceRequest } from '../../lib/custom-resource.js';
-import { answerCloudFormation, CloudFormationAnswerError, handleCaptureResource } from '../../lib/deploy-capture.js';
+import {
+  answerCloudFormation,
+  CloudFormationAnswerError,
+  type CustomResourceRequest,
+} from '../../lib/custom-resource.js';
+import { handleCaptureResource } from '../../lib/deploy-capture.js';
 import type { RuleContext } from '../../lib/rule.js';
 import type { TrailConfig } from '../../lib/trails.js';
 import { type ResponseUrl, startResponseUrl } from '../support/response-url.js';

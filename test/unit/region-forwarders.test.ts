@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Target } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
-import { createAwsClients } from '../../lib/aws.js';
+import { createAwsClients, homeRegion } from '../../lib/aws.js';
 import { eventPatterns } from '../../lib/manifest.js';
 import { GUARDS, REGION_FORWARDERS, RULES, SWEPT_RULES } from '../../lib/registry.js';
 import {
@@ -16,7 +16,6 @@ import {
   forwardsFrom,
   HOME_BUS_TARGET_ID,
   handleForwardersResource,
-  homeRegion,
 } from '../../lib/rules/region-forwarders.js';
 import { loadSettings, SettingsError } from '../../lib/settings.js';
 
