@@ -20,6 +20,7 @@ import {
   type Target,
 } from '@aws-sdk/client-eventbridge';
 import { type AwsClients, awsErrorName, homeRegion } from '../aws.js';
+import { canonicalJson } from '../canonical-json.js';
 import { answerRequest, type CustomResourceRequest, foreignRequestReason } from '../custom-resource.js';
 import { MalformedEventError } from '../envelope.js';
 import type { Guard } from '../guard.js';
@@ -155,22 +156,11 @@ export async function readForwarder(spec: ForwarderSpec, aws: AwsClients): Promi
   };
 }
 
-/** JSON with keys in order: EventBridge may hand back a pattern with its keys reordered or its spacing changed. */
-function canonicalJson(text: string | undefined): string | undefined {
+/** A pattern as JSON with keys in order: EventBridge may hand it back with its keys reordered or its spacing changed. */
+function canonicalPattern(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  const sortKeys = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(sortKeys);
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(
-        Object.keys(value)
-          .sort()
-          .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-      );
-    }
-    return value;
-  };
   try {
-    return JSON.stringify(sortKeys(JSON.parse(text)));
+    return canonicalJson(JSON.parse(text));
   } catch {
     return text;
   }
@@ -221,7 +211,7 @@ export function decideForwarderFixes(state: ForwarderState): Decision<ForwarderA
   }
   const findings: Finding[] = [];
   const actions: ForwarderAction[] = [];
-  const patternChanged = canonicalJson(rule.eventPattern) !== canonicalJson(spec.eventPattern);
+  const patternChanged = canonicalPattern(rule.eventPattern) !== canonicalPattern(spec.eventPattern);
   const descriptionChanged = rule.description !== spec.description;
   const disabled = rule.state !== 'ENABLED';
   if (patternChanged) findings.push({ attribute: 'eventPattern', before: 'changed', after: "the guards' pattern" });
