@@ -47,6 +47,7 @@ except ImportError as import_error:  # pragma: no cover - exercised by the launc
 # sys.path (PYTHONSAFEPATH, -P).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from event_pattern import patch_events_pattern_matching  # noqa: E402 - needs moto, checked above
+from request_counter import with_request_counter  # noqa: E402 - the benchmark counts calls where they arrive
 
 
 # --------------------------------------------------------------------------------------------------
@@ -558,7 +559,7 @@ def main(argv: list[str] | None = None) -> None:
     # One line per request on stderr would drown the launcher's error tail.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    app = with_account_list_regions(DomainDispatcherApplication(create_backend_app))
+    app = with_request_counter(with_account_list_regions(DomainDispatcherApplication(create_backend_app)))
     print(f"driftguard moto {moto.__version__} serving on http://{args.host}:{args.port}", flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 

@@ -216,3 +216,20 @@ function killOnParentExit(child: ChildProcess): () => void {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** The AWS requests the emulator served since its start or the last reset, by "service:Operation" (request_counter.py). */
+export interface EmulatorRequests {
+  total: number;
+  calls: Record<string, number>;
+}
+
+export async function emulatorRequests(url: string): Promise<EmulatorRequests> {
+  const response = await fetch(`${url}/driftguard-api/requests`);
+  if (!response.ok) throw new EmulatorStartError(`the emulator at ${url} answered ${response.status} for its requests`);
+  return (await response.json()) as EmulatorRequests;
+}
+
+export async function resetEmulatorRequests(url: string): Promise<void> {
+  const response = await fetch(`${url}/driftguard-api/requests/reset`, { method: 'POST' });
+  if (!response.ok) throw new EmulatorStartError(`resetting the emulator's request count answered ${response.status}`);
+}
