@@ -5,6 +5,7 @@
 import {
   type AttributeValue,
   DynamoDBClient,
+  type Put,
   PutItemCommand,
   QueryCommand,
   ScanCommand,
@@ -23,6 +24,21 @@ export interface KeyDependent {
 
 const KEY_PREFIX = 'key#';
 
+/** The item recording that `dependent` uses the key, as a put (alone, or in a transaction with the event's record). */
+export function keyUsagePut(table: string, keyArn: string, dependent: Omit<KeyDependent, 'seenAt'>): Put {
+  return {
+    TableName: table,
+    Item: {
+      pk: { S: `${KEY_PREFIX}${keyArn}` },
+      sk: { S: `${dependent.type}#${dependent.region}#${dependent.id}` },
+      type: { S: dependent.type },
+      region: { S: dependent.region },
+      id: { S: dependent.id },
+      seenAt: { S: new Date().toISOString() },
+    },
+  };
+}
+
 export class KeyUsageStore {
   private readonly dynamodb: DynamoDBClient;
 
@@ -34,19 +50,7 @@ export class KeyUsageStore {
   }
 
   async record(keyArn: string, dependent: Omit<KeyDependent, 'seenAt'>): Promise<void> {
-    await this.dynamodb.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: {
-          pk: { S: `${KEY_PREFIX}${keyArn}` },
-          sk: { S: `${dependent.type}#${dependent.region}#${dependent.id}` },
-          type: { S: dependent.type },
-          region: { S: dependent.region },
-          id: { S: dependent.id },
-          seenAt: { S: new Date().toISOString() },
-        },
-      }),
-    );
+    await this.dynamodb.send(new PutItemCommand(keyUsagePut(this.table, keyArn, dependent)));
   }
 
   /** Everything recorded as using the key (first 100, enough to name in a notice and to decide). */

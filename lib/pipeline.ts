@@ -1,10 +1,12 @@
 /** One event through one rule: parse, screen, target, inspect, decide, apply, notify. Shared by Lambda, replay and tests. */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Put } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { sendAction } from './actions.js';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
-import { NoticeOutbox } from './notice-outbox.js';
+import type { Claim, EventLedger, PendingNotice } from './event-ledger.js';
+import { keyUsagePut } from './key-usage.js';
 import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
 import { recordKey } from './record-key.js';
 import { keepRecord, keptBeforeWrites, toldRecords } from './records.js';
@@ -35,6 +37,10 @@ export interface EngineContext {
    */
   failedNoticeAttempt?: number;
   logger?: Logger;
+  /** The events' record (idempotency and notices) in the state table; none: every attempt runs (replay without one). */
+  ledger?: EventLedger;
+  /** When the invocation ends (ms since the epoch): the event is held by this attempt until then. */
+  deadline?: number;
 }
 
 export interface HandledEvent {
@@ -90,17 +96,61 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   }
   const screened = screenEvent(event, ctx.screening);
   if (screened !== undefined) return ignored(base, rule.id, null, screened.reason);
-
   if (isSkip(target)) return ignored(base, rule.id, null, target.skip);
+
+  // A dry run writes nothing, not even the event's record; without a state table there is none to keep.
+  const ledger = ctx.dryRun ? undefined : ctx.ledger;
+  if (ledger === undefined) return runRule(event, rule, target, ctx, undefined);
+  const key = recordKey(event);
+  // Claimed before the first read: a repeated event is answered from its record, with no other call.
+  const claim = await ledger.claim(key, ctx.deadline ?? Date.now() + DEFAULT_LOCK_MS);
+  if (claim.kind === 'done') return claim.result as HandledEvent;
+  try {
+    return await runRule(event, rule, target, ctx, { ledger, key, claim });
+  } catch (error) {
+    // Unexpected: the next attempt may run at once (else the lock expires with this invocation).
+    await ledger.release(key, claim.lock).catch((releaseError: unknown) => {
+      ctx.logger?.warn('the event could not be released for a retry', releaseError as Error);
+    });
+    throw error;
+  }
+}
+
+/** Without a Lambda deadline (replay, tests): the event's lock is held this long. */
+const DEFAULT_LOCK_MS = 60_000;
+
+/** The event's record in the state table, as this attempt claimed it. */
+interface LedgerRun {
+  ledger: EventLedger;
+  key: string;
+  claim: Extract<Claim, { kind: 'claimed' }>;
+}
+
+async function runRule(
+  event: CloudTrailEvent,
+  rule: AnyRule,
+  target: unknown,
+  ctx: EngineContext,
+  run: LedgerRun | undefined,
+): Promise<HandledEvent> {
+  const base = { eventId: event.detail.eventID, eventName: event.detail.eventName };
   const resource = rule.describe(target);
   ctx.logger?.appendKeys({ rule: rule.id, resource: resource.id, eventId: base.eventId });
-  const ruleContext = { settings: ctx.settings, aws: ctx.aws };
+  // The event's own records (a key's usage) are written with its settle, in one call.
+  const records: Put[] = [];
+  const ruleContext = {
+    settings: ctx.settings,
+    aws: ctx.aws,
+    ...(run ? { deferRecord: (record: EngineRecord) => deferToSettle(record, ctx, records) } : {}),
+  };
   let decision = rule.preScreen?.(target, ctx.settings);
   let state: unknown;
   if (decision === undefined) {
     state = await rule.inspect(target, ruleContext);
-    if (state === undefined)
-      return ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
+    if (state === undefined) {
+      const gone = ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
+      return settleQuiet(gone, event, ctx, run, records);
+    }
     decision = rule.decide(state, ctx.settings);
   }
   const noticeOf = (
@@ -125,50 +175,30 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
       needsHuman: d.needsHuman,
       earlierWrites,
     });
-  // Only where fixes are written: then a notice is claimed before the first write.
-  let outbox: NoticeOutbox | undefined;
-  let claimed = true;
-  let earlier: EarlierWrite[] = [];
-  const settled = await settleDecision(
-    rule,
-    resource,
-    state,
-    decision,
-    { ...ruleContext, dryRun: ctx.dryRun ?? false },
-    async (d) => {
-      // Claimed before anything is written: if a later step fails, the retry still finds this notice and sends it.
-      outbox = outboxOf(ctx);
-      if (outbox) {
-        const preliminary = noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []);
-        const claim = await outbox.claim(
-          recordKey(event),
-          noticeKey(rule.id),
-          preliminary,
-          ctx.settings.noticeTopicArn ?? '',
-        );
-        claimed = claim.claimed;
-        earlier = claim.earlierWrites;
-      }
-    },
-  );
-  if (settled.gone)
-    return ignored(base, rule.id, resource, `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`);
+  const settled = await settleDecision(rule, resource, state, decision, {
+    ...ruleContext,
+    dryRun: ctx.dryRun ?? false,
+  });
+  if (settled.gone) {
+    const gone = ignored(
+      base,
+      rule.id,
+      resource,
+      `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`,
+    );
+    return settleQuiet(gone, event, ctx, run, records);
+  }
   if (settled.outcome === 'compliant' || settled.outcome === 'ignored') {
-    await flushPendingNotices(event, ctx);
-    return {
+    const quiet = {
       ...ignored(base, rule.id, resource, settled.reason),
       outcome: settled.outcome,
       findings: settled.decision.findings,
     };
+    return settleQuiet(quiet, event, ctx, run, records);
   }
   decision = settled.decision;
   const { outcome, reason, failures } = settled;
-  const notice = noticeOf(decision, outcome, reason, settled.done, failures, earlier);
-  // A failed attempt's writes are kept for the notice that follows (the retry re-reads them as done).
-  if (outcome === 'failed' && outbox) {
-    const done = settled.done.map(({ api, summary }) => ({ api, summary }));
-    await outbox.keepWrites(recordKey(event), noticeKey(rule.id), done);
-  }
+  const notice = noticeOf(decision, outcome, reason, settled.done, failures, run?.claim.earlierWrites ?? []);
   const result: HandledEvent = {
     ...base,
     rule: rule.id,
@@ -181,15 +211,103 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
     needsHuman: decision.needsHuman,
     notice: { subject: notice.subject, severity: notice.severity, published: false },
   };
-  if (NOTIFIED.includes(outcome) && !ctx.dryRun) {
-    if (claimed) await deliver(notice, result, event, ctx, outbox);
-    else
-      result.notice = {
-        ...result.notice,
-        error: 'already sent for this event (a repeated delivery)',
-      } as HandledEvent['notice'];
+  if (!NOTIFIED.includes(outcome) || ctx.dryRun) return result;
+  if (run === undefined) {
+    await deliver(notice, result, event, ctx);
+    ctx.logger?.info('event handled', {
+      outcome: result.outcome,
+      reason: result.reason,
+      actions: result.actions.length,
+    });
+    return result;
+  }
+  // A failed attempt's writes are kept for the notice that follows (the retry re-reads them as done).
+  const failedWrites =
+    outcome === 'failed' ? settled.done.map(({ api, summary }): EarlierWrite => ({ api, summary })) : undefined;
+  const topic = ctx.settings.noticeTopicArn;
+  // What a later attempt sends if it finds the resource already as it should be (this attempt's writes held).
+  const preliminary = (): PendingNotice | undefined =>
+    topic === undefined
+      ? undefined
+      : {
+          notice: noticeOf(decision, outcomeOf(true, 0, decision), decision.reason, decision.actions, []),
+          topicArn: topic,
+        };
+  const status = outcome === 'failed' ? 'retry' : 'done';
+  const notifyAt = ctx.failedNoticeAttempt ?? 1;
+  if (run.claim.noticeSent) {
+    result.notice = {
+      ...(result.notice as NonNullable<HandledEvent['notice']>),
+      error: 'already sent for this event (a repeated delivery)',
+    };
+    await run.ledger.settle(run.key, { status, result, noticeSent: true, failedWrites, records });
+  } else if (outcome === 'failed' && run.claim.failedAttempts + 1 < notifyAt) {
+    const attempt = run.claim.failedAttempts + 1;
+    result.notice = {
+      ...(result.notice as NonNullable<HandledEvent['notice']>),
+      error: `attempt ${attempt} of ${notifyAt}: notified if the last one fails too`,
+    };
+    await run.ledger.settle(run.key, { status, pending: preliminary(), failedWrites, records });
+  } else {
+    const sent = await deliver(notice, result, event, ctx);
+    if (sent) {
+      await run.ledger
+        .settleAfterNotice(run.key, {
+          status,
+          ...(status === 'done' ? { result } : {}),
+          noticeSent: true,
+          failedWrites,
+          records,
+        })
+        .catch((error: unknown) => ctx.logger?.warn('notice sent but not recorded as sent', error as Error));
+    } else {
+      // Not sent, so retried: the next attempt sends it (or its own, if it finds more to do).
+      await run.ledger.settle(run.key, {
+        status: 'retry',
+        ...(topic === undefined ? {} : { pending: { notice, topicArn: topic } }),
+        ...(failedWrites ? { failedWrites } : {}),
+        records,
+      });
+    }
   }
   ctx.logger?.info('event handled', { outcome: result.outcome, reason: result.reason, actions: result.actions.length });
+  return result;
+}
+
+/** An event's own record the pipeline writes with the event's settle instead of on its own: a key's usage. */
+function deferToSettle(record: EngineRecord, ctx: EngineContext, records: Put[]): boolean {
+  if (record.kind !== 'key-usage' || ctx.settings.stateTable === undefined) return false;
+  records.push(keyUsagePut(ctx.settings.stateTable, record.keyArn, record.dependent));
+  return true;
+}
+
+/**
+ * A result with no notice of its own: the notice an earlier attempt left pending is sent (its publish failed, or its
+ * writes held though it failed), then the event is settled with the result a repeat returns.
+ */
+async function settleQuiet(
+  result: HandledEvent,
+  event: CloudTrailEvent,
+  ctx: EngineContext,
+  run: LedgerRun | undefined,
+  records: Put[],
+): Promise<HandledEvent> {
+  if (run === undefined) return result;
+  const pending = run.claim.noticeSent ? undefined : run.claim.pending;
+  if (pending === undefined) {
+    await run.ledger.settle(run.key, { status: 'done', result, records });
+    return result;
+  }
+  try {
+    await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
+  } catch (error) {
+    // Still pending: the retry sends it.
+    await run.ledger.settle(run.key, { status: 'retry', pending, records });
+    throw error;
+  }
+  await run.ledger
+    .settleAfterNotice(run.key, { status: 'done', result, noticeSent: true, records })
+    .catch((error: unknown) => ctx.logger?.warn('notice sent but not recorded as sent', error as Error));
   return result;
 }
 
@@ -220,6 +338,12 @@ export function ignored(
   };
 }
 
+/** Where a decision's records are kept: by settleDecision, or (those the caller takes) with the event's settle. */
+export interface RecordsContext extends RuleContext {
+  /** Takes the record to write it with the event's own settle (one call); false: settleDecision keeps it. */
+  deferRecord?(record: EngineRecord): boolean;
+}
+
 export interface Settled {
   outcome: Outcome;
   reason: string;
@@ -234,15 +358,14 @@ export interface Settled {
 
 /**
  * A decision carried out: the fixes applied (not in notify mode or a dry run), what a human must do gathered, the
- * engine's own records kept. Shared by the event pipeline and the sweep; `beforeWrites` runs before the first write.
+ * engine's own records kept. Shared by the event pipeline and the sweep.
  */
 export async function settleDecision(
   rule: AnyRuleDeclaration,
   resource: Resource,
   state: unknown,
   decision: Decision,
-  ctx: RuleContext & { dryRun: boolean },
-  beforeWrites?: (decision: Decision) => Promise<void>,
+  ctx: RecordsContext & { dryRun: boolean },
 ): Promise<Settled> {
   const records = decision.bookkeeping ?? [];
   if (decision.status !== 'drifted') {
@@ -258,10 +381,7 @@ export async function settleDecision(
   }
   // The engine's own plumbing (the forwarders) is kept in place in notify mode too.
   const writes = !(ctx.dryRun || (ctx.settings.mode === 'notify' && !rule.ownInfrastructure));
-  if (writes) {
-    await beforeWrites?.(decision);
-    await keepRecords(decision, ctx, 'before-writes');
-  }
+  if (writes) await keepRecords(decision, ctx, 'before-writes');
   const applied = writes ? await applyActions(rule, resource.region, decision.actions, ctx) : undefined;
   if (applied?.gone) return { outcome: 'ignored', reason: 'gone', decision, done: [], failures: [], gone: true };
   const failures = applied?.failures ?? [];
@@ -330,12 +450,13 @@ async function applyActions(
  */
 async function keepRecords(
   decision: Decision,
-  ctx: RuleContext,
+  ctx: RecordsContext,
   when: 'before-writes' | 'after-writes' = 'after-writes',
 ): Promise<string[]> {
   const notKept: string[] = [];
   for (const record of decision.bookkeeping ?? []) {
     if (keptBeforeWrites(record) !== (when === 'before-writes')) continue;
+    if (ctx.deferRecord?.(record)) continue;
     const why = await keepRecord(record, ctx);
     if (why !== undefined) notKept.push(why);
   }
@@ -345,79 +466,30 @@ async function keepRecords(
 const withoutFollows = (records: EngineRecord[] | undefined) =>
   records?.filter((record) => !(record.kind === 'trail-baseline' && record.mode === 'follow'));
 
-function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {
-  return ctx.settings.stateTable && !ctx.dryRun ? new NoticeOutbox(ctx.aws, ctx.settings.stateTable) : undefined;
-}
-
 async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fallbackRegion: string) {
   // The topic may live in another region than the event; publish where the topic is.
   const region = arnRegion(topic) ?? fallbackRegion;
   return publishNotice(ctx.aws.client(SNSClient, region), notice, topic);
 }
 
-/** Publishes what an earlier attempt at this event claimed but could not send (its publish failed, then a retry). */
-async function flushPendingNotices(event: CloudTrailEvent, ctx: EngineContext) {
-  const outbox = outboxOf(ctx);
-  if (!outbox) return;
-  const record = recordKey(event);
-  for (const pending of await outbox.pending(record)) {
-    await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
-    await recordSent(outbox, record, pending.key, ctx);
-  }
-}
-
-/**
- * Sent: a failure to record it is logged, not thrown (a retry would send the notice again); it only risks a second
- * notice when this very event comes back after the record expires.
- */
-async function recordSent(outbox: NoticeOutbox, record: string, key: string, ctx: EngineContext) {
-  await outbox.markSent(record, key).catch((error: unknown) => {
-    ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
-  });
-}
-
-/** One notice per event and rule: a repeated delivery, or a retry after a repaired failure, sends no second one. */
-function noticeKey(ruleId: string): string {
-  return `${ruleId}#notice`;
-}
-
-async function deliver(
-  notice: Notice,
-  result: HandledEvent,
-  event: CloudTrailEvent,
-  ctx: EngineContext,
-  outbox: NoticeOutbox | undefined,
-) {
+/** Publishes the notice; whether it went out (a failed publish makes the result failed, so that it is retried). */
+async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEvent, ctx: EngineContext) {
   const topic = ctx.settings.noticeTopicArn;
   if (topic === undefined || result.notice === null) {
     ctx.logger?.warn('no notice topic configured (DRIFTGUARD_NOTICE_TOPIC_ARN): notice logged only', {
       subject: notice.subject,
     });
-    return;
-  }
-  // Notices are kept per record: another record under the same event id is notified on its own.
-  const record = recordKey(event);
-  const notifyAt = ctx.failedNoticeAttempt ?? 1;
-  if (result.outcome === 'failed' && outbox && notifyAt > 1) {
-    const attempt = await outbox.countFailure(record, String(result.rule));
-    if (attempt < notifyAt) {
-      result.notice = {
-        ...result.notice,
-        error: `attempt ${attempt} of ${notifyAt}: notified if the last one fails too`,
-      };
-      return;
-    }
+    return false;
   }
   try {
     const messageId = await publishTo(ctx, notice, topic, event.detail.awsRegion);
     result.notice = { ...result.notice, published: true, ...(messageId ? { messageId } : {}) };
+    return true;
   } catch (error) {
-    // Failed, so retried: the claimed notice is still pending and the retry sends it.
     ctx.logger?.error('notice could not be published', error as Error);
     result.notice = { ...result.notice, error: `${awsErrorName(error)}: ${(error as Error).message}` };
     result.outcome = 'failed';
     result.reason = `${result.reason}; the notice could not be published`;
-    return;
+    return false;
   }
-  if (outbox) await recordSent(outbox, record, noticeKey(String(result.rule)), ctx);
 }

@@ -32,7 +32,15 @@ export interface LogGroupTarget {
   name: string;
   region: string;
   account: string;
+  /**
+   * The event set no key (a retention call): the group's key usage, recorded when its key was set (by the event that
+   * set it, the engine's own association, or the sweep), is not written again. Key usage is written when it changes.
+   */
+  keyUnchanged?: boolean;
 }
+
+/** The calls that change a group's retention only: its key, and so the key's usage, stays as it was. */
+const RETENTION_CALLS = new Set(['PutRetentionPolicy', 'DeleteRetentionPolicy']);
 
 export interface LogGroupState {
   target: LogGroupTarget;
@@ -50,7 +58,11 @@ const LOG_GROUP_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:(.+?
 
 function targetOf(event: CloudTrailEvent): LogGroupTarget | Skip {
   const params = event.detail.requestParameters ?? {};
-  const base = { region: event.detail.awsRegion, account: event.account };
+  const base = {
+    region: event.detail.awsRegion,
+    account: event.account,
+    ...(RETENTION_CALLS.has(event.detail.eventName) ? { keyUnchanged: true } : {}),
+  };
   const field = 'detail.requestParameters.logGroupName';
   if (typeof params.logGroupName === 'string' && params.logGroupName !== '')
     return { ...base, name: requireValidName(event, field, params.logGroupName, NAME_RULES.logGroup) };
@@ -127,7 +139,8 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
 
   const keyInUse =
     keyDrift === undefined ? state.kmsKeyId : 'arn' in state.configuredKey ? state.configuredKey.arn : undefined;
-  const bookkeeping = keyInUse && settings.stateTable ? [recordKeyUsage(target, keyInUse)] : [];
+  const keyChanges = keyDrift !== undefined || target.keyUnchanged !== true;
+  const bookkeeping = keyInUse && keyChanges && settings.stateTable ? [recordKeyUsage(target, keyInUse)] : [];
   if (actions.length === 0 && needsHuman.length === 0) {
     return noAction(
       'compliant',

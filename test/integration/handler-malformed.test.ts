@@ -165,7 +165,7 @@ describe('malformed events through each guard’s handler', () => {
     expect(result.outcome).toBe('remediated');
     expect(recorder.calls).toEqual(
       expect.arrayContaining([
-        'DynamoDB:PutItem',
+        'DynamoDB:UpdateItem',
         'CloudWatchLogs:DescribeLogGroups',
         'CloudWatchLogs:AssociateKmsKey',
         'SNS:Publish',

@@ -138,10 +138,9 @@ export async function stateTableItems(table = loadSettings().stateTable): Promis
   return items;
 }
 
-/** An idempotency record (Powertools: pk "idempotency#...") or a notice claim of the outbox (pk "notice#..."). */
+/** An event's record: its idempotency record and notice outbox in one item (lib/event-ledger.ts: pk "idempotency#..."). */
 export function isEventRecord(item: StateItem): boolean {
-  const pk = item.pk?.S ?? '';
-  return pk.startsWith('idempotency#') || pk.startsWith('notice#');
+  return (item.pk?.S ?? '').startsWith('idempotency#');
 }
 
 /** A sample event, parsed as the handler receives it. */

@@ -1,0 +1,253 @@
+/**
+ * One item per event and guard in the state table: the event's idempotency record and its notice outbox at once, so
+ * that a remediated event costs two state-table calls: one conditional write that claims the event (before any read
+ * of the resource), one that settles it (with the engine's own records of the event, in one transaction).
+ *
+ * Item: pk = "idempotency#<record key>" (lib/record-key.ts), sk = the guard's file; status "in-progress" (held until
+ * lockedUntil, the invocation's deadline), "retry" (an attempt failed: the next may run) or "done" (result kept);
+ * beside it what earlier attempts left: the notice they could not send, whether a notice went out, the writes they
+ * made before failing, how many failed. Kept a week (expiresAt, the table's TTL).
+ *
+ * Guarantees: a repeated event returns the first result with no other call; a notice claimed by an attempt that could
+ * not send it is sent by the next attempt, and never twice; a failure is notified once, on Lambda's last attempt.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  type Put,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { type AwsClients, stateRegion } from './aws.js';
+import type { EarlierWrite, Notice } from './notices.js';
+
+const KEEP_SECONDS = 7 * 24 * 60 * 60;
+
+/** A notice an earlier attempt claimed but did not send (its publish failed, or a retry was due). */
+export interface PendingNotice {
+  notice: Notice;
+  topicArn: string;
+}
+
+/** What claiming an event found: this attempt runs (with what earlier ones left), or it was handled already. */
+export type Claim =
+  | {
+      kind: 'claimed';
+      /** The lock this attempt holds (its settle names it). */
+      lock: number;
+      pending: PendingNotice | undefined;
+      /** A notice for this event went out already (a failed one, on the last attempt): no second one. */
+      noticeSent: boolean;
+      earlierWrites: EarlierWrite[];
+      /** Attempts at this event that failed before this one. */
+      failedAttempts: number;
+    }
+  | { kind: 'done'; result: unknown };
+
+/** Another attempt at this event holds it now (a concurrent delivery): thrown, so that Lambda retries later. */
+export class EventInProgressError extends Error {
+  override name = 'EventInProgressError';
+}
+
+/** How an attempt ends, for its settle. */
+export interface Settlement {
+  /** done: the result is kept and a repeat returns it; retry: the next attempt runs. */
+  status: 'done' | 'retry';
+  /** The result a repeat returns (done only). */
+  result?: unknown;
+  /** Left for the next attempt to send; undefined: nothing pending (sent, superseded or none). */
+  pending?: PendingNotice;
+  /** This attempt sent the event's notice. */
+  noticeSent?: boolean;
+  /** This attempt failed at a fix: counted, and its writes named by the next notice. */
+  failedWrites?: EarlierWrite[];
+  /** The engine's own records of this event, written in the same transaction (e.g. a key's usage). */
+  records?: Put[];
+}
+
+const writesOf = (value: AttributeValue | undefined): EarlierWrite[] =>
+  (value?.L ?? []).flatMap((write) => (write.S ? [JSON.parse(write.S) as EarlierWrite] : []));
+
+function pendingOf(item: Record<string, AttributeValue>): PendingNotice | undefined {
+  const notice = item.notice?.S;
+  return notice ? { notice: JSON.parse(notice) as Notice, topicArn: item.topicArn?.S ?? '' } : undefined;
+}
+
+const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
+  error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
+
+export class EventLedger {
+  private readonly dynamodb: DynamoDBClient;
+
+  constructor(
+    aws: AwsClients,
+    private readonly table: string,
+    /** Per guard: an event is handled once by each guard whose rules it reaches. */
+    private readonly guard: string,
+  ) {
+    this.dynamodb = aws.client(DynamoDBClient, stateRegion());
+  }
+
+  private key(recordKey: string) {
+    return { pk: { S: `idempotency#${recordKey}` }, sk: { S: this.guard } };
+  }
+
+  /**
+   * Claims the event until `deadline` (ms since the epoch: the invocation's own), unless it is done or held by a live
+   * attempt. One conditional write; what earlier attempts left comes back with it, as does a done event's result.
+   */
+  async claim(recordKey: string, deadline: number): Promise<Claim> {
+    const now = Date.now();
+    try {
+      const { Attributes = {} } = await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(recordKey),
+          UpdateExpression: 'SET #status = :inProgress, lockedUntil = :lock, expiresAt = :expires',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #status = :retry OR (#status = :inProgress AND lockedUntil < :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':inProgress': { S: 'in-progress' },
+            ':retry': { S: 'retry' },
+            ':lock': { N: String(deadline) },
+            ':now': { N: String(now) },
+            ':expires': { N: String(Math.floor(now / 1000) + KEEP_SECONDS) },
+          },
+          ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return {
+        kind: 'claimed',
+        lock: deadline,
+        pending: pendingOf(Attributes),
+        noticeSent: Attributes.noticeSent?.BOOL === true,
+        earlierWrites: writesOf(Attributes.earlierWrites),
+        failedAttempts: Number(Attributes.failedAttempts?.N ?? 0),
+      };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? {};
+      if (item.status?.S === 'done') return { kind: 'done', result: JSON.parse(item.result?.S ?? 'null') };
+      throw new EventInProgressError(
+        `event ${recordKey} is being handled by another attempt until ${item.lockedUntil?.N}`,
+      );
+    }
+  }
+
+  /**
+   * Settles the attempt in one call: its status, its notice (sent or left pending), a failure counted with its
+   * writes, and the engine's records of the event in the same transaction. A failure here is thrown: see `settleOrMark`.
+   */
+  async settle(recordKey: string, settlement: Settlement): Promise<void> {
+    const update = this.settleUpdate(recordKey, settlement);
+    const records = settlement.records ?? [];
+    if (records.length === 0) {
+      await this.dynamodb.send(new UpdateItemCommand(update));
+      return;
+    }
+    await this.dynamodb.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: update.TableName,
+              Key: update.Key,
+              UpdateExpression: update.UpdateExpression,
+              ExpressionAttributeNames: update.ExpressionAttributeNames,
+              ExpressionAttributeValues: update.ExpressionAttributeValues,
+            },
+          },
+          ...records.map((Put) => ({ Put })),
+        ],
+      }),
+    );
+  }
+
+  private settleUpdate(recordKey: string, settlement: Settlement): UpdateItemCommandInput {
+    const set = ['#status = :status'];
+    const remove = ['lockedUntil'];
+    const add: string[] = [];
+    const values: Record<string, AttributeValue> = { ':status': { S: settlement.status } };
+    if (settlement.result !== undefined) {
+      set.push('#result = :result');
+      values[':result'] = { S: JSON.stringify(settlement.result) };
+    }
+    if (settlement.pending) {
+      set.push('notice = :notice', 'topicArn = :topic');
+      values[':notice'] = { S: JSON.stringify(settlement.pending.notice) };
+      values[':topic'] = { S: settlement.pending.topicArn };
+    } else remove.push('notice', 'topicArn');
+    if (settlement.noticeSent) {
+      set.push('noticeSent = :sent');
+      values[':sent'] = { BOOL: true };
+    }
+    if (settlement.failedWrites) {
+      add.push('failedAttempts :one');
+      values[':one'] = { N: '1' };
+      if (settlement.failedWrites.length > 0) {
+        set.push('earlierWrites = list_append(if_not_exists(earlierWrites, :none), :writes)');
+        values[':none'] = { L: [] };
+        values[':writes'] = { L: settlement.failedWrites.map((write) => ({ S: JSON.stringify(write) })) };
+      }
+    }
+    const expression = [`SET ${set.join(', ')}`, `REMOVE ${remove.join(', ')}`];
+    if (add.length > 0) expression.push(`ADD ${add.join(', ')}`);
+    return {
+      TableName: this.table,
+      Key: this.key(recordKey),
+      UpdateExpression: expression.join(' '),
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        ...(settlement.result !== undefined ? { '#result': 'result' } : {}),
+      },
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /**
+   * After a notice went out, its being sent must be kept: settled, or (when that write fails) marked sent by a second,
+   * plain write. Only when both fail may a retry send it again; then the mark's error is thrown, for the caller to log
+   * (thrown on, a retry would find the event locked, and could only send the notice again).
+   */
+  async settleAfterNotice(recordKey: string, settlement: Settlement): Promise<void> {
+    try {
+      await this.settle(recordKey, settlement);
+    } catch {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(recordKey),
+          UpdateExpression: 'SET #status = :status, noticeSent = :sent REMOVE lockedUntil, notice, topicArn',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            // A result it cannot keep: the next attempt runs (and sends no second notice).
+            ':status': { S: 'retry' },
+            ':sent': { BOOL: true },
+          },
+        }),
+      );
+    }
+  }
+
+  /** An attempt that ended in an unexpected error lets the next one run at once (its lock would expire anyway). */
+  async release(recordKey: string, lock: number): Promise<void> {
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: this.key(recordKey),
+        UpdateExpression: 'SET #status = :retry REMOVE lockedUntil',
+        ConditionExpression: '#status = :inProgress AND lockedUntil = :lock',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':retry': { S: 'retry' },
+          ':inProgress': { S: 'in-progress' },
+          ':lock': { N: String(lock) },
+        },
+      }),
+    );
+  }
+}
