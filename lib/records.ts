@@ -3,7 +3,26 @@
 import { KeyUsageStore } from './key-usage.js';
 import { QuarantineRecords } from './mfa/quarantine-records.js';
 import type { EngineRecord, RuleContext } from './rule.js';
-import { captureTrailBaseline, followTrailBaseline, StateTableMissingError } from './trail-baselines.js';
+
+export class StateTableMissingError extends Error {
+  override name = 'StateTableMissingError';
+  constructor(what = 'trail baselines') {
+    super(`DRIFTGUARD_STATE_TABLE is not set: ${what} are kept in the state table`);
+  }
+}
+
+type TrailBaselineRecord = Extract<EngineRecord, { kind: 'trail-baseline' }>;
+type TrailBaselineKeeper = (record: TrailBaselineRecord, ctx: RuleContext) => Promise<string | undefined>;
+
+/**
+ * Trail baselines are kept by lib/trail-baselines.ts, which registers itself when it loads (the trail rule, the only
+ * one to make such records, imports it): the other guards' bundles carry no CloudTrail client.
+ */
+let trailBaselineKeeper: TrailBaselineKeeper | undefined;
+
+export function registerTrailBaselineKeeper(keeper: TrailBaselineKeeper): void {
+  trailBaselineKeeper = keeper;
+}
 
 /**
  * Kept before the actions are written, not after: a record that lets the engine undo its own writes (the keys a
@@ -24,16 +43,10 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
       if (ctx.settings.stateTable)
         await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
       return;
-    case 'trail-baseline': {
-      if (record.mode === 'first') {
-        await captureTrailBaseline(ctx, record.trail, record.region, record.from);
-        return;
-      }
-      const kept = await followTrailBaseline(ctx, record.trail, record.region, record.from);
-      return (
-        kept && `Trail ${record.trail}: baseline kept: ${kept}; the next event or sweep compares the trail with it.`
-      );
-    }
+    case 'trail-baseline':
+      if (trailBaselineKeeper === undefined)
+        throw new Error('a trail baseline to keep, but lib/trail-baselines.ts is not loaded');
+      return trailBaselineKeeper(record, ctx);
   }
 }
 

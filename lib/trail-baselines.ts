@@ -6,6 +6,7 @@ import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtr
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
 import { KeyUsageStore } from './key-usage.js';
+import { registerTrailBaselineKeeper, StateTableMissingError } from './records.js';
 import type { RuleContext } from './rule.js';
 import { trailWeakenings } from './trail-weakenings.js';
 import { readTrail, type TrailConfig } from './trails.js';
@@ -18,12 +19,7 @@ export interface TrailBaseline {
   capturedFrom: string;
 }
 
-export class StateTableMissingError extends Error {
-  override name = 'StateTableMissingError';
-  constructor(what = 'trail baselines') {
-    super(`DRIFTGUARD_STATE_TABLE is not set: ${what} are kept in the state table`);
-  }
-}
+export { StateTableMissingError };
 
 const keyOf = (trailArn: string) => ({ pk: { S: `trail#${trailArn}` }, sk: { S: 'baseline' } });
 
@@ -180,3 +176,13 @@ export async function captureTrailBaselines(ctx: RuleContext, regions: string[],
   }
   return captured;
 }
+
+// The pipeline keeps a rule's trail-baseline records through this (lib/records.ts).
+registerTrailBaselineKeeper(async (record, ctx) => {
+  if (record.mode === 'first') {
+    await captureTrailBaseline(ctx, record.trail, record.region, record.from);
+    return undefined;
+  }
+  const kept = await followTrailBaseline(ctx, record.trail, record.region, record.from);
+  return kept && `Trail ${record.trail}: baseline kept: ${kept}; the next event or sweep compares the trail with it.`;
+});
