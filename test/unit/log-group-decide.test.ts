@@ -369,3 +369,49 @@ describe('logGroupEncryptionRetention.describe', () => {
     });
   });
 });
+
+describe('key usage is recorded when the key changes', () => {
+  const withTable = { ...BASE_ENV, DRIFTGUARD_STATE_TABLE: 'driftguard-state' };
+
+  it.each([
+    ['CreateLogGroup', 'logs-CreateLogGroup-plain', false],
+    ['PutRetentionPolicy', 'logs-PutRetentionPolicy', true],
+  ])('an event of %s marks the key unchanged: %s', (_label, file, keyUnchanged) => {
+    // Act
+    const target = logGroupEncryptionRetention.target(sample(file));
+
+    // Assess
+    expect(target).toMatchObject({ name: expect.any(String) });
+    expect((target as { keyUnchanged?: boolean }).keyUnchanged ?? false).toBe(keyUnchanged);
+  });
+
+  it.each([
+    // [label, key unchanged by the event, state, recorded key or none]
+    ['a group the engine encrypts', true, { kmsKeyId: undefined }, CONFIGURED_KEY],
+    ['a group whose key is set by the event', false, {}, CONFIGURED_KEY],
+    [
+      'a group whose own usable key is set by the event',
+      false,
+      otherKey({ state: 'Enabled', manager: 'CUSTOMER' }),
+      OTHER_KEY,
+    ],
+    ['a retention change on a group already encrypted', true, {}, undefined],
+    ['a retention fix on a group already encrypted', true, { retentionInDays: undefined }, undefined],
+    ['a sweep (no event): always', undefined, {}, CONFIGURED_KEY],
+  ])('%s: %s', (_label, keyUnchanged, overrides, recorded) => {
+    // Prepare
+    const target = {
+      name: NAME,
+      region: REGION,
+      account: ACCOUNT,
+      ...(keyUnchanged === undefined ? {} : { keyUnchanged }),
+    };
+
+    // Act
+    const decision = decideLogGroupFixes(state({ target, ...overrides }), settingsOf(withTable));
+
+    // Assess
+    const keys = (decision.bookkeeping ?? []).flatMap((record) => (record.kind === 'key-usage' ? [record.keyArn] : []));
+    expect(keys).toEqual(recorded === undefined ? [] : [recorded]);
+  });
+});
