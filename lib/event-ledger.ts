@@ -233,19 +233,25 @@ export class EventLedger {
     }
   }
 
-  /** An attempt that ended in an unexpected error lets the next one run at once (its lock would expire anyway). */
-  async release(recordKey: string, lock: number): Promise<void> {
+  /**
+   * An attempt that ended in an unexpected error lets the next one run at once (its lock would expire anyway), and
+   * leaves it the notice it would have sent (the next attempt sends it if it finds the writes done).
+   */
+  async release(recordKey: string, lock: number, pending?: PendingNotice): Promise<void> {
     await this.dynamodb.send(
       new UpdateItemCommand({
         TableName: this.table,
         Key: this.key(recordKey),
-        UpdateExpression: 'SET #status = :retry REMOVE lockedUntil',
+        UpdateExpression: pending
+          ? 'SET #status = :retry, notice = :notice, topicArn = :topic REMOVE lockedUntil'
+          : 'SET #status = :retry REMOVE lockedUntil',
         ConditionExpression: '#status = :inProgress AND lockedUntil = :lock',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':retry': { S: 'retry' },
           ':inProgress': { S: 'in-progress' },
           ':lock': { N: String(lock) },
+          ...(pending ? { ':notice': { S: JSON.stringify(pending.notice) }, ':topic': { S: pending.topicArn } } : {}),
         },
       }),
     );

@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { sendAction } from './actions.js';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
-import type { Claim, EventLedger, PendingNotice } from './event-ledger.js';
+import type { Claim, EventLedger, PendingNotice, Settlement } from './event-ledger.js';
 import { keyUsagePut } from './key-usage.js';
 import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
 import { recordKey } from './record-key.js';
@@ -105,11 +105,14 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   // Claimed before the first read: a repeated event is answered from its record, with no other call.
   const claim = await ledger.claim(key, ctx.deadline ?? Date.now() + DEFAULT_LOCK_MS);
   if (claim.kind === 'done') return claim.result as HandledEvent;
+  const run: LedgerRun = { ledger, key, claim, settled: false };
   try {
-    return await runRule(event, rule, target, ctx, { ledger, key, claim });
+    return await runRule(event, rule, target, ctx, run);
   } catch (error) {
-    // Unexpected: the next attempt may run at once (else the lock expires with this invocation).
-    await ledger.release(key, claim.lock).catch((releaseError: unknown) => {
+    if (run.settled) throw error;
+    // Unexpected: the next attempt may run at once (else the lock expires with this invocation), and sends the notice
+    // this one would have sent, should it find the writes done.
+    await ledger.release(key, claim.lock, run.pending).catch((releaseError: unknown) => {
       ctx.logger?.warn('the event could not be released for a retry', releaseError as Error);
     });
     throw error;
@@ -124,6 +127,25 @@ interface LedgerRun {
   ledger: EventLedger;
   key: string;
   claim: Extract<Claim, { kind: 'claimed' }>;
+  /** The attempt's end is written: nothing to release. */
+  settled: boolean;
+  /** What the next attempt must send should this one end in an error (kept on the record by the release). */
+  pending?: PendingNotice | undefined;
+}
+
+async function settle(run: LedgerRun, settlement: Settlement): Promise<void> {
+  await settle(run, settlement);
+  run.settled = true;
+}
+
+/** After a notice went out: a failure to record it is logged, not thrown (a retry could only send it again). */
+async function settleAfterNotice(run: LedgerRun, settlement: Settlement, ctx: EngineContext): Promise<void> {
+  await run.ledger.settleAfterNotice(run.key, settlement).then(
+    () => {
+      run.settled = true;
+    },
+    (error: unknown) => ctx.logger?.warn('notice sent but not recorded as sent', error as Error),
+  );
 }
 
 async function runRule(
@@ -175,6 +197,16 @@ async function runRule(
       needsHuman: d.needsHuman,
       earlierWrites,
     });
+  const topic = ctx.settings.noticeTopicArn;
+  const writes = !(ctx.dryRun || (ctx.settings.mode === 'notify' && !rule.ownInfrastructure));
+  if (run && topic !== undefined && writes && decision.status === 'drifted') {
+    // An attempt that fails after its writes leaves this for the next, which may find the resource fixed.
+    const planned = decision;
+    run.pending = {
+      notice: noticeOf(planned, outcomeOf(true, 0, planned), planned.reason, planned.actions, []),
+      topicArn: topic,
+    };
+  }
   const settled = await settleDecision(rule, resource, state, decision, {
     ...ruleContext,
     dryRun: ctx.dryRun ?? false,
@@ -224,15 +256,6 @@ async function runRule(
   // A failed attempt's writes are kept for the notice that follows (the retry re-reads them as done).
   const failedWrites =
     outcome === 'failed' ? settled.done.map(({ api, summary }): EarlierWrite => ({ api, summary })) : undefined;
-  const topic = ctx.settings.noticeTopicArn;
-  // What a later attempt sends if it finds the resource already as it should be (this attempt's writes held).
-  const preliminary = (): PendingNotice | undefined =>
-    topic === undefined
-      ? undefined
-      : {
-          notice: noticeOf(decision, outcomeOf(true, 0, decision), decision.reason, decision.actions, []),
-          topicArn: topic,
-        };
   const status = outcome === 'failed' ? 'retry' : 'done';
   const notifyAt = ctx.failedNoticeAttempt ?? 1;
   if (run.claim.noticeSent) {
@@ -240,29 +263,29 @@ async function runRule(
       ...(result.notice as NonNullable<HandledEvent['notice']>),
       error: 'already sent for this event (a repeated delivery)',
     };
-    await run.ledger.settle(run.key, { status, result, noticeSent: true, failedWrites, records });
+    await settle(run, { status, result, noticeSent: true, failedWrites, records });
   } else if (outcome === 'failed' && run.claim.failedAttempts + 1 < notifyAt) {
     const attempt = run.claim.failedAttempts + 1;
     result.notice = {
       ...(result.notice as NonNullable<HandledEvent['notice']>),
       error: `attempt ${attempt} of ${notifyAt}: notified if the last one fails too`,
     };
-    await run.ledger.settle(run.key, { status, pending: preliminary(), failedWrites, records });
+    // What a later attempt sends if it finds the resource already as it should be (this attempt's writes held).
+    await settle(run, { status, pending: run.pending, failedWrites, records });
   } else {
-    const sent = await deliver(notice, result, event, ctx);
-    if (sent) {
-      await run.ledger
-        .settleAfterNotice(run.key, {
-          status,
-          ...(status === 'done' ? { result } : {}),
-          noticeSent: true,
-          failedWrites,
-          records,
-        })
-        .catch((error: unknown) => ctx.logger?.warn('notice sent but not recorded as sent', error as Error));
+    if (topic !== undefined) run.pending = { notice, topicArn: topic };
+    const delivered = await deliver(notice, result, event, ctx);
+    if (delivered === 'no-topic') {
+      await settle(run, { status, ...(status === 'done' ? { result } : {}), failedWrites, records });
+    } else if (delivered === 'sent') {
+      await settleAfterNotice(
+        run,
+        { status, ...(status === 'done' ? { result } : {}), noticeSent: true, failedWrites, records },
+        ctx,
+      );
     } else {
       // Not sent, so retried: the next attempt sends it (or its own, if it finds more to do).
-      await run.ledger.settle(run.key, {
+      await settle(run, {
         status: 'retry',
         ...(topic === undefined ? {} : { pending: { notice, topicArn: topic } }),
         ...(failedWrites ? { failedWrites } : {}),
@@ -294,20 +317,19 @@ async function settleQuiet(
 ): Promise<HandledEvent> {
   if (run === undefined) return result;
   const pending = run.claim.noticeSent ? undefined : run.claim.pending;
+  run.pending = pending;
   if (pending === undefined) {
-    await run.ledger.settle(run.key, { status: 'done', result, records });
+    await settle(run, { status: 'done', result, records });
     return result;
   }
   try {
     await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
   } catch (error) {
     // Still pending: the retry sends it.
-    await run.ledger.settle(run.key, { status: 'retry', pending, records });
+    await settle(run, { status: 'retry', pending, records });
     throw error;
   }
-  await run.ledger
-    .settleAfterNotice(run.key, { status: 'done', result, noticeSent: true, records })
-    .catch((error: unknown) => ctx.logger?.warn('notice sent but not recorded as sent', error as Error));
+  await settleAfterNotice(run, { status: 'done', result, noticeSent: true, records }, ctx);
   return result;
 }
 
@@ -472,24 +494,29 @@ async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fall
   return publishNotice(ctx.aws.client(SNSClient, region), notice, topic);
 }
 
-/** Publishes the notice; whether it went out (a failed publish makes the result failed, so that it is retried). */
-async function deliver(notice: Notice, result: HandledEvent, event: CloudTrailEvent, ctx: EngineContext) {
+/** Publishes the notice: sent, or not (a failed publish makes the result failed, so that it is retried), or no topic. */
+async function deliver(
+  notice: Notice,
+  result: HandledEvent,
+  event: CloudTrailEvent,
+  ctx: EngineContext,
+): Promise<'sent' | 'failed' | 'no-topic'> {
   const topic = ctx.settings.noticeTopicArn;
   if (topic === undefined || result.notice === null) {
     ctx.logger?.warn('no notice topic configured (DRIFTGUARD_NOTICE_TOPIC_ARN): notice logged only', {
       subject: notice.subject,
     });
-    return false;
+    return 'no-topic';
   }
   try {
     const messageId = await publishTo(ctx, notice, topic, event.detail.awsRegion);
     result.notice = { ...result.notice, published: true, ...(messageId ? { messageId } : {}) };
-    return true;
+    return 'sent';
   } catch (error) {
     ctx.logger?.error('notice could not be published', error as Error);
     result.notice = { ...result.notice, error: `${awsErrorName(error)}: ${(error as Error).message}` };
     result.outcome = 'failed';
     result.reason = `${result.reason}; the notice could not be published`;
-    return false;
+    return 'failed';
   }
 }
