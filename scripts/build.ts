@@ -31,8 +31,12 @@ export async function buildAll(root = process.cwd()): Promise<{ file: string; by
       format: 'esm',
       // The SDK's ESM build tree-shakes better and loads faster than its CommonJS one.
       mainFields: ['module', 'main'],
-      // Lambda's credentials are in its environment: the node default chain's other providers stay out.
-      alias: { '@aws-sdk/credential-provider-node': './lib/lambda-credentials.ts' },
+      alias: {
+        // Lambda's credentials are in its environment: the node default chain's other providers stay out.
+        '@aws-sdk/credential-provider-node': './lib/lambda-credentials.ts',
+        // The DynamoDB client's endpoint cache needs a plain LRU map, not mnemonist's.
+        'mnemonist/lru-cache': './lib/small-lru-cache.ts',
+      },
       legalComments: 'none',
       write: false,
       // Some bundled CommonJS dependencies call require(); ESM output needs one.
