@@ -134,7 +134,7 @@ interface LedgerRun {
 }
 
 async function settle(run: LedgerRun, settlement: Settlement): Promise<void> {
-  await settle(run, settlement);
+  await run.ledger.settle(run.key, settlement);
   run.settled = true;
 }
 

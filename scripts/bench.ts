@@ -169,23 +169,22 @@ async function throughput() {
 async function trailRestores(endpoint: string, runs: number) {
   const figures: Record<string, { ms: number[]; calls: number[] }> = {};
   for (const file of ['cloudtrail-DeleteTrail-by-name', 'cloudtrail-StopLogging']) {
-    // Each scenario on a clean emulator: the first's restores leave a baseline the second's reenactment would weaken.
-    await resetEmulator(endpoint);
-    Object.assign(process.env, await provisionEngineResources({ endpoint, keyRegions: ['us-east-1', 'eu-west-1'] }));
-    const handler = createGuardHandler(trailGuard, {
-      settings: loadSettings(),
-      logger: new Logger({ logLevel: 'SILENT' }),
-    });
-    const engine = { settings: loadSettings(), aws: createAwsClients() };
     const event = JSON.parse(readFileSync(`events/${file}.json`, 'utf8')) as CloudTrailEvent;
     const key = `aws.cloudtrail:${event.detail.eventName}`;
     const entry = { ms: [] as number[], calls: [] as number[] };
-    // One set of reenacted keys per scenario: a trail reenacted with a new key each run would be a weakened one.
-    const keys = new Map();
     for (let run = 0; run < runs; run++) {
+      // Each run on a clean emulator: a reenactment re-creates the trail with a key of its own, which a baseline left
+      // by the run before would call a weakening.
+      await resetEmulator(endpoint);
+      Object.assign(process.env, await provisionEngineResources({ endpoint, keyRegions: ['us-east-1', 'eu-west-1'] }));
+      const handler = createGuardHandler(trailGuard, {
+        settings: loadSettings(),
+        logger: new Logger({ logLevel: 'SILENT' }),
+      });
+      const engine = { settings: loadSettings(), aws: createAwsClients() };
       // A new event each run: a repeated event id would be answered from its idempotency record.
       const fresh = { ...event, detail: { ...event.detail, eventID: `${event.detail.eventID}-bench-${run}` } };
-      await REENACTMENTS[key]?.(fresh, { endpoint, account: event.account, notes: [], engine, keys });
+      await REENACTMENTS[key]?.(fresh, { endpoint, account: event.account, notes: [], engine, keys: new Map() });
       await resetEmulatorRequests(endpoint);
       const began = performance.now();
       const result = await handler(fresh, lambdaContext(fresh, event.account, `driftguard-bench-${trailGuard.file}`));
