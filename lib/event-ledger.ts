@@ -86,6 +86,11 @@ export class EventLedger {
     private readonly table: string,
     /** Per guard: an event is handled once by each guard whose rules it reaches. */
     private readonly guard: string,
+    /**
+     * false: a done event runs again (its notice still sent once): the pipeline's own record for callers without a
+     * handler, which re-read the resource on every call.
+     */
+    private readonly answerRepeats = true,
   ) {
     this.dynamodb = aws.client(DynamoDBClient, stateRegion());
   }
@@ -106,12 +111,13 @@ export class EventLedger {
           TableName: this.table,
           Key: this.key(recordKey),
           UpdateExpression: 'SET #status = :inProgress, lockedUntil = :lock, expiresAt = :expires',
-          ConditionExpression:
-            'attribute_not_exists(pk) OR #status = :retry OR (#status = :inProgress AND lockedUntil < :now)',
+          ConditionExpression: this.answerRepeats
+            ? 'attribute_not_exists(pk) OR #status = :retry OR (#status = :inProgress AND lockedUntil < :now)'
+            : 'attribute_not_exists(pk) OR #status <> :inProgress OR lockedUntil < :now',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':inProgress': { S: 'in-progress' },
-            ':retry': { S: 'retry' },
+            ...(this.answerRepeats ? { ':retry': { S: 'retry' } } : {}),
             ':lock': { N: String(deadline) },
             ':now': { N: String(now) },
             ':expires': { N: String(Math.floor(now / 1000) + KEEP_SECONDS) },

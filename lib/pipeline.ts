@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { sendAction } from './actions.js';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
-import type { Claim, EventLedger, PendingNotice, Settlement } from './event-ledger.js';
+import { type Claim, EventLedger, type PendingNotice, type Settlement } from './event-ledger.js';
 import { keyUsagePut } from './key-usage.js';
 import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
 import { recordKey } from './record-key.js';
@@ -37,7 +37,7 @@ export interface EngineContext {
    */
   failedNoticeAttempt?: number;
   logger?: Logger;
-  /** The events' record (idempotency and notices) in the state table; none: every attempt runs (replay without one). */
+  /** The events' record (idempotency and notices) in the state table; by default one per rule where a table is set. */
   ledger?: EventLedger;
   /** When the invocation ends (ms since the epoch): the event is held by this attempt until then. */
   deadline?: number;
@@ -99,7 +99,7 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   if (isSkip(target)) return ignored(base, rule.id, null, target.skip);
 
   // A dry run writes nothing, not even the event's record; without a state table there is none to keep.
-  const ledger = ctx.dryRun ? undefined : ctx.ledger;
+  const ledger = ctx.dryRun ? undefined : (ctx.ledger ?? ruleLedger(ctx, rule));
   if (ledger === undefined) return runRule(event, rule, target, ctx, undefined);
   const key = recordKey(event);
   // Claimed before the first read: a repeated event is answered from its record, with no other call.
@@ -117,6 +117,14 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
     });
     throw error;
   }
+}
+
+/**
+ * A caller that brings no ledger (a guard's handler brings its own, per guard) keeps the event's record per rule: its
+ * notice is sent once, and the event runs again on each call (re-reading the resource).
+ */
+function ruleLedger(ctx: EngineContext, rule: AnyRule): EventLedger | undefined {
+  return ctx.settings.stateTable ? new EventLedger(ctx.aws, ctx.settings.stateTable, rule.id, false) : undefined;
 }
 
 /** Without a Lambda deadline (replay, tests): the event's lock is held this long. */
