@@ -8,6 +8,8 @@ import { SettingsError } from '../settings.js';
 export const DAY_MS = 86_400_000;
 /** A group whose oldest unexported day retention deletes within this time is in danger. */
 export const RETENTION_DANGER_MS = 2 * DAY_MS;
+/** How far back PutLogEvents accepts an event's timestamp (CloudWatch Logs quotas). */
+export const BACKDATE_MS = 14 * DAY_MS;
 /** A FAILED (or CANCELLED) export is retried twice: three attempts in all, then a notice. */
 export const EXPORT_ATTEMPTS = 3;
 
@@ -61,8 +63,9 @@ export function planGroup(
   const today = dayOf(now);
   const yesterday = addDays(today, -1);
   let first = lastExported === undefined ? addDays(today, -sinceDays) : addDays(lastExported, 1);
-  // Nothing was logged before the group existed.
-  if (facts.creationTime !== undefined && first < dayOf(facts.creationTime)) first = dayOf(facts.creationTime);
+  // PutLogEvents takes events up to 14 days older than the call: nothing in a group is older than that before its creation.
+  const oldestPossible = facts.creationTime === undefined ? undefined : dayOf(facts.creationTime - BACKDATE_MS);
+  if (oldestPossible !== undefined && first < oldestPossible) first = oldestPossible;
   const due: Day[] = [];
   const lost: Day[] = [];
   const retention = facts.retentionInDays;
