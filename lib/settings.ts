@@ -259,7 +259,8 @@ export function readBackupSettings(env: Env = process.env): BackupSettings {
     const [region = '', bucket = ''] = pair.split('=').map((part) => part.trim());
     if (!REGION_PATTERN.test(region))
       invalid('DRIFTGUARD_BACKUP_BUCKETS', pair, 'region=bucket pairs whose region is an AWS region (like eu-west-1)');
-    if (!BUCKET_PATTERN.test(bucket)) invalid('DRIFTGUARD_BACKUP_BUCKETS', pair, `region=bucket pairs of ${BUCKET_ALLOWED}`);
+    if (!BUCKET_PATTERN.test(bucket))
+      invalid('DRIFTGUARD_BACKUP_BUCKETS', pair, `region=bucket pairs of ${BUCKET_ALLOWED}`);
     if (regionBuckets[region] !== undefined && regionBuckets[region] !== bucket)
       invalid('DRIFTGUARD_BACKUP_BUCKETS', pair, 'one bucket per region');
     regionBuckets[region] = bucket;
@@ -279,7 +280,12 @@ export function readBackupSettings(env: Env = process.env): BackupSettings {
     bucket: readMatching(env, 'DRIFTGUARD_BACKUP_BUCKET', BUCKET_PATTERN, `values are ${BUCKET_ALLOWED}`),
     regionBuckets,
     prefix: prefix ?? 'exported-logs',
-    logGroupPrefixes: readList(env, 'DRIFTGUARD_BACKUP_LOG_GROUPS', LOG_GROUP_PREFIX_PATTERN, 'log group name prefixes'),
+    logGroupPrefixes: readList(
+      env,
+      'DRIFTGUARD_BACKUP_LOG_GROUPS',
+      LOG_GROUP_PREFIX_PATTERN,
+      'log group name prefixes',
+    ),
     sinceDays,
   };
 }

@@ -57,7 +57,8 @@ export async function backupCommand(options: BackupCliOptions): Promise<BackupRe
     });
     if (!report) throw new Error('the backup returned no report');
     if (options.json) print(JSON.stringify({ summary: report }));
-    else if (report.complete) print(digestNotice(report, { account: Account, buckets: report.buckets, prefix: report.prefix }).text);
+    else if (report.complete)
+      print(digestNotice(report, { account: Account, buckets: report.buckets, prefix: report.prefix }).text);
     else
       print(
         `backup ${report.runId} stopped before completing: ${report.waiting ?? 'deadline'}. ${report.exportedDays} day(s) exported; run it again (or let the scheduled function's next tick) continue from the cursors.`,

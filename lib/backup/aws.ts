@@ -99,7 +99,10 @@ export function stateTableStore(aws: AwsClients, table: string): BackupStore {
   };
   const putJson = async (Key: typeof RUN_KEY, value: unknown) => {
     if (value === undefined) await dynamodb().send(new DeleteItemCommand({ TableName: table, Key }));
-    else await dynamodb().send(new PutItemCommand({ TableName: table, Item: { ...Key, value: { S: JSON.stringify(value) } } }));
+    else
+      await dynamodb().send(
+        new PutItemCommand({ TableName: table, Item: { ...Key, value: { S: JSON.stringify(value) } } }),
+      );
   };
   return {
     async cursors(region) {

@@ -20,7 +20,10 @@ export interface BackupNoticeContext {
 function subject(head: string, name: string, tail: string): string {
   const clean = (text: string) => text.replace(/[^\x20-\x7e]/g, '?');
   const room = SUBJECT_LIMIT - clean(head).length - clean(tail).length - 2;
-  const shown = name.length <= room ? name : `${name.slice(0, Math.ceil((room - 3) / 2))}...${name.slice(-Math.floor((room - 3) / 2))}`;
+  const shown =
+    name.length <= room
+      ? name
+      : `${name.slice(0, Math.ceil((room - 3) / 2))}...${name.slice(-Math.floor((room - 3) / 2))}`;
   return clean(`${head} ${shown} ${tail}`);
 }
 
@@ -59,7 +62,9 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
     subject(
       '[driftguard] HIGH log group',
       plan.group,
-      plan.lost.length ? `backup: ${plan.lost.length} day(s) lost to retention` : `backup: ${danger.day} deleted in ${hours}h`,
+      plan.lost.length
+        ? `backup: ${plan.lost.length} day(s) lost to retention`
+        : `backup: ${danger.day} deleted in ${hours}h`,
     ),
     [
       `NEEDS A HUMAN: log group ${plan.group} (${plan.region}) may lose days before they are backed up`,

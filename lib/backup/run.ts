@@ -9,11 +9,11 @@ import type { Notice } from '../notices.js';
 import { type BackupNoticeContext, dangerNotice, digestNotice, failureNotice } from './notices.js';
 import {
   type Day,
-  type GroupFacts,
-  type GroupPlan,
   exportPrefix,
   exportRange,
   exportTaskName,
+  type GroupFacts,
+  type GroupPlan,
   isActive,
   planGroup,
   taskVerdict,
@@ -298,7 +298,15 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
         throw error;
       }
     }
-    const task: OwnTask = { taskId, taskName, region, group, day, attempt, startedAt: new Date(job.now()).toISOString() };
+    const task: OwnTask = {
+      taskId,
+      taskName,
+      region,
+      group,
+      day,
+      attempt,
+      startedAt: new Date(job.now()).toISOString(),
+    };
     await store.saveTask(task);
     return followTask(job, task);
   }
@@ -399,8 +407,12 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
         const outcome = await exportDay(job, region, facts.name, day, 1);
         if (outcome === 'stopped') return pause(job);
         if (outcome === 'gone') break;
-        if (outcome === 'given-up') job.blocked.add(key(region, facts.name));
-        if (outcome === 'refused') job.blocked.add(region);
+        if (outcome === 'given-up' || outcome === 'refused') {
+          job.blocked.add(outcome === 'refused' ? region : key(region, facts.name));
+          // This day and the group's later ones stay due.
+          backlog += plan.due.length - index;
+          break;
+        }
       }
     }
   }

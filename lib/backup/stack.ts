@@ -141,7 +141,10 @@ export function backupStack(options: BackupStackOptions) {
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
             {
-              ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': ['LogKey', 'Arn'] },
+              },
               BucketKeyEnabled: true,
             },
           ],

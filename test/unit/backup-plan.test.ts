@@ -35,7 +35,9 @@ describe('planGroup: the finished UTC days due', () => {
       undefined,
       30,
       { creationTime: Date.parse('2026-11-27T12:00:00Z') },
-      Array.from({ length: 18 }, (_, i) => new Date(Date.parse('2026-11-13T00:00:00Z') + i * DAY_MS).toISOString().slice(0, 10)),
+      Array.from({ length: 18 }, (_, i) =>
+        new Date(Date.parse('2026-11-13T00:00:00Z') + i * DAY_MS).toISOString().slice(0, 10),
+      ),
     ],
     ['a group created today may hold yesterday', undefined, 1, { creationTime: NOW - 60_000 }, ['2026-11-30']],
   ])('%s', (_, cursor, sinceDays, facts, due) => {
@@ -46,7 +48,12 @@ describe('planGroup: the finished UTC days due', () => {
     // Retention 7 days: the oldest due day's first events go 7 days after it starts.
     ['far from deletion', '2026-11-29', 7, undefined],
     ['deleted in less than two days', '2026-11-25', 7, { day: '2026-11-26', deletesAt: '2026-12-03T00:00:00.000Z' }],
-    ['deletion under way (retention 1 day)', '2026-11-29', 1, { day: '2026-11-30', deletesAt: '2026-12-01T00:00:00.000Z' }],
+    [
+      'deletion under way (retention 1 day)',
+      '2026-11-29',
+      1,
+      { day: '2026-11-30', deletesAt: '2026-12-01T00:00:00.000Z' },
+    ],
   ])('retention danger: %s', (_, cursor, retentionInDays, danger) => {
     const plan = planGroup(group({ retentionInDays }), cursor, { now: NOW, sinceDays: 1 });
     expect(plan.danger === undefined ? undefined : { day: plan.danger.day, deletesAt: plan.danger.deletesAt }).toEqual(
@@ -159,16 +166,48 @@ describe('readBackupSettings', () => {
   });
 
   it.each([
-    ['DRIFTGUARD_BACKUP_BUCKET', 'My_Bucket', 'DRIFTGUARD_BACKUP_BUCKET="My_Bucket" is invalid: allowed values are S3 bucket names'],
-    ['DRIFTGUARD_BACKUP_BUCKETS', 'eu-west-1', 'DRIFTGUARD_BACKUP_BUCKETS="eu-west-1" is invalid: allowed values are comma-separated region=bucket pairs'],
-    ['DRIFTGUARD_BACKUP_BUCKETS', 'europe=b1', 'DRIFTGUARD_BACKUP_BUCKETS="europe=b1" is invalid: allowed region=bucket pairs whose region is an AWS region'],
-    ['DRIFTGUARD_BACKUP_BUCKETS', 'eu-west-1=B!', 'DRIFTGUARD_BACKUP_BUCKETS="eu-west-1=B!" is invalid: allowed region=bucket pairs of S3 bucket names'],
-    ['DRIFTGUARD_BACKUP_BUCKETS', 'eu-west-1=a1b,eu-west-1=c1d', 'DRIFTGUARD_BACKUP_BUCKETS="eu-west-1=c1d" is invalid: allowed one bucket per region'],
-    ['DRIFTGUARD_BACKUP_SINCE_DAYS', '0', 'DRIFTGUARD_BACKUP_SINCE_DAYS="0" is invalid: allowed values are whole days from 1 (yesterday) to 3653'],
+    [
+      'DRIFTGUARD_BACKUP_BUCKET',
+      'My_Bucket',
+      'DRIFTGUARD_BACKUP_BUCKET="My_Bucket" is invalid: allowed values are S3 bucket names',
+    ],
+    [
+      'DRIFTGUARD_BACKUP_BUCKETS',
+      'eu-west-1',
+      'DRIFTGUARD_BACKUP_BUCKETS="eu-west-1" is invalid: allowed values are comma-separated region=bucket pairs',
+    ],
+    [
+      'DRIFTGUARD_BACKUP_BUCKETS',
+      'europe=b1',
+      'DRIFTGUARD_BACKUP_BUCKETS="europe=b1" is invalid: allowed region=bucket pairs whose region is an AWS region',
+    ],
+    [
+      'DRIFTGUARD_BACKUP_BUCKETS',
+      'eu-west-1=B!',
+      'DRIFTGUARD_BACKUP_BUCKETS="eu-west-1=B!" is invalid: allowed region=bucket pairs of S3 bucket names',
+    ],
+    [
+      'DRIFTGUARD_BACKUP_BUCKETS',
+      'eu-west-1=a1b,eu-west-1=c1d',
+      'DRIFTGUARD_BACKUP_BUCKETS="eu-west-1=c1d" is invalid: allowed one bucket per region',
+    ],
+    [
+      'DRIFTGUARD_BACKUP_SINCE_DAYS',
+      '0',
+      'DRIFTGUARD_BACKUP_SINCE_DAYS="0" is invalid: allowed values are whole days from 1 (yesterday) to 3653',
+    ],
     ['DRIFTGUARD_BACKUP_SINCE_DAYS', 'week', 'DRIFTGUARD_BACKUP_SINCE_DAYS="week" is invalid'],
     ['DRIFTGUARD_BACKUP_SINCE_DAYS', '4000', 'DRIFTGUARD_BACKUP_SINCE_DAYS="4000" is invalid'],
-    ['DRIFTGUARD_BACKUP_PREFIX', '/logs/', 'DRIFTGUARD_BACKUP_PREFIX="/logs/" is invalid: allowed values are an S3 key prefix without leading or trailing slash'],
-    ['DRIFTGUARD_BACKUP_LOG_GROUPS', '/app/,bad group', 'DRIFTGUARD_BACKUP_LOG_GROUPS="bad group" is invalid: allowed values are comma-separated log group name prefixes'],
+    [
+      'DRIFTGUARD_BACKUP_PREFIX',
+      '/logs/',
+      'DRIFTGUARD_BACKUP_PREFIX="/logs/" is invalid: allowed values are an S3 key prefix without leading or trailing slash',
+    ],
+    [
+      'DRIFTGUARD_BACKUP_LOG_GROUPS',
+      '/app/,bad group',
+      'DRIFTGUARD_BACKUP_LOG_GROUPS="bad group" is invalid: allowed values are comma-separated log group name prefixes',
+    ],
   ])('refuses %s=%j, naming it', (name, value, message) => {
     expect(() => readBackupSettings({ [name]: value })).toThrow(SettingsError);
     expect(() => readBackupSettings({ [name]: value })).toThrow(message);
