@@ -56,6 +56,10 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
   const lostText = plan.lost.length
     ? `${plan.lost.length} day(s) were deleted by retention before they were exported (${plan.lost[0]}..${plan.lost[plan.lost.length - 1]}): they are lost.`
     : '';
+  const steps = [
+    `Raise the group's retention until the backup catches up: aws logs put-retention-policy --region ${plan.region} --log-group-name '${plan.group}' --retention-in-days <a value of at least ${raiseTo}>`,
+    `Or export the days now: npm run backup -- --regions ${plan.region} (and check that no other export task holds the account's one slot: aws logs describe-export-tasks --status-code RUNNING)`,
+  ];
   return notice(
     'high',
     'needs-human',
@@ -74,8 +78,7 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
       `Backlog: ${plan.due.length} day(s) of this group still to export (one export task at a time per account).`,
       'What was done: the backup exports the oldest days first and goes on at the next run; nothing else was changed.',
       'What a human must do:',
-      `  - Raise the group's retention until the backup catches up: aws logs put-retention-policy --region ${plan.region} --log-group-name '${plan.group}' --retention-in-days <a value of at least ${raiseTo}>`,
-      `  - Or export the days now: npm run backup -- --regions ${plan.region} (and check that no other export task holds the account's one slot: aws logs describe-export-tasks --status-code RUNNING)`,
+      ...steps.map((step) => `  - ${step}`),
       '',
       `Rule: ${BACKUP_RULE}   Severity: high   Outcome: needs-human`,
       `Account: ${ctx.account}   Region: ${plan.region}`,
@@ -89,6 +92,7 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
       retentionInDays: danger.retentionInDays,
       backlogDays: plan.due.length,
       lostDays: plan.lost,
+      nextSteps: steps,
     },
     ctx.account,
   );
@@ -125,7 +129,7 @@ export function failureNotice(failure: BackupFailure, ctx: BackupNoticeContext):
       `Account: ${ctx.account}   Region: ${failure.region}`,
       `Console: ${consoleUrl(failure.region, failure.group)}`,
     ],
-    { ...failure, bucket },
+    { ...failure, bucket, nextSteps: steps.map((step) => step.replace(/^ {2}- /, '')) },
     ctx.account,
   );
 }
