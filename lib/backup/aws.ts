@@ -127,6 +127,16 @@ export function stateTableStore(aws: AwsClients, table: string): BackupStore {
       } while (ExclusiveStartKey);
       return cursors;
     },
+    async cursor(region, group) {
+      const { Item } = await dynamodb().send(
+        new GetItemCommand({
+          TableName: table,
+          Key: { pk: { S: cursorPk(region) }, sk: { S: group } },
+          ConsistentRead: true,
+        }),
+      );
+      return Item?.lastDay?.S;
+    },
     async saveCursor(region, group, day) {
       await dynamodb().send(
         new PutItemCommand({
@@ -154,6 +164,7 @@ export function memoryStore(): BackupStore {
   let task: OwnTask | undefined;
   return {
     cursors: async (region) => new Map(cursors.get(region) ?? []),
+    cursor: async (region, group) => cursors.get(region)?.get(group),
     saveCursor: async (region, group, day) => {
       const byGroup = cursors.get(region) ?? new Map<string, Day>();
       byGroup.set(group, day);

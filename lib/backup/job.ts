@@ -21,13 +21,13 @@ export function defaultBackupRegions(home: string, regionBuckets: Record<string,
 }
 
 export async function backupJob(aws: AwsClients, options: BackupJobOptions): Promise<BackupReport | undefined> {
-  const env = options.env ?? process.env;
+  const { env = process.env, regions: chosen, ...run } = options;
   const settings = loadSettings(env);
   const backup = readBackupSettings(env);
   const home = homeRegion();
-  const regions = options.regions ?? defaultBackupRegions(home, backup.regionBuckets);
+  const regions = chosen ?? defaultBackupRegions(home, backup.regionBuckets);
   const buckets = bucketsFor(regions, home, backup);
-  const dryRun = options.dryRun ?? false;
+  const dryRun = run.dryRun ?? false;
   if (!settings.stateTable && !dryRun)
     throw new SettingsError(
       'DRIFTGUARD_STATE_TABLE is not set: the backup keeps its cursor per log group there, so that no day is exported twice',
@@ -39,7 +39,7 @@ export async function backupJob(aws: AwsClients, options: BackupJobOptions): Pro
       publish: topicPublisher(aws, settings.noticeTopicArn),
     },
     {
-      ...options,
+      ...run,
       regions,
       buckets,
       prefix: backup.prefix,

@@ -69,6 +69,8 @@ export interface OwnTask {
 export interface BackupStore {
   /** The last day exported of each group of the region that has one. */
   cursors(region: string): Promise<Map<string, Day>>;
+  /** The last day exported of one group (read again before each export: another run may have exported it). */
+  cursor(region: string, group: string): Promise<Day | undefined>;
   saveCursor(region: string, group: string, day: Day): Promise<void>;
   loadRun(): Promise<BackupReport | undefined>;
   /** Saves the open run; undefined closes it. */
@@ -133,7 +135,7 @@ interface Job {
   exportedGroups: Set<string>;
 }
 
-type DayOutcome = 'exported' | 'stopped' | 'given-up' | 'refused' | 'gone';
+type DayOutcome = 'exported' | 'done-elsewhere' | 'stopped' | 'given-up' | 'refused' | 'gone';
 
 function newReport(options: BackupOptions, now: number): BackupReport {
   const startedAt = new Date(now).toISOString();
@@ -243,6 +245,9 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
       continue;
     }
     if (taskId === undefined) {
+      // Another run (the CLI beside the function) may have exported the day since this one read the cursors.
+      const cursor = await store.cursor(region, group);
+      if (cursor !== undefined && cursor >= day) return 'done-elsewhere';
       try {
         taskId = await logs.createTask(region, {
           taskName,

@@ -237,6 +237,22 @@ describe('a backup run', () => {
     expect(kinds(h.notices)).toEqual(['digest:low']);
   });
 
+  it('skips a day another run exported after this one read the cursors (the CLI beside the function)', async () => {
+    const shared = memoryStore();
+    const racing: BackupStore = {
+      ...shared,
+      cursors: async (region) => {
+        const stale = await shared.cursors(region);
+        await shared.saveCursor(region, '/app/web', '2026-11-30');
+        return stale;
+      },
+    };
+    const h = harness([groupFacts('/app/web')], racing);
+    const report = await h.run();
+    expect(h.logs.created).toEqual([]);
+    expect(report).toMatchObject({ complete: true, exportedDays: 0 });
+  });
+
   it('does nothing on a continuation when no run is open', async () => {
     const h = harness([groupFacts('/app/web')]);
     expect(await h.run({ continueOnly: true })).toBeUndefined();
