@@ -24,6 +24,8 @@ export interface BackupReport {
   exportedDays: number;
   /** Groups with at least one day exported. */
   exportedGroups: number;
+  /** The group (region#group) of the last day exported, so that a group continued in the next invocation counts once. */
+  lastExportedGroup?: string;
   /** Days due but not exported when the run ended (a group given up on, a region refused). */
   backlog: number;
   /** Days retention deleted before they were exported. */

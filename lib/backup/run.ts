@@ -132,7 +132,6 @@ interface Job {
   /** Notices already sent by this run (danger once per group, a refusal once per region and error). */
   notified: Set<string>;
   lastProgress: string | undefined;
-  exportedGroups: Set<string>;
 }
 
 type DayOutcome = 'exported' | 'done-elsewhere' | 'stopped' | 'given-up' | 'refused' | 'gone';
@@ -159,6 +158,14 @@ function newReport(options: BackupOptions, now: number): BackupReport {
 }
 
 const key = (region: string, group: string) => `${region}#${group}`;
+
+/** A day exported; a group counts once, also when its days span two invocations (groups go one after another). */
+function countExported(report: BackupReport, region: string, group: string) {
+  report.exportedDays += 1;
+  if (report.lastExportedGroup === key(region, group)) return;
+  report.exportedGroups += 1;
+  report.lastExportedGroup = key(region, group);
+}
 
 function progress(job: Job, line: string) {
   if (line === job.lastProgress) return;
@@ -203,8 +210,7 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
     await store.saveTask(undefined);
     if (verdict === 'done') {
       await store.saveCursor(task.region, task.group, task.day);
-      job.report.exportedDays += 1;
-      job.exportedGroups.add(key(task.region, task.group));
+      countExported(job.report, task.region, task.group);
       const destination = `s3://${job.options.buckets[task.region]}/${exportPrefix(job.options.prefix, task.region, task.group, task.day)}/`;
       progress(job, `  exported ${task.day} -> ${destination}`);
       job.options.onDay?.({
@@ -315,7 +321,6 @@ async function notifyDanger(job: Job, plan: GroupPlan) {
 
 /** Saves the open run (not in a dry run) and returns it, incomplete. */
 async function pause(job: Job): Promise<BackupReport> {
-  job.report.exportedGroups += job.exportedGroups.size;
   if (!job.report.dryRun) await job.deps.store.saveRun(job.report);
   return job.report;
 }
@@ -339,7 +344,6 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
     blocked: new Set(),
     notified: new Set(report.inDanger.map((d) => `danger#${key(d.region, d.group)}`)),
     lastProgress: undefined,
-    exportedGroups: new Set(),
   };
   report.waiting = undefined;
   // The task a previous run left running comes first: its day is the oldest of its group.
@@ -372,8 +376,7 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
           break;
         }
         if (dryRun) {
-          report.exportedDays += 1;
-          job.exportedGroups.add(key(region, facts.name));
+          countExported(report, region, facts.name);
           const destination = `s3://${options.buckets[region]}/${exportPrefix(options.prefix, region, facts.name, day)}/`;
           options.onDay?.({ outcome: 'planned', region, group: facts.name, day, destination });
           continue;
@@ -393,7 +396,6 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
   report.groups = groups;
   report.backlog = backlog;
   report.lostDays = lost;
-  report.exportedGroups += job.exportedGroups.size;
   report.complete = true;
   report.finishedAt = new Date(now()).toISOString();
   if (!dryRun) {

@@ -253,6 +253,16 @@ describe('a backup run', () => {
     expect(report).toMatchObject({ complete: true, exportedDays: 0 });
   });
 
+  it('counts a group whose days span two invocations once', async () => {
+    const h = harness([groupFacts('/app/web')]);
+    h.logs.scripts = [['COMPLETED'], ['RUNNING', 'RUNNING', 'COMPLETED']];
+    const cut = await h.run({ sinceDays: 2, deadline: START + 1.5 * POLL_MS });
+    expect(cut).toMatchObject({ complete: false, exportedDays: 1, exportedGroups: 1 });
+    const rest = await h.run({ continueOnly: true, sinceDays: 2 });
+    expect(rest).toMatchObject({ complete: true, exportedDays: 2, exportedGroups: 1 });
+    expect(h.logs.created).toHaveLength(2);
+  });
+
   it('does nothing on a continuation when no run is open', async () => {
     const h = harness([groupFacts('/app/web')]);
     expect(await h.run({ continueOnly: true })).toBeUndefined();
