@@ -18,7 +18,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { dayOf } from '../../lib/backup/plan.js';
 import { BACKUP_PREFIX } from '../../lib/backup/stack.js';
 import { backupCommand } from '../../scripts/backup.js';
-import { emulatorClientConfig, localBackupBucket } from '../../scripts/provision.js';
+import { emulatorClientConfig, localBackupBucket, provisionBackupBucket } from '../../scripts/provision.js';
 import { invocationContext } from '../../scripts/replay.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
@@ -134,6 +134,43 @@ describe('npm run backup against the emulator', () => {
     const report = await run();
     expect(report).toMatchObject({ complete: true, exportedDays: 0, backlog: 0 });
     expect(await exportTasks()).toHaveLength(4);
+    // The emulator lists tasks by status as AWS does.
+    const completed = await logs().send(new DescribeExportTasksCommand({ statusCode: 'COMPLETED' }));
+    const running = await logs().send(new DescribeExportTasksCommand({ statusCode: 'RUNNING' }));
+    expect([completed.exportTasks?.length, running.exportTasks?.length]).toEqual([4, 0]);
+  });
+
+  it("exports another region's groups to that region's bucket (DRIFTGUARD_BACKUP_BUCKETS)", async () => {
+    const eu = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), 'eu-west-1'));
+    await eu.send(new CreateLogGroupCommand({ logGroupName: '/eu/app' }));
+    await eu.send(new CreateLogStreamCommand({ logGroupName: '/eu/app', logStreamName: 'app' }));
+    await eu.send(
+      new PutLogEventsCommand({
+        logGroupName: '/eu/app',
+        logStreamName: 'app',
+        logEvents: [{ timestamp: Date.parse(`${yesterday}T06:00:00Z`), message: 'in eu-west-1' }],
+      }),
+    );
+    const { DRIFTGUARD_BACKUP_BUCKET: euBucket } = await provisionBackupBucket(
+      testEndpoint(),
+      'eu-west-1',
+      '123456789012',
+    );
+    vi.stubEnv('DRIFTGUARD_BACKUP_BUCKETS', `eu-west-1=${euBucket}`);
+    try {
+      const { lines, run } = cli();
+      const report = await run({ regions: [REGION, 'eu-west-1'] });
+      expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+      expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+        region: 'eu-west-1',
+        group: '/eu/app',
+        destination: `s3://${localBackupBucket('eu-west-1')}/${BACKUP_PREFIX}/eu-west-1/eu/app/${yyyy}/${mm}/${dd}/`,
+      });
+      const { exportTasks: euTasks = [] } = await eu.send(new DescribeExportTasksCommand({}));
+      expect(euTasks.map((task) => task.destination)).toEqual([localBackupBucket('eu-west-1')]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('names bad settings and regions without a bucket, and exports nothing', async () => {
