@@ -120,6 +120,8 @@ export interface BackupDeps {
 }
 
 const DEFAULT_POLL_MS = 10_000;
+/** A CreateExportTask refusal (the bucket's policy or region, the caller's rights): the region waits for a human. */
+const REFUSAL = /^(InvalidParameterException|AccessDeniedException):/;
 
 interface Job {
   deps: BackupDeps;
@@ -293,15 +295,15 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
 }
 
 async function* groupsOf(logs: BackupLogsApi, region: string, prefixes: string[]): AsyncGenerator<GroupFacts> {
-  const seen = new Set<string>();
+  // Overlapping prefixes (/app and /app/web) list a group twice; one listing lists each once.
+  const seen = prefixes.length > 1 ? new Set<string>() : undefined;
   for (const prefix of prefixes.length > 0 ? prefixes : [undefined]) {
     let token: string | undefined;
     do {
       const page = await logs.listGroups(region, prefix, token);
       for (const group of page.groups) {
-        // Overlapping prefixes (/app and /app/web) list a group twice.
-        if (seen.has(group.name)) continue;
-        seen.add(group.name);
+        if (seen?.has(group.name)) continue;
+        seen?.add(group.name);
         yield group;
       }
       token = page.next;
@@ -345,6 +347,12 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
     notified: new Set(report.inDanger.map((d) => `danger#${key(d.region, d.group)}`)),
     lastProgress: undefined,
   };
+  // What an earlier invocation of this run gave up on stays so for the run, and is not notified again.
+  for (const failure of report.failed) {
+    const refusal = REFUSAL.exec(failure.error)?.[1];
+    job.blocked.add(refusal ? failure.region : key(failure.region, failure.group));
+    job.notified.add(refusal ? `refused#${failure.region}#${refusal}` : `failed#${key(failure.region, failure.group)}`);
+  }
   report.waiting = undefined;
   // The task a previous run left running comes first: its day is the oldest of its group.
   const own = dryRun ? undefined : await deps.store.loadTask();

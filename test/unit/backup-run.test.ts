@@ -30,8 +30,8 @@ class ScriptedLogs implements BackupLogsApi {
   scripts: string[][] = [];
   /** Errors the next CreateExportTask calls throw, before any succeeds. */
   createErrors: Error[] = [];
-  /** Another's active task, for this many looks at the slot. */
-  foreign: { view: ExportTaskView; looks: number } | undefined;
+  /** Another's active task (in one region, or all), for this many looks at the slot. */
+  foreign: { region?: string; view: ExportTaskView; looks: number } | undefined;
   private tasks = new Map<string, { view: ExportTaskView; statuses: string[] }>();
 
   constructor(private groups: GroupFacts[]) {}
@@ -40,9 +40,9 @@ class ScriptedLogs implements BackupLogsApi {
     return { groups: this.groups.filter((g) => prefix === undefined || g.name.startsWith(prefix)) };
   }
 
-  async activeTasks(): Promise<ExportTaskView[]> {
+  async activeTasks(region: string): Promise<ExportTaskView[]> {
     const active: ExportTaskView[] = [];
-    if (this.foreign && this.foreign.looks > 0) {
+    if (this.foreign && this.foreign.looks > 0 && (this.foreign.region ?? region) === region) {
       this.foreign.looks -= 1;
       active.push(this.foreign.view);
     }
@@ -292,6 +292,26 @@ describe('a backup run', () => {
     expect(report).toMatchObject({ complete: true, exportedDays: 0, backlog: 4 });
     expect(kinds(h.notices)).toEqual(['failed:high', 'digest:high']);
     expect(h.notices[0]?.text).toContain('logs.us-east-1.amazonaws.com s3:GetBucketAcl');
+  });
+
+  it('keeps a refused region waiting for the rest of its run, without a second notice', async () => {
+    const h = harness([groupFacts('/app/web'), groupFacts('/app/db')]);
+    const regions = [REGION, 'eu-west-1'];
+    const buckets = { [REGION]: 'backup-bucket', 'eu-west-1': 'eu-backup-bucket' };
+    h.logs.createErrors = [awsError('AccessDeniedException', 'not authorized to perform logs:CreateExportTask')];
+    // us-east-1 is refused; then another task holds eu-west-1's slot and the run stops at its deadline.
+    h.logs.foreign = {
+      region: 'eu-west-1',
+      view: { taskId: 'x', taskName: 'other', status: 'RUNNING', message: undefined },
+      looks: 1,
+    };
+    const cut = await h.run({ regions, buckets, deadline: START + POLL_MS / 2 });
+    expect(cut).toMatchObject({ complete: false, failed: [{ region: REGION, group: '/app/web' }] });
+    const rest = await h.run({ regions, buckets, continueOnly: true });
+    expect(rest).toMatchObject({ complete: true, exportedDays: 2, backlog: 2 });
+    expect(rest?.failed).toHaveLength(1);
+    expect(kinds(h.notices)).toEqual(['failed:high', 'digest:high']);
+    expect(h.logs.created.map((t) => t.destination)).toEqual(['eu-backup-bucket', 'eu-backup-bucket']);
   });
 
   it('notifies a group whose oldest unexported day retention deletes within two days, once per run', async () => {
