@@ -4,6 +4,7 @@
  * policy. The bucket policy is one function for the stack and the emulator's provisioning alike.
  */
 import type { PolicyStatement } from '../manifest.js';
+import { readBackupSettings, SettingsError } from '../settings.js';
 
 /** Where in the bucket the exports go; the bucket policy lets CloudWatch Logs write under it alone. */
 export const BACKUP_PREFIX = 'exported-logs';
@@ -110,6 +111,12 @@ export function backupRoleStatements(functionName: string): PolicyStatement[] {
 
 /** The function and (for the stack's own bucket) the bucket and its policy; the role is backupRoleStatements'. */
 export function backupStack(options: BackupStackOptions) {
+  // Bad params stop the packaging, named as the function would name them at its start.
+  readBackupSettings({ ...options.environment, DRIFTGUARD_BACKUP_BUCKET: options.bucket });
+  if (!Number.isInteger(options.coldAfterDays) || options.coldAfterDays < 0)
+    throw new SettingsError(
+      `backupColdAfterDays=${options.coldAfterDays} is invalid: allowed values are whole days from 0`,
+    );
   const ownBucket = options.bucket === '';
   const bucketEnv = ownBucket ? { Ref: 'BackupBucket' } : options.bucket;
   const fn = {
