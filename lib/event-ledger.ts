@@ -6,7 +6,7 @@
  * Item: pk = "idempotency#<record key>" (lib/record-key.ts), sk = the guard's file; status "in-progress" (held until
  * lockedUntil, the invocation's deadline), "retry" (an attempt failed: the next may run) or "done" (result kept);
  * beside it what earlier attempts left: the notice they could not send, whether a notice went out, the writes they
- * made before failing, how many failed. Kept a week (expiresAt, the table's TTL).
+ * made before failing, how many attempts claimed it. Kept a week (expiresAt, the table's TTL).
  *
  * Guarantees: a repeated event returns the first result with no other call; a notice claimed by an attempt that could
  * not send it is sent by the next attempt, and never twice; a failure is notified once, on Lambda's last attempt.
@@ -41,8 +41,13 @@ export type Claim =
       /** A notice for this event went out already (a failed one, on the last attempt): no second one. */
       noticeSent: boolean;
       earlierWrites: EarlierWrite[];
-      /** Attempts at this event that failed before this one. */
-      failedAttempts: number;
+      /** This attempt's number (counted by the claim itself, so that an attempt that never settles counts too). */
+      attempt: number;
+      /**
+       * An earlier attempt took the event and never settled nor released it (a timeout, a crash, or its settle and
+       * release both failing): it may have made writes whose notice it could not leave.
+       */
+      interrupted: boolean;
     }
   | { kind: 'done'; result: unknown };
 
@@ -61,7 +66,7 @@ export interface Settlement {
   pending?: PendingNotice;
   /** This attempt sent the event's notice. */
   noticeSent?: boolean;
-  /** This attempt failed at a fix: counted, and its writes named by the next notice. */
+  /** This attempt failed at a fix: its writes named by the next notice. */
   failedWrites?: EarlierWrite[];
   /** The engine's own records of this event, written in the same transaction (e.g. a key's usage). */
   records?: Put[];
@@ -74,6 +79,13 @@ function pendingOf(item: Record<string, AttributeValue>): PendingNotice | undefi
   const notice = item.notice?.S;
   return notice ? { notice: JSON.parse(notice) as Notice, topicArn: item.topicArn?.S ?? '' } : undefined;
 }
+
+/** The attempt still holds the event: its own lock, not expired into another attempt's claim. */
+const HELD = '#status = :inProgress AND lockedUntil = :lock';
+const lockValues = (lock: number): Record<string, AttributeValue> => ({
+  ':inProgress': { S: 'in-progress' },
+  ':lock': { N: String(lock) },
+});
 
 const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
   error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
@@ -110,7 +122,7 @@ export class EventLedger {
         new UpdateItemCommand({
           TableName: this.table,
           Key: this.key(recordKey),
-          UpdateExpression: 'SET #status = :inProgress, lockedUntil = :lock, expiresAt = :expires',
+          UpdateExpression: 'SET #status = :inProgress, lockedUntil = :lock, expiresAt = :expires ADD attempts :one',
           ConditionExpression: this.answerRepeats
             ? 'attribute_not_exists(pk) OR #status = :retry OR (#status = :inProgress AND lockedUntil < :now)'
             : 'attribute_not_exists(pk) OR #status <> :inProgress OR lockedUntil < :now',
@@ -120,6 +132,7 @@ export class EventLedger {
             ...(this.answerRepeats ? { ':retry': { S: 'retry' } } : {}),
             ':lock': { N: String(deadline) },
             ':now': { N: String(now) },
+            ':one': { N: '1' },
             ':expires': { N: String(Math.floor(now / 1000) + KEEP_SECONDS) },
           },
           ReturnValues: 'ALL_OLD',
@@ -132,7 +145,9 @@ export class EventLedger {
         pending: pendingOf(Attributes),
         noticeSent: Attributes.noticeSent?.BOOL === true,
         earlierWrites: writesOf(Attributes.earlierWrites),
-        failedAttempts: Number(Attributes.failedAttempts?.N ?? 0),
+        attempt: Number(Attributes.attempts?.N ?? 0) + 1,
+        // The claim's condition let it take an in-progress event only once its lock had expired.
+        interrupted: Attributes.status?.S === 'in-progress',
       };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -145,11 +160,12 @@ export class EventLedger {
   }
 
   /**
-   * Settles the attempt in one call: its status, its notice (sent or left pending), a failure counted with its
-   * writes, and the engine's records of the event in the same transaction. A failure here is thrown: see `settleOrMark`.
+   * Settles the attempt in one call, if it still holds the event: its status, its notice (sent or left pending), a
+   * failed attempt's writes, and the engine's records of the event in the same transaction. A failure here is thrown:
+   * see `settleAfterNotice`.
    */
-  async settle(recordKey: string, settlement: Settlement): Promise<void> {
-    const update = this.settleUpdate(recordKey, settlement);
+  async settle(recordKey: string, lock: number, settlement: Settlement): Promise<void> {
+    const update = this.settleUpdate(recordKey, lock, settlement);
     const records = settlement.records ?? [];
     if (records.length === 0) {
       await this.dynamodb.send(new UpdateItemCommand(update));
@@ -163,6 +179,7 @@ export class EventLedger {
               TableName: update.TableName,
               Key: update.Key,
               UpdateExpression: update.UpdateExpression,
+              ConditionExpression: update.ConditionExpression,
               ExpressionAttributeNames: update.ExpressionAttributeNames,
               ExpressionAttributeValues: update.ExpressionAttributeValues,
             },
@@ -173,11 +190,10 @@ export class EventLedger {
     );
   }
 
-  private settleUpdate(recordKey: string, settlement: Settlement): UpdateItemCommandInput {
+  private settleUpdate(recordKey: string, lock: number, settlement: Settlement): UpdateItemCommandInput {
     const set = ['#status = :status'];
     const remove = ['lockedUntil'];
-    const add: string[] = [];
-    const values: Record<string, AttributeValue> = { ':status': { S: settlement.status } };
+    const values: Record<string, AttributeValue> = { ':status': { S: settlement.status }, ...lockValues(lock) };
     if (settlement.result !== undefined) {
       set.push('#result = :result');
       values[':result'] = { S: JSON.stringify(settlement.result) };
@@ -191,21 +207,17 @@ export class EventLedger {
       set.push('noticeSent = :sent');
       values[':sent'] = { BOOL: true };
     }
-    if (settlement.failedWrites) {
-      add.push('failedAttempts :one');
-      values[':one'] = { N: '1' };
-      if (settlement.failedWrites.length > 0) {
-        set.push('earlierWrites = list_append(if_not_exists(earlierWrites, :none), :writes)');
-        values[':none'] = { L: [] };
-        values[':writes'] = { L: settlement.failedWrites.map((write) => ({ S: JSON.stringify(write) })) };
-      }
+    if (settlement.failedWrites && settlement.failedWrites.length > 0) {
+      set.push('earlierWrites = list_append(if_not_exists(earlierWrites, :none), :writes)');
+      values[':none'] = { L: [] };
+      values[':writes'] = { L: settlement.failedWrites.map((write) => ({ S: JSON.stringify(write) })) };
     }
-    const expression = [`SET ${set.join(', ')}`, `REMOVE ${remove.join(', ')}`];
-    if (add.length > 0) expression.push(`ADD ${add.join(', ')}`);
     return {
       TableName: this.table,
       Key: this.key(recordKey),
-      UpdateExpression: expression.join(' '),
+      UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+      // Only the attempt that holds the event settles it: a late or repeated settle cannot overwrite another's claim.
+      ConditionExpression: HELD,
       ExpressionAttributeNames: {
         '#status': 'status',
         ...(settlement.result !== undefined ? { '#result': 'result' } : {}),
@@ -215,27 +227,23 @@ export class EventLedger {
   }
 
   /**
-   * After a notice went out, its being sent must be kept: settled, or (when that write fails) marked sent by a second,
-   * plain write. Only when both fail may a retry send it again; then the mark's error is thrown, for the caller to log
-   * (thrown on, a retry would find the event locked, and could only send the notice again).
+   * After a notice went out, its being sent must be kept: settled, or (when that write fails) marked sent by a second
+   * write, with the event's records. Only when both fail may a retry send it again; then the mark's error is thrown,
+   * for the caller to log (or, when records were not written, to throw: see the pipeline's settleAfterNotice).
    */
-  async settleAfterNotice(recordKey: string, settlement: Settlement): Promise<void> {
+  async settleAfterNotice(recordKey: string, lock: number, settlement: Settlement): Promise<'settled' | 'marked'> {
     try {
-      await this.settle(recordKey, settlement);
+      await this.settle(recordKey, lock, settlement);
+      return 'settled';
     } catch {
-      await this.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: this.key(recordKey),
-          UpdateExpression: 'SET #status = :status, noticeSent = :sent REMOVE lockedUntil, notice, topicArn',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            // A result it cannot keep: the next attempt runs (and sends no second notice).
-            ':status': { S: 'retry' },
-            ':sent': { BOOL: true },
-          },
-        }),
-      );
+      // A result it cannot keep: the next attempt runs (and sends no second notice). The event's own records (a key's
+      // usage) go with the mark, in one transaction: if this fails too, the caller decides.
+      await this.settle(recordKey, lock, {
+        status: 'retry',
+        noticeSent: true,
+        ...(settlement.records ? { records: settlement.records } : {}),
+      });
+      return 'marked';
     }
   }
 
@@ -243,22 +251,33 @@ export class EventLedger {
    * An attempt that ended in an unexpected error lets the next one run at once (its lock would expire anyway), and
    * leaves it the notice it would have sent (the next attempt sends it if it finds the writes done).
    */
-  async release(recordKey: string, lock: number, pending?: PendingNotice): Promise<void> {
+  async release(
+    recordKey: string,
+    lock: number,
+    left: { pending?: PendingNotice; noticeSent?: boolean } = {},
+  ): Promise<void> {
+    const { pending, noticeSent } = left;
+    const set = ['#status = :retry'];
+    const remove = ['lockedUntil'];
+    const values: Record<string, AttributeValue> = { ':retry': { S: 'retry' }, ...lockValues(lock) };
+    if (noticeSent) {
+      // Sent by this attempt (not recorded by its settle): no second one, whatever was pending.
+      set.push('noticeSent = :sent');
+      remove.push('notice', 'topicArn');
+      values[':sent'] = { BOOL: true };
+    } else if (pending) {
+      set.push('notice = :notice', 'topicArn = :topic');
+      values[':notice'] = { S: JSON.stringify(pending.notice) };
+      values[':topic'] = { S: pending.topicArn };
+    }
     await this.dynamodb.send(
       new UpdateItemCommand({
         TableName: this.table,
         Key: this.key(recordKey),
-        UpdateExpression: pending
-          ? 'SET #status = :retry, notice = :notice, topicArn = :topic REMOVE lockedUntil'
-          : 'SET #status = :retry REMOVE lockedUntil',
-        ConditionExpression: '#status = :inProgress AND lockedUntil = :lock',
+        UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+        ConditionExpression: HELD,
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':retry': { S: 'retry' },
-          ':inProgress': { S: 'in-progress' },
-          ':lock': { N: String(lock) },
-          ...(pending ? { ':notice': { S: JSON.stringify(pending.notice) }, ':topic': { S: pending.topicArn } } : {}),
-        },
+        ExpressionAttributeValues: values,
       }),
     );
   }

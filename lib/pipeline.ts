@@ -112,9 +112,11 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
     if (run.settled) throw error;
     // Unexpected: the next attempt may run at once (else the lock expires with this invocation), and sends the notice
     // this one would have sent, should it find the writes done.
-    await ledger.release(key, claim.lock, run.pending).catch((releaseError: unknown) => {
-      ctx.logger?.warn('the event could not be released for a retry', releaseError as Error);
-    });
+    await ledger
+      .release(key, claim.lock, { ...(run.pending ? { pending: run.pending } : {}), noticeSent: run.noticeSent })
+      .catch((releaseError: unknown) => {
+        ctx.logger?.warn('the event could not be released for a retry', releaseError as Error);
+      });
     throw error;
   }
 }
@@ -139,21 +141,43 @@ interface LedgerRun {
   settled: boolean;
   /** What the next attempt must send should this one end in an error (kept on the record by the release). */
   pending?: PendingNotice | undefined;
+  /** This attempt sent the event's notice (recorded by the release should its settle not record it). */
+  noticeSent?: boolean;
 }
 
 async function settle(run: LedgerRun, settlement: Settlement): Promise<void> {
-  await run.ledger.settle(run.key, settlement);
+  await run.ledger.settle(run.key, run.claim.lock, settlement);
   run.settled = true;
 }
 
-/** After a notice went out: a failure to record it is logged, not thrown (a retry could only send it again). */
+/** The notice went out, but the event's own records (a key's usage) could not be written with its settle. */
+export class RecordsNotKeptError extends Error {
+  override name = 'RecordsNotKeptError';
+}
+
+/**
+ * After a notice went out: a failure to record it is logged, not thrown (a retry could only send it again), unless
+ * the settle carried the event's own records: then the attempt fails (released with no notice pending), so that
+ * Lambda's retry writes them and sends no second notice.
+ */
 async function settleAfterNotice(run: LedgerRun, settlement: Settlement, ctx: EngineContext): Promise<void> {
-  await run.ledger.settleAfterNotice(run.key, settlement).then(
-    () => {
-      run.settled = true;
-    },
-    (error: unknown) => ctx.logger?.warn('notice sent but not recorded as sent', error as Error),
-  );
+  let how: 'settled' | 'marked' | 'lost';
+  try {
+    how = await run.ledger.settleAfterNotice(run.key, run.claim.lock, settlement);
+  } catch (error) {
+    ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
+    how = 'lost';
+  }
+  // Sent: never left for the next attempt (a release records it sent).
+  run.pending = undefined;
+  run.noticeSent = true;
+  if (how !== 'lost') run.settled = true;
+  const records = settlement.records?.length ?? 0;
+  if (how === 'lost' && records > 0) {
+    throw new RecordsNotKeptError(
+      `the notice was sent but the event's ${records} record(s) (key usage) were not written: retried to write them`,
+    );
+  }
 }
 
 async function runRule(
@@ -179,7 +203,7 @@ async function runRule(
     state = await rule.inspect(target, ruleContext);
     if (state === undefined) {
       const gone = ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
-      return settleQuiet(gone, event, ctx, run, records);
+      return settleQuiet(gone, rule, event, ctx, run, records);
     }
     decision = rule.decide(state, ctx.settings);
   }
@@ -226,7 +250,7 @@ async function runRule(
       resource,
       `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`,
     );
-    return settleQuiet(gone, event, ctx, run, records);
+    return settleQuiet(gone, rule, event, ctx, run, records);
   }
   if (settled.outcome === 'compliant' || settled.outcome === 'ignored') {
     const quiet = {
@@ -234,7 +258,7 @@ async function runRule(
       outcome: settled.outcome,
       findings: settled.decision.findings,
     };
-    return settleQuiet(quiet, event, ctx, run, records);
+    return settleQuiet(quiet, rule, event, ctx, run, records);
   }
   decision = settled.decision;
   const { outcome, reason, failures } = settled;
@@ -272,11 +296,10 @@ async function runRule(
       error: 'already sent for this event (a repeated delivery)',
     };
     await settle(run, { status, result, noticeSent: true, failedWrites, records });
-  } else if (outcome === 'failed' && run.claim.failedAttempts + 1 < notifyAt) {
-    const attempt = run.claim.failedAttempts + 1;
+  } else if (outcome === 'failed' && run.claim.attempt < notifyAt) {
     result.notice = {
       ...(result.notice as NonNullable<HandledEvent['notice']>),
-      error: `attempt ${attempt} of ${notifyAt}: notified if the last one fails too`,
+      error: `attempt ${run.claim.attempt} of ${notifyAt}: notified if the last one fails too`,
     };
     // What a later attempt sends if it finds the resource already as it should be (this attempt's writes held).
     await settle(run, { status, pending: run.pending, failedWrites, records });
@@ -318,13 +341,16 @@ function deferToSettle(record: EngineRecord, ctx: EngineContext, records: Put[])
  */
 async function settleQuiet(
   result: HandledEvent,
+  rule: AnyRule,
   event: CloudTrailEvent,
   ctx: EngineContext,
   run: LedgerRun | undefined,
   records: Put[],
 ): Promise<HandledEvent> {
   if (run === undefined) return result;
-  const pending = run.claim.noticeSent ? undefined : run.claim.pending;
+  const pending = run.claim.noticeSent
+    ? undefined
+    : (run.claim.pending ?? interruptedNotice(result, rule, event, run, ctx));
   run.pending = pending;
   if (pending === undefined) {
     await settle(run, { status: 'done', result, records });
@@ -337,8 +363,44 @@ async function settleQuiet(
     await settle(run, { status: 'retry', pending, records });
     throw error;
   }
+  if (result.notice) result.notice = { ...result.notice, published: true };
   await settleAfterNotice(run, { status: 'done', result, noticeSent: true, records }, ctx);
   return result;
+}
+
+/**
+ * An earlier attempt took the event and ended without settling or releasing it (a timeout, a crash): whatever it
+ * wrote, it could leave no notice of it. Finding the resource now as the rule requires, the retry says so, and how to
+ * see what was changed, rather than nothing.
+ */
+function interruptedNotice(
+  result: HandledEvent,
+  rule: AnyRule,
+  event: CloudTrailEvent,
+  run: LedgerRun,
+  ctx: EngineContext,
+): PendingNotice | undefined {
+  const topic = ctx.settings.noticeTopicArn;
+  const { resource } = result;
+  if (!run.claim.interrupted || topic === undefined || resource === null || result.outcome !== 'compliant') return;
+  const notice = buildNotice({
+    event,
+    ruleId: rule.id,
+    ruleTitle: rule.title,
+    severity: rule.severity,
+    outcome: 'needs-human',
+    reason: `an earlier attempt at this event stopped (a timeout or a crash) before recording what it did; now ${result.reason}`,
+    resource,
+    findings: result.findings,
+    actions: [],
+    failures: [],
+    needsHuman: [
+      `An earlier attempt of the engine at this event may have changed ${resource.type} ${resource.id} before it stopped: check CloudTrail for writes to it since ${event.detail.eventTime}; it is now as the rule requires.`,
+    ],
+    earlierWrites: run.claim.earlierWrites,
+  });
+  result.notice = { subject: notice.subject, severity: notice.severity, published: false };
+  return { notice, topicArn: topic };
 }
 
 function outcomeOf(writes: boolean, failureCount: number, decision: Decision): Outcome {

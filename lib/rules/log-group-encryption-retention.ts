@@ -33,8 +33,8 @@ export interface LogGroupTarget {
   region: string;
   account: string;
   /**
-   * The event set no key (a retention call): the group's key usage, recorded when its key was set (by the event that
-   * set it, the engine's own association, or the sweep), is not written again. Key usage is written when it changes.
+   * The event set no key (a retention call): when the group uses the stack's own key (protected as such), its usage
+   * is not written again; any other key's usage is (the event that set it may have recorded nothing).
    */
   keyUnchanged?: boolean;
 }
@@ -139,7 +139,11 @@ export function decideLogGroupFixes(state: LogGroupState, settings: Settings): D
 
   const keyInUse =
     keyDrift === undefined ? state.kmsKeyId : 'arn' in state.configuredKey ? state.configuredKey.arn : undefined;
-  const keyChanges = keyDrift !== undefined || target.keyUnchanged !== true;
+  // The stack's own key is protected as such (the KMS guard's isStackKey): a retention event on a group that uses it
+  // writes no usage. Any other key's usage is written again, since the event that set it may have recorded nothing
+  // (exempt by tag then, notify mode, a dead-lettered event, a group older than the engine).
+  const stackKey = 'arn' in state.configuredKey && keyInUse === state.configuredKey.arn;
+  const keyChanges = keyDrift !== undefined || target.keyUnchanged !== true || !stackKey;
   const bookkeeping = keyInUse && keyChanges && settings.stateTable ? [recordKeyUsage(target, keyInUse)] : [];
   if (actions.length === 0 && needsHuman.length === 0) {
     return noAction(

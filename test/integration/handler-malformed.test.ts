@@ -163,15 +163,19 @@ describe('malformed events through each guard’s handler', () => {
 
     // Assess
     expect(result.outcome).toBe('remediated');
+    // The claim (an update), then the settle: a transaction that writes the key's usage with it.
     expect(recorder.calls).toEqual(
       expect.arrayContaining([
         'DynamoDB:UpdateItem',
         'CloudWatchLogs:DescribeLogGroups',
         'CloudWatchLogs:AssociateKmsKey',
         'SNS:Publish',
+        'DynamoDB:TransactWriteItems',
       ]),
     );
-    expect((await stateTableItems()).filter((item) => item.pk?.S?.startsWith('idempotency#'))).toHaveLength(1);
+    const items = await stateTableItems();
+    expect(items.filter((item) => item.pk?.S?.startsWith('idempotency#'))).toHaveLength(1);
+    expect(items.filter((item) => item.pk?.S?.startsWith('key#'))).toHaveLength(1);
   });
 
   it.each(Object.entries(FUNCTION_ENTRIES))(

@@ -18,6 +18,7 @@ import {
   reenacted,
   resourceCalls,
   sampleEvent,
+  stateTableItems,
 } from '../support/handler-harness.js';
 import { assumedRole, madeBy } from '../support/identities.js';
 import { serverError } from '../support/intercept.js';
@@ -121,16 +122,29 @@ describe.each(RULE_SCENARIOS)('retries through the handler: $label', (scenario) 
     // Prepare: the first publish fails; the retry publishes the pending notice, then cannot mark it sent.
     const { recorder, noticesByAttempt, deliver } = await prepared(scenario);
     recorder.fail('SNS:Publish', 1);
-    recorder.fail('DynamoDB:UpdateItem', 1, serverError, (input) => String(input.UpdateExpression).includes(':sent'));
+    // The settle that records it sent, whichever call it is: an update, or a transaction with the event's key usage.
+    const injected = { settles: 0 };
+    const markingSent = (input: Record<string, unknown>) => {
+      const matches = JSON.stringify(input).includes(':sent');
+      if (matches) injected.settles += 1;
+      return matches;
+    };
+    recorder.fail('DynamoDB:UpdateItem', 1, serverError, markingSent);
+    recorder.fail('DynamoDB:TransactWriteItems', 1, serverError, markingSent);
 
     // Act
     const delivery = await deliver();
     const again = await deliver();
 
     // Assess
+    expect(injected.settles).toBe(1);
     expect(delivery.attempts.map(({ result }) => result?.outcome ?? 'threw')).toEqual(['threw', 'compliant']);
     expect(again.deadLettered).toBe(false);
     expect(noticesByAttempt.flat().map(outcomeOf)).toEqual(['remediated']);
+    // The event's own records (a log group's key usage) are kept all the same.
+    if (scenario.guard.file === 'log-group-guard') {
+      expect((await stateTableItems()).filter((item) => item.pk?.S?.startsWith('key#'))).not.toEqual([]);
+    }
   });
 
   it('a repeated event id gives no second write and no second notice', async () => {

@@ -395,8 +395,21 @@ describe('key usage is recorded when the key changes', () => {
       otherKey({ state: 'Enabled', manager: 'CUSTOMER' }),
       OTHER_KEY,
     ],
-    ['a retention change on a group already encrypted', true, {}, undefined],
-    ['a retention fix on a group already encrypted', true, { retentionInDays: undefined }, undefined],
+    ["a retention change on a group encrypted with the stack's key", true, {}, undefined],
+    ["a retention fix on a group encrypted with the stack's key", true, { retentionInDays: undefined }, undefined],
+    // The event that set a customer key may have recorded nothing (exempt then, notify mode): recorded again.
+    [
+      'a retention change on a group with its own usable key',
+      true,
+      otherKey({ state: 'Enabled', manager: 'CUSTOMER' }),
+      OTHER_KEY,
+    ],
+    [
+      'a retention fix on a group with its own usable key',
+      true,
+      { ...otherKey({ state: 'Enabled', manager: 'CUSTOMER' }), retentionInDays: undefined },
+      OTHER_KEY,
+    ],
     ['a sweep (no event): always', undefined, {}, CONFIGURED_KEY],
   ])('%s: %s', (_label, keyUnchanged, overrides, recorded) => {
     // Prepare
