@@ -2,10 +2,19 @@
  * Writes an attempt made before it failed are named in the notice that follows: the retry re-reads the resource,
  * finds them done, and would otherwise report only its own. Read from the notices (the topic's SQS inbox).
  */
+import {
+  AssociateKmsKeyCommand,
+  CloudWatchLogsClient,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type DeliveredNotice, freshEngine, readNotices } from '../support/emulator.js';
+import { EventLedger } from '../../lib/event-ledger.js';
+import { recordKey } from '../../lib/record-key.js';
+import { loadSettings } from '../../lib/settings.js';
+import { emulatorClientConfig, LOCAL_LOG_KEY_ALIAS } from '../../scripts/provision.js';
+import { type DeliveredNotice, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 import { CallRecorder, contextFor, deliverAsLambda, guardHandler } from '../support/handler-harness.js';
-import { serverError } from '../support/intercept.js';
 import { LOG_GROUP_SCENARIO } from '../support/rule-scenarios.js';
 
 describe('the writes of a failed attempt', () => {
@@ -36,29 +45,32 @@ describe('the writes of a failed attempt', () => {
   });
 
   it('of an attempt that died before recording anything are told by the retry, once', async () => {
-    // Prepare: the first attempt fixes the group, then its publish, its settle and its release all fail, and its lock
-    // expires (as a timeout or a crash leaves it): nothing it did is on the event's record.
+    // Prepare: an attempt claims the event, fixes the group, then dies (a timeout, a crash) before any other write to
+    // the state table: its lock expires, and nothing it did is on the event's record.
     const event = await LOG_GROUP_SCENARIO.prepare();
+    const settings = loadSettings();
     const recorder = new CallRecorder();
-    recorder.fail('SNS:Publish', 1, serverError);
-    recorder.fail('DynamoDB:TransactWriteItems', 1, serverError);
-    recorder.fail('DynamoDB:UpdateItem', 1, serverError, (input) =>
-      String(input.UpdateExpression).startsWith('SET #status = :retry'),
+    const { guard } = LOG_GROUP_SCENARIO;
+    const died = await new EventLedger(recorder.aws, String(settings.stateTable), guard.file).claim(
+      recordKey(event),
+      Date.now() + 1,
     );
-    const handler = guardHandler(LOG_GROUP_SCENARIO.guard, recorder);
-    const context = contextFor(LOG_GROUP_SCENARIO.guard, event);
-    const dying = { ...context, getRemainingTimeInMillis: () => 1 };
+    const region = event.detail.awsRegion;
+    const logGroupName = String(event.detail.requestParameters?.logGroupName);
+    const { KeyMetadata } = await new KMSClient(emulatorClientConfig(testEndpoint(), region)).send(
+      new DescribeKeyCommand({ KeyId: LOCAL_LOG_KEY_ALIAS }),
+    );
+    const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), region));
+    await logs.send(new AssociateKmsKeyCommand({ logGroupName, kmsKeyId: String(KeyMetadata?.Arn) }));
+    await logs.send(new PutRetentionPolicyCommand({ logGroupName, retentionInDays: settings.logRetentionDays }));
+    const handler = guardHandler(guard, recorder);
 
     // Act
-    const died = await handler(event, dying).then(
-      () => 'settled',
-      (error: Error) => error.name,
-    );
-    const retried = await deliverAsLambda(handler, event, context);
-    const again = await deliverAsLambda(handler, event, context);
+    const retried = await deliverAsLambda(handler, event, contextFor(guard, event));
+    const again = await deliverAsLambda(handler, event, contextFor(guard, event));
 
     // Assess: the retry finds the group fixed, and says an earlier attempt may have changed it; no second notice.
-    expect(died).not.toBe('settled');
+    expect(died.kind).toBe('claimed');
     expect(retried.attempts.map(({ result }) => result?.outcome)).toEqual(['compliant']);
     expect(again.attempts.map(({ result }) => result?.outcome)).toEqual(['compliant']);
     const notices: DeliveredNotice[] = await readNotices();
