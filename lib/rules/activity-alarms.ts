@@ -263,19 +263,20 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
   const { target, trail, group } = state;
   const home = homeRegion();
   if (trail === undefined) {
-    const which =
-      settings.activityTrail === undefined
-        ? `no multi-region trail is homed in ${home}`
-        : `the trail ${settings.activityTrail} (DRIFTGUARD_ACTIVITY_TRAIL) does not exist`;
+    if (settings.activityTrail === undefined) {
+      // CloudTrail.1 asks for the trail; without one there is nothing to alarm on (and nothing the engine may invent).
+      return noAction(
+        'ignored',
+        `no multi-region trail is homed in ${home}: create one that logs management events (CloudTrail.1), and the next sweep puts the CloudWatch.1-14 filters and alarms on its log group`,
+      );
+    }
     return {
       status: 'drifted',
-      reason: `no activity trail: ${which}`,
-      findings: [
-        { attribute: 'activity trail', before: 'none', after: 'a multi-region trail delivering to CloudWatch Logs' },
-      ],
+      reason: `no activity trail: the trail ${settings.activityTrail} (DRIFTGUARD_ACTIVITY_TRAIL) does not exist`,
+      findings: [{ attribute: 'activity trail', before: 'none', after: settings.activityTrail }],
       actions: [],
       needsHuman: [
-        `Create a multi-region trail homed in ${home} that logs management events (or set DRIFTGUARD_ACTIVITY_TRAIL to one); the next sweep puts the CloudWatch.1-14 filters and alarms on its log group.`,
+        `Re-create the trail ${settings.activityTrail} (or set DRIFTGUARD_ACTIVITY_TRAIL to an existing multi-region trail); the next sweep puts the CloudWatch.1-14 filters and alarms on its log group.`,
       ],
     };
   }
