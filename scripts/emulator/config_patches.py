@@ -91,9 +91,9 @@ def apply() -> None:
             statuses.append(
                 {
                     "name": name,
-                    "configSnapshotDeliveryInfo": {"lastStatus": "NOT_APPLICABLE"},
-                    "configHistoryDeliveryInfo": {"lastStatus": "NOT_APPLICABLE"},
-                    "configStreamDeliveryInfo": {"lastStatus": "NOT_APPLICABLE"},
+                    "configSnapshotDeliveryInfo": {"lastStatus": "Not_Applicable"},
+                    "configHistoryDeliveryInfo": {"lastStatus": "Not_Applicable"},
+                    "configStreamDeliveryInfo": {"lastStatus": "Not_Applicable"},
                 }
             )
         return json.dumps({"DeliveryChannelsStatus": statuses})
