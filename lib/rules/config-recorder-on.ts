@@ -53,11 +53,13 @@ export const CONFIG_EVENTS = [
 /** The calls that may widen what is recorded: when nothing is narrowed, the baseline follows them. */
 const ACCEPTS_CHANGES: readonly string[] = ['PutConfigurationRecorder', 'PutDeliveryChannel'];
 
-/** Config's recorder and channel calls take no resource-level permission: IAM allows them on "*". */
-const CONFIG_ANY = '*';
+/** The customer-managed recorders of any region (IAM's ConfigurationRecorder resource type). */
+const RECORDER_ARNS = 'arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*';
+/** IAM defines no resource type for the delivery-channel calls: "*" only (Service Authorization Reference). */
+const CHANNELS = '*';
 
 export const CONFIG_COMMANDS = {
-  'config:PutConfigurationRecorder': command(ConfigServiceClient, PutConfigurationRecorderCommand, CONFIG_ANY, {
+  'config:PutConfigurationRecorder': command(ConfigServiceClient, PutConfigurationRecorderCommand, RECORDER_ARNS, {
     // The recorder's role is handed to Config, and only to Config.
     alsoNeeds: [
       {
@@ -67,8 +69,8 @@ export const CONFIG_COMMANDS = {
       },
     ],
   }),
-  'config:PutDeliveryChannel': command(ConfigServiceClient, PutDeliveryChannelCommand, CONFIG_ANY),
-  'config:StartConfigurationRecorder': command(ConfigServiceClient, StartConfigurationRecorderCommand, CONFIG_ANY),
+  'config:PutDeliveryChannel': command(ConfigServiceClient, PutDeliveryChannelCommand, CHANNELS),
+  'config:StartConfigurationRecorder': command(ConfigServiceClient, StartConfigurationRecorderCommand, RECORDER_ARNS),
 };
 
 export type ConfigAction = ActionOf<typeof CONFIG_COMMANDS>;
@@ -355,7 +357,7 @@ function describeRecording(target: ConfigTarget): Resource {
     type: 'config-recorder',
     id:
       event?.recorderName ??
-      (event?.channelName ? `recorder of channel ${event.channelName}` : `recorder in ${region}`),
+      (event?.channelName ? `channel ${event.channelName}` : `recorder in ${region}`),
     region,
     consoleUrl: `https://${region}.console.aws.amazon.com/config/home?region=${region}#/settings`,
   };
@@ -400,14 +402,10 @@ export const configRecorderOn = defineRule<ConfigTarget, ConfigState, typeof CON
   commands: CONFIG_COMMANDS,
   reads: [
     {
-      actions: [
-        'config:DescribeConfigurationRecorders',
-        'config:DescribeConfigurationRecorderStatus',
-        'config:DescribeDeliveryChannels',
-        'config:DescribeDeliveryChannelStatus',
-      ],
-      resource: CONFIG_ANY,
+      actions: ['config:DescribeConfigurationRecorders', 'config:DescribeConfigurationRecorderStatus'],
+      resource: RECORDER_ARNS,
     },
+    { actions: ['config:DescribeDeliveryChannels', 'config:DescribeDeliveryChannelStatus'], resource: CHANNELS },
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
