@@ -134,7 +134,7 @@ const startRecorder = (name: string): ConfigAction => ({
   api: 'config:StartConfigurationRecorder',
   params: { ConfigurationRecorderName: name },
   summary: `recorder ${name} started`,
-  brief: 'recording',
+  brief: 'recording started',
 });
 
 /** The exact steps to turn Config on where the engine has nothing to restore from (it invents no bucket or role). */
@@ -355,9 +355,7 @@ function describeRecording(target: ConfigTarget): Resource {
   const event = eventOf(target);
   return {
     type: 'config-recorder',
-    id:
-      event?.recorderName ??
-      (event?.channelName ? `channel ${event.channelName}` : `recorder in ${region}`),
+    id: event?.recorderName ?? (event?.channelName ? `channel ${event.channelName}` : `recorder in ${region}`),
     region,
     consoleUrl: `https://${region}.console.aws.amazon.com/config/home?region=${region}#/settings`,
   };
