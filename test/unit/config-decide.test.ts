@@ -63,11 +63,8 @@ const BASELINE: ConfigBaseline = {
 
 const allOn: RegionRecording = { recorder: recorder(), channel: channel(), recording: true };
 
-function state(
-  eventName: string | undefined,
-  current: RegionRecording,
-  baseline: ConfigBaseline | undefined = BASELINE,
-) {
+/** 'none': no baseline was ever captured. */
+function state(eventName: string | undefined, current: RegionRecording, baseline: ConfigBaseline | 'none' = BASELINE) {
   const target = eventName
     ? { region: REGION, account: ACCOUNT, recorderName: 'default', eventName, eventId: 'ev-1', eventTime: EVENT_TIME }
     : { region: REGION, account: ACCOUNT, sweepId: 'sweep-1' };
