@@ -6,10 +6,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import {
   ConfigServiceClient,
   PutConfigurationRecorderCommand,
   PutDeliveryChannelCommand,
+  StartConfigurationRecorderCommand,
   StopConfigurationRecorderCommand,
 } from '@aws-sdk/client-config-service';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -17,14 +19,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
 import { ConfigBaselineStore } from '../../lib/config-baselines.js';
 import { readRegionRecording } from '../../lib/config-recording.js';
+import { MalformedEventError } from '../../lib/envelope.js';
+import { configGuard } from '../../lib/guards/config-guard.js';
+import { createGuardHandler } from '../../lib/handler.js';
 import { settleDecision } from '../../lib/pipeline.js';
 import type { SweepContext } from '../../lib/rule.js';
 import { type ConfigSweepTarget, configRecorderOn } from '../../lib/rules/config-recorder-on.js';
 import { loadSettings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
-import { runReplay } from '../../scripts/replay.js';
+import { invocationContext, runReplay } from '../../scripts/replay.js';
 import { apiCallEvent, type Json } from '../support/api-call-events.js';
 import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { startResponseUrl } from '../support/response-url.js';
 
 const ACCOUNT = '123456789012';
 
@@ -223,5 +229,84 @@ describe('the config sweep pass against the emulator', () => {
     });
     expect(empty.outcome).toBe('needs-human');
     expect(empty.reason).toContain('no AWS Config recorder in eu-north-1');
+  });
+});
+
+describe('the config guard’s handler as the stack’s ConfigBaselineCapture custom resource', () => {
+  const HOME = 'us-east-1';
+  const STACK_ID = `arn:aws:cloudformation:${HOME}:${ACCOUNT}:stack/driftguard-dev/7f1c2a30-b0c4-11ef-9f5c-0a1b2c3d4e5f`;
+
+  it('captures the home region’s baseline on Create and answers; a request for another resource gets neither', async () => {
+    // Prepare: a recorder recording everything in the home region, with no baseline yet.
+    await freshEngine({
+      AWS_REGION: HOME,
+      DRIFTGUARD_STACK_ID: STACK_ID,
+      DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL: 'allow',
+    });
+    const config = new ConfigServiceClient(emulatorClientConfig(testEndpoint(), HOME));
+    await new S3Client({ ...emulatorClientConfig(testEndpoint(), HOME), forcePathStyle: true }).send(
+      new CreateBucketCommand({ Bucket: 'home-config' }),
+    );
+    await config.send(
+      new PutConfigurationRecorderCommand({
+        ConfigurationRecorder: {
+          name: 'default',
+          roleARN: `arn:aws:iam::${ACCOUNT}:role/config`,
+          recordingGroup: { allSupported: true, includeGlobalResourceTypes: true },
+        },
+      }),
+    );
+    await config.send(
+      new PutDeliveryChannelCommand({ DeliveryChannel: { name: 'default', s3BucketName: 'home-config' } }),
+    );
+    await config.send(new StartConfigurationRecorderCommand({ ConfigurationRecorderName: 'default' }));
+    const responseUrl = await startResponseUrl();
+    const handler = createGuardHandler(configGuard, {
+      settings: loadSettings(),
+      aws: createAwsClients(),
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+    const request = (logicalId: string, id: string) => ({
+      RequestType: 'Create' as const,
+      ServiceToken: `arn:aws:lambda:${HOME}:${ACCOUNT}:function:driftguard-dev-configGuard`,
+      ResponseURL: `${responseUrl.base}/cloudformation-response/${id}?X-Amz-Signature=example`,
+      StackId: STACK_ID,
+      RequestId: id,
+      LogicalResourceId: logicalId,
+      ResourceType: `Custom::${logicalId}`,
+    });
+
+    try {
+      // Act
+      await expect(
+        handler(
+          request('TrailBaselineCapture', 'r-0'),
+          invocationContext('driftguard-dev-configGuard', { requestId: 'r-0' }),
+        ),
+      ).rejects.toThrow(MalformedEventError);
+      const baselineBefore = await new ConfigBaselineStore(createAwsClients(), loadSettings().stateTable).get(HOME);
+      await handler(
+        request('ConfigBaselineCapture', 'r-1'),
+        invocationContext('driftguard-dev-configGuard', { requestId: 'r-1' }),
+      );
+
+      // Assess
+      expect(baselineBefore).toBeUndefined();
+      expect(responseUrl.received.map((r) => JSON.parse(r.body))).toEqual([
+        expect.objectContaining({
+          Status: 'SUCCESS',
+          LogicalResourceId: 'ConfigBaselineCapture',
+          Data: { Captured: 1 },
+        }),
+      ]);
+      const baseline = await new ConfigBaselineStore(createAwsClients(), loadSettings().stateTable).get(HOME);
+      expect(baseline).toMatchObject({
+        region: HOME,
+        capturedFrom: 'deploy',
+        recorder: { name: 'default', allSupported: true },
+      });
+    } finally {
+      await responseUrl.close();
+    }
   });
 });
