@@ -136,8 +136,10 @@ const CONFIG_CHANNEL_ACTIONS = [
 const PASS_ROLE_TO_CONFIG = allow(['iam:PassRole'], ROLES, {
   StringEquals: { 'iam:PassedToService': 'config.amazonaws.com' },
 });
-/** The forwarders of the other regions (lib/rules/region-forwarders.ts): the sweep keeps them in place. */
-const FORWARDERS = sub('arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${ForwardRole}');
+/** The forwarders of the other regions (lib/rules/region-forwarders.ts), each by name: the sweep keeps them in place. */
+const FORWARDERS = ['', '-2', '-3', '-4'].map((suffix) =>
+  sub(`arn:\${AWS::Partition}:events:*:\${AWS::AccountId}:rule/\${ForwardRole}${suffix}`),
+);
 const FORWARDER_RULE = [
   allow(
     [
