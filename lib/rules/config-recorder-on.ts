@@ -196,91 +196,122 @@ function decideWithoutBaseline(state: ConfigState): Decision<ConfigAction> {
 
 const findingText = (n: Narrowing) => `${n.attribute} ${n.before} -> ${n.after}`;
 
-export function decideConfigFixes(state: ConfigState): Decision<ConfigAction> {
-  const { target, current, baseline } = state;
+/** What one part of the region (recorder, channel, recording) needs: its findings, writes and steps for a human. */
+interface Fixes {
+  findings: Finding[];
+  actions: ConfigAction[];
+  suspicious: string[];
+  steps: string[];
+}
+
+const noFixes = (): Fixes => ({ findings: [], actions: [], suspicious: [], steps: [] });
+
+const sinceEvent = (target: ConfigTarget) => {
   const event = eventOf(target);
-  if (!baseline) return decideWithoutBaseline(state);
+  return event ? ` since ${event.eventTime}` : '';
+};
 
-  const findings: Finding[] = [];
-  const actions: ConfigAction[] = [];
-  const suspicious: string[] = [];
-  const steps: string[] = [];
-  const recorderName = current.recorder?.name ?? baseline.recorder.name;
-  const since = event ? ` since ${event.eventTime}` : '';
-
-  // 1. The recorder: put back when gone, or when narrowed (what it widened is kept).
+/** The recorder: put back when gone, or when narrowed (what the change widened is kept). */
+function recorderFixes({ target, current, baseline }: ConfigState & { baseline: ConfigBaseline }): Fixes {
+  const fixes = noFixes();
   if (!current.recorder) {
-    findings.push({
+    fixes.findings.push({
       attribute: 'recorder',
-      before: `deleted (nothing recorded${since})`,
+      before: `deleted (nothing recorded${sinceEvent(target)})`,
       after: `re-created from the baseline of ${baseline.capturedAt}`,
     });
-    actions.push(
+    fixes.actions.push(
       putRecorder(
         baseline.recorder,
         `recorder ${baseline.recorder.name} re-created as in the baseline (role ${baseline.recorder.roleArn})`,
       ),
     );
-  } else {
-    const narrowed = recorderNarrowings(baseline.recorder, current.recorder);
-    if (narrowed.length > 0) {
-      findings.push(...narrowed);
-      suspicious.push(...narrowed.filter((n) => n.suspicious).map(findingText));
-      actions.push(
-        putRecorder(
-          restoredRecorder(baseline.recorder, current.recorder),
-          `${narrowed.map((n) => n.attribute).join(', ')} back to the baseline (what the change widened is kept)`,
-        ),
-      );
-    }
+    return fixes;
   }
-
-  // 2. The channel (it needs a recorder: after the recorder's write).
-  if (baseline.channel) {
-    if (!current.channel) {
-      findings.push({
-        attribute: 'delivery channel',
-        before: 'deleted',
-        after: `re-created to bucket ${baseline.channel.s3BucketName}`,
-      });
-      actions.push(
-        putChannel(
-          baseline.channel,
-          `delivery channel ${baseline.channel.name} re-created as in the baseline (bucket ${baseline.channel.s3BucketName})`,
-        ),
-      );
-    } else {
-      const changed = channelNarrowings(baseline.channel, current.channel);
-      if (changed.length > 0) {
-        findings.push(...changed);
-        suspicious.push(...changed.filter((n) => n.suspicious).map(findingText));
-        actions.push(
-          putChannel(
-            restoredChannel(baseline.channel, current.channel),
-            `delivery channel back to the baseline's destinations (bucket ${baseline.channel.s3BucketName})`,
-          ),
-        );
-      }
-    }
-  } else if (!current.channel) {
-    steps.push(
-      `Recorder ${recorderName} in ${target.region} has no delivery channel and its baseline names none: create one (aws configservice put-delivery-channel --region ${target.region} --delivery-channel name=default,s3BucketName=<a bucket with Config's bucket policy>); Config records nothing without it.`,
+  const narrowed = recorderNarrowings(baseline.recorder, current.recorder);
+  if (narrowed.length > 0) {
+    fixes.findings.push(...narrowed);
+    fixes.suspicious.push(...narrowed.filter((n) => n.suspicious).map(findingText));
+    fixes.actions.push(
+      putRecorder(
+        restoredRecorder(baseline.recorder, current.recorder),
+        `${narrowed.map((n) => n.attribute).join(', ')} back to the baseline (what the change widened is kept)`,
+      ),
     );
   }
+  return fixes;
+}
 
-  // 3. Recording on (it needs a channel: after the channel's write).
+/** The channel: put back when gone, or pointed back at the baseline's destinations (it needs the recorder first). */
+function channelFixes({ target, current, baseline }: ConfigState & { baseline: ConfigBaseline }): Fixes {
+  const fixes = noFixes();
+  if (!baseline.channel) {
+    if (!current.channel) {
+      const name = current.recorder?.name ?? baseline.recorder.name;
+      fixes.steps.push(
+        `Recorder ${name} in ${target.region} has no delivery channel and its baseline names none: create one (aws configservice put-delivery-channel --region ${target.region} --delivery-channel name=default,s3BucketName=<a bucket with Config's bucket policy>); Config records nothing without it.`,
+      );
+    }
+    return fixes;
+  }
+  if (!current.channel) {
+    fixes.findings.push({
+      attribute: 'delivery channel',
+      before: 'deleted',
+      after: `re-created to bucket ${baseline.channel.s3BucketName}`,
+    });
+    fixes.actions.push(
+      putChannel(
+        baseline.channel,
+        `delivery channel ${baseline.channel.name} re-created as in the baseline (bucket ${baseline.channel.s3BucketName})`,
+      ),
+    );
+    return fixes;
+  }
+  const changed = channelNarrowings(baseline.channel, current.channel);
+  if (changed.length > 0) {
+    fixes.findings.push(...changed);
+    fixes.suspicious.push(...changed.filter((n) => n.suspicious).map(findingText));
+    fixes.actions.push(
+      putChannel(
+        restoredChannel(baseline.channel, current.channel),
+        `delivery channel back to the baseline's destinations (bucket ${baseline.channel.s3BucketName})`,
+      ),
+    );
+  }
+  return fixes;
+}
+
+/** Recording on (it needs a channel: after the channel's write). */
+function recordingFixes({ target, current, baseline }: ConfigState & { baseline: ConfigBaseline }): Fixes {
+  const fixes = noFixes();
   const hasChannel = current.channel !== undefined || baseline.channel !== undefined;
   const recreated = !current.recorder;
   if ((recreated || !current.recording) && hasChannel) {
-    findings.push({
+    fixes.findings.push({
       attribute: 'recording',
-      before: recreated ? 'off (recorder deleted)' : `off (stopped${since})`,
+      before: recreated ? 'off (recorder deleted)' : `off (stopped${sinceEvent(target)})`,
       after: 'on',
     });
-    actions.push(startRecorder(recorderName));
+    fixes.actions.push(startRecorder(current.recorder?.name ?? baseline.recorder.name));
   } else if (!current.recording) {
-    findings.push({ attribute: 'recording', before: 'off', after: 'off (no delivery channel)' });
+    fixes.findings.push({ attribute: 'recording', before: 'off', after: 'off (no delivery channel)' });
   }
+  return fixes;
+}
+
+export function decideConfigFixes(state: ConfigState): Decision<ConfigAction> {
+  const { target, current, baseline } = state;
+  const event = eventOf(target);
+  if (!baseline) return decideWithoutBaseline(state);
+  const withBaseline = { ...state, baseline };
+  // In the order AWS requires: the recorder, then the channel, then recording.
+  const parts = [recorderFixes(withBaseline), channelFixes(withBaseline), recordingFixes(withBaseline)];
+  const findings = parts.flatMap((p) => p.findings);
+  const actions = parts.flatMap((p) => p.actions);
+  const suspicious = parts.flatMap((p) => p.suspicious);
+  const steps = parts.flatMap((p) => p.steps);
+  const recorderName = current.recorder?.name ?? baseline.recorder.name;
 
   if (current.deliveryError) {
     steps.push(
