@@ -8,7 +8,7 @@ const iso = (time: number) => new Date(time).toISOString();
 function consoleString(value: string): string {
   return encodeURIComponent(value)
     .replace(/[~'()*!]/g, (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replace(/%/g, '*');
+    .replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => `*${hex.toLowerCase()}`);
 }
 
 /** A Logs Insights query (console link) over the window, filtered as the pattern filters where it translates. */
