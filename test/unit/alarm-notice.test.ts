@@ -14,8 +14,10 @@ import { ACTIVITY_RECORDS } from '../fixtures/activity-records.js';
 
 const CHANGED_AT = '2026-12-01T10:05:00.000+0000';
 
-function alarmEvent(change: (event: Record<string, unknown> & { detail: Record<string, unknown> }) => void = () => {}) {
-  const event = {
+type RawAlarm = Record<string, unknown> & { detail: Record<string, unknown> };
+
+function alarmEvent(change: (event: RawAlarm) => unknown = () => undefined): RawAlarm {
+  const event: RawAlarm = {
     version: '0',
     id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
     'detail-type': 'CloudWatch Alarm State Change',
@@ -61,19 +63,15 @@ describe('alarm state-change events', () => {
   });
 
   it.each([
-    ['no alarm name', (e: ReturnType<typeof alarmEvent>) => delete e.detail.alarmName, 'detail.alarmName'],
-    [
-      'an unknown state',
-      (e: ReturnType<typeof alarmEvent>) => ((e.detail.state as { value: string }).value = 'RED'),
-      'detail.state.value',
-    ],
+    ['no alarm name', (e: RawAlarm) => delete e.detail.alarmName, 'detail.alarmName'],
+    ['an unknown state', (e: RawAlarm) => ((e.detail.state as { value: string }).value = 'RED'), 'detail.state.value'],
     [
       'a state time that is none',
-      (e: ReturnType<typeof alarmEvent>) => ((e.detail.state as { timestamp: string }).timestamp = 'soon'),
+      (e: RawAlarm) => ((e.detail.state as { timestamp: string }).timestamp = 'soon'),
       'not a time',
     ],
-    ['another source', (e: ReturnType<typeof alarmEvent>) => (e.source = 'aws.events'), 'source'],
-    ['a bad account', (e: ReturnType<typeof alarmEvent>) => (e.account = '42'), 'account'],
+    ['another source', (e: RawAlarm) => (e.source = 'aws.events'), 'source'],
+    ['a bad account', (e: RawAlarm) => (e.account = '42'), 'account'],
   ])('refuses %s, naming it', (_label, change, problem) => {
     expect(() => parseAlarmStateChange(alarmEvent(change))).toThrow(MalformedEventError);
     expect(() => parseAlarmStateChange(alarmEvent(change))).toThrow(problem);
