@@ -10,6 +10,7 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVITY_ALARMS } from '../../lib/alarms/engine-alarms.js';
 import { matchesMessage, parseFilterPattern } from '../../lib/filter-pattern.js';
 import { EMULATOR_ACCOUNT_ID, resetEmulator } from '../../scripts/emulator/launcher.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
@@ -59,9 +60,12 @@ beforeAll(async () => {
 });
 
 describe('FilterLogEvents and lib/filter-pattern.ts give the same events', () => {
-  it('for every pattern of the syntax table', async () => {
+  it.each([
+    ['the syntax table', FILTER_PATTERN_CASES.map(([pattern]) => pattern)],
+    ['the 14 activity controls', ACTIVITY_ALARMS.map((alarm) => alarm.filterPattern)],
+  ])('for every pattern of %s', async (_label, patterns) => {
     const disagreements: string[] = [];
-    for (const [pattern] of FILTER_PATTERN_CASES) {
+    for (const pattern of patterns) {
       const parsed = parseFilterPattern(pattern);
       const expected = MESSAGES.filter((message) => matchesMessage(parsed, message));
       const { events } = await filtered({ filterPattern: pattern });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ACTIVITY_ALARMS } from '../../lib/alarms/engine-alarms.js';
 import {
   FilterPatternError,
   matchesMessage,
@@ -6,6 +7,7 @@ import {
   matchesWildcard,
   parseFilterPattern,
 } from '../../lib/filter-pattern.js';
+import { ACTIVITY_RECORDS } from '../fixtures/activity-records.js';
 import { FILTER_PATTERN_CASES, FILTER_PATTERN_DOCUMENT } from '../fixtures/filter-pattern-cases.js';
 
 describe('filter patterns: the syntax AWS documents, evaluated on one document', () => {
@@ -84,5 +86,24 @@ describe('log event messages', () => {
     ['null', false],
   ])('%s -> %s', (message, expected) => {
     expect(matchesMessage(pattern, message)).toBe(expected);
+  });
+});
+
+describe('the 14 activity controls’ patterns against CloudTrail records', () => {
+  const cases = ACTIVITY_ALARMS.flatMap((alarm) =>
+    ACTIVITY_RECORDS.map(
+      ({ name, trips, record }) => [alarm.control, name, trips.includes(alarm.control), alarm, record] as const,
+    ),
+  );
+  it.each(cases)('%s, %s: %s', (_control, _name, expected, alarm, record) => {
+    expect(matchesRecord(parseFilterPattern(alarm.filterPattern), record)).toBe(expected);
+  });
+
+  it('has, for every control, records it must match and records it must not', () => {
+    for (const alarm of ACTIVITY_ALARMS) {
+      const tripping = ACTIVITY_RECORDS.filter(({ trips }) => trips.includes(alarm.control));
+      expect([alarm.control, tripping.length > 0]).toEqual([alarm.control, true]);
+    }
+    expect(ACTIVITY_ALARMS).toHaveLength(14);
   });
 });

@@ -1,0 +1,87 @@
+/**
+ * The alarm-notice function against the emulator: a trail's log group holds CloudTrail records; an alarm state change
+ * of an engine alarm gives one notice naming each matching call and its actor, and nothing the filter does not match;
+ * a repeated delivery gives none; OK transitions and alarms not the engine's are ignored.
+ */
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVITY_ALARMS, activityAlarmFor } from '../../lib/alarms/engine-alarms.js';
+import { emulatorClientConfig } from '../../scripts/provision.js';
+import { ACTIVITY_RECORDS } from '../fixtures/activity-records.js';
+import { alarmHandler, alarmStateChange, LOG_GROUP, REGION, recordsAt } from '../support/alarm-events.js';
+import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+
+const NOW = Date.now();
+
+beforeAll(async () => {
+  await freshEngine();
+  const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), REGION));
+  await logs.send(new CreateLogGroupCommand({ logGroupName: LOG_GROUP }));
+  const logStreamName = `123456789012_CloudTrail_${REGION}`;
+  await logs.send(new CreateLogStreamCommand({ logGroupName: LOG_GROUP, logStreamName }));
+  // Every record two minutes before the alarm, a second apart: inside the window of each alarm below.
+  const logEvents = recordsAt(ACTIVITY_RECORDS, NOW - 120_000).map(({ record, timestamp }) => ({
+    message: JSON.stringify(record),
+    timestamp,
+  }));
+  await logs.send(new PutLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName, logEvents }));
+  await readNotices();
+});
+
+describe('an engine alarm entering ALARM', () => {
+  it.each(ACTIVITY_ALARMS.map((alarm) => [alarm.control, alarm] as const))(
+    '%s: one notice naming each matching call and its actor, nothing else',
+    async (control, alarm) => {
+      const result = await alarmHandler()(
+        alarmStateChange(alarm.alarmName, 'ALARM', NOW, `${control}-alarm`),
+        {} as never,
+      );
+      const expected = ACTIVITY_RECORDS.filter(({ trips }) => trips.includes(control));
+      expect(result.outcome).toBe('needs-human');
+      const [notice, ...others] = await readNotices();
+      expect(others).toEqual([]);
+      const records = notice?.document.records as { eventName: string; actor: { name: string }; eventId: string }[];
+      expect(records.map((record) => record.eventId).sort()).toEqual(
+        expected.map(({ record }) => String(record.eventID)).sort(),
+      );
+      const first = expected[0]?.record;
+      if (first) expect(notice?.subject).toContain(`${control} ${String(first.eventName)} by`);
+      expect(notice?.attributes).toMatchObject({ rule: 'activity-alarms', control, outcome: 'needs-human' });
+    },
+  );
+
+  it('names root, the call and the source IP in the text of a CloudWatch.1 notice', async () => {
+    const alarm = activityAlarmFor('CloudWatch.1');
+    await alarmHandler()(alarmStateChange(alarm.alarmName, 'ALARM', NOW, 'root-text'), {} as never);
+    const [notice] = await readNotices();
+    expect(notice?.subject).toBe('[driftguard] HIGH CloudWatch.1 CreateBucket by root (+1 more)');
+  });
+
+  it('publishes no second notice for a repeated delivery of the same state change', async () => {
+    const alarm = activityAlarmFor('CloudWatch.5');
+    const event = alarmStateChange(alarm.alarmName, 'ALARM', NOW, 'repeated');
+    const handler = alarmHandler();
+    const first = await handler(event, {} as never);
+    const second = await handler(event, {} as never);
+    expect(first.notice?.published).toBe(true);
+    expect(second.notice).toMatchObject({
+      published: false,
+      error: 'already sent for this event (a repeated delivery)',
+    });
+    expect(await readNotices()).toHaveLength(1);
+  });
+
+  it.each([
+    ['an OK transition', () => alarmStateChange(activityAlarmFor('CloudWatch.5').alarmName, 'OK', NOW, 'ok')],
+    ['an alarm not the engine’s', () => alarmStateChange('team-cpu-high', 'ALARM', NOW, 'other')],
+  ])('ignores %s', async (_label, event) => {
+    const result = await alarmHandler()(event(), {} as never);
+    expect(result.outcome).toBe('ignored');
+    expect(await readNotices()).toEqual([]);
+  });
+});
