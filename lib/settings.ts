@@ -32,6 +32,11 @@ export interface Settings {
   forwardRegions: string[] | undefined;
   /** The stack's custom-resource requests: whose they must be, and where their answers may go. */
   customResource: CustomResourceSettings;
+  /**
+   * DRIFTGUARD_ACTIVITY_LOG_GROUP: the CloudWatch Logs group the activity trail delivers to, which the alarm notice
+   * reads (and may read alone); unset: found from the trail (the replay).
+   */
+  activityLogGroup: string | undefined;
 }
 
 /**
@@ -70,6 +75,8 @@ const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
 export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 // EventBridge's rule-name rules; driftguard's forwarders are named driftguard-...forward... so that a reader sees whose they are.
 const FORWARDER_NAME_PATTERN = /^driftguard-[.\-_A-Za-z0-9]*forward[.\-_A-Za-z0-9]*$/;
+/** CloudWatch Logs' log group names (1-512 of A-Z a-z 0-9 . - _ / #). */
+const LOG_GROUP_NAME_PATTERN = /^[.\-_/#A-Za-z0-9]{1,512}$/;
 const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 
 function read(env: Env, name: string): string | undefined {
@@ -132,6 +139,12 @@ export function loadSettings(env: Env = process.env): Settings {
     ...readMfaSettings(env),
     ...readForwarderSettings(env),
     customResource: readCustomResourceSettings(env),
+    activityLogGroup: readMatching(
+      env,
+      'DRIFTGUARD_ACTIVITY_LOG_GROUP',
+      LOG_GROUP_NAME_PATTERN,
+      'values are a log group name (1-512 of A-Z a-z 0-9 . - _ / #)',
+    ),
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
     logRetentionDays: days,

@@ -138,9 +138,13 @@ export function activityAlarmFor(control: string): ActivityAlarm {
   return alarm;
 }
 
-/** The log group of the multi-region trail of the home region (DescribeTrails), by its name. */
-function trailLogGroup(_settings: Settings, aws: AwsClients) {
+/**
+ * The configured activity group (the stack sets it, and its role may read that group alone); unset (the replay), the
+ * group of the home region's multi-region trail (DescribeTrails).
+ */
+function activityLogGroup(settings: Settings, aws: AwsClients) {
   return async (region: string): Promise<string | undefined> => {
+    if (settings.activityLogGroup) return settings.activityLogGroup;
     const { trailList = [] } = await aws.client(CloudTrailClient, region).send(new DescribeTrailsCommand({}));
     const trail = trailList.find((candidate) => candidate.IsMultiRegionTrail && candidate.HomeRegion === homeRegion());
     return trail?.CloudWatchLogsLogGroupArn?.match(/:log-group:([^:]+)/)?.[1];
@@ -149,5 +153,5 @@ function trailLogGroup(_settings: Settings, aws: AwsClients) {
 
 export const ALARM_NOTICE_DEFAULTS: AlarmNoticeDefaults = {
   alarms: () => engineActivityAlarms(process.env.DRIFTGUARD_STAGE?.trim() || 'dev'),
-  activityLogGroup: trailLogGroup,
+  activityLogGroup,
 };
