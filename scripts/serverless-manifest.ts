@@ -3,8 +3,16 @@
  * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
+import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
+import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
-import { engineRoleNames, eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
+import {
+  ALARM_NOTICE_FILE,
+  engineRoleNames,
+  eventPatterns,
+  type PolicyStatement,
+  ruleStatements,
+} from '../lib/manifest.js';
 import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
 import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
 
@@ -196,6 +204,56 @@ function sweepFunction(names: StackNames) {
   };
 }
 
+const ALARM_NOTICE_KEY = 'alarmNotice';
+const alarmNoticeRuleName = ({ service, stage }: StackNames) => `${service}-${stage}-${ALARM_NOTICE_KEY}-rule-1`;
+
+/**
+ * The alarm notice: an EventBridge rule on the stage's 14 activity alarms entering ALARM invokes it; it reads the
+ * activity log group (that group alone) and publishes one notice per state change.
+ */
+function alarmNoticeFunction(names: StackNames, activityLogGroup: string) {
+  const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+  const alarmNames = engineActivityAlarms(names.stage).map((alarm) => alarm.alarmName);
+  return {
+    name: functionName(names, ALARM_NOTICE_KEY),
+    handler: 'index.handler',
+    description: 'Names who tripped an activity alarm (CloudWatch.1-14): the matching CloudTrail records, one notice',
+    role: 'AlarmNoticeRole',
+    package: { artifact: `.build/${ALARM_NOTICE_FILE}.zip` },
+    environment: { DRIFTGUARD_STAGE: names.stage, DRIFTGUARD_ACTIVITY_LOG_GROUP: activityLogGroup },
+    reservedConcurrency: 2,
+    maximumRetryAttempts: LAMBDA_ATTEMPTS - 1,
+    maximumEventAge: 3600,
+    destinations: { onFailure: { type: 'sqs', arn: dlq } },
+    events: [
+      {
+        eventBridge: {
+          name: alarmNoticeRuleName(names),
+          pattern: alarmNoticePattern(alarmNames),
+          retryPolicy: { maximumEventAge: 3600, maximumRetryAttempts: 5 },
+          deadLetterQueueArn: dlq,
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * FilterLogEvents on the activity group alone: its ARN as the Service Authorization Reference writes the log-group
+ * resource, and with the ":*" that DescribeLogGroups' arn carries.
+ */
+const activityLogGroupRead = (activityLogGroup: string): PolicyStatement => {
+  const group = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${activityLogGroup}`;
+  return {
+    Effect: 'Allow',
+    Action: ['logs:FilterLogEvents'],
+    Resource: [{ 'Fn::Sub': group }, { 'Fn::Sub': `${group}:*` }],
+  };
+};
+
+/** The notice outbox (a claim, then sent): updates of its own items only. */
+const ALARM_NOTICE_STATE_ACTIONS = ['dynamodb:UpdateItem'];
+
 export default async function resolve({ resolveVariable }: ResolverContext) {
   const names: StackNames = {
     service: String(await resolveVariable('self:service')),
@@ -203,6 +261,8 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   };
   const { service, stage } = names;
   const concurrency = Number(await resolveVariable('param:guardConcurrency'));
+  // Empty: the stack's own activity group, to which the activity-alarms rule links a trail that delivers to none.
+  const activityLogGroup = String(await resolveVariable('param:activityLogGroup')) || `${service}-${stage}-activity`;
   const engineRoles = engineRoleNames(`${service}-${stage}`, GUARDS);
   const engineRoleArns = engineRoles.map(roleArn);
   const functions: Record<string, unknown> = {};
@@ -245,6 +305,18 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   );
   resources.SweepErrorsAlarm = errorsAlarm('Sweep');
   extensions.SweepLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
+  functions[ALARM_NOTICE_KEY] = alarmNoticeFunction(names, activityLogGroup);
+  resources.AlarmNoticeRole = lambdaRole(
+    roleName(names, ALARM_NOTICE_FILE),
+    functionName(names, ALARM_NOTICE_KEY),
+    'driftguard alarm-notice: reads the activity log group, publishes the notice',
+    [
+      activityLogGroupRead(activityLogGroup),
+      ...ownStatements(functionName(names, ALARM_NOTICE_KEY), ALARM_NOTICE_STATE_ACTIONS),
+    ],
+  );
+  resources.AlarmNoticeErrorsAlarm = errorsAlarm('AlarmNotice');
+  extensions.AlarmNoticeLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
   return {
     functions,
     resources: { Resources: resources, extensions },
@@ -253,6 +325,9 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     /** The same, comma-separated in one Fn::Sub: DRIFTGUARD_ENGINE_ROLE_ARNS. */
     engineRoleArnList: { 'Fn::Sub': engineRoles.map(roleArnTemplate).join(',') },
     /** Every guard rule's ARN: the only senders to the dead-letter queue (and users of its key) besides the roles. */
-    guardRuleArns: GUARDS.flatMap((guard) => guardRules(names, guard, engineRoleArns).map(({ name }) => ruleArn(name))),
+    guardRuleArns: [
+      ...GUARDS.flatMap((guard) => guardRules(names, guard, engineRoleArns).map(({ name }) => ruleArn(name))),
+      ruleArn(alarmNoticeRuleName(names)),
+    ],
   };
 }
