@@ -46,13 +46,14 @@ const ANY = '*';
 const STATE_TABLE = sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}');
 const LOG_KEY = { 'Fn::GetAtt': ['LogKey', 'Arn'] };
 const ROLE = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/';
-/** The engine's own roles, by exact ARN: the guards' and the sweep's. */
+/** The engine's own roles, by exact ARN: the guards', the sweep's and the alarm notice's. */
 const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-log-group-guard`,
   `${ROLE}driftguard-dev-trail-guard`,
   `${ROLE}driftguard-dev-kms-guard`,
   `${ROLE}driftguard-dev-mfa-guard`,
   `${ROLE}driftguard-dev-sweep`,
+  `${ROLE}driftguard-dev-alarm-notice`,
 ];
 const RULE = 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/';
 /** The guards' EventBridge rules, by exact ARN: the only senders of dead letters. */
@@ -62,6 +63,7 @@ const GUARD_RULE_ARNS = [
   `${RULE}driftguard-dev-kmsGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-2`,
+  `${RULE}driftguard-dev-alarmNotice-rule-1`,
 ].map(sub);
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
@@ -364,9 +366,16 @@ describe('the packaged template', () => {
       .map(([id, resource]) => `${id} ${resource.Type}`)
       .sort();
     expect(ids).toEqual([
+      'AlarmNoticeErrorsAlarm AWS::CloudWatch::Alarm',
+      'AlarmNoticeEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'AlarmNoticeLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'AlarmNoticeLambdaFunction AWS::Lambda::Function',
+      'AlarmNoticeLogGroup AWS::Logs::LogGroup',
+      'AlarmNoticeRole AWS::IAM::Role',
       'DeadLetterQueue AWS::SQS::Queue',
       'DeadLetterQueueAlarm AWS::CloudWatch::Alarm',
       'DeadLetterQueuePolicy AWS::SQS::QueuePolicy',
+      'DriftguarddevalarmNoticerule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevkmsGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevlogGroupGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevmfaGuardrule1EventBridgeRule AWS::Events::Rule',
@@ -537,6 +546,75 @@ describe('the sweep function', () => {
       allow(['iam:ListUsers'], USERS),
       ...ownNeeds('driftguard-dev-sweep', [...GUARD_STATE, 'dynamodb:Scan']),
     ]);
+  });
+});
+
+/** The stage's 14 activity alarms (CloudWatch.1-14), by exact name. */
+const ACTIVITY_ALARM_NAMES = [
+  'RootAccountUsage',
+  'UnauthorizedAPICalls',
+  'ConsoleSigninWithoutMFA',
+  'IAMPolicyChanges',
+  'CloudTrailChanges',
+  'ConsoleAuthenticationFailure',
+  'DisableOrDeleteCMK',
+  'S3BucketPolicyChanges',
+  'AWSConfigChanges',
+  'SecurityGroupChanges',
+  'NetworkACLChanges',
+  'NetworkGatewayChanges',
+  'RouteTableChanges',
+  'VPCChanges',
+].map((metric) => `driftguard-dev-${metric}`);
+
+describe('the alarm-notice function', () => {
+  it('is invoked by the stage’s 14 activity alarms entering ALARM, with dead letters to the queue', () => {
+    const fn = resources.AlarmNoticeLambdaFunction?.Properties;
+    expect(fn?.FunctionName).toBe('driftguard-dev-alarmNotice');
+    expect(fn?.Code.S3Key.split('/').pop()).toBe('alarm-notice.zip');
+    expect(fn?.Role).toEqual({ 'Fn::GetAtt': ['AlarmNoticeRole', 'Arn'] });
+    expect(fn?.ReservedConcurrentExecutions).toBe(2);
+    expect(fn?.Environment).toEqual({
+      Variables: {
+        ...SETTINGS_ENVIRONMENT,
+        DRIFTGUARD_STAGE: 'dev',
+        DRIFTGUARD_ACTIVITY_LOG_GROUP: 'driftguard-dev-activity',
+      },
+    });
+    const invoke = resources.AlarmNoticeLambdaEvConf?.Properties;
+    expect(invoke?.MaximumRetryAttempts).toBe(2);
+    expect(invoke?.DestinationConfig.OnFailure.Destination).toEqual(DEAD_LETTER_QUEUE);
+    const rules = ofType('AWS::Events::Rule')
+      .map(([, rule]) => rule)
+      .filter((rule) => targetsOf(rule).includes('AlarmNoticeLambdaFunction'));
+    expect(rules.map((rule) => rule.Properties.Name)).toEqual(['driftguard-dev-alarmNotice-rule-1']);
+    expect(rules[0]?.Properties.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { alarmName: ACTIVITY_ALARM_NAMES, state: { value: ['ALARM'] } },
+    });
+    expect(rules[0]?.Properties.Targets[0].DeadLetterConfig.Arn).toEqual(DEAD_LETTER_QUEUE);
+  });
+
+  it('has a role that reads the activity log group alone, publishes, and updates its outbox items', () => {
+    const role = resources.AlarmNoticeRole?.Properties;
+    expect(role?.RoleName).toBe('driftguard-dev-alarm-notice');
+    expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
+      DENY_OTHER_FUNCTIONS('driftguard-dev-alarmNotice'),
+      allow(
+        ['logs:FilterLogEvents'],
+        [
+          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:driftguard-dev-activity'),
+          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:driftguard-dev-activity:*'),
+        ],
+      ),
+      ...ownNeeds('driftguard-dev-alarmNotice', ['dynamodb:UpdateItem']),
+    ]);
+  });
+
+  it('has an errors alarm and its own encrypted log group', () => {
+    expect(resources.AlarmNoticeErrorsAlarm?.Properties.AlarmActions).toEqual([{ Ref: 'NoticeTopic' }]);
+    expect(resources.AlarmNoticeLogGroup?.Properties.KmsKeyId).toEqual(LOG_KEY);
   });
 });
 
@@ -785,7 +863,7 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     const rules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
       .filter((rule) => rule.Properties.EventPattern !== undefined);
-    expect(rules).toHaveLength(5);
+    expect(rules).toHaveLength(6);
     const reached: string[] = [];
     for (const rule of rules) {
       // As CloudFormation would deploy it in the samples' account.
