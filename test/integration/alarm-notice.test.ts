@@ -12,9 +12,10 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVITY_ALARMS, activityAlarmFor } from '../../lib/alarms/engine-alarms.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
+import { runReplay } from '../../scripts/replay.js';
 import { ACTIVITY_RECORDS } from '../fixtures/activity-records.js';
 import { alarmHandler, alarmStateChange, LOG_GROUP, REGION, recordsAt } from '../support/alarm-events.js';
-import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { anotherEvent, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
 const NOW = Date.now();
 
@@ -82,6 +83,65 @@ describe('an engine alarm entering ALARM', () => {
   ])('ignores %s', async (_label, event) => {
     const result = await alarmHandler()(event(), {} as never);
     expect(result.outcome).toBe('ignored');
+    expect(await readNotices()).toEqual([]);
+  });
+});
+
+describe('npm run replay with alarm state changes (the samples in events/)', () => {
+  const SAMPLES = [
+    'cloudwatch-alarm-CloudWatch.1-RootAccountUsage-ALARM',
+    'cloudwatch-alarm-CloudWatch.2-UnauthorizedAPICalls-ALARM',
+    'cloudwatch-alarm-CloudWatch.5-CloudTrailChanges-OK',
+    'cloudwatch-alarm-not-the-engines-ALARM',
+  ];
+  // The samples' hour moved to an hour ago: CloudWatch Logs takes events of the last 14 days only.
+  const hour = new Date(Math.floor(NOW / 3_600_000) * 3_600_000 - 3_600_000);
+  const prefix = hour.toISOString().slice(0, 14);
+  const files = () =>
+    SAMPLES.map((name) => anotherEvent(`events/${name}.json`, 'replayed', [['2026-12-01T10:', prefix]]));
+
+  beforeAll(async () => {
+    // The samples are us-east-1's: the activity group there holds the records, from the start of that hour.
+    const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: LOG_GROUP }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: LOG_GROUP, logStreamName: 'trail' }));
+    const logEvents = recordsAt(ACTIVITY_RECORDS, hour.getTime() + 60_000).map(({ record, timestamp }) => ({
+      message: JSON.stringify(record),
+      timestamp,
+    }));
+    await logs.send(new PutLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName: 'trail', logEvents }));
+    process.env.DRIFTGUARD_ACTIVITY_LOG_GROUP = LOG_GROUP;
+    await readNotices();
+  });
+
+  it('notifies the engine’s alarms entering ALARM, ignores an OK and another alarm, and exits 0', async () => {
+    const lines: string[] = [];
+    const report = await runReplay({
+      files: files(),
+      endpoint: testEndpoint(),
+      json: true,
+      print: (line) => lines.push(line),
+    });
+    expect(report.exitCode).toBe(0);
+    const results = lines.map((line) => JSON.parse(line) as { outcome: string; rule: string | null; notice: unknown });
+    expect(results.map((result) => result.outcome)).toEqual(['needs-human', 'needs-human', 'ignored', 'ignored']);
+    const subjects = (await readNotices()).map((notice) => notice.subject).sort();
+    expect(subjects).toEqual([
+      '[driftguard] HIGH CloudWatch.1 CreateBucket by root (+1 more)',
+      '[driftguard] MEDIUM CloudWatch.2 ListUsers by alice (+2 more)',
+    ]);
+  });
+
+  it('with --dry-run, reads and prints the notice but publishes nothing', async () => {
+    const lines: string[] = [];
+    const report = await runReplay({
+      files: files().slice(0, 1),
+      endpoint: testEndpoint(),
+      dryRun: true,
+      print: (line) => lines.push(line),
+    });
+    expect(report.items[0]?.result.notice).toMatchObject({ published: false });
+    expect(lines.join('\n')).toContain('notice (not published): [driftguard] HIGH CloudWatch.1 CreateBucket by root');
     expect(await readNotices()).toEqual([]);
   });
 });

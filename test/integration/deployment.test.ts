@@ -309,6 +309,11 @@ const GUARDS: ExpectedGuard[] = [
 
 /** Which function each sample reaches: none for a failed call or one made by the engine's own roles. */
 const SAMPLE_ROUTES: Record<string, string | null> = {
+  // The engine's activity alarms entering ALARM reach the alarm notice; an OK, or another alarm, nothing.
+  'cloudwatch-alarm-CloudWatch.1-RootAccountUsage-ALARM.json': 'AlarmNotice',
+  'cloudwatch-alarm-CloudWatch.2-UnauthorizedAPICalls-ALARM.json': 'AlarmNotice',
+  'cloudwatch-alarm-CloudWatch.5-CloudTrailChanges-OK.json': null,
+  'cloudwatch-alarm-not-the-engines-ALARM.json': null,
   'cloudtrail-CreateTrail-by-remediation-engine.json': null,
   'cloudtrail-CreateTrail.json': 'TrailGuard',
   'cloudtrail-DeleteTrail-by-arn.json': 'TrailGuard',

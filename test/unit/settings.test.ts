@@ -112,7 +112,11 @@ describe('loadSettings', () => {
       'aws-cloudtrail-logs-123456789012-a1b2c3d4',
       { activityLogGroup: 'aws-cloudtrail-logs-123456789012-a1b2c3d4' },
     ],
-    ['DRIFTGUARD_ACTIVITY_LOG_GROUP', '/aws/cloudtrail/org_trail#1', { activityLogGroup: '/aws/cloudtrail/org_trail#1' }],
+    [
+      'DRIFTGUARD_ACTIVITY_LOG_GROUP',
+      '/aws/cloudtrail/org_trail#1',
+      { activityLogGroup: '/aws/cloudtrail/org_trail#1' },
+    ],
     // No longer read: a prefix is no identity.
     ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard-prod-', { engineRoleArns: [] }],
     ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard/prod', { engineRoleArns: [] }],
