@@ -44,7 +44,10 @@ describe('loadSettings', () => {
       forwarderName: 'driftguard-forward',
       forwardRegions: undefined,
       customResource: { stackId: undefined, loopbackResponseUrl: false },
+      stage: undefined,
+      activityTrail: undefined,
       activityLogGroup: undefined,
+      activityDeliveryRoleArn: undefined,
     });
   });
 
