@@ -3,6 +3,7 @@
  * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
+import { stackActivityLogGroupName } from '../lib/activity-log-group.js';
 import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
 import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
@@ -262,7 +263,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   const { service, stage } = names;
   const concurrency = Number(await resolveVariable('param:guardConcurrency'));
   // Empty: the stack's own activity group, to which the activity-alarms rule links a trail that delivers to none.
-  const activityLogGroup = String(await resolveVariable('param:activityLogGroup')) || `${service}-${stage}-activity`;
+  const activityLogGroup = String(await resolveVariable('param:activityLogGroup')) || stackActivityLogGroupName(stage);
   const engineRoles = engineRoleNames(`${service}-${stage}`, GUARDS);
   const engineRoleArns = engineRoles.map(roleArn);
   const functions: Record<string, unknown> = {};

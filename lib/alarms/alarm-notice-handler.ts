@@ -17,13 +17,13 @@ export interface AlarmNoticeHandlerOptions {
   logger?: Logger;
   /** Read and print only: no notice, no outbox record (the replay's --dry-run). */
   dryRun?: boolean;
-  /** The engine's activity alarms; by default the stage's, from the environment (engineActivityAlarms). */
+  /** The engine's activity alarms; by default the stage's (DRIFTGUARD_STAGE). */
   alarms?: readonly ActivityAlarm[];
   activityLogGroup?: AlarmNoticeContext['activityLogGroup'];
 }
 
 export interface AlarmNoticeDefaults {
-  alarms(): readonly ActivityAlarm[];
+  alarms(settings: Settings): readonly ActivityAlarm[];
   activityLogGroup(settings: Settings, aws: AwsClients): AlarmNoticeContext['activityLogGroup'];
 }
 
@@ -32,7 +32,7 @@ export function createAlarmNoticeHandler(defaults: AlarmNoticeDefaults, options:
   const settings = options.settings ?? loadSettings();
   const aws = options.aws ?? createAwsClients();
   const logger = options.logger ?? defaultLogger;
-  const alarms = options.alarms ?? defaults.alarms();
+  const alarms = options.alarms ?? defaults.alarms(settings);
   const activityLogGroup = options.activityLogGroup ?? defaults.activityLogGroup(settings, aws);
   const handle = async (raw: unknown, context: Context): Promise<HandledEvent> => {
     try {

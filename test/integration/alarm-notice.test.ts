@@ -10,11 +10,18 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVITY_ALARMS, activityAlarmFor } from '../../lib/alarms/engine-alarms.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { runReplay } from '../../scripts/replay.js';
 import { ACTIVITY_RECORDS } from '../fixtures/activity-records.js';
-import { alarmHandler, alarmStateChange, LOG_GROUP, REGION, recordsAt } from '../support/alarm-events.js';
+import {
+  ACTIVITY_ALARMS,
+  activityAlarmFor,
+  alarmHandler,
+  alarmStateChange,
+  LOG_GROUP,
+  REGION,
+  recordsAt,
+} from '../support/alarm-events.js';
 import { anotherEvent, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
 const NOW = Date.now();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emulatorClientConfig } from '../../scripts/provision.js';
+import { alarmStateChange } from '../support/alarm-events.js';
 import { testEndpoint } from '../support/emulator.js';
 import { type PackagedTemplate, packageFreshClone, type Resource, resolveSubs } from '../support/packaged-stack.js';
 
@@ -309,9 +310,10 @@ const GUARDS: ExpectedGuard[] = [
 
 /** Which function each sample reaches: none for a failed call or one made by the engine's own roles. */
 const SAMPLE_ROUTES: Record<string, string | null> = {
-  // The engine's activity alarms entering ALARM reach the alarm notice; an OK, or another alarm, nothing.
-  'cloudwatch-alarm-CloudWatch.1-RootAccountUsage-ALARM.json': 'AlarmNotice',
-  'cloudwatch-alarm-CloudWatch.2-UnauthorizedAPICalls-ALARM.json': 'AlarmNotice',
+  // The samples name the local alarms (driftguard-CloudWatch.1, no stage): the dev stack's rule takes only its own
+  // (driftguard-dev-CloudWatch.1), tested with the alarm-notice function below; an OK, or another alarm, nothing.
+  'cloudwatch-alarm-CloudWatch.1-RootAccountUsage-ALARM.json': null,
+  'cloudwatch-alarm-CloudWatch.2-UnauthorizedAPICalls-ALARM.json': null,
   'cloudwatch-alarm-CloudWatch.5-CloudTrailChanges-OK.json': null,
   'cloudwatch-alarm-not-the-engines-ALARM.json': null,
   'cloudtrail-CreateTrail-by-remediation-engine.json': null,
@@ -554,23 +556,8 @@ describe('the sweep function', () => {
   });
 });
 
-/** The stage's 14 activity alarms (CloudWatch.1-14), by exact name. */
-const ACTIVITY_ALARM_NAMES = [
-  'RootAccountUsage',
-  'UnauthorizedAPICalls',
-  'ConsoleSigninWithoutMFA',
-  'IAMPolicyChanges',
-  'CloudTrailChanges',
-  'ConsoleAuthenticationFailure',
-  'DisableOrDeleteCMK',
-  'S3BucketPolicyChanges',
-  'AWSConfigChanges',
-  'SecurityGroupChanges',
-  'NetworkACLChanges',
-  'NetworkGatewayChanges',
-  'RouteTableChanges',
-  'VPCChanges',
-].map((metric) => `driftguard-dev-${metric}`);
+/** The stage's 14 activity alarms (CloudWatch.1-14), by exact name (lib/activity-controls.ts). */
+const ACTIVITY_ALARM_NAMES = Array.from({ length: 14 }, (_, index) => `driftguard-dev-CloudWatch.${index + 1}`);
 
 describe('the alarm-notice function', () => {
   it('is invoked by the stage’s 14 activity alarms entering ALARM, with dead letters to the queue', () => {
@@ -583,7 +570,7 @@ describe('the alarm-notice function', () => {
       Variables: {
         ...SETTINGS_ENVIRONMENT,
         DRIFTGUARD_STAGE: 'dev',
-        DRIFTGUARD_ACTIVITY_LOG_GROUP: 'driftguard-dev-activity',
+        DRIFTGUARD_ACTIVITY_LOG_GROUP: '/driftguard/dev/activity',
       },
     });
     const invoke = resources.AlarmNoticeLambdaEvConf?.Properties;
@@ -609,12 +596,34 @@ describe('the alarm-notice function', () => {
       allow(
         ['logs:FilterLogEvents'],
         [
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:driftguard-dev-activity'),
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:driftguard-dev-activity:*'),
+          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity'),
+          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity:*'),
         ],
       ),
       ...ownNeeds('driftguard-dev-alarmNotice', ['dynamodb:UpdateItem']),
     ]);
+  });
+
+  it.each([
+    ['driftguard-dev-CloudWatch.1', 'ALARM', true],
+    ['driftguard-dev-CloudWatch.14', 'ALARM', true],
+    ['driftguard-dev-CloudWatch.1', 'OK', false],
+    ['driftguard-dev-CloudWatch.1', 'INSUFFICIENT_DATA', false],
+    ['driftguard-prod-CloudWatch.1', 'ALARM', false],
+    ['driftguard-CloudWatch.1', 'ALARM', false],
+    ['ServerCpuTooHigh', 'ALARM', false],
+  ] as const)('routes %s entering %s to it: %s (EventBridge TestEventPattern)', async (name, state, reaches) => {
+    const rule = ofType('AWS::Events::Rule')
+      .map(([, candidate]) => candidate)
+      .find((candidate) => targetsOf(candidate).includes('AlarmNoticeLambdaFunction'));
+    const eventBridge = new EventBridgeClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+    const { Result } = await eventBridge.send(
+      new TestEventPatternCommand({
+        EventPattern: JSON.stringify(rule?.Properties.EventPattern),
+        Event: JSON.stringify(alarmStateChange(name, state, Date.UTC(2026, 11, 1, 10), 'routed')),
+      }),
+    );
+    expect(Result).toBe(reaches);
   });
 
   it('has an errors alarm and its own encrypted log group', () => {

@@ -10,7 +10,7 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVITY_ALARMS } from '../../lib/alarms/engine-alarms.js';
+import { ACTIVITY_CONTROLS } from '../../lib/activity-controls.js';
 import { matchesMessage, parseFilterPattern } from '../../lib/filter-pattern.js';
 import { EMULATOR_ACCOUNT_ID, resetEmulator } from '../../scripts/emulator/launcher.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
@@ -62,7 +62,7 @@ beforeAll(async () => {
 describe('FilterLogEvents and lib/filter-pattern.ts give the same events', () => {
   it.each([
     ['the syntax table', FILTER_PATTERN_CASES.map(([pattern]) => pattern)],
-    ['the 14 activity controls', ACTIVITY_ALARMS.map((alarm) => alarm.filterPattern)],
+    ['the 14 activity controls', ACTIVITY_CONTROLS.map((control) => control.pattern)],
   ])('for every pattern of %s', async (_label, patterns) => {
     const disagreements: string[] = [];
     for (const pattern of patterns) {

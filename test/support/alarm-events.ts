@@ -1,12 +1,24 @@
 /** Alarm state-change events as CloudWatch sends them, and the alarm-notice handler pointed at a test log group. */
+
+import { ACTIVITY_METRIC_NAMESPACE } from '../../lib/activity-controls.js';
 import type { AlarmStateChange } from '../../lib/alarms/alarm-event.js';
+import type { ActivityAlarm } from '../../lib/alarms/alarm-notice.js';
 import { type AlarmNoticeHandlerOptions, createAlarmNoticeHandler } from '../../lib/alarms/alarm-notice-handler.js';
-import { ACTIVITY_NAMESPACE_OF_ALARMS, ALARM_NOTICE_DEFAULTS } from '../../lib/alarms/engine-alarms.js';
+import { ALARM_NOTICE_DEFAULTS, engineActivityAlarms } from '../../lib/alarms/engine-alarms.js';
 import type { HandledEvent } from '../../lib/pipeline.js';
 import { invocationContext } from '../../scripts/replay.js';
 import type { ActivityRecord } from '../fixtures/activity-records.js';
 
 export const REGION = 'eu-west-1';
+
+/** The engine's alarms as the tests' engine names them (no DRIFTGUARD_STAGE: driftguard-CloudWatch.1 ..). */
+export const ACTIVITY_ALARMS: ActivityAlarm[] = engineActivityAlarms(undefined);
+
+export function activityAlarmFor(control: string): ActivityAlarm {
+  const alarm = ACTIVITY_ALARMS.find((candidate) => candidate.control === control);
+  if (!alarm) throw new Error(`no activity alarm for ${control}`);
+  return alarm;
+}
 export const ACCOUNT = '123456789012';
 /** The trail's CloudWatch Logs group in the tests (a name CloudTrail's console would give). */
 export const LOG_GROUP = `aws-cloudtrail-logs-${ACCOUNT}-activity`;
@@ -19,7 +31,7 @@ export function alarmStateChange(
   state: 'ALARM' | 'OK' | 'INSUFFICIENT_DATA',
   at: number,
   id: string,
-  metricName = alarmName.split('-').pop() ?? alarmName,
+  metricName = ACTIVITY_ALARMS.find((alarm) => alarm.alarmName === alarmName)?.metricName ?? 'CPUUtilization',
 ): AlarmStateChange {
   const previous = state === 'ALARM' ? 'OK' : 'ALARM';
   return {
@@ -50,7 +62,7 @@ export function alarmStateChange(
           {
             id: 'm1',
             metricStat: {
-              metric: { namespace: ACTIVITY_NAMESPACE_OF_ALARMS, name: metricName, dimensions: {} },
+              metric: { namespace: ACTIVITY_METRIC_NAMESPACE, name: metricName, dimensions: {} },
               period: 300,
               stat: 'Sum',
             },

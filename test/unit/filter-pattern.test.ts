@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACTIVITY_ALARMS } from '../../lib/alarms/engine-alarms.js';
+import { ACTIVITY_CONTROLS } from '../../lib/activity-controls.js';
 import {
   FilterPatternError,
   matchesMessage,
@@ -90,20 +90,20 @@ describe('log event messages', () => {
 });
 
 describe('the 14 activity controls’ patterns against CloudTrail records', () => {
-  const cases = ACTIVITY_ALARMS.flatMap((alarm) =>
+  const cases = ACTIVITY_CONTROLS.flatMap((control) =>
     ACTIVITY_RECORDS.map(
-      ({ name, trips, record }) => [alarm.control, name, trips.includes(alarm.control), alarm, record] as const,
+      ({ name, trips, record }) => [control.id, name, trips.includes(control.id), control, record] as const,
     ),
   );
-  it.each(cases)('%s, %s: %s', (_control, _name, expected, alarm, record) => {
-    expect(matchesRecord(parseFilterPattern(alarm.filterPattern), record)).toBe(expected);
+  it.each(cases)('%s, %s: %s', (_id, _name, expected, control, record) => {
+    expect(matchesRecord(parseFilterPattern(control.pattern), record)).toBe(expected);
   });
 
   it('has, for every control, records it must match and records it must not', () => {
-    for (const alarm of ACTIVITY_ALARMS) {
-      const tripping = ACTIVITY_RECORDS.filter(({ trips }) => trips.includes(alarm.control));
-      expect([alarm.control, tripping.length > 0]).toEqual([alarm.control, true]);
+    for (const control of ACTIVITY_CONTROLS) {
+      const tripping = ACTIVITY_RECORDS.filter(({ trips }) => trips.includes(control.id));
+      expect([control.id, tripping.length > 0]).toEqual([control.id, true]);
     }
-    expect(ACTIVITY_ALARMS).toHaveLength(14);
+    expect(ACTIVITY_CONTROLS).toHaveLength(14);
   });
 });
