@@ -11,6 +11,9 @@ import { actorName } from '../screening.js';
 import type { AlarmStateChange, TimeWindow } from './alarm-event.js';
 import { insightsUrl } from './insights-link.js';
 
+/** What the notice names as the log group when the trail delivers to none. */
+export const NO_LOG_GROUP = '(none)';
+
 /** Records listed one by one; the rest are counted. */
 export const LISTED_RECORDS = 20;
 const SUBJECT_LIMIT = 99;
@@ -169,9 +172,14 @@ export function buildActivityNotice(input: ActivityNoticeInput): Notice {
 }
 
 function stepsFor(input: ActivityNoticeInput, matched: number): string[] {
+  if (input.readError && input.logGroup === NO_LOG_GROUP) {
+    return [
+      'Link the activity trail to a CloudWatch Logs group (the activity-alarms sweep links it to the stack’s), then look up the calls in CloudTrail event history over the window above',
+    ];
+  }
   if (input.readError) {
     return [
-      `Restore read access to ${input.logGroup} (the activity-alarms sweep relinks the trail), then run the Logs Insights query linked below over the same window`,
+      `Restore the alarm notice's read access to ${input.logGroup} (or set activityLogGroup to the trail's group), then run the Logs Insights query linked below over the same window`,
     ];
   }
   if (matched === 0) {

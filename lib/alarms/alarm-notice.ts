@@ -17,7 +17,7 @@ import { type Notice, publishNotice } from '../notices.js';
 import { type HandledEvent, ignored } from '../pipeline.js';
 import type { Resource, Severity } from '../rule.js';
 import type { Settings } from '../settings.js';
-import { buildActivityNotice } from './activity-notice.js';
+import { buildActivityNotice, NO_LOG_GROUP } from './activity-notice.js';
 import { type AlarmStateChange, alarmMetric, alarmWindow, type TimeWindow } from './alarm-event.js';
 
 /** One of the engine's activity alarms: its control, the exact alarm name, the metric and the control's pattern. */
@@ -92,7 +92,7 @@ export async function handleAlarmStateChange(event: AlarmStateChange, ctx: Alarm
   const notice = buildActivityNotice({
     event,
     control: { id: alarm.control, title: alarm.title, severity: alarm.severity },
-    logGroup: logGroup ?? '(none)',
+    logGroup: logGroup ?? NO_LOG_GROUP,
     window,
     pattern,
     records: read.records,

@@ -193,7 +193,7 @@ describe('the activity notice', () => {
 
   it.each([
     [[], undefined, 'alarm: no matching record found yet', 'in a few minutes'],
-    [[], 'AccessDeniedException: not allowed', 'alarm: activity log unreadable', 'Restore read access'],
+    [[], 'AccessDeniedException: not allowed', 'alarm: activity log unreadable', 'read access to aws-cloudtrail-logs'],
   ])('says what to do when nothing is listed (%#)', (records, readError, subject, step) => {
     const built = notice(records, readError ? { readError } : {});
     expect(built.subject).toContain(subject);

@@ -89,20 +89,21 @@ describe('a filter edited to hide its editor', () => {
 
 describe('an activity log the notice cannot read', () => {
   it.each([
-    ['a group that is gone', async () => 'driftguard-no-such-group', 'ResourceNotFoundException'],
+    ['a group that is gone', async () => 'driftguard-no-such-group', 'ResourceNotFoundException', 'read access to'],
     [
       'no group at all (the trail delivers to none)',
       async () => undefined,
       'the trail delivers to no CloudWatch Logs group',
+      'Link the activity trail to a CloudWatch Logs group',
     ],
-  ])('%s: a notice that says so and what to do', async (_label, activityLogGroup, reason) => {
+  ])('%s: a notice that says so and what to do', async (_label, activityLogGroup, reason, step) => {
     const event = alarmStateChange(CONTROL.alarmName, 'ALARM', NOW, `unreadable-${reason.length}`);
     const result = await alarmHandler({ activityLogGroup })(event);
     expect(result.outcome).toBe('needs-human');
     expect(result.reason).toContain(reason);
     const [notice] = await readNotices();
     expect(notice?.subject).toBe('[driftguard] HIGH CloudWatch.5 alarm: activity log unreadable');
-    expect(notice?.text).toContain('Restore read access');
+    expect(notice?.text).toContain(step);
   });
 
   it.each([
