@@ -84,12 +84,16 @@ export function ruleStatements(guard: { rules: readonly AnyRuleDeclaration[] }):
   return [...grouped.values()].map(({ declaration, actions }) => ({
     Effect: 'Allow',
     Action: [...actions].sort(),
-    // A resource with no variable ("*" for actions IAM gives no resource type) needs no Fn::Sub (cfn-lint W1020).
-    Resource: declaration.resource.includes('${') ? { 'Fn::Sub': declaration.resource } : declaration.resource,
+    Resource: Array.isArray(declaration.resource)
+      ? declaration.resource.map(subResource)
+      : subResource(declaration.resource),
     // Condition values may name stack resources (${MfaQuarantinePolicy}): each goes through Fn::Sub like the resource.
     ...(declaration.condition ? { Condition: subConditions(declaration.condition) } : {}),
   }));
 }
+
+// A resource with no variable ("*" for actions IAM gives no resource type) needs no Fn::Sub (cfn-lint W1020).
+const subResource = (resource: string) => (resource.includes('${') ? { 'Fn::Sub': resource } : resource);
 
 function subConditions(condition: Record<string, Record<string, string>>): Record<string, Record<string, unknown>> {
   return Object.fromEntries(

@@ -229,10 +229,15 @@ export function readForwarderSettings(env: Env = process.env): ForwarderSettings
     env,
     'DRIFTGUARD_FORWARDER_NAME',
     FORWARDER_NAME_PATTERN,
-    'values are an EventBridge rule name that starts with driftguard- and contains forward (up to 64 of A-Z a-z 0-9 . - _)',
+    'values are an EventBridge rule name that starts with driftguard- and contains forward (up to 62 of A-Z a-z 0-9 . - _)',
   );
-  if (name !== undefined && name.length > 64)
-    invalid('DRIFTGUARD_FORWARDER_NAME', name, 'names of up to 64 characters');
+  // The further forwarders are named <name>-2 ... <name>-4: each must stay within EventBridge's 64 characters.
+  if (name !== undefined && name.length > 62)
+    invalid(
+      'DRIFTGUARD_FORWARDER_NAME',
+      name,
+      'names of up to 62 characters (the further forwarders end in -2, -3, -4)',
+    );
   return {
     forwardRoleArn: readMatching(
       env,

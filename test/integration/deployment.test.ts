@@ -120,8 +120,10 @@ const MFA_RULES = [
     ArnEquals: { 'iam:PolicyARN': sub('${MfaQuarantinePolicy}') },
   }),
 ];
-/** The forwarders of the other regions (lib/rules/region-forwarders.ts): the sweep keeps them in place. */
-const FORWARDERS = sub('arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${ForwardRole}');
+/** The forwarders of the other regions (lib/rules/region-forwarders.ts), each by name: the sweep keeps them in place. */
+const FORWARDERS = ['', '-2', '-3', '-4'].map((suffix) =>
+  sub(`arn:\${AWS::Partition}:events:*:\${AWS::AccountId}:rule/\${ForwardRole}${suffix}`),
+);
 const FORWARDER_RULE = [
   allow(
     [
