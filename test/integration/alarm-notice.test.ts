@@ -38,6 +38,16 @@ beforeAll(async () => {
     timestamp,
   }));
   await logs.send(new PutLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName, logEvents }));
+  // Before the window (an hour earlier): a DeleteTrail that no notice below may list.
+  const old = ACTIVITY_RECORDS.find(({ name }) => name === 'trail logging stopped')?.record ?? {};
+  const before = { ...old, eventName: 'DeleteTrail', eventID: 'outside-the-window' };
+  await logs.send(
+    new PutLogEventsCommand({
+      logGroupName: LOG_GROUP,
+      logStreamName,
+      logEvents: [{ message: JSON.stringify(before), timestamp: NOW - 3_600_000 }],
+    }),
+  );
   await readNotices();
 });
 
