@@ -252,8 +252,17 @@ const activityLogGroupRead = (activityLogGroup: string): PolicyStatement => {
   };
 };
 
-/** The notice outbox (a claim, then sent): updates of its own items only. */
-const ALARM_NOTICE_STATE_ACTIONS = ['dynamodb:UpdateItem'];
+/**
+ * What every function needs, with the state table narrowed to the alarm notices' outbox items: UpdateItem (a claim,
+ * then sent) on items whose key starts notice#alarm# (dynamodb:LeadingKeys), nothing else of the table.
+ */
+function alarmNoticeOwnStatements(ownFunction: string): PolicyStatement[] {
+  return ownStatements(ownFunction, ['dynamodb:UpdateItem']).map((statement) =>
+    statement.Action.includes('dynamodb:UpdateItem')
+      ? { ...statement, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#alarm#*'] } } }
+      : statement,
+  );
+}
 
 export default async function resolve({ resolveVariable }: ResolverContext) {
   const names: StackNames = {
@@ -311,10 +320,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     roleName(names, ALARM_NOTICE_FILE),
     functionName(names, ALARM_NOTICE_KEY),
     'driftguard alarm-notice: reads the activity log group, publishes the notice',
-    [
-      activityLogGroupRead(activityLogGroup),
-      ...ownStatements(functionName(names, ALARM_NOTICE_KEY), ALARM_NOTICE_STATE_ACTIONS),
-    ],
+    [activityLogGroupRead(activityLogGroup), ...alarmNoticeOwnStatements(functionName(names, ALARM_NOTICE_KEY))],
   );
   resources.AlarmNoticeErrorsAlarm = errorsAlarm('AlarmNotice');
   extensions.AlarmNoticeLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };

@@ -204,6 +204,7 @@ async function deliver(notice: Notice, result: HandledEvent, event: AlarmStateCh
   }
   // One notice per state-change event: a redelivery finds it sent; a retry after a failed publish finds it pending.
   const outbox = ctx.settings.stateTable ? new NoticeOutbox(ctx.aws, ctx.settings.stateTable) : undefined;
+  // The role may update items under notice#alarm# alone (scripts/serverless-manifest.ts).
   const key = `alarm#${event.id}`;
   const noticeKey = `${ACTIVITY_RULE}#notice`;
   if (outbox && !(await outbox.claim(key, noticeKey, notice, topic)).claimed) {

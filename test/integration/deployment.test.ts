@@ -590,7 +590,7 @@ describe('the alarm-notice function', () => {
     expect(rules[0]?.Properties.Targets[0].DeadLetterConfig.Arn).toEqual(DEAD_LETTER_QUEUE);
   });
 
-  it('has a role that reads the activity log group alone, publishes, and updates its outbox items', () => {
+  it('has a role that reads the activity log group alone, publishes, and updates its own outbox items alone', () => {
     const role = resources.AlarmNoticeRole?.Properties;
     expect(role?.RoleName).toBe('driftguard-dev-alarm-notice');
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
@@ -602,7 +602,10 @@ describe('the alarm-notice function', () => {
           sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity:*'),
         ],
       ),
-      ...ownNeeds('driftguard-dev-alarmNotice', ['dynamodb:UpdateItem']),
+      ...ownNeeds('driftguard-dev-alarmNotice', []).slice(0, 4),
+      allow(['dynamodb:UpdateItem'], STATE_TABLE, {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#alarm#*'] },
+      }),
     ]);
   });
 
