@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { activityLine, buildActivityNotice, LISTED_RECORDS } from '../../lib/alarms/activity-notice.js';
 import {
@@ -10,6 +13,7 @@ import {
 import { insightsQuery, insightsUrl } from '../../lib/alarms/insights-link.js';
 import { MalformedEventError } from '../../lib/envelope.js';
 import { parseFilterPattern } from '../../lib/filter-pattern.js';
+import { BadInputError, loadEventFile, loadEventFiles } from '../../scripts/replay.js';
 import { ACTIVITY_RECORDS } from '../fixtures/activity-records.js';
 
 const CHANGED_AT = '2026-12-01T10:05:00.000+0000';
@@ -243,5 +247,29 @@ describe('the Logs Insights link', () => {
     expect(url).toContain("start~'2026-12-01T09*3a58*3a00.000Z");
     expect(url).toContain("~source~(~'*2faws*2fcloudtrail*2forg))");
     expect(url).not.toMatch(/[\s"]/);
+  });
+});
+
+describe('replay input: alarm state changes', () => {
+  const write = (content: unknown) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'driftguard-alarm-')), 'event.json');
+    writeFileSync(path, JSON.stringify(content));
+    return path;
+  };
+
+  it.each(
+    readdirSync('events')
+      .filter((name) => name.startsWith('cloudwatch-alarm-'))
+      .map((name) => [name]),
+  )('loads events/%s as an alarm state change', (name) => {
+    const { event } = loadEventFile(`events/${name}`);
+    expect(isAlarmStateChange(event)).toBe(true);
+  });
+
+  it('refuses a broken alarm state change, naming the file and the field, before anything runs', () => {
+    const broken = alarmEvent((e) => delete e.detail.alarmName);
+    const file = write(broken);
+    expect(() => loadEventFiles([file])).toThrow(BadInputError);
+    expect(() => loadEventFiles([file])).toThrow(`${file}: not an alarm state change: detail.alarmName`);
   });
 });
