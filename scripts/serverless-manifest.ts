@@ -221,7 +221,8 @@ function alarmNoticeFunction(names: StackNames, activityLogGroup: string) {
     description: 'Names who tripped an activity alarm (CloudWatch.1-14): the matching CloudTrail records, one notice',
     role: 'AlarmNoticeRole',
     package: { artifact: `.build/${ALARM_NOTICE_FILE}.zip` },
-    environment: { DRIFTGUARD_STAGE: names.stage, DRIFTGUARD_ACTIVITY_LOG_GROUP: activityLogGroup },
+    // DRIFTGUARD_STAGE (the alarms' names) comes with every function's settings.
+    environment: { DRIFTGUARD_ACTIVITY_LOG_GROUP: activityLogGroup },
     reservedConcurrency: 2,
     maximumRetryAttempts: LAMBDA_ATTEMPTS - 1,
     maximumEventAge: 3600,
