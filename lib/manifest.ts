@@ -51,13 +51,14 @@ export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: reado
 }
 
 /**
- * The engine's own roles, by name: each guard's and the sweep's, in the stack named <service>-<stage>.
+ * The engine's own roles, by name: each guard's, the sweep's and the backup's, in the stack named <service>-<stage>.
  * Every function of the stack runs as one of these; a new function adds its role here.
  */
 export function engineRoleNames(stackName: string, guards: readonly Pick<Guard, 'file'>[]): string[] {
   return [
     ...guards.map((guard) => `${stackName}-${guard.file}`),
     `${stackName}-sweep`,
+    `${stackName}-backup`,
     `${stackName}-${ALARM_NOTICE_FILE}`,
   ];
 }

@@ -12,8 +12,8 @@ export function artifactPath(file: string): string {
   return join(BUILD_DIR, `${file}.zip`);
 }
 
-/** The artifacts of every function the manifest deploys: each guard, the sweep and the alarm notice. */
-export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', ALARM_NOTICE_FILE];
+/** The artifacts of every function the manifest deploys: each guard, the sweep, the backup and the alarm notice. */
+export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', 'backup', ALARM_NOTICE_FILE];
 
 /** Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own). */
 export async function buildAll(root = process.cwd()): Promise<{ file: string; bytes: number; zipBytes: number }[]> {

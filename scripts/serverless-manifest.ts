@@ -6,6 +6,7 @@
 import { stackActivityLogGroupName } from '../lib/activity-log-group.js';
 import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
 import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
+import { BACKUP_FUNCTION_KEY, backupRoleStatements, backupStack } from '../lib/backup/stack.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import {
   ALARM_NOTICE_FILE,
@@ -325,6 +326,29 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   );
   resources.AlarmNoticeErrorsAlarm = errorsAlarm('AlarmNotice');
   extensions.AlarmNoticeLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
+  const backupFunctionName = functionName(names, BACKUP_FUNCTION_KEY);
+  const backup = backupStack({
+    stage,
+    functionName: backupFunctionName,
+    bucket: String((await resolveVariable('param:backupBucket')) ?? ''),
+    schedule: String(await resolveVariable('param:backupSchedule')),
+    coldAfterDays: Number(await resolveVariable('param:backupColdAfterDays')),
+    environment: {
+      DRIFTGUARD_BACKUP_BUCKETS: String((await resolveVariable('param:backupBuckets')) ?? ''),
+      DRIFTGUARD_BACKUP_LOG_GROUPS: String((await resolveVariable('param:backupLogGroups')) ?? ''),
+      DRIFTGUARD_BACKUP_SINCE_DAYS: String((await resolveVariable('param:backupSinceDays')) ?? ''),
+    },
+  });
+  functions[BACKUP_FUNCTION_KEY] = backup.function;
+  Object.assign(resources, backup.resources);
+  resources.BackupRole = lambdaRole(
+    roleName(names, BACKUP_FUNCTION_KEY),
+    backupFunctionName,
+    'driftguard backup: export log groups to the backup bucket, its own records in the state table, its notices',
+    backupRoleStatements(backupFunctionName),
+  );
+  resources.BackupErrorsAlarm = errorsAlarm('Backup');
+  extensions.BackupLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
   return {
     functions,
     resources: { Resources: resources, extensions },

@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from event_pattern import patch_events_pattern_matching  # noqa: E402 - needs moto, checked above
 import logs_filter_patches  # noqa: E402 - needs moto, checked above
 import cloudwatch_patches  # noqa: E402 - needs moto, checked above
+import logs_export_patches  # noqa: E402 - needs moto, checked above
 
 
 # --------------------------------------------------------------------------------------------------
@@ -528,6 +529,7 @@ def apply_patches() -> None:
     patch_cloudtrail_bucket_checks()
     logs_filter_patches.apply()
     cloudwatch_patches.apply()
+    logs_export_patches.apply()
 
 
 def _exit_cleanly(signum: int, frame: Any) -> None:
