@@ -556,7 +556,9 @@ async function keepRecords(
 }
 
 const withoutFollows = (records: EngineRecord[] | undefined) =>
-  records?.filter((record) => !(record.kind === 'trail-baseline' && record.mode === 'follow'));
+  records?.filter(
+    (record) => !((record.kind === 'trail-baseline' || record.kind === 'config-baseline') && record.mode === 'follow'),
+  );
 
 async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fallbackRegion: string) {
   // The topic may live in another region than the event; publish where the topic is.
