@@ -12,7 +12,7 @@ import {
   recorderNarrowings,
 } from './config-recording.js';
 import type { RuleContext } from './rule.js';
-import { StateTableMissingError } from './trail-baselines.js';
+import { StateTableMissingError } from './state-table-missing.js';
 
 export interface ConfigBaseline {
   region: string;

@@ -5,12 +5,9 @@ import { KeyUsageStore } from './key-usage.js';
 import { QuarantineRecords } from './mfa/quarantine-records.js';
 import type { EngineRecord, RuleContext } from './rule.js';
 
-export class StateTableMissingError extends Error {
-  override name = 'StateTableMissingError';
-  constructor(what = 'trail baselines') {
-    super(`DRIFTGUARD_STATE_TABLE is not set: ${what} are kept in the state table`);
-  }
-}
+import { StateTableMissingError } from './state-table-missing.js';
+
+export { StateTableMissingError };
 
 type TrailBaselineRecord = Extract<EngineRecord, { kind: 'trail-baseline' }>;
 type TrailBaselineKeeper = (record: TrailBaselineRecord, ctx: RuleContext) => Promise<string | undefined>;

@@ -6,8 +6,9 @@ import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtr
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
 import { KeyUsageStore } from './key-usage.js';
-import { registerTrailBaselineKeeper, StateTableMissingError } from './records.js';
+import { registerTrailBaselineKeeper } from './records.js';
 import type { RuleContext } from './rule.js';
+import { StateTableMissingError } from './state-table-missing.js';
 import { trailWeakenings } from './trail-weakenings.js';
 import { readTrail, type TrailConfig } from './trails.js';
 
