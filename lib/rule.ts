@@ -61,6 +61,11 @@ export type ActionOf<C extends Commands> = {
     summary: string;
     /** A few words for the notice subject, e.g. "retention 365d". */
     brief: string;
+    /**
+     * Params only known when the action is sent (the id of a resource an earlier action of the same decision made):
+     * called right before sending, in place of `params`, which then shows the placeholder in reports.
+     */
+    resolve?: (aws: AwsClients, region: string) => Promise<InputOf<C[Api]>>;
   };
 }[keyof C & string];
 
@@ -71,6 +76,7 @@ export interface Action {
   region?: string;
   summary: string;
   brief: string;
+  resolve?: (aws: AwsClients, region: string) => Promise<object>;
 }
 
 /**
@@ -91,7 +97,9 @@ export type EngineRecord =
   /** What a quarantine took (kept before its writes, so that a failed attempt's keys are never lost). */
   | { kind: 'quarantine'; userName: string; since: string; keys: string[]; summary: string }
   /** The quarantine released: its record dropped once everything it took is given back. */
-  | { kind: 'quarantine-released'; userName: string; summary: string };
+  | { kind: 'quarantine-released'; userName: string; summary: string }
+  /** A region's GuardDuty baseline: `first` where the region has none (a capture), `follow` replaces it. */
+  | { kind: 'guardduty-baseline'; region: string; from: string; mode: 'first' | 'follow'; summary: string };
 
 /** One attribute that drifted from policy. */
 export interface Finding {

@@ -32,6 +32,8 @@ export interface Settings {
   forwardRegions: string[] | undefined;
   /** The stack's custom-resource requests: whose they must be, and where their answers may go. */
   customResource: CustomResourceSettings;
+  /** DRIFTGUARD_GUARDDUTY_ENABLE_MISSING: a swept region with no GuardDuty detector gets one (default true). */
+  guarddutyEnableMissing: boolean;
 }
 
 /**
@@ -132,6 +134,8 @@ export function loadSettings(env: Env = process.env): Settings {
     ...readMfaSettings(env),
     ...readForwarderSettings(env),
     customResource: readCustomResourceSettings(env),
+    guarddutyEnableMissing:
+      readChoice(env, 'DRIFTGUARD_GUARDDUTY_ENABLE_MISSING', ['true', 'false'] as const, 'true') === 'true',
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
     logRetentionDays: days,

@@ -7,6 +7,7 @@ them: HTTP 400, X-Amzn-ErrorType BadRequestException, body Type InvalidInputExce
   (API_CreateDetector: "features not specified are enabled by default", runtime monitoring is opt-in).
 - UpdateDetector: the features named are merged into the detector's (AWS changes only the features in the request).
 - DeleteDetector of an unknown id fails like GetDetector does (the detectorId is not owned by the current account).
+- GetAdministratorAccount answers AWS's camel-case shape ({"administrator": {"accountId", "relationshipStatus"}}).
 - ListFilters, IP sets (Create/List/Get/UpdateIPSet), publishing destinations (Create/List/Describe/Delete), and
   DisassociateFromAdministratorAccount / DisassociateFromMasterAccount, which moto does not implement.
 """
@@ -182,12 +183,23 @@ def apply() -> None:
         detector.destinations.pop(destination_id)
         return "{}"
 
+    def get_administrator_account(self: Any) -> str:
+        # AWS answers {"administrator": {"accountId", "relationshipStatus", ...}} (moto: Pascal-case keys the SDK drops).
+        answer = self.guardduty_backend.get_administrator_account(self.path.split("/")[-2]).get("Administrator")
+        if not answer:
+            return "{}"
+        return json.dumps({"administrator": {
+            "accountId": answer["AccountId"],
+            "relationshipStatus": answer["RelationshipStatus"],
+        }})
+
     def disassociate_from_administrator_account(self: Any) -> str:
         self.guardduty_backend.disassociate_from_administrator(self.path.split("/")[-3])
         return "{}"
 
     for name, method in {
         "list_filters": list_filters,
+        "get_administrator_account": get_administrator_account,
         "create_ip_set": create_ip_set,
         "list_ip_sets": list_ip_sets,
         "get_ip_set": get_ip_set,

@@ -44,6 +44,7 @@ describe('loadSettings', () => {
       forwarderName: 'driftguard-forward',
       forwardRegions: undefined,
       customResource: { stackId: undefined, loopbackResponseUrl: false },
+      guarddutyEnableMissing: true,
     });
   });
 
