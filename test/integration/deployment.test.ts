@@ -52,6 +52,7 @@ const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-trail-guard`,
   `${ROLE}driftguard-dev-kms-guard`,
   `${ROLE}driftguard-dev-mfa-guard`,
+  `${ROLE}driftguard-dev-guardduty-guard`,
   `${ROLE}driftguard-dev-sweep`,
 ];
 const RULE = 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/';
@@ -62,8 +63,35 @@ const GUARD_RULE_ARNS = [
   `${RULE}driftguard-dev-kmsGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-2`,
+  `${RULE}driftguard-dev-guarddutyGuard-rule-1`,
 ].map(sub);
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+
+const DETECTORS = sub('arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*');
+/** What the GuardDuty rule reads and writes under the detectors (filters, IP sets, destinations under them). */
+const GUARDDUTY_ACTIONS = [
+  'guardduty:CreateFilter',
+  'guardduty:CreatePublishingDestination',
+  'guardduty:DescribePublishingDestination',
+  'guardduty:GetAdministratorAccount',
+  'guardduty:GetDetector',
+  'guardduty:GetFilter',
+  'guardduty:GetIPSet',
+  'guardduty:ListFilters',
+  'guardduty:ListIPSets',
+  'guardduty:ListPublishingDestinations',
+  'guardduty:TagResource',
+  'guardduty:UpdateDetector',
+];
+/** The first CreateDetector of an account creates GuardDuty's service-linked role. */
+const GUARDDUTY_SERVICE_ROLE = {
+  Effect: 'Allow',
+  Action: ['iam:CreateServiceLinkedRole'],
+  Resource: sub(
+    'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty',
+  ),
+  Condition: { StringEquals: { 'iam:AWSServiceName': 'guardduty.amazonaws.com' } },
+};
 
 const LOG_GROUP_RULE = [
   allow(
@@ -207,6 +235,7 @@ const SETTINGS_ENVIRONMENT = {
   DRIFTGUARD_EXEMPT_LOG_GROUPS: '',
   DRIFTGUARD_STATE_TABLE: { Ref: 'StateTable' },
   DRIFTGUARD_MFA_DEACTIVATE_KEYS: 'false',
+  DRIFTGUARD_GUARDDUTY_ENABLE_MISSING: 'true',
   DRIFTGUARD_SWEEP_REGIONS: '',
   DRIFTGUARD_SWEEP_RATE_LIMITS: '',
   DRIFTGUARD_ENGINE_ROLE_ARNS: sub(ENGINE_ROLE_ARNS.join(',')),
@@ -303,6 +332,39 @@ const GUARDS: ExpectedGuard[] = [
     statements: [...MFA_RULES, ...ownNeeds('driftguard-dev-mfaGuard')],
     environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' } },
   },
+  {
+    id: 'GuarddutyGuard',
+    functionName: 'driftguard-dev-guarddutyGuard',
+    ruleNames: ['driftguard-dev-guarddutyGuard-rule-1'],
+    artifact: 'guardduty-guard.zip',
+    roleName: 'driftguard-dev-guardduty-guard',
+    patterns: [
+      pattern(
+        'aws.guardduty',
+        [API_CALL],
+        [
+          'CreateFilter',
+          'CreateIPSet',
+          'DeleteDetector',
+          'DeletePublishingDestination',
+          'DisassociateFromAdministratorAccount',
+          'DisassociateFromMasterAccount',
+          'UpdateDetector',
+          'UpdateFilter',
+          'UpdateIPSet',
+        ],
+      ),
+    ],
+    statements: [
+      allow(['guardduty:CreateDetector', 'guardduty:ListDetectors'], ANY),
+      allow(GUARDDUTY_ACTIONS, DETECTORS),
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      GUARDDUTY_SERVICE_ROLE,
+      ...ownNeeds('driftguard-dev-guarddutyGuard'),
+    ],
+    // The stack's own ARN: the deploy-time capture answers only its own stack's requests.
+    environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
+  },
 ];
 
 /** Which function each sample reaches: none for a failed call or one made by the engine's own roles. */
@@ -321,6 +383,20 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'cloudtrail-UpdateTrail-remove-kms.json': 'TrailGuard',
   'cloudtrail-UpdateTrail-s3-prefix-only.json': 'TrailGuard',
   'iam-DeactivateMFADevice-failed.json': null,
+  'guardduty-CreateFilter-archive-everything.json': 'GuarddutyGuard',
+  'guardduty-CreateIPSet-trusted-activated.json': 'GuarddutyGuard',
+  'guardduty-DeleteDetector-ap-southeast-2.json': 'GuarddutyGuard',
+  'guardduty-DeleteDetector-failed-AccessDenied.json': null,
+  'guardduty-DeleteDetector.json': 'GuarddutyGuard',
+  'guardduty-DeletePublishingDestination.json': 'GuarddutyGuard',
+  'guardduty-DisassociateFromAdministratorAccount.json': 'GuarddutyGuard',
+  'guardduty-DisassociateFromMasterAccount.json': 'GuarddutyGuard',
+  'guardduty-UpdateDetector-by-remediation-engine.json': null,
+  'guardduty-UpdateDetector-disable.json': 'GuarddutyGuard',
+  'guardduty-UpdateDetector-enable-runtime-monitoring.json': 'GuarddutyGuard',
+  'guardduty-UpdateDetector-features-and-frequency.json': 'GuarddutyGuard',
+  'guardduty-UpdateFilter-to-archive.json': 'GuarddutyGuard',
+  'guardduty-UpdateIPSet-activate.json': 'GuarddutyGuard',
   'iam-DeactivateMFADevice-iam-user.json': 'MfaGuard',
   'iam-DeactivateMFADevice-root-on-iam-user.json': 'MfaGuard',
   'iam-DeactivateMFADevice-root.json': 'MfaGuard',
@@ -367,12 +443,20 @@ describe('the packaged template', () => {
       'DeadLetterQueue AWS::SQS::Queue',
       'DeadLetterQueueAlarm AWS::CloudWatch::Alarm',
       'DeadLetterQueuePolicy AWS::SQS::QueuePolicy',
+      'DriftguarddevguarddutyGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevkmsGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevlogGroupGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevmfaGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevmfaGuardrule2EventBridgeRule AWS::Events::Rule',
       'DriftguarddevtrailGuardrule1EventBridgeRule AWS::Events::Rule',
       'ForwardRole AWS::IAM::Role',
+      'GuardDutyBaselineCapture Custom::GuardDutyBaselineCapture',
+      'GuarddutyGuardErrorsAlarm AWS::CloudWatch::Alarm',
+      'GuarddutyGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'GuarddutyGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'GuarddutyGuardLambdaFunction AWS::Lambda::Function',
+      'GuarddutyGuardLogGroup AWS::Logs::LogGroup',
+      'GuarddutyGuardRole AWS::IAM::Role',
       'KmsGuardErrorsAlarm AWS::CloudWatch::Alarm',
       'KmsGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
       'KmsGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
@@ -529,9 +613,11 @@ describe('the sweep function', () => {
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
       allow(TRAIL_ACTIONS, TRAILS),
-      allow(['kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
+      allow(['guardduty:CreateDetector', 'guardduty:ListDetectors', 'kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
+      allow(GUARDDUTY_ACTIONS, DETECTORS),
+      GUARDDUTY_SERVICE_ROLE,
       ...FORWARDER_RULE,
       allow(['account:ListRegions'], sub('arn:${AWS::Partition}:account::${AWS::AccountId}:account')),
       allow(['iam:ListUsers'], USERS),
@@ -785,7 +871,7 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     const rules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
       .filter((rule) => rule.Properties.EventPattern !== undefined);
-    expect(rules).toHaveLength(5);
+    expect(rules).toHaveLength(6);
     const reached: string[] = [];
     for (const rule of rules) {
       // As CloudFormation would deploy it in the samples' account.

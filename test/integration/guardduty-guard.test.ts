@@ -4,10 +4,15 @@
  * its baseline. Silencers, failed calls and the engine's own calls make no write. The sweep gives a region with no
  * detector one, or tells a human when DRIFTGUARD_GUARDDUTY_ENABLE_MISSING is false.
  */
-import { GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CreateDetectorCommand, GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
+import type { CustomResourceRequest } from '../../lib/custom-resource.js';
+import { handleCaptureResource } from '../../lib/deploy-capture.js';
+import { MalformedEventError } from '../../lib/envelope.js';
 import { type DetectorConfig, GuardDutyBaselineStore, readDetector } from '../../lib/guardduty-baselines.js';
+import { GUARDDUTY_CAPTURE } from '../../lib/guards/guardduty-guard.js';
 import { settleDecision } from '../../lib/pipeline.js';
 import type { SweepContext } from '../../lib/rule.js';
 import { guarddutyEnabled } from '../../lib/rules/guardduty-enabled.js';
@@ -117,6 +122,52 @@ describe('guardduty guard against the emulator', () => {
     const now = await readDetector(createAwsClients(), 'eu-west-1');
     expect(now?.filters.find((f) => f.name === 'quiet')?.action).toBe('ARCHIVE');
     expect(now?.administrator).toBeUndefined();
+  });
+
+  it('the deploy-time capture stores the home region’s baseline, and answers only its own resource', async () => {
+    // Prepare
+    await new GuardDutyClient(emulatorClientConfig(testEndpoint(), 'eu-west-1')).send(
+      new CreateDetectorCommand({ Enable: true, FindingPublishingFrequency: 'ONE_HOUR', Tags: { owner: 'security' } }),
+    );
+    const stackId = `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/driftguard-dev/11111111-2222-3333-4444-555555555555`;
+    const ctx = { ...engine(), settings: loadSettings({ ...process.env, DRIFTGUARD_STACK_ID: stackId }) };
+    const request: CustomResourceRequest = {
+      RequestType: 'Create',
+      ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/r?sig=x',
+      StackId: stackId,
+      RequestId: 'req-1',
+      LogicalResourceId: 'GuardDutyBaselineCapture',
+    };
+    const answers: string[] = [];
+    const send = async (_url: string, body: string) => answers.push(body);
+    const logger = new Logger({ logLevel: 'SILENT' });
+
+    // Act
+    const result = await handleCaptureResource(request, ctx, 'eu-west-1', logger, send, GUARDDUTY_CAPTURE);
+    const foreign = handleCaptureResource(
+      { ...request, LogicalResourceId: 'TrailBaselineCapture' },
+      ctx,
+      'eu-west-1',
+      logger,
+      send,
+      GUARDDUTY_CAPTURE,
+    );
+
+    // Assess
+    expect(result).toMatchObject({
+      status: 'SUCCESS',
+      reason: 'captured 1 GuardDuty baselines',
+      captured: ['eu-west-1'],
+    });
+    await expect(foreign).rejects.toThrow(MalformedEventError);
+    expect(answers.map((body) => JSON.parse(body).PhysicalResourceId)).toEqual([
+      'driftguard-guardduty-baselines-eu-west-1',
+    ]);
+    const stored = await new GuardDutyBaselineStore(ctx.aws, ctx.settings.stateTable).get('eu-west-1');
+    expect(stored).toMatchObject({
+      capturedFrom: 'deploy',
+      config: { findingPublishingFrequency: 'ONE_HOUR', tags: { owner: 'security' } },
+    });
   });
 
   describe('the sweep', () => {

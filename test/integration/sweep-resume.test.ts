@@ -33,6 +33,7 @@ const RULE = {
   trails: 'cloudtrail-trail-integrity',
   keys: 'kms-key-protection',
   users: 'iam-user-mfa-quarantine',
+  guardduty: 'guardduty-enabled',
 };
 
 const config = (region: string) => emulatorClientConfig(testEndpoint(), region);
@@ -119,6 +120,11 @@ async function pagesInOrder(): Promise<{ name: string; items: string[] }[]> {
       })),
     )),
     ...userPages,
+    // One item per region: its GuardDuty detector (none here: the sweep enables it).
+    ...REGIONS.map((region) => ({
+      name: `GuardDuty of ${region}`,
+      items: [keyOf(RULE.guardduty, region, `GuardDuty ${region}`)],
+    })),
   ];
 }
 
@@ -181,7 +187,7 @@ describe('the sweep’s resume matrix', () => {
     expect(rest?.sweepId).toBe(cut.sweepId);
     expect(sorted(restItems.map(itemKey))).toEqual(sorted(after));
     // One report for the whole sweep, each resource looked at once.
-    expect(rest?.seen).toEqual({ 'log-groups': 53, trails: 2, keys: 2, users: USERS.length });
+    expect(rest?.seen).toEqual({ 'log-groups': 53, trails: 2, keys: 2, users: USERS.length, guardduty: 2 });
     const counted = Object.values(rest?.counts ?? {}).reduce(
       (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + (b ?? 0), 0),
       0,

@@ -106,10 +106,12 @@ describe('the sweep against the emulator', () => {
     // The disabled key, and the trail's key (protected since the trail uses it) whose rotation was never on.
     expect(first.counts['kms-key-protection']?.remediated).toBe(2);
     expect(first.counts['iam-user-mfa-quarantine']?.remediated).toBe(1);
+    // No detector in either region: GuardDuty enabled in both (DRIFTGUARD_GUARDDUTY_ENABLE_MISSING defaults to true).
+    expect(first.counts['guardduty-enabled']?.remediated).toBe(2);
     const notices = await readNotices();
     expect(notices).toHaveLength(1);
     expect(notices[0]?.attributes).toMatchObject({ rule: 'sweep', outcome: 'digest' });
-    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 2 regions: 11 fixed, 0 need a human, 0 failed$/);
+    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 2 regions: 13 fixed, 0 need a human, 0 failed$/);
 
     const second = await runSweep(engine(), { rules: RULES, regions: REGIONS, account: ACCOUNT });
     const acted = Object.values(second.counts).flatMap((counts) =>
