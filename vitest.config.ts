@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { testEmulatorCount } from './test/support/workers.js';
+
+/** One worker per emulator: each integration file resets only its own worker's (test/support/emulator.ts). */
+const WORKERS = testEmulatorCount();
 
 export default defineConfig({
   test: {
     testTimeout: 30_000,
+    maxWorkers: WORKERS,
     hookTimeout: 60_000,
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -27,8 +32,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
-          // Integration files share one emulator and reset it: they run one file at a time.
-          fileParallelism: false,
+          // Each worker has its own emulator, which its files reset: as many files at once as emulators.
+          fileParallelism: WORKERS > 1,
         },
       },
     ],

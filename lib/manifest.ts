@@ -51,11 +51,11 @@ export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: reado
 }
 
 /**
- * The engine's own roles, by name: each guard's and the sweep's, in the stack named <service>-<stage>.
+ * The engine's own roles, by name: each guard's, the sweep's and the backup's, in the stack named <service>-<stage>.
  * Every function of the stack runs as one of these; a new function adds its role here.
  */
 export function engineRoleNames(stackName: string, guards: readonly Pick<Guard, 'file'>[]): string[] {
-  return [...guards.map((guard) => `${stackName}-${guard.file}`), `${stackName}-sweep`];
+  return [...guards.map((guard) => `${stackName}-${guard.file}`), `${stackName}-sweep`, `${stackName}-backup`];
 }
 
 export interface PolicyStatement {
@@ -77,12 +77,16 @@ export function ruleStatements(guard: { rules: readonly AnyRuleDeclaration[] }):
   return [...grouped.values()].map(({ declaration, actions }) => ({
     Effect: 'Allow',
     Action: [...actions].sort(),
-    // A resource with no variable ("*" for actions IAM gives no resource type) needs no Fn::Sub (cfn-lint W1020).
-    Resource: declaration.resource.includes('${') ? { 'Fn::Sub': declaration.resource } : declaration.resource,
+    Resource: Array.isArray(declaration.resource)
+      ? declaration.resource.map(subResource)
+      : subResource(declaration.resource),
     // Condition values may name stack resources (${MfaQuarantinePolicy}): each goes through Fn::Sub like the resource.
     ...(declaration.condition ? { Condition: subConditions(declaration.condition) } : {}),
   }));
 }
+
+// A resource with no variable ("*" for actions IAM gives no resource type) needs no Fn::Sub (cfn-lint W1020).
+const subResource = (resource: string) => (resource.includes('${') ? { 'Fn::Sub': resource } : resource);
 
 function subConditions(condition: Record<string, Record<string, string>>): Record<string, Record<string, unknown>> {
   return Object.fromEntries(

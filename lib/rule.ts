@@ -17,7 +17,8 @@ export interface Trigger {
 /** IAM statement a rule needs; resource is a CloudFormation Fn::Sub template (${AWS::Partition}, ${AWS::AccountId}). */
 export interface PermissionDeclaration {
   actions: string[];
-  resource: string;
+  /** One ARN template, or several exact ones (never a wildcard to cover names the rule knows). */
+  resource: string | string[];
   /** An IAM condition block, e.g. iam:PassedToService for iam:PassRole. */
   condition?: Record<string, Record<string, string>>;
 }
@@ -29,7 +30,7 @@ export interface PermissionDeclaration {
 export interface CommandSpec<Input extends object = object> {
   client: ClientClass<{ send(command: never): Promise<unknown> }>;
   command: new (input: Input) => unknown;
-  resource: string;
+  resource: string | string[];
   condition?: Record<string, Record<string, string>>;
   /** What else IAM authorises the command as (CreateTrail with tags is also AddTags; passing a role is PassRole). */
   alsoNeeds?: PermissionDeclaration[];
@@ -39,7 +40,7 @@ export interface CommandSpec<Input extends object = object> {
 export function command<Input extends object>(
   client: CommandSpec<Input>['client'],
   commandClass: new (input: Input) => unknown,
-  resource: string,
+  resource: string | string[],
   extra: Pick<CommandSpec, 'condition' | 'alsoNeeds'> = {},
 ): CommandSpec<Input> {
   return { client, command: commandClass, resource, ...extra };

@@ -219,10 +219,15 @@ export function readForwarderSettings(env: Env = process.env): ForwarderSettings
     env,
     'DRIFTGUARD_FORWARDER_NAME',
     FORWARDER_NAME_PATTERN,
-    'values are an EventBridge rule name that starts with driftguard- and contains forward (up to 64 of A-Z a-z 0-9 . - _)',
+    'values are an EventBridge rule name that starts with driftguard- and contains forward (up to 62 of A-Z a-z 0-9 . - _)',
   );
-  if (name !== undefined && name.length > 64)
-    invalid('DRIFTGUARD_FORWARDER_NAME', name, 'names of up to 64 characters');
+  // The further forwarders are named <name>-2 ... <name>-4: each must stay within EventBridge's 64 characters.
+  if (name !== undefined && name.length > 62)
+    invalid(
+      'DRIFTGUARD_FORWARDER_NAME',
+      name,
+      'names of up to 62 characters (the further forwarders end in -2, -3, -4)',
+    );
   return {
     forwardRoleArn: readMatching(
       env,
@@ -232,5 +237,64 @@ export function readForwarderSettings(env: Env = process.env): ForwarderSettings
     ),
     forwarderName: name ?? 'driftguard-forward',
     forwardRegions: parseRegions(text),
+  };
+}
+
+/** The log backup's settings (lib/backup/): read by the backup job alone, so that a bad one stops only the backup. */
+export interface BackupSettings {
+  /** DRIFTGUARD_BACKUP_BUCKET: the home region's bucket (deployed: the stack's, or the backupBucket param). */
+  bucket: string | undefined;
+  /** DRIFTGUARD_BACKUP_BUCKETS: the bucket of each other region (region=bucket pairs); a bucket must be in its region. */
+  regionBuckets: Record<string, string>;
+  /** DRIFTGUARD_BACKUP_PREFIX: where in the bucket the exports go (`<prefix>/<region>/<group>/<yyyy>/<mm>/<dd>/`). */
+  prefix: string;
+  /** DRIFTGUARD_BACKUP_LOG_GROUPS: the log group name prefixes backed up; empty: every group. */
+  logGroupPrefixes: string[];
+  /** DRIFTGUARD_BACKUP_SINCE_DAYS: how many finished days back a group seen for the first time starts (1: yesterday). */
+  sinceDays: number;
+}
+
+// S3's bucket naming rules (no dots next to each other or to a dash, no IP-address form checked here).
+const BUCKET_PATTERN = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// S3 key characters that need no encoding; no leading or trailing slash, no empty segment.
+const KEY_PREFIX_PATTERN = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/;
+// CloudWatch Logs' log group name characters.
+const LOG_GROUP_PREFIX_PATTERN = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+const BUCKET_ALLOWED = 'S3 bucket names (3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit)';
+
+export function readBackupSettings(env: Env = process.env): BackupSettings {
+  const regionBuckets: Record<string, string> = {};
+  for (const pair of readList(env, 'DRIFTGUARD_BACKUP_BUCKETS', /=/, 'region=bucket pairs (eu-west-1=my-bucket)')) {
+    const [region = '', bucket = ''] = pair.split('=').map((part) => part.trim());
+    if (!REGION_PATTERN.test(region))
+      invalid('DRIFTGUARD_BACKUP_BUCKETS', pair, 'region=bucket pairs whose region is an AWS region (like eu-west-1)');
+    if (!BUCKET_PATTERN.test(bucket))
+      invalid('DRIFTGUARD_BACKUP_BUCKETS', pair, `region=bucket pairs of ${BUCKET_ALLOWED}`);
+    if (regionBuckets[region] !== undefined && regionBuckets[region] !== bucket)
+      invalid('DRIFTGUARD_BACKUP_BUCKETS', pair, 'one bucket per region');
+    regionBuckets[region] = bucket;
+  }
+  const since = read(env, 'DRIFTGUARD_BACKUP_SINCE_DAYS');
+  const sinceDays = since === undefined ? 1 : /^\d{1,4}$/.test(since) ? Number(since) : Number.NaN;
+  if (!(sinceDays >= 1 && sinceDays <= 3653) && since !== undefined)
+    invalid('DRIFTGUARD_BACKUP_SINCE_DAYS', since, 'values are whole days from 1 (yesterday) to 3653');
+  const prefix = readMatching(
+    env,
+    'DRIFTGUARD_BACKUP_PREFIX',
+    KEY_PREFIX_PATTERN,
+    "values are an S3 key prefix without leading or trailing slash (segments of A-Z a-z 0-9 ! _ . * ' ( ) -)",
+  );
+  if (prefix !== undefined && prefix.length > 200) invalid('DRIFTGUARD_BACKUP_PREFIX', prefix, 'up to 200 characters');
+  return {
+    bucket: readMatching(env, 'DRIFTGUARD_BACKUP_BUCKET', BUCKET_PATTERN, `values are ${BUCKET_ALLOWED}`),
+    regionBuckets,
+    prefix: prefix ?? 'exported-logs',
+    logGroupPrefixes: readList(
+      env,
+      'DRIFTGUARD_BACKUP_LOG_GROUPS',
+      LOG_GROUP_PREFIX_PATTERN,
+      'log group name prefixes',
+    ),
+    sinceDays,
   };
 }

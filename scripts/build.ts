@@ -11,8 +11,8 @@ export function artifactPath(file: string): string {
   return join(BUILD_DIR, `${file}.zip`);
 }
 
-/** The artifacts of every function the manifest deploys: each guard, and the sweep. */
-export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep'];
+/** The artifacts of every function the manifest deploys: each guard, the sweep and the backup. */
+export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', 'backup'];
 
 /** Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own). */
 export async function buildAll(root = process.cwd()): Promise<{ file: string; bytes: number; zipBytes: number }[]> {

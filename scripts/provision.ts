@@ -19,10 +19,12 @@ import {
   EnableKeyRotationCommand,
   KMSClient,
 } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, GetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { stateRegion } from '../lib/aws.js';
+import { BACKUP_PREFIX, backupBucketPolicy } from '../lib/backup/stack.js';
 import { logsStatement, type PolicyStatement } from '../lib/key-policy.js';
 import { engineRoleNames } from '../lib/manifest.js';
 import { mfaQuarantinePolicyDocument } from '../lib/mfa/quarantine-policy.js';
@@ -58,6 +60,32 @@ export const LOCAL_LOG_KEY_ALIAS = 'alias/driftguard-local-logs';
 export const LOCAL_STATE_TABLE = 'driftguard-local-state';
 /** The emulator's name for the policy serverless.yml creates as driftguard-<stage>-mfa-quarantine. */
 export const LOCAL_MFA_QUARANTINE_POLICY = 'driftguard-local-mfa-quarantine';
+
+/** The emulator's backup bucket of a region (the stack's is driftguard-<stage>-backup-<account>-<region>). */
+export const localBackupBucket = (region: string) => `driftguard-local-backup-${region}`;
+
+/** Creates the backup bucket with the stack's policy (CloudWatch Logs of the region may export to it, for this account). */
+export async function provisionBackupBucket(
+  endpoint: string,
+  region: string,
+  account: string,
+  bucket = localBackupBucket(region),
+) {
+  const s3 = new S3Client({ ...emulatorClientConfig(endpoint, region), forcePathStyle: true });
+  await s3
+    .send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
+      }),
+    )
+    .catch((error: Error) => {
+      if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
+    });
+  const policy = backupBucketPolicy({ partition: 'aws', bucket, region, account, prefix: BACKUP_PREFIX });
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+  return { DRIFTGUARD_BACKUP_BUCKET: bucket };
+}
 
 /** The emulator's names for the forward role and the forwarders serverless.yml names driftguard-<stage>-forward. */
 export const LOCAL_FORWARDER_NAME = 'driftguard-local-forward';
@@ -216,6 +244,7 @@ export async function provisionEngineResources(opts: ProvisionOptions): Promise<
   );
 
   return {
+    ...(await provisionBackupBucket(opts.endpoint, region, account)),
     ...(await provisionMfaQuarantinePolicy(opts.endpoint)),
     ...(await provisionForwardRole(opts.endpoint, region)),
     DRIFTGUARD_STATE_TABLE: LOCAL_STATE_TABLE,
@@ -255,6 +284,11 @@ export async function findProvisionedSettings(endpoint: string, region = 'us-eas
       found.DRIFTGUARD_STATE_TABLE = LOCAL_STATE_TABLE;
       found.DRIFTGUARD_ENGINE_ROLE_ARNS = localEngineRoleArns(account as string);
     }),
+    new S3Client({ ...config, forcePathStyle: true })
+      .send(new HeadBucketCommand({ Bucket: localBackupBucket(region) }))
+      .then(() => {
+        found.DRIFTGUARD_BACKUP_BUCKET = localBackupBucket(region);
+      }),
     new KMSClient(config).send(new DescribeKeyCommand({ KeyId: LOCAL_LOG_KEY_ALIAS })).then(() => {
       found.DRIFTGUARD_LOG_KMS_KEY = LOCAL_LOG_KEY_ALIAS;
     }),

@@ -3,6 +3,7 @@
  * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
+import { BACKUP_FUNCTION_KEY, backupRoleStatements, backupStack } from '../lib/backup/stack.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import { engineRoleNames, eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
 import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
@@ -245,6 +246,29 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   );
   resources.SweepErrorsAlarm = errorsAlarm('Sweep');
   extensions.SweepLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
+  const backupFunctionName = functionName(names, BACKUP_FUNCTION_KEY);
+  const backup = backupStack({
+    stage,
+    functionName: backupFunctionName,
+    bucket: String((await resolveVariable('param:backupBucket')) ?? ''),
+    schedule: String(await resolveVariable('param:backupSchedule')),
+    coldAfterDays: Number(await resolveVariable('param:backupColdAfterDays')),
+    environment: {
+      DRIFTGUARD_BACKUP_BUCKETS: String((await resolveVariable('param:backupBuckets')) ?? ''),
+      DRIFTGUARD_BACKUP_LOG_GROUPS: String((await resolveVariable('param:backupLogGroups')) ?? ''),
+      DRIFTGUARD_BACKUP_SINCE_DAYS: String((await resolveVariable('param:backupSinceDays')) ?? ''),
+    },
+  });
+  functions[BACKUP_FUNCTION_KEY] = backup.function;
+  Object.assign(resources, backup.resources);
+  resources.BackupRole = lambdaRole(
+    roleName(names, BACKUP_FUNCTION_KEY),
+    backupFunctionName,
+    'driftguard backup: export log groups to the backup bucket, its own records in the state table, its notices',
+    backupRoleStatements(backupFunctionName),
+  );
+  resources.BackupErrorsAlarm = errorsAlarm('Backup');
+  extensions.BackupLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
   return {
     functions,
     resources: { Resources: resources, extensions },

@@ -1,7 +1,8 @@
 /**
- * One stack covers every region: in each other region the account uses, an EventBridge rule on the default bus
- * (DRIFTGUARD_FORWARDER_NAME, deployed as driftguard-<stage>-forward) sends the guards' events to the home region's
- * default bus, with the stack's forward role (DRIFTGUARD_FORWARD_ROLE_ARN), where the guards' own rules take them.
+ * One stack covers every region: in each other region the account uses, EventBridge rules on the default bus
+ * (DRIFTGUARD_FORWARDER_NAME, deployed as driftguard-<stage>-forward, then -2, -3... when the guards' events need more
+ * than one pattern) send the guards' events to the home region's default bus, with the stack's forward role
+ * (DRIFTGUARD_FORWARD_ROLE_ARN), where the guards' own rules take them.
  * Created at deploy by a custom resource the sweep function serves, removed with the stack, and kept in place by the
  * sweep: a forwarder deleted, disabled, narrowed, or given another target is put back exactly. No event reports those
  * changes reliably (a deleted or disabled forwarder carries nothing home), so no event triggers this rule.
@@ -24,7 +25,7 @@ import { canonicalJson } from '../canonical-json.js';
 import { answerRequest, type CustomResourceRequest, foreignRequestReason } from '../custom-resource.js';
 import { MalformedEventError } from '../envelope.js';
 import type { Guard } from '../guard.js';
-import { type EventPattern, engineExclusion, triggersBySource } from '../manifest.js';
+import { type EventPattern, triggersBySource } from '../manifest.js';
 import { settleDecision } from '../pipeline.js';
 import {
   type ActionOf,
@@ -41,14 +42,30 @@ import type { Settings } from '../settings.js';
 /** The id of the forwarder's one target: the home region's default bus. */
 export const HOME_BUS_TARGET_ID = 'driftguard-home-bus';
 
+/** EventBridge's default event-pattern size quota, in characters (adjustable up to 4,096 on request only). */
+export const PATTERN_LIMIT = 2048;
+
+/**
+ * The most forwarders a region may need: the role's permissions name each one exactly. The template refuses guards
+ * whose events need more (forwardPatterns throws).
+ */
+export const MAX_FORWARDERS = 4;
+
+/** The forwarders' names: the first is DRIFTGUARD_FORWARDER_NAME itself, the next ones end in -2, -3... */
+export function forwarderNames(base: string, count = MAX_FORWARDERS): string[] {
+  return Array.from({ length: count }, (_, index) => (index === 0 ? base : `${base}-${index + 1}`));
+}
+
 // The forwarders bear the forward role's name (driftguard-<stage>-forward): one name the template defines once.
-const FORWARDER_ARN = 'arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${ForwardRole}';
+const FORWARDER_ARNS = forwarderNames('${ForwardRole}').map(
+  (name) => `arn:\${AWS::Partition}:events:*:\${AWS::AccountId}:rule/${name}`,
+);
 const FORWARD_ROLE_ARN = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ForwardRole}';
 
 const COMMANDS = {
-  'events:PutRule': command(EventBridgeClient, PutRuleCommand, FORWARDER_ARN),
-  'events:EnableRule': command(EventBridgeClient, EnableRuleCommand, FORWARDER_ARN),
-  'events:PutTargets': command(EventBridgeClient, PutTargetsCommand, FORWARDER_ARN, {
+  'events:PutRule': command(EventBridgeClient, PutRuleCommand, FORWARDER_ARNS),
+  'events:EnableRule': command(EventBridgeClient, EnableRuleCommand, FORWARDER_ARNS),
+  'events:PutTargets': command(EventBridgeClient, PutTargetsCommand, FORWARDER_ARNS, {
     // The target names the forward role: EventBridge may assume it, nothing else.
     alsoNeeds: [
       {
@@ -58,8 +75,8 @@ const COMMANDS = {
       },
     ],
   }),
-  'events:RemoveTargets': command(EventBridgeClient, RemoveTargetsCommand, FORWARDER_ARN),
-  'events:DeleteRule': command(EventBridgeClient, DeleteRuleCommand, FORWARDER_ARN),
+  'events:RemoveTargets': command(EventBridgeClient, RemoveTargetsCommand, FORWARDER_ARNS),
+  'events:DeleteRule': command(EventBridgeClient, DeleteRuleCommand, FORWARDER_ARNS),
 };
 
 export type ForwarderAction = ActionOf<typeof COMMANDS>;
@@ -81,23 +98,57 @@ export interface ForwarderState {
   targets: Target[];
 }
 
-/**
- * One pattern for all the guards' events (a rule holds one pattern): every source at the top, the event names of
- * each source under $or, and the exclusion every home pattern has (failed calls, the engine's own) said once.
- */
-export function forwardPattern(guards: readonly Guard[], engineRoleArns: readonly unknown[]): EventPattern {
-  const bySource = triggersBySource(guards.flatMap((guard) => guard.rules)).sort((a, b) =>
-    a.source.localeCompare(b.source),
-  );
+type SourceBranch = { source: string; detailTypes: string[]; eventNames: string[] };
+
+/** Failed calls change nothing: no forwarder carries them. The engine's own calls are left to the home rules. */
+const FAILED_CALLS_EXCLUDED = { errorCode: [{ exists: false }] };
+
+function branchesPattern(branches: readonly SourceBranch[]): EventPattern {
   return {
-    source: bySource.map(({ source }) => source),
-    detail: engineExclusion(engineRoleArns),
-    $or: bySource.map(({ source, detailTypes, eventNames }) => ({
+    source: [...new Set(branches.map(({ source }) => source))],
+    detail: FAILED_CALLS_EXCLUDED,
+    $or: branches.map(({ source, detailTypes, eventNames }) => ({
       source: [source],
       'detail-type': detailTypes,
       detail: { eventName: eventNames },
     })),
   };
+}
+
+const fits = (branches: readonly SourceBranch[]) => JSON.stringify(branchesPattern(branches)).length <= PATTERN_LIMIT;
+
+/** A source whose event names alone overflow a pattern, in pieces that each fit. */
+function splitToFit(branch: SourceBranch): SourceBranch[] {
+  if (fits([branch]) || branch.eventNames.length < 2) return [branch];
+  const half = Math.ceil(branch.eventNames.length / 2);
+  return [
+    ...splitToFit({ ...branch, eventNames: branch.eventNames.slice(0, half) }),
+    ...splitToFit({ ...branch, eventNames: branch.eventNames.slice(half) }),
+  ];
+}
+
+/**
+ * The patterns that carry all the guards' events (a rule holds one pattern of at most PATTERN_LIMIT characters): each
+ * lists its sources at the top and each source's event names under $or, sources packed in order. Failed calls are
+ * left out. The engine's own calls are not: its roles' ARNs would make the patterns' size depend on the stage, the
+ * home rules and the handler drop them, and they are few. Deterministic for a set of guards.
+ */
+export function forwardPatterns(guards: readonly Guard[]): EventPattern[] {
+  const branches = triggersBySource(guards.flatMap((guard) => guard.rules))
+    .sort((a, b) => a.source.localeCompare(b.source))
+    .flatMap(splitToFit);
+  const packed: SourceBranch[][] = [];
+  for (const branch of branches) {
+    const last = packed.at(-1);
+    if (last !== undefined && fits([...last, branch])) last.push(branch);
+    else packed.push([branch]);
+  }
+  if (packed.length > MAX_FORWARDERS) {
+    throw new Error(
+      `the guards' events need ${packed.length} forwarders per region; MAX_FORWARDERS allows ${MAX_FORWARDERS}: raise it`,
+    );
+  }
+  return packed.map(branchesPattern);
 }
 
 /** The partition of an ARN (aws, aws-cn, aws-us-gov). */
@@ -111,25 +162,29 @@ export function forwardsFrom(region: string, settings: Settings, home = homeRegi
   return settings.forwardRegions === undefined || settings.forwardRegions.includes(region);
 }
 
-/** The forwarder a region should have; undefined when forwarding is off (no forward role). */
-export function forwarderSpec(
+/** The forwarders a region should have, in order; none when forwarding is off (no forward role). */
+export function forwarderSpecs(
   guards: readonly Guard[],
   settings: Settings,
   where: { region: string; home: string; account: string },
-): ForwarderSpec | undefined {
+): ForwarderSpec[] {
   const roleArn = settings.forwardRoleArn;
-  if (roleArn === undefined) return undefined;
-  return {
-    name: settings.forwarderName,
+  if (roleArn === undefined) return [];
+  const patterns = forwardPatterns(guards);
+  const names = forwarderNames(settings.forwarderName, patterns.length);
+  return patterns.map((pattern, index) => ({
+    name: names[index] as string,
     region: where.region,
-    eventPattern: JSON.stringify(forwardPattern(guards, settings.engineRoleArns)),
-    description: `driftguard: forwards the guards' events to ${where.home}, where the stack is (kept in place by its sweep)`,
+    eventPattern: JSON.stringify(pattern),
+    description: `driftguard: forwards the guards' events to ${where.home}, where the stack is (kept in place by its sweep)${
+      patterns.length > 1 ? ` (part ${index + 1} of ${patterns.length})` : ''
+    }`,
     target: {
       Id: HOME_BUS_TARGET_ID,
       Arn: `arn:${partitionOf(roleArn)}:events:${where.home}:${where.account}:event-bus/default`,
       RoleArn: roleArn,
     },
-  };
+  }));
 }
 
 const notFound = (error: unknown) => awsErrorName(error) === 'ResourceNotFoundException';
@@ -267,7 +322,10 @@ export function describeForwarder(spec: ForwarderSpec, account: string): Resourc
 }
 
 export type RegionForwardersRule = SweepOnlyRule<ForwarderState, typeof COMMANDS> & {
-  /** Puts the region's forwarder in place (the deploy's custom resource); the settled outcome and reason. */
+  /**
+   * Puts the region's forwarders in place and removes those the guards no longer need (the deploy's custom
+   * resource); the settled outcomes and reasons.
+   */
   ensure(region: string, account: string, ctx: RuleContext): Promise<{ outcome: string; reason: string }>;
 };
 
@@ -280,32 +338,43 @@ export function regionForwardersRule(guards: readonly Guard[]): RegionForwarders
     // No Security Hub control covers forwarding: it is what lets the guards serve theirs outside home.
     controls: [],
     commands: COMMANDS,
-    reads: [{ actions: ['events:DescribeRule', 'events:ListTargetsByRule'], resource: FORWARDER_ARN }],
+    reads: [{ actions: ['events:DescribeRule', 'events:ListTargetsByRule'], resource: FORWARDER_ARNS }],
     // The forwarders are the engine's own plumbing: notify mode needs them to see anything outside home.
     ownInfrastructure: true,
     sweep: {
       pass: 'region-forwarders',
+      // One item per forwarder the region should have: its place in forwarderSpecs.
       async list(region, _token, { settings }) {
-        return { items: forwardsFrom(region, settings) ? [region] : [] };
+        return { items: forwardsFrom(region, settings) ? forwardPatterns(guards).map((_, index) => index) : [] };
       },
-      assess: (region: string, _region, ctx) => assessForwarder(region, ctx.account, ctx),
+      assess: (index: number, region, ctx) => assessForwarder(region, ctx.account, ctx, index),
     },
     async ensure(region, account, ctx) {
-      const swept = await assessForwarder(region, account, ctx);
-      if (swept === undefined) return { outcome: 'ignored', reason: 'DRIFTGUARD_FORWARD_ROLE_ARN is not set' };
-      const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, {
-        ...ctx,
-        dryRun: false,
-      });
-      if (settled.failures.length > 0) {
-        throw new Error(`${settled.reason}: ${settled.failures.map((failure) => failure.error).join('; ')}`);
+      const specs = forwarderSpecs(guards, ctx.settings, { region, home: homeRegion(), account });
+      if (specs.length === 0) return { outcome: 'ignored', reason: 'DRIFTGUARD_FORWARD_ROLE_ARN is not set' };
+      const settled = [];
+      for (const index of specs.keys()) {
+        const swept = await assessForwarder(region, account, ctx, index);
+        if (swept === undefined) continue;
+        const one = await settleDecision(rule, swept.resource, swept.state, swept.decision, { ...ctx, dryRun: false });
+        if (one.failures.length > 0) {
+          throw new Error(`${one.reason}: ${one.failures.map((failure) => failure.error).join('; ')}`);
+        }
+        settled.push(one);
       }
-      return { outcome: settled.outcome, reason: settled.reason };
+      // Forwarders a larger set of guards needed: their events are carried by the ones above now.
+      for (const stale of forwarderNames(ctx.settings.forwarderName).slice(specs.length)) {
+        await removeForwarder(stale, region, ctx.aws);
+      }
+      return {
+        outcome: settled.every((one) => one.outcome === 'compliant') ? 'compliant' : 'remediated',
+        reason: settled.map((one) => one.reason).join('; '),
+      };
     },
   };
-  /** The region's forwarder as it is, and what would put it back; undefined when forwarding is off. */
-  async function assessForwarder(region: string, account: string, ctx: RuleContext) {
-    const spec = forwarderSpec(guards, ctx.settings, { region, home: homeRegion(), account });
+  /** A forwarder of the region as it is, and what would put it back; undefined when forwarding is off. */
+  async function assessForwarder(region: string, account: string, ctx: RuleContext, index: number) {
+    const spec = forwarderSpecs(guards, ctx.settings, { region, home: homeRegion(), account })[index];
     if (spec === undefined) return undefined;
     const state = await readForwarder(spec, ctx.aws);
     return {
@@ -333,6 +402,11 @@ export async function removeForwarder(name: string, region: string, aws: AwsClie
     if (notFound(error)) return false;
     throw error;
   }
+}
+
+/** Removes every forwarder a region may have (each name the role's permissions allow). */
+async function removeForwarders(base: string, region: string, aws: AwsClients): Promise<void> {
+  for (const name of forwarderNames(base)) await removeForwarder(name, region, aws);
 }
 
 export interface ForwardersResourceScope {
@@ -385,12 +459,12 @@ export async function handleForwardersResource(
       (region) => region !== home && !covered.includes(region),
     );
     if (request.RequestType === 'Delete') {
-      failed = await inEachRegion([...covered, ...uncovered], (region) => removeForwarder(name, region, ctx.aws));
+      failed = await inEachRegion([...covered, ...uncovered], (region) => removeForwarders(name, region, ctx.aws));
       reason = `forwarders removed${failed.length ? `; left in place: ${failed.join('; ')}` : ''}`;
     } else {
       failed = await inEachRegion(covered, (region) => rule.ensure(region, scope.account, ctx));
       if (request.RequestType === 'Update') {
-        failed.push(...(await inEachRegion(uncovered, (region) => removeForwarder(name, region, ctx.aws))));
+        failed.push(...(await inEachRegion(uncovered, (region) => removeForwarders(name, region, ctx.aws))));
       }
       reason = failed.length
         ? `forwarders failed in ${failed.join('; ')} (a region your policies deny can be left out with the regions param)`

@@ -5,12 +5,17 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAll } from '../../scripts/build.js';
 import { EMULATOR_ACCOUNT_ID } from '../../scripts/emulator/launcher.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
-import { lambdaContext } from '../../scripts/replay.js';
+import { invocationContext, lambdaContext } from '../../scripts/replay.js';
 import { describeGroup, freshEngine, testEndpoint } from '../support/emulator.js';
 
 // The context's data crosses as JSON; its methods are given back on the other side.
@@ -21,8 +26,12 @@ const context = { ...JSON.parse(process.argv[3]), getRemainingTimeInMillis: () =
 process.stdout.write(JSON.stringify(await handler(event, context)));
 `;
 
-function invokeBundle(file: string, event: string, env: Record<string, string>): Record<string, unknown> {
-  const context = lambdaContext(JSON.parse(event), EMULATOR_ACCOUNT_ID, `driftguard-dev-${file}`);
+function invokeBundle(
+  file: string,
+  event: string,
+  env: Record<string, string>,
+  context: object = lambdaContext(JSON.parse(event), EMULATOR_ACCOUNT_ID, `driftguard-dev-${file}`),
+): Record<string, unknown> {
   const output = execFileSync(
     process.execPath,
     ['--input-type=module', '-e', INVOKE, resolve(`.build/${file}/index.mjs`), event, JSON.stringify(context)],
@@ -63,6 +72,34 @@ describe('the bundled handlers', () => {
     });
     expect(result).toMatchObject({ outcome: 'remediated', rule: 'log-group-encryption-retention' });
     expect((await describeGroup('/app/payments-api/prod'))?.retentionInDays).toBe(365);
+  });
+
+  it('backup exports yesterday of a log group on its daily schedule', async () => {
+    const settings = await freshEngine();
+    const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: '/app/orders' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: '/app/orders', logStreamName: 'app' }));
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: '/app/orders',
+        logStreamName: 'app',
+        logEvents: [{ timestamp: Date.now() - 86_400_000, message: 'order 7' }],
+      }),
+    );
+    const env = {
+      ...settings,
+      AWS_ENDPOINT_URL: testEndpoint(),
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SESSION_TOKEN: 'testing',
+      AWS_REGION: 'us-east-1',
+    };
+    const context = invocationContext('driftguard-dev-backup', { account: EMULATOR_ACCOUNT_ID });
+    expect(invokeBundle('backup', '{"continue":false}', env, context)).toMatchObject({
+      complete: true,
+      exportedDays: 1,
+    });
+    expect(invokeBundle('backup', '{"continue":true}', env, context)).toEqual({ continued: false });
   });
 
   it('trail-guard answers a malformed event with an error that names the field', async () => {

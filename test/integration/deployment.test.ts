@@ -46,7 +46,7 @@ const ANY = '*';
 const STATE_TABLE = sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}');
 const LOG_KEY = { 'Fn::GetAtt': ['LogKey', 'Arn'] };
 const ROLE = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/';
-/** The engine's own roles, by exact ARN: the guards' and the sweep's. */
+/** The engine's own roles, by exact ARN: the guards', the sweep's and the backup's. */
 const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-log-group-guard`,
   `${ROLE}driftguard-dev-trail-guard`,
@@ -54,6 +54,7 @@ const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-mfa-guard`,
   `${ROLE}driftguard-dev-guardduty-guard`,
   `${ROLE}driftguard-dev-sweep`,
+  `${ROLE}driftguard-dev-backup`,
 ];
 const RULE = 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/';
 /** The guards' EventBridge rules, by exact ARN: the only senders of dead letters. */
@@ -145,8 +146,10 @@ const MFA_RULES = [
     ArnEquals: { 'iam:PolicyARN': sub('${MfaQuarantinePolicy}') },
   }),
 ];
-/** The forwarders of the other regions (lib/rules/region-forwarders.ts): the sweep keeps them in place. */
-const FORWARDERS = sub('arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/${ForwardRole}');
+/** The forwarders of the other regions (lib/rules/region-forwarders.ts), each by name: the sweep keeps them in place. */
+const FORWARDERS = ['', '-2', '-3', '-4'].map((suffix) =>
+  sub(`arn:\${AWS::Partition}:events:*:\${AWS::AccountId}:rule/\${ForwardRole}${suffix}`),
+);
 const FORWARDER_RULE = [
   allow(
     [
@@ -440,6 +443,17 @@ describe('the packaged template', () => {
       .map(([id, resource]) => `${id} ${resource.Type}`)
       .sort();
     expect(ids).toEqual([
+      'BackupBucket AWS::S3::Bucket',
+      'BackupBucketPolicy AWS::S3::BucketPolicy',
+      'BackupErrorsAlarm AWS::CloudWatch::Alarm',
+      'BackupEventsRuleSchedule1 AWS::Events::Rule',
+      'BackupEventsRuleSchedule2 AWS::Events::Rule',
+      'BackupLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'BackupLambdaFunction AWS::Lambda::Function',
+      'BackupLambdaPermissionEventsRuleSchedule1 AWS::Lambda::Permission',
+      'BackupLambdaPermissionEventsRuleSchedule2 AWS::Lambda::Permission',
+      'BackupLogGroup AWS::Logs::LogGroup',
+      'BackupRole AWS::IAM::Role',
       'DeadLetterQueue AWS::SQS::Queue',
       'DeadLetterQueueAlarm AWS::CloudWatch::Alarm',
       'DeadLetterQueuePolicy AWS::SQS::QueuePolicy',
@@ -626,6 +640,124 @@ describe('the sweep function', () => {
   });
 });
 
+describe('the backup function', () => {
+  it('runs on backupSchedule and every 15 minutes (continuing an open run), for up to 15 minutes, one at a time', () => {
+    const fn = resources.BackupLambdaFunction?.Properties;
+    expect(fn?.FunctionName).toBe('driftguard-dev-backup');
+    expect(fn?.Code.S3Key.split('/').pop()).toBe('backup.zip');
+    expect(fn?.Role).toEqual({ 'Fn::GetAtt': ['BackupRole', 'Arn'] });
+    expect(fn?.Timeout).toBe(900);
+    expect(fn?.ReservedConcurrentExecutions).toBe(1);
+    expect(fn?.Environment).toEqual({
+      Variables: {
+        ...SETTINGS_ENVIRONMENT,
+        DRIFTGUARD_BACKUP_BUCKET: { Ref: 'BackupBucket' },
+        DRIFTGUARD_BACKUP_BUCKETS: '',
+        DRIFTGUARD_BACKUP_LOG_GROUPS: '',
+        DRIFTGUARD_BACKUP_SINCE_DAYS: '1',
+      },
+    });
+    expect(resources.BackupLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
+    const schedules = ofType('AWS::Events::Rule')
+      .map(([, rule]) => rule)
+      .filter((rule) => targetsOf(rule).includes('BackupLambdaFunction'));
+    expect(
+      schedules.map((rule) => [rule.Properties.ScheduleExpression, rule.Properties.Targets[0].Input]).sort(),
+    ).toEqual([
+      ['cron(15 0 * * ? *)', '{"continue":false}'],
+      ['rate(15 minutes)', '{"continue":true}'],
+    ]);
+    expect(resources.BackupLogGroup?.Properties.KmsKeyId).toEqual(LOG_KEY);
+  });
+
+  it('has a role that exports log groups, follows export tasks, and touches only its own state records', () => {
+    const role = resources.BackupRole?.Properties;
+    expect(role?.RoleName).toBe('driftguard-dev-backup');
+    expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
+      DENY_OTHER_FUNCTIONS('driftguard-dev-backup'),
+      allow(
+        ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        sub(
+          'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/driftguard-dev-backup:*',
+        ),
+      ),
+      allow(['logs:CreateExportTask', 'logs:DescribeLogGroups'], LOG_GROUPS),
+      allow(['logs:DescribeExportTasks'], ANY),
+      allow(['sns:Publish'], { Ref: 'NoticeTopic' }),
+      allow(['kms:Decrypt', 'kms:GenerateDataKey'], LOG_KEY),
+      allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE, {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['backup#*'] },
+      }),
+    ]);
+  });
+
+  it('exports to a bucket in the home region: SSE-KMS with the stack’s key, versioned, private, retained, colder after 30 days', () => {
+    expect(resources.BackupBucket).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(resources.BackupBucket?.Properties).toEqual({
+      BucketName: sub('driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}'),
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: LOG_KEY },
+            BucketKeyEnabled: true,
+          },
+        ],
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Id: 'colder-after-days',
+            Status: 'Enabled',
+            Transitions: [{ StorageClass: 'GLACIER', TransitionInDays: 30 }],
+            NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER', TransitionInDays: 30 }],
+          },
+        ],
+      },
+    });
+  });
+
+  it('lets CloudWatch Logs of its region check the bucket and write exports for this account only, over TLS', () => {
+    const bucket = sub('arn:${AWS::Partition}:s3:::${BackupBucket}');
+    const logs = { Service: sub('logs.${AWS::Region}.amazonaws.com') };
+    const account = sub('${AWS::AccountId}');
+    expect(resources.BackupBucketPolicy?.Properties).toEqual({
+      Bucket: { Ref: 'BackupBucket' },
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          DENY_INSECURE('s3:*', [bucket, sub('arn:${AWS::Partition}:s3:::${BackupBucket}/*')]),
+          {
+            Sid: 'CloudWatchLogsChecksBucketAcl',
+            Effect: 'Allow',
+            Principal: logs,
+            Action: 's3:GetBucketAcl',
+            Resource: bucket,
+            Condition: { StringEquals: { 'aws:SourceAccount': account } },
+          },
+          {
+            Sid: 'CloudWatchLogsWritesExports',
+            Effect: 'Allow',
+            Principal: logs,
+            Action: 's3:PutObject',
+            Resource: sub('arn:${AWS::Partition}:s3:::${BackupBucket}/exported-logs/*'),
+            Condition: {
+              StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': account },
+            },
+          },
+        ],
+      },
+    });
+  });
+});
+
 const ACCOUNT_ROOT = sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root');
 const DENY_INSECURE = (Action: string | string[], Resource: unknown) => ({
   Sid: 'DenyInsecureTransport',
@@ -668,6 +800,17 @@ describe('the shared resources', () => {
               'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*',
             ),
           },
+        },
+      },
+      {
+        Sid: 'CloudWatchLogsExportsToBackupBucket',
+        Effect: 'Allow',
+        Principal: { Service: sub('logs.${AWS::Region}.amazonaws.com') },
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: { 'aws:SourceArn': sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*') },
         },
       },
       {

@@ -122,26 +122,35 @@ describe('the sweep’s forwarder pass', () => {
     }
   });
 
-  it('routes each sample in events/ exactly as the home patterns do (TestEventPattern)', async () => {
+  it('forwards each sample in events/ that the home patterns take, and no failed call (TestEventPattern)', async () => {
     await sweep();
-    const { EventPattern } = await events(R1).send(new DescribeRuleCommand({ Name: NAME }));
+    const forwarders = await forwardersIn(R1);
+    expect(forwarders.length).toBeGreaterThan(0);
+    const forwardPatterns = await Promise.all(
+      forwarders.map(async ({ name }) =>
+        String((await events(R1).send(new DescribeRuleCommand({ Name: name }))).EventPattern),
+      ),
+    );
     const homePatterns = GUARDS.flatMap((guard) => eventPatterns(guard, loadSettings().engineRoleArns)).map((p) =>
       JSON.stringify(p),
     );
     const matches = async (pattern: string, event: string) =>
       (await events(HOME).send(new TestEventPatternCommand({ EventPattern: pattern, Event: event }))).Result === true;
-    const routed: Record<string, boolean> = {};
+    const anyOf = async (patterns: string[], event: string) =>
+      (await Promise.all(patterns.map((pattern) => matches(pattern, event)))).some(Boolean);
+    const routed: Record<string, { home: boolean; forwarded: boolean }> = {};
     for (const name of readdirSync('events').filter((file) => file.endsWith('.json'))) {
       const event = readFileSync(join('events', name), 'utf8');
-      const home = (await Promise.all(homePatterns.map((pattern) => matches(pattern, event)))).some(Boolean);
-      expect([name, await matches(String(EventPattern), event)]).toEqual([name, home]);
-      routed[name] = home;
+      routed[name] = { home: await anyOf(homePatterns, event), forwarded: await anyOf(forwardPatterns, event) };
+      // Whatever the home rules take is carried home; only the engine's own calls go further than they do.
+      const engineOwn = name.includes('by-remediation-engine');
+      expect([name, routed[name].forwarded]).toEqual([name, routed[name].home || engineOwn]);
     }
-    // Both sides of the exclusion are exercised: failed calls and the engine's own are not forwarded.
-    expect(routed['logs-CreateLogGroup-plain.json']).toBe(true);
-    expect(routed['signin-ConsoleLogin-no-MFA-root.json']).toBe(true);
-    expect(routed['kms-DisableKey-failed-AccessDenied.json']).toBe(false);
-    expect(routed['logs-PutRetentionPolicy-by-remediation-engine.json']).toBe(false);
+    expect(routed['logs-CreateLogGroup-plain.json']).toEqual({ home: true, forwarded: true });
+    expect(routed['signin-ConsoleLogin-no-MFA-root.json']).toEqual({ home: true, forwarded: true });
+    // Failed calls go nowhere; the engine's own are carried home and dropped there.
+    expect(routed['kms-DisableKey-failed-AccessDenied.json']).toEqual({ home: false, forwarded: false });
+    expect(routed['logs-PutRetentionPolicy-by-remediation-engine.json']).toEqual({ home: false, forwarded: true });
   });
 
   it.each([
@@ -273,6 +282,31 @@ describe('the sweep function as Custom::RegionForwarders', () => {
         Reason: 'forwarders removed',
       }),
     ]);
+  });
+
+  it('removes forwarders a larger set of guards needed (-2 ... -4) on Update and Delete, and no other rule', async () => {
+    const leftover = async (name: string) => {
+      await events(R1).send(new PutRuleCommand({ Name: name, EventPattern: '{"source":["aws.kms"]}' }));
+      await events(R1).send(
+        new PutTargetsCommand({
+          Rule: name,
+          Targets: [{ Id: 'driftguard-home-bus', Arn: HOME_BUS, RoleArn: FORWARD_ROLE }],
+        }),
+      );
+    };
+    const names = async () =>
+      ((await events(R1).send(new ListRulesCommand({ NamePrefix: NAME }))).Rules ?? []).map((rule) => rule.Name).sort();
+    await (await sweepFunction(R1))(request('Create', 'create-2'));
+    const needed = await names();
+    await leftover(`${NAME}-4`);
+    await leftover(`${NAME}-extra`);
+
+    await (await sweepFunction(R1))(request('Update', 'update-2'));
+    expect(await names()).toEqual([...needed, `${NAME}-extra`].sort());
+
+    await leftover(`${NAME}-3`);
+    await (await sweepFunction(R1))(request('Delete', 'delete-2'));
+    expect(await names()).toEqual([`${NAME}-extra`]);
   });
 
   describe('where a region refuses (AccessDenied, which the emulator never answers)', () => {

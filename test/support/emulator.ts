@@ -21,10 +21,19 @@ import {
 import { resetEmulator } from '../../scripts/emulator/launcher.js';
 import { emulatorClientConfig, provisionEngineResources } from '../../scripts/provision.js';
 
+/**
+ * This worker's emulator: DRIFTGUARD_TEST_ENDPOINT when set, else the one of DRIFTGUARD_TEST_ENDPOINTS (started by
+ * test/global-setup.ts) that belongs to this worker. Vitest numbers its workers 1..maxWorkers (VITEST_POOL_ID) and
+ * maxWorkers is the emulators' count, so no two files running at once share one.
+ */
 export function testEndpoint(): string {
-  const endpoint = process.env.DRIFTGUARD_TEST_ENDPOINT;
-  if (!endpoint) throw new Error('DRIFTGUARD_TEST_ENDPOINT is not set: test/global-setup.ts starts the emulator');
-  return endpoint;
+  if (process.env.DRIFTGUARD_TEST_ENDPOINT) return process.env.DRIFTGUARD_TEST_ENDPOINT;
+  const endpoints = (process.env.DRIFTGUARD_TEST_ENDPOINTS ?? '').split(',').filter(Boolean);
+  if (endpoints.length === 0) {
+    throw new Error('DRIFTGUARD_TEST_ENDPOINTS is not set: test/global-setup.ts starts the emulators');
+  }
+  const worker = Number(process.env.VITEST_POOL_ID ?? 1);
+  return endpoints[(worker - 1) % endpoints.length] as string;
 }
 
 const ENGINE_VARIABLES = [

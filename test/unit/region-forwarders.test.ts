@@ -10,12 +10,15 @@ import {
   decideForwarderFixes,
   type ForwarderSpec,
   type ForwarderState,
-  forwarderSpec,
+  forwarderNames,
+  forwarderSpecs,
   forwardersTemplate,
-  forwardPattern,
+  forwardPatterns,
   forwardsFrom,
   HOME_BUS_TARGET_ID,
   handleForwardersResource,
+  MAX_FORWARDERS,
+  PATTERN_LIMIT,
 } from '../../lib/rules/region-forwarders.js';
 import { loadSettings, SettingsError } from '../../lib/settings.js';
 
@@ -34,11 +37,11 @@ const settings = loadSettings({
   DRIFTGUARD_FORWARDER_NAME: 'driftguard-prod-forward',
 });
 
-const spec = forwarderSpec(GUARDS, settings, {
+const spec = forwarderSpecs(GUARDS, settings, {
   region: 'eu-west-1',
   home: 'us-east-1',
   account: '123456789012',
-}) as ForwarderSpec;
+})[0] as ForwarderSpec;
 
 const HOME_TARGET = {
   Id: HOME_BUS_TARGET_ID,
@@ -58,36 +61,76 @@ function forwarder(
   };
 }
 
-describe('forwardPattern', () => {
-  const pattern = forwardPattern(GUARDS, ENGINE_ROLES) as {
-    source: string[];
-    detail: Record<string, unknown>;
-    $or: { source: string[]; 'detail-type': string[]; detail: { eventName: string[] } }[];
-  };
+type ForwardPattern = {
+  source: string[];
+  detail: Record<string, unknown>;
+  $or: { source: string[]; 'detail-type': string[]; detail: { eventName: string[] } }[];
+};
 
-  it('lists every source the guards handle at the top, and each source’s event names under $or', () => {
+describe('forwardPatterns', () => {
+  const patterns = forwardPatterns(GUARDS) as ForwardPattern[];
+
+  it('carries every source the guards handle, each event name of each source exactly once', () => {
     const sources = [...new Set(RULES.map((rule) => rule.trigger.source))].sort();
-    expect(pattern.source).toEqual(sources);
-    expect(pattern.$or.map((branch) => branch.source)).toEqual(sources.map((source) => [source]));
-    for (const branch of pattern.$or) {
-      const triggers = RULES.map((rule) => rule.trigger).filter((trigger) => trigger.source === branch.source[0]);
-      expect(branch.detail.eventName).toEqual([...new Set(triggers.flatMap((t) => t.eventNames))].sort());
-      expect(branch['detail-type']).toEqual([...new Set(triggers.flatMap((t) => t.detailTypes))].sort());
-    }
-  });
-
-  it('excludes what every home pattern excludes (failed calls, the engine’s own), once', () => {
-    for (const guard of GUARDS) {
-      for (const home of eventPatterns(guard, ENGINE_ROLES)) {
-        const { eventName: _names, ...exclusion } = home.detail as Record<string, unknown>;
-        expect(pattern.detail).toEqual(exclusion);
+    expect([...new Set(patterns.flatMap((pattern) => pattern.source))].sort()).toEqual(sources);
+    for (const source of sources) {
+      const triggers = RULES.map((rule) => rule.trigger).filter((trigger) => trigger.source === source);
+      const branches = patterns.flatMap((pattern) => pattern.$or).filter((branch) => branch.source[0] === source);
+      expect(branches.flatMap((branch) => branch.detail.eventName).sort()).toEqual(
+        [...new Set(triggers.flatMap((t) => t.eventNames))].sort(),
+      );
+      for (const branch of branches) {
+        expect(branch['detail-type']).toEqual([...new Set(triggers.flatMap((t) => t.detailTypes))].sort());
       }
     }
-    expect(pattern.detail.errorCode).toEqual([{ exists: false }]);
+    for (const pattern of patterns) {
+      expect(pattern.source).toEqual([...new Set(pattern.$or.map((branch) => branch.source[0]))]);
+    }
   });
 
-  it('fits EventBridge’s default event-pattern size quota (2048 characters)', () => {
-    expect(JSON.stringify(pattern).length).toBeLessThanOrEqual(2048);
+  it('leaves failed calls out; the engine’s own calls are left to the home rules, which exclude them', () => {
+    for (const pattern of patterns) expect(pattern.detail).toEqual({ errorCode: [{ exists: false }] });
+    for (const guard of GUARDS) {
+      for (const home of eventPatterns(guard, ENGINE_ROLES)) {
+        expect((home.detail as Record<string, unknown>).errorCode).toEqual([{ exists: false }]);
+        expect(JSON.stringify(home.detail)).toContain(ENGINE_ROLES[0]);
+      }
+    }
+  });
+
+  it('each fits EventBridge’s default event-pattern size quota (2048 characters), within MAX_FORWARDERS', () => {
+    expect(patterns.length).toBeGreaterThan(0);
+    expect(patterns.length).toBeLessThanOrEqual(MAX_FORWARDERS);
+    for (const pattern of patterns) expect(JSON.stringify(pattern).length).toBeLessThanOrEqual(PATTERN_LIMIT);
+  });
+
+  it('packs many events into as many forwarders as they need, splitting a source too large for one', () => {
+    const names = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
+    const rule = (source: string, eventNames: string[]) =>
+      ({ trigger: { source, detailTypes: ['AWS API Call via CloudTrail'], eventNames } }) as never;
+    const big = [
+      { rules: [rule('aws.one', names('SomeRatherLongEventNameNumber', 60)), rule('aws.two', names('Short', 3))] },
+    ] as never;
+    const packed = forwardPatterns(big) as ForwardPattern[];
+    expect(packed.length).toBeGreaterThan(1);
+    for (const pattern of packed) expect(JSON.stringify(pattern).length).toBeLessThanOrEqual(PATTERN_LIMIT);
+    const carried = packed.flatMap((pattern) => pattern.$or.flatMap((branch) => branch.detail.eventName));
+    expect(carried.sort()).toEqual([...names('SomeRatherLongEventNameNumber', 60), ...names('Short', 3)].sort());
+    const tooMany = [{ rules: [rule('aws.one', names('SomeRatherLongEventNameNumber', 400))] }] as never;
+    expect(() => forwardPatterns(tooMany)).toThrow(/MAX_FORWARDERS/);
+  });
+
+  it('names the forwarders after DRIFTGUARD_FORWARDER_NAME: the first as it is, then -2, -3, -4', () => {
+    expect(forwarderNames('driftguard-prod-forward')).toEqual([
+      'driftguard-prod-forward',
+      'driftguard-prod-forward-2',
+      'driftguard-prod-forward-3',
+      'driftguard-prod-forward-4',
+    ]);
+    const specs = forwarderSpecs(GUARDS, settings, { region: 'eu-west-1', home: 'us-east-1', account: '1' });
+    expect(specs.map((one) => one.name)).toEqual(forwarderNames('driftguard-prod-forward', patterns.length));
+    expect(specs.map((one) => JSON.parse(one.eventPattern))).toEqual(patterns);
   });
 });
 
@@ -109,7 +152,11 @@ describe('forwarderSpec', () => {
     const china = loadSettings({
       DRIFTGUARD_FORWARD_ROLE_ARN: 'arn:aws-cn:iam::123456789012:role/driftguard-cn-forward',
     });
-    const cn = forwarderSpec(GUARDS, china, { region: 'cn-northwest-1', home: 'cn-north-1', account: '123456789012' });
+    const [cn] = forwarderSpecs(GUARDS, china, {
+      region: 'cn-northwest-1',
+      home: 'cn-north-1',
+      account: '123456789012',
+    });
     expect(cn?.target).toEqual({
       Id: HOME_BUS_TARGET_ID,
       Arn: 'arn:aws-cn:events:cn-north-1:123456789012:event-bus/default',
@@ -117,12 +164,12 @@ describe('forwarderSpec', () => {
     });
     expect(cn?.name).toBe('driftguard-forward');
     expect(spec.target).toEqual(HOME_TARGET);
-    expect(JSON.parse(spec.eventPattern)).toEqual(forwardPattern(GUARDS, ENGINE_ROLES));
+    expect(JSON.parse(spec.eventPattern)).toEqual(forwardPatterns(GUARDS)[0]);
   });
 
-  it('is undefined without a forward role', () => {
-    expect(forwarderSpec(GUARDS, loadSettings({}), { region: 'eu-west-1', home: 'us-east-1', account: '1' })).toBe(
-      undefined,
+  it('is none without a forward role', () => {
+    expect(forwarderSpecs(GUARDS, loadSettings({}), { region: 'eu-west-1', home: 'us-east-1', account: '1' })).toEqual(
+      [],
     );
   });
 });
@@ -214,7 +261,7 @@ describe('the forwarders’ settings', () => {
   it.each([
     ['DRIFTGUARD_FORWARD_ROLE_ARN', 'driftguard-prod-forward', /IAM role ARN/],
     ['DRIFTGUARD_FORWARDER_NAME', 'someone-elses-rule', /starts with driftguard- and contains forward/],
-    ['DRIFTGUARD_FORWARDER_NAME', `driftguard-${'x'.repeat(60)}-forward`, /up to 64/],
+    ['DRIFTGUARD_FORWARDER_NAME', `driftguard-${'x'.repeat(60)}-forward`, /up to 62/],
     ['DRIFTGUARD_FORWARD_REGIONS', 'eu-west-1,europe', /"europe" is invalid/],
   ])('refuse %s=%s', (name, value, message) => {
     expect(() => loadSettings({ [name]: value })).toThrow(SettingsError);

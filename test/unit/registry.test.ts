@@ -37,7 +37,7 @@ describe.each(RULES)('rule $id', (rule) => {
       for (const action of actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$/);
       // Actions IAM defines no resource type for take "*" only, alone in their statement.
       if (actions.every((action) => WITHOUT_RESOURCE_TYPE.includes(action))) expect(resource).toBe('*');
-      else expect(resource).toMatch(/^arn:\$\{AWS::Partition\}:[a-z0-9-]+:/);
+      else for (const arn of [resource].flat()) expect(arn).toMatch(/^arn:\$\{AWS::Partition\}:[a-z0-9-]+:/);
     }
   });
 

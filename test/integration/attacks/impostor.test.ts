@@ -28,7 +28,7 @@ import { assumedRole, madeBy } from '../../support/identities.js';
 import { packageFreshClone, type Resource, resolveSubs } from '../../support/packaged-stack.js';
 
 /** The dev stack's own roles, as the stack sets DRIFTGUARD_ENGINE_ROLE_ARNS. */
-const ENGINE_ROLE_ARNS = ['log-group-guard', 'trail-guard', 'kms-guard', 'mfa-guard', 'sweep'].map(
+const ENGINE_ROLE_ARNS = ['log-group-guard', 'trail-guard', 'kms-guard', 'mfa-guard', 'sweep', 'backup'].map(
   (name) => `arn:aws:iam::${ACCOUNT}:role/driftguard-dev-${name}`,
 );
 

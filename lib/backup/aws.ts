@@ -1,0 +1,190 @@
+/**
+ * The backup's AWS side: CloudWatch Logs export calls, and its records in the state table. Every record's partition key
+ * starts with `backup#`, so that the backup role may touch these items alone (dynamodb:LeadingKeys).
+ */
+import {
+  CloudWatchLogsClient,
+  CreateExportTaskCommand,
+  DescribeExportTasksCommand,
+  DescribeLogGroupsCommand,
+  type ExportTask,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { type AwsClients, arnRegion, awsErrorName, stateRegion } from '../aws.js';
+import { type Notice, publishInput } from '../notices.js';
+import type { Day } from './plan.js';
+import type { BackupLogsApi, BackupReport, BackupStore, ExportTaskView, OwnTask } from './run.js';
+
+/** The partition keys of the backup's records: IAM lets the backup role write these and no other. */
+export const BACKUP_KEY_PREFIX = 'backup#';
+const cursorPk = (region: string) => `${BACKUP_KEY_PREFIX}cursor#${region}`;
+const RUN_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}run` }, sk: { S: 'current' } };
+const TASK_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}task` }, sk: { S: 'current' } };
+
+const view = (task: ExportTask): ExportTaskView => ({
+  taskId: String(task.taskId),
+  taskName: task.taskName,
+  status: task.status?.code,
+  message: task.status?.message,
+});
+
+export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
+  const logs = (region: string) => aws.client(CloudWatchLogsClient, region);
+  return {
+    async listGroups(region, prefix, token) {
+      const { logGroups = [], nextToken } = await logs(region).send(
+        new DescribeLogGroupsCommand({ ...(prefix ? { logGroupNamePrefix: prefix } : {}), nextToken: token }),
+      );
+      return {
+        groups: logGroups.flatMap((group) =>
+          group.logGroupName
+            ? [
+                {
+                  region,
+                  name: group.logGroupName,
+                  creationTime: group.creationTime,
+                  retentionInDays: group.retentionInDays,
+                },
+              ]
+            : [],
+        ),
+        ...(nextToken ? { next: nextToken } : {}),
+      };
+    },
+    async activeTasks(region) {
+      const found: ExportTaskView[] = [];
+      // DescribeExportTasks takes one status code a call.
+      for (const statusCode of ['RUNNING', 'PENDING'] as const) {
+        let nextToken: string | undefined;
+        do {
+          const page = await logs(region).send(new DescribeExportTasksCommand({ statusCode, nextToken }));
+          // Filtered again here: the status is what decides, whatever the endpoint honours.
+          for (const task of page.exportTasks ?? []) if (task.status?.code === statusCode) found.push(view(task));
+          nextToken = page.nextToken;
+        } while (nextToken);
+      }
+      return found;
+    },
+    async createTask(region, input) {
+      const { taskId } = await logs(region).send(new CreateExportTaskCommand(input));
+      if (!taskId) throw new Error(`CreateExportTask of ${input.logGroupName} returned no task id`);
+      return taskId;
+    },
+    async describeTask(region, taskId) {
+      try {
+        const { exportTasks = [] } = await logs(region).send(new DescribeExportTasksCommand({ taskId }));
+        const task = exportTasks.find((t) => t.taskId === taskId);
+        return task ? view(task) : undefined;
+      } catch (error) {
+        if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+/** The backup's records in the state table. */
+export function stateTableStore(aws: AwsClients, table: string): BackupStore {
+  const dynamodb = () => aws.client(DynamoDBClient, stateRegion());
+  const getJson = async <T>(Key: typeof RUN_KEY): Promise<T | undefined> => {
+    const { Item } = await dynamodb().send(new GetItemCommand({ TableName: table, Key, ConsistentRead: true }));
+    return Item?.value?.S ? (JSON.parse(Item.value.S) as T) : undefined;
+  };
+  const putJson = async (Key: typeof RUN_KEY, value: unknown) => {
+    if (value === undefined) await dynamodb().send(new DeleteItemCommand({ TableName: table, Key }));
+    else
+      await dynamodb().send(
+        new PutItemCommand({ TableName: table, Item: { ...Key, value: { S: JSON.stringify(value) } } }),
+      );
+  };
+  return {
+    async cursors(region) {
+      const cursors = new Map<string, Day>();
+      let ExclusiveStartKey: Record<string, { S: string }> | undefined;
+      do {
+        const page = await dynamodb().send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: cursorPk(region) } },
+            ConsistentRead: true,
+            ExclusiveStartKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const group = item.sk?.S;
+          const day = item.lastDay?.S;
+          if (group && day) cursors.set(group, day);
+        }
+        ExclusiveStartKey = page.LastEvaluatedKey as typeof ExclusiveStartKey;
+      } while (ExclusiveStartKey);
+      return cursors;
+    },
+    async cursor(region, group) {
+      const { Item } = await dynamodb().send(
+        new GetItemCommand({
+          TableName: table,
+          Key: { pk: { S: cursorPk(region) }, sk: { S: group } },
+          ConsistentRead: true,
+        }),
+      );
+      return Item?.lastDay?.S;
+    },
+    async saveCursor(region, group, day) {
+      await dynamodb().send(
+        new PutItemCommand({
+          TableName: table,
+          Item: {
+            pk: { S: cursorPk(region) },
+            sk: { S: group },
+            lastDay: { S: day },
+            updatedAt: { S: new Date().toISOString() },
+          },
+        }),
+      );
+    },
+    loadRun: () => getJson<BackupReport>(RUN_KEY),
+    saveRun: (report) => putJson(RUN_KEY, report),
+    loadTask: () => getJson<OwnTask>(TASK_KEY),
+    saveTask: (task) => putJson(TASK_KEY, task),
+  };
+}
+
+/** Records kept in memory, for one process (a dry run without a state table reads no cursor; tests). */
+export function memoryStore(): BackupStore {
+  const cursors = new Map<string, Map<string, Day>>();
+  let run: BackupReport | undefined;
+  let task: OwnTask | undefined;
+  return {
+    cursors: async (region) => new Map(cursors.get(region) ?? []),
+    cursor: async (region, group) => cursors.get(region)?.get(group),
+    saveCursor: async (region, group, day) => {
+      const byGroup = cursors.get(region) ?? new Map<string, Day>();
+      byGroup.set(group, day);
+      cursors.set(region, byGroup);
+    },
+    loadRun: async () => (run === undefined ? undefined : structuredClone(run)),
+    saveRun: async (report) => {
+      run = report === undefined ? undefined : structuredClone(report);
+    },
+    loadTask: async () => task,
+    saveTask: async (value) => {
+      task = value;
+    },
+  };
+}
+
+/** Publishes to the notice topic (in the topic's region); without a topic, notices go nowhere. */
+export function topicPublisher(aws: AwsClients, topic: string | undefined): (notice: Notice) => Promise<void> {
+  return async (notice) => {
+    if (!topic) return;
+    await aws.client(SNSClient, arnRegion(topic) ?? 'us-east-1').send(new PublishCommand(publishInput(notice, topic)));
+  };
+}

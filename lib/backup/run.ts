@@ -1,0 +1,414 @@
+/**
+ * One backup run: for each region and selected log group, each due day exported to the region's bucket, one export task
+ * at a time (CloudWatch Logs runs one active task per account). It waits for its own task until the deadline, then
+ * stops with the run open in the state table; the next run (the 15-minute continuation) resumes from the cursors.
+ * One digest notice per completed run. The AWS calls and the state table are injected (lib/backup/aws.ts).
+ */
+import { awsErrorName } from '../aws.js';
+import type { Notice } from '../notices.js';
+import { type BackupNoticeContext, dangerNotice, digestNotice, failureNotice } from './notices.js';
+import {
+  type Day,
+  exportPrefix,
+  exportRange,
+  exportTaskName,
+  type GroupFacts,
+  type GroupPlan,
+  isActive,
+  planGroup,
+  taskVerdict,
+} from './plan.js';
+import type { BackupReport } from './report.js';
+
+export type { BackupFailure, BackupReport } from './report.js';
+
+export interface ExportTaskView {
+  taskId: string;
+  taskName: string | undefined;
+  status: string | undefined;
+  message: string | undefined;
+}
+
+export interface CreateExportInput {
+  taskName: string;
+  logGroupName: string;
+  from: number;
+  to: number;
+  destination: string;
+  destinationPrefix: string;
+}
+
+/** The CloudWatch Logs calls the backup makes (lib/backup/aws.ts sends them with the SDK). */
+export interface BackupLogsApi {
+  /** One page of the region's log groups whose names start with `prefix` (every group when undefined). */
+  listGroups(
+    region: string,
+    prefix: string | undefined,
+    token: string | undefined,
+  ): Promise<{ groups: GroupFacts[]; next?: string }>;
+  /** The region's RUNNING and PENDING export tasks, whoever started them. */
+  activeTasks(region: string): Promise<ExportTaskView[]>;
+  /** Starts an export; throws LimitExceededException when another task is active. */
+  createTask(region: string, input: CreateExportInput): Promise<string>;
+  /** The task, or undefined when CloudWatch Logs no longer knows it. */
+  describeTask(region: string, taskId: string): Promise<ExportTaskView | undefined>;
+}
+
+/** The export task this job started and has not yet seen finish. */
+export interface OwnTask {
+  taskId: string;
+  taskName: string;
+  region: string;
+  group: string;
+  day: Day;
+  attempt: number;
+  startedAt: string;
+}
+
+/** The backup's records in the state table: a cursor per group, the open run, its own task (lib/backup/aws.ts). */
+export interface BackupStore {
+  /** The last day exported of each group of the region that has one. */
+  cursors(region: string): Promise<Map<string, Day>>;
+  /** The last day exported of one group (read again before each export: another run may have exported it). */
+  cursor(region: string, group: string): Promise<Day | undefined>;
+  saveCursor(region: string, group: string, day: Day): Promise<void>;
+  loadRun(): Promise<BackupReport | undefined>;
+  /** Saves the open run; undefined closes it. */
+  saveRun(report: BackupReport | undefined): Promise<void>;
+  loadTask(): Promise<OwnTask | undefined>;
+  saveTask(task: OwnTask | undefined): Promise<void>;
+}
+
+/** One day of one group: exported (or, in a dry run, to be exported). */
+export interface ExportedDay {
+  outcome: 'exported' | 'planned';
+  region: string;
+  group: string;
+  day: Day;
+  destination: string;
+  taskId?: string;
+}
+
+export interface BackupOptions {
+  regions: string[];
+  /** Each region's bucket (plan.ts bucketsFor). */
+  buckets: Record<string, string>;
+  prefix: string;
+  logGroupPrefixes: string[];
+  sinceDays: number;
+  account: string;
+  dryRun?: boolean;
+  /** Stop, with the run saved, when this time (ms since epoch) is near; undefined waits as long as it takes. */
+  deadline?: number;
+  /** Only continue an open run; with none open, do nothing (the 15-minute continuation). */
+  continueOnly?: boolean;
+  /** How long to wait between looks at a running task or a busy slot. */
+  pollMs?: number;
+  /** Progress per group, for people (the CLI's stderr, the function's log). */
+  onProgress?: (line: string) => void;
+  /** Each day exported (the CLI's --json lines). */
+  onDay?: (day: ExportedDay) => void;
+}
+
+export interface BackupDeps {
+  logs: BackupLogsApi;
+  store: BackupStore;
+  /** Publishes a notice (undefined: no topic configured). */
+  publish: (notice: Notice) => Promise<void>;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_POLL_MS = 10_000;
+/** A CreateExportTask refusal (the bucket's policy or region, the caller's rights): the region waits for a human. */
+const REFUSAL = /^(InvalidParameterException|AccessDeniedException):/;
+
+interface Job {
+  deps: BackupDeps;
+  options: BackupOptions;
+  report: BackupReport;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Groups (region#group) given up on in this invocation, and regions whose bucket refused. */
+  blocked: Set<string>;
+  /** Notices already sent by this run (danger once per group, a refusal once per region and error). */
+  notified: Set<string>;
+  lastProgress: string | undefined;
+}
+
+type DayOutcome = 'exported' | 'done-elsewhere' | 'stopped' | 'given-up' | 'refused' | 'gone';
+
+function newReport(options: BackupOptions, now: number): BackupReport {
+  const startedAt = new Date(now).toISOString();
+  return {
+    runId: `backup-${startedAt}`,
+    startedAt,
+    finishedAt: undefined,
+    regions: options.regions,
+    buckets: options.buckets,
+    prefix: options.prefix,
+    dryRun: options.dryRun ?? false,
+    complete: false,
+    groups: 0,
+    exportedDays: 0,
+    exportedGroups: 0,
+    backlog: 0,
+    lostDays: 0,
+    inDanger: [],
+    failed: [],
+  };
+}
+
+const key = (region: string, group: string) => `${region}#${group}`;
+
+/** A day exported; a group counts once, also when its days span two invocations (groups go one after another). */
+function countExported(report: BackupReport, region: string, group: string) {
+  report.exportedDays += 1;
+  if (report.lastExportedGroup === key(region, group)) return;
+  report.exportedGroups += 1;
+  report.lastExportedGroup = key(region, group);
+}
+
+function progress(job: Job, line: string) {
+  if (line === job.lastProgress) return;
+  job.lastProgress = line;
+  job.options.onProgress?.(line);
+}
+
+function noticeContext(job: Job): BackupNoticeContext {
+  return { account: job.options.account, buckets: job.options.buckets, prefix: job.options.prefix };
+}
+
+async function notifyOnce(job: Job, id: string, notice: Notice) {
+  if (job.notified.has(id)) return;
+  job.notified.add(id);
+  await job.deps.publish(notice);
+}
+
+/** Waits one poll interval, or says no when the deadline comes first (the run then stops, saved, for `reason`). */
+async function waitOnce(job: Job, reason: string): Promise<boolean> {
+  const pollMs = job.options.pollMs ?? DEFAULT_POLL_MS;
+  if (job.options.deadline !== undefined && job.now() + pollMs >= job.options.deadline) {
+    job.report.waiting = reason;
+    return false;
+  }
+  progress(job, `  waiting: ${reason}`);
+  await job.sleep(pollMs);
+  return true;
+}
+
+/** Follows a task of ours to its end: the cursor moves on COMPLETED; FAILED is retried twice, then notified. */
+async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
+  const { logs, store } = job.deps;
+  for (;;) {
+    const view = await logs.describeTask(task.region, task.taskId);
+    // A task CloudWatch Logs no longer knows finished in no known state: it counts as failed.
+    const verdict = view ? taskVerdict(view.status, task.attempt) : taskVerdict('FAILED', task.attempt);
+    if (verdict === 'wait') {
+      if (!(await waitOnce(job, `export task ${task.taskId} (${task.group} ${task.day}) is ${view?.status}`)))
+        return 'stopped';
+      continue;
+    }
+    await store.saveTask(undefined);
+    if (verdict === 'done') {
+      await store.saveCursor(task.region, task.group, task.day);
+      countExported(job.report, task.region, task.group);
+      const destination = `s3://${job.options.buckets[task.region]}/${exportPrefix(job.options.prefix, task.region, task.group, task.day)}/`;
+      progress(job, `  exported ${task.day} -> ${destination}`);
+      job.options.onDay?.({
+        outcome: 'exported',
+        region: task.region,
+        group: task.group,
+        day: task.day,
+        destination,
+        taskId: task.taskId,
+      });
+      return 'exported';
+    }
+    if (verdict === 'retry') {
+      progress(job, `  export task ${task.taskId} ${view?.status ?? 'vanished'}: attempt ${task.attempt + 1}`);
+      return exportDay(job, task.region, task.group, task.day, task.attempt + 1);
+    }
+    const error = `export task ${task.taskId} ${view?.status ?? 'vanished'} ${task.attempt} times${view?.message ? `: ${view.message}` : ''}`;
+    const failure = { region: task.region, group: task.group, day: task.day, error };
+    job.report.failed.push(failure);
+    await notifyOnce(job, `failed#${key(task.region, task.group)}`, failureNotice(failure, noticeContext(job)));
+    return 'given-up';
+  }
+}
+
+/** Starts (or adopts) the export of one day of a group once the account's export slot is free, and follows it. */
+async function exportDay(job: Job, region: string, group: string, day: Day, attempt: number): Promise<DayOutcome> {
+  const { logs, store } = job.deps;
+  const taskName = exportTaskName(region, group, day);
+  for (;;) {
+    const active = await logs.activeTasks(region);
+    const ours = active.find((task) => task.taskName === taskName);
+    let taskId = ours?.taskId;
+    const other = active.find((task) => task.taskName !== taskName && isActive(task.status));
+    if (taskId === undefined && other !== undefined) {
+      const whose = other.taskName?.startsWith('driftguard-backup-') ? 'another backup' : 'not ours';
+      if (!(await waitOnce(job, `the export slot is busy: task ${other.taskId} (${whose}) is ${other.status}`)))
+        return 'stopped';
+      continue;
+    }
+    if (taskId === undefined) {
+      // Another run (the CLI beside the function) may have exported the day since this one read the cursors.
+      const cursor = await store.cursor(region, group);
+      if (cursor !== undefined && cursor >= day) return 'done-elsewhere';
+      try {
+        taskId = await logs.createTask(region, {
+          taskName,
+          logGroupName: group,
+          ...exportRange(day),
+          destination: job.options.buckets[region] ?? '',
+          destinationPrefix: exportPrefix(job.options.prefix, region, group, day),
+        });
+      } catch (error) {
+        const name = awsErrorName(error);
+        if (name === 'LimitExceededException') {
+          if (!(await waitOnce(job, 'the export slot is busy (LimitExceededException)'))) return 'stopped';
+          continue;
+        }
+        if (name === 'ResourceNotFoundException') return 'gone';
+        if (name === 'InvalidParameterException' || name === 'AccessDeniedException') {
+          const failure = { region, group, day, error: `${name}: ${(error as Error).message}` };
+          job.report.failed.push(failure);
+          await notifyOnce(job, `refused#${region}#${name}`, failureNotice(failure, noticeContext(job)));
+          return 'refused';
+        }
+        throw error;
+      }
+    }
+    const task: OwnTask = {
+      taskId,
+      taskName,
+      region,
+      group,
+      day,
+      attempt,
+      startedAt: new Date(job.now()).toISOString(),
+    };
+    await store.saveTask(task);
+    return followTask(job, task);
+  }
+}
+
+async function* groupsOf(logs: BackupLogsApi, region: string, prefixes: string[]): AsyncGenerator<GroupFacts> {
+  // Overlapping prefixes (/app and /app/web) list a group twice; one listing lists each once.
+  const seen = prefixes.length > 1 ? new Set<string>() : undefined;
+  for (const prefix of prefixes.length > 0 ? prefixes : [undefined]) {
+    let token: string | undefined;
+    do {
+      const page = await logs.listGroups(region, prefix, token);
+      for (const group of page.groups) {
+        if (seen?.has(group.name)) continue;
+        seen?.add(group.name);
+        yield group;
+      }
+      token = page.next;
+    } while (token);
+  }
+}
+
+async function notifyDanger(job: Job, plan: GroupPlan) {
+  const danger = plan.danger;
+  if (!danger) return;
+  const id = `danger#${key(plan.region, plan.group)}`;
+  if (job.notified.has(id) || job.report.inDanger.some((d) => key(d.region, d.group) === key(plan.region, plan.group)))
+    return;
+  job.report.inDanger.push({ region: plan.region, group: plan.group, day: danger.day, deletesAt: danger.deletesAt });
+  if (!job.report.dryRun) await notifyOnce(job, id, dangerNotice(plan, noticeContext(job), job.now()));
+}
+
+/** Saves the open run (not in a dry run) and returns it, incomplete. */
+async function pause(job: Job): Promise<BackupReport> {
+  if (!job.report.dryRun) await job.deps.store.saveRun(job.report);
+  return job.report;
+}
+
+/**
+ * Runs (or continues) a backup; returns its report, complete or not (then the run is open in the state table), or
+ * undefined when asked only to continue and no run is open. A dry run reads and plans, and writes nothing.
+ */
+export async function runBackup(deps: BackupDeps, options: BackupOptions): Promise<BackupReport | undefined> {
+  const now = deps.now ?? Date.now;
+  const dryRun = options.dryRun ?? false;
+  const saved = dryRun ? undefined : await deps.store.loadRun();
+  if (options.continueOnly && !saved) return undefined;
+  const report = saved ?? newReport(options, now());
+  const job: Job = {
+    deps,
+    options,
+    report,
+    now,
+    sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    blocked: new Set(),
+    notified: new Set(report.inDanger.map((d) => `danger#${key(d.region, d.group)}`)),
+    lastProgress: undefined,
+  };
+  // What an earlier invocation of this run gave up on stays so for the run, and is not notified again.
+  for (const failure of report.failed) {
+    const refusal = REFUSAL.exec(failure.error)?.[1];
+    job.blocked.add(refusal ? failure.region : key(failure.region, failure.group));
+    job.notified.add(refusal ? `refused#${failure.region}#${refusal}` : `failed#${key(failure.region, failure.group)}`);
+  }
+  report.waiting = undefined;
+  // The task a previous run left running comes first: its day is the oldest of its group.
+  const own = dryRun ? undefined : await deps.store.loadTask();
+  if (own) {
+    progress(job, `${own.region} ${own.group}: following export task ${own.taskId} (${own.day})`);
+    const outcome = await followTask(job, own);
+    if (outcome === 'stopped') return pause(job);
+    if (outcome === 'given-up') job.blocked.add(key(own.region, own.group));
+    if (outcome === 'refused') job.blocked.add(own.region);
+  }
+  let groups = 0;
+  let backlog = 0;
+  let lost = 0;
+  for (const region of report.regions) {
+    const cursors = await deps.store.cursors(region);
+    for await (const facts of groupsOf(deps.logs, region, options.logGroupPrefixes)) {
+      groups += 1;
+      const plan = planGroup(facts, cursors.get(facts.name), { now: now(), sinceDays: options.sinceDays });
+      lost += plan.lost.length;
+      await notifyDanger(job, plan);
+      if (plan.due.length === 0) continue;
+      progress(
+        job,
+        `${region} ${facts.name}: ${plan.due.length} day${plan.due.length > 1 ? 's' : ''} due (${plan.due[0]}..${plan.due[plan.due.length - 1]})`,
+      );
+      for (const [index, day] of plan.due.entries()) {
+        if (job.blocked.has(region) || job.blocked.has(key(region, facts.name))) {
+          backlog += plan.due.length - index;
+          break;
+        }
+        if (dryRun) {
+          countExported(report, region, facts.name);
+          const destination = `s3://${options.buckets[region]}/${exportPrefix(options.prefix, region, facts.name, day)}/`;
+          options.onDay?.({ outcome: 'planned', region, group: facts.name, day, destination });
+          continue;
+        }
+        const outcome = await exportDay(job, region, facts.name, day, 1);
+        if (outcome === 'stopped') return pause(job);
+        if (outcome === 'gone') break;
+        if (outcome === 'given-up' || outcome === 'refused') {
+          job.blocked.add(outcome === 'refused' ? region : key(region, facts.name));
+          // This day and the group's later ones stay due.
+          backlog += plan.due.length - index;
+          break;
+        }
+      }
+    }
+  }
+  report.groups = groups;
+  report.backlog = backlog;
+  report.lostDays = lost;
+  report.complete = true;
+  report.finishedAt = new Date(now()).toISOString();
+  if (!dryRun) {
+    await deps.store.saveRun(undefined);
+    await deps.publish(digestNotice(report, noticeContext(job)));
+  }
+  return report;
+}

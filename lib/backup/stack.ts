@@ -1,0 +1,196 @@
+/**
+ * What the stack holds for the log backup (scripts/serverless-manifest.ts adds it): the scheduled function, its
+ * least-privilege role, and (unless the backupBucket param names one) the backup bucket in the home region with its
+ * policy. The bucket policy is one function for the stack and the emulator's provisioning alike.
+ */
+import type { PolicyStatement } from '../manifest.js';
+import { readBackupSettings, SettingsError } from '../settings.js';
+
+/** Where in the bucket the exports go; the bucket policy lets CloudWatch Logs write under it alone. */
+export const BACKUP_PREFIX = 'exported-logs';
+export const BACKUP_FUNCTION_KEY = 'backup';
+
+export interface BucketPolicyNames {
+  partition: string;
+  bucket: string;
+  region: string;
+  account: string;
+  prefix: string;
+}
+
+/**
+ * The bucket's policy: TLS only; CloudWatch Logs of the bucket's region may read the bucket's ACL and put objects
+ * under the prefix with bucket-owner-full-control, for this account's log groups alone (aws:SourceAccount).
+ */
+export function backupBucketPolicy({ partition, bucket, region, account, prefix }: BucketPolicyNames) {
+  const bucketArn = `arn:${partition}:s3:::${bucket}`;
+  const logs = { Service: `logs.${region}.amazonaws.com` };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      {
+        Sid: 'CloudWatchLogsChecksBucketAcl',
+        Effect: 'Allow',
+        Principal: logs,
+        Action: 's3:GetBucketAcl',
+        Resource: bucketArn,
+        Condition: { StringEquals: { 'aws:SourceAccount': account } },
+      },
+      {
+        Sid: 'CloudWatchLogsWritesExports',
+        Effect: 'Allow',
+        Principal: logs,
+        Action: 's3:PutObject',
+        Resource: `${bucketArn}/${prefix}/*`,
+        Condition: {
+          StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': account },
+        },
+      },
+    ],
+  };
+}
+
+/** A template value with every string that names a ${...} wrapped in Fn::Sub. */
+function sub(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('${') ? { 'Fn::Sub': value } : value;
+  if (Array.isArray(value)) return value.map(sub);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sub(v)]));
+  return value;
+}
+
+export interface BackupStackOptions {
+  stage: string;
+  functionName: string;
+  /** The backupBucket param: empty for the stack's own bucket. */
+  bucket: string;
+  schedule: string;
+  coldAfterDays: number;
+  /** The rest of the backup's settings, as the function's environment. */
+  environment: Record<string, string>;
+}
+
+const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
+
+/** The backup role: list groups and export them, follow its tasks, its own records, its notices; nothing else. */
+export function backupRoleStatements(functionName: string): PolicyStatement[] {
+  return [
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: {
+        'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
+      },
+    },
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateExportTask', 'logs:DescribeLogGroups'],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*' },
+    },
+    // DescribeExportTasks takes no resource type (IAM's service authorization reference): "*".
+    { Effect: 'Allow', Action: ['logs:DescribeExportTasks'], Resource: '*' },
+    { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'NoticeTopic' } },
+    { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
+    // Its own records only: every partition key it reads or writes starts with backup#.
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      Resource: { 'Fn::Sub': STATE_TABLE },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['backup#*'] } },
+    },
+  ];
+}
+
+/** The function and (for the stack's own bucket) the bucket and its policy; the role is backupRoleStatements'. */
+export function backupStack(options: BackupStackOptions) {
+  // Bad params stop the packaging, named as the function would name them at its start.
+  readBackupSettings({ ...options.environment, DRIFTGUARD_BACKUP_BUCKET: options.bucket });
+  if (!Number.isInteger(options.coldAfterDays) || options.coldAfterDays < 0)
+    throw new SettingsError(
+      `backupColdAfterDays=${options.coldAfterDays} is invalid: allowed values are whole days from 0`,
+    );
+  const ownBucket = options.bucket === '';
+  const bucketEnv = ownBucket ? { Ref: 'BackupBucket' } : options.bucket;
+  const fn = {
+    name: options.functionName,
+    handler: 'index.handler',
+    description: 'Exports every finished day of every selected log group to the backup bucket, one task at a time',
+    role: 'BackupRole',
+    package: { artifact: `.build/${BACKUP_FUNCTION_KEY}.zip` },
+    environment: { ...options.environment, DRIFTGUARD_BACKUP_BUCKET: bucketEnv },
+    timeout: 900,
+    memorySize: 256,
+    reservedConcurrency: 1,
+    maximumRetryAttempts: 0,
+    events: [
+      { schedule: { rate: [options.schedule], input: { continue: false } } },
+      // The sweep's tick: continues a run left open while work is left (nothing to do otherwise).
+      { schedule: { rate: ['rate(15 minutes)'], input: { continue: true } } },
+    ],
+  };
+  const resources: Record<string, unknown> = {};
+  if (ownBucket) {
+    resources.BackupBucket = {
+      Type: 'AWS::S3::Bucket',
+      // The backups outlive the stack.
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: { 'Fn::Sub': `driftguard-${options.stage}-backup-\${AWS::AccountId}-\${AWS::Region}` },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            {
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': ['LogKey', 'Arn'] },
+              },
+              BucketKeyEnabled: true,
+            },
+          ],
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              Id: 'colder-after-days',
+              Status: 'Enabled',
+              Transitions: [{ StorageClass: 'GLACIER', TransitionInDays: options.coldAfterDays }],
+              NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER', TransitionInDays: options.coldAfterDays }],
+            },
+          ],
+        },
+      },
+    };
+    resources.BackupBucketPolicy = {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: { Ref: 'BackupBucket' },
+        PolicyDocument: sub(
+          backupBucketPolicy({
+            partition: '${AWS::Partition}',
+            bucket: '${BackupBucket}',
+            region: '${AWS::Region}',
+            account: '${AWS::AccountId}',
+            prefix: BACKUP_PREFIX,
+          }),
+        ),
+      },
+    };
+  }
+  return { function: fn, resources };
+}
