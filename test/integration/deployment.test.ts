@@ -52,6 +52,7 @@ const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-trail-guard`,
   `${ROLE}driftguard-dev-kms-guard`,
   `${ROLE}driftguard-dev-mfa-guard`,
+  `${ROLE}driftguard-dev-activity-guard`,
   `${ROLE}driftguard-dev-guardduty-guard`,
   `${ROLE}driftguard-dev-sweep`,
   `${ROLE}driftguard-dev-backup`,
@@ -64,6 +65,8 @@ const GUARD_RULE_ARNS = [
   `${RULE}driftguard-dev-kmsGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-2`,
+  `${RULE}driftguard-dev-activityGuard-rule-1`,
+  `${RULE}driftguard-dev-activityGuard-rule-2`,
   `${RULE}driftguard-dev-guarddutyGuard-rule-1`,
 ].map(sub);
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
@@ -173,6 +176,17 @@ const FORWARDER_ENVIRONMENT = {
   DRIFTGUARD_FORWARD_REGIONS: '',
 };
 
+const ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:*');
+const ENGINE_ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*');
+/** Linking a trail to the stack's activity group hands CloudTrail the stack's delivery role only. */
+const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}driftguard-*-activity-delivery`), {
+  StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' },
+});
+const ACTIVITY_ENVIRONMENT = {
+  DRIFTGUARD_ACTIVITY_LOG_GROUP: { Ref: 'ActivityLogGroup' },
+  DRIFTGUARD_ACTIVITY_DELIVERY_ROLE_ARN: { 'Fn::GetAtt': ['ActivityDeliveryRole', 'Arn'] },
+};
+
 const GUARD_STATE = [
   'dynamodb:DeleteItem',
   'dynamodb:GetItem',
@@ -242,6 +256,7 @@ const SETTINGS_ENVIRONMENT = {
   DRIFTGUARD_SWEEP_REGIONS: '',
   DRIFTGUARD_SWEEP_RATE_LIMITS: '',
   DRIFTGUARD_ENGINE_ROLE_ARNS: sub(ENGINE_ROLE_ARNS.join(',')),
+  DRIFTGUARD_STAGE: 'dev',
   POWERTOOLS_SERVICE_NAME: 'driftguard',
   NODE_OPTIONS: '--enable-source-maps',
 };
@@ -336,6 +351,46 @@ const GUARDS: ExpectedGuard[] = [
     environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' } },
   },
   {
+    id: 'ActivityGuard',
+    functionName: 'driftguard-dev-activityGuard',
+    ruleNames: ['driftguard-dev-activityGuard-rule-1', 'driftguard-dev-activityGuard-rule-2'],
+    artifact: 'activity-guard.zip',
+    roleName: 'driftguard-dev-activity-guard',
+    patterns: [
+      pattern('aws.logs', [API_CALL], ['DeleteLogGroup', 'DeleteMetricFilter', 'PutMetricFilter']),
+      pattern('aws.cloudwatch', [API_CALL], ['DeleteAlarms', 'DisableAlarmActions', 'PutMetricAlarm']),
+    ],
+    statements: [
+      allow(
+        [
+          'logs:CreateLogGroup',
+          'logs:DescribeLogGroups',
+          'logs:DescribeMetricFilters',
+          'logs:PutMetricFilter',
+          'logs:PutRetentionPolicy',
+        ],
+        LOG_GROUPS,
+      ),
+      allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(
+        [
+          'cloudtrail:DescribeTrails',
+          'cloudtrail:GetEventSelectors',
+          'cloudtrail:GetInsightSelectors',
+          'cloudtrail:GetTrailStatus',
+          'cloudtrail:ListTags',
+          'cloudtrail:UpdateTrail',
+        ],
+        TRAILS,
+      ),
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
+      PASS_DELIVERY_ROLE,
+      ...ownNeeds('driftguard-dev-activityGuard'),
+    ],
+    environment: { ...SETTINGS_ENVIRONMENT, ...ACTIVITY_ENVIRONMENT },
+  },
+  {
     id: 'GuarddutyGuard',
     functionName: 'driftguard-dev-guarddutyGuard',
     ruleNames: ['driftguard-dev-guarddutyGuard-rule-1'],
@@ -421,10 +476,18 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'logs-CreateLogGroup-failed-ResourceAlreadyExists.json': null,
   'logs-CreateLogGroup-plain.json': 'LogGroupGuard',
   'logs-CreateLogGroup-with-kmsKeyId.json': 'LogGroupGuard',
+  'logs-DeleteLogGroup-activity.json': 'ActivityGuard',
+  'logs-DeleteMetricFilter-activity.json': 'ActivityGuard',
   'logs-DeleteRetentionPolicy.json': 'LogGroupGuard',
   'logs-DisassociateKmsKey.json': 'LogGroupGuard',
+  'logs-PutMetricFilter-activity-narrowed.json': 'ActivityGuard',
+  'logs-PutMetricFilter-by-remediation-engine.json': null,
   'logs-PutRetentionPolicy-by-remediation-engine.json': null,
   'logs-PutRetentionPolicy.json': 'LogGroupGuard',
+  'monitoring-DeleteAlarms-activity.json': 'ActivityGuard',
+  'monitoring-DisableAlarmActions-activity.json': 'ActivityGuard',
+  'monitoring-DisableAlarmActions-failed-AccessDenied.json': null,
+  'monitoring-PutMetricAlarm-attacker-topic.json': 'ActivityGuard',
   // With MFA or without, every console sign-in reaches the guard, which decides.
   'signin-ConsoleLogin-assumed-role-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-iam-user.json': 'MfaGuard',
@@ -443,6 +506,15 @@ describe('the packaged template', () => {
       .map(([id, resource]) => `${id} ${resource.Type}`)
       .sort();
     expect(ids).toEqual([
+      'ActivityDeliveryRole AWS::IAM::Role',
+      'ActivityGuardErrorsAlarm AWS::CloudWatch::Alarm',
+      'ActivityGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'ActivityGuardEventBridgeLambdaPermission2 AWS::Lambda::Permission',
+      'ActivityGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'ActivityGuardLambdaFunction AWS::Lambda::Function',
+      'ActivityGuardLogGroup AWS::Logs::LogGroup',
+      'ActivityGuardRole AWS::IAM::Role',
+      'ActivityLogGroup AWS::Logs::LogGroup',
       'BackupBucket AWS::S3::Bucket',
       'BackupBucketPolicy AWS::S3::BucketPolicy',
       'BackupErrorsAlarm AWS::CloudWatch::Alarm',
@@ -457,6 +529,8 @@ describe('the packaged template', () => {
       'DeadLetterQueue AWS::SQS::Queue',
       'DeadLetterQueueAlarm AWS::CloudWatch::Alarm',
       'DeadLetterQueuePolicy AWS::SQS::QueuePolicy',
+      'DriftguarddevactivityGuardrule1EventBridgeRule AWS::Events::Rule',
+      'DriftguarddevactivityGuardrule2EventBridgeRule AWS::Events::Rule',
       'DriftguarddevguarddutyGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevkmsGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevlogGroupGuardrule1EventBridgeRule AWS::Events::Rule',
@@ -599,6 +673,7 @@ describe('the sweep function', () => {
         ...SETTINGS_ENVIRONMENT,
         DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' },
         DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
+        ...ACTIVITY_ENVIRONMENT,
         ...FORWARDER_ENVIRONMENT,
       },
     });
@@ -623,13 +698,27 @@ describe('the sweep function', () => {
     expect(role?.Policies).toHaveLength(1);
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
       DENY_OTHER_FUNCTIONS('driftguard-dev-sweep'),
-      LOG_GROUP_RULE[0],
+      allow(
+        [
+          'logs:AssociateKmsKey',
+          'logs:CreateLogGroup',
+          'logs:DescribeLogGroups',
+          'logs:DescribeMetricFilters',
+          'logs:ListTagsForResource',
+          'logs:PutMetricFilter',
+          'logs:PutRetentionPolicy',
+        ],
+        LOG_GROUPS,
+      ),
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
       allow(TRAIL_ACTIONS, TRAILS),
       allow(['guardduty:CreateDetector', 'guardduty:ListDetectors', 'kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
+      allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
+      PASS_DELIVERY_ROLE,
       allow(GUARDDUTY_ACTIONS, DETECTORS),
       GUARDDUTY_SERVICE_ROLE,
       ...FORWARDER_RULE,
@@ -1014,7 +1103,7 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     const rules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
       .filter((rule) => rule.Properties.EventPattern !== undefined);
-    expect(rules).toHaveLength(6);
+    expect(rules).toHaveLength(8);
     const reached: string[] = [];
     for (const rule of rules) {
       // As CloudFormation would deploy it in the samples' account.
