@@ -345,7 +345,12 @@ async function keepRecords(
 const withoutFollows = (records: EngineRecord[] | undefined) =>
   records?.filter(
     (record) =>
-      !((record.kind === 'trail-baseline' || record.kind === 'guardduty-baseline') && record.mode === 'follow'),
+      !(
+        (record.kind === 'trail-baseline' ||
+          record.kind === 'config-baseline' ||
+          record.kind === 'guardduty-baseline') &&
+        record.mode === 'follow'
+      ),
   );
 
 function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {

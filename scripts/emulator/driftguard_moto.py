@@ -48,6 +48,7 @@ except ImportError as import_error:  # pragma: no cover - exercised by the launc
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from event_pattern import patch_events_pattern_matching  # noqa: E402 - needs moto, checked above
 import cloudwatch_patches  # noqa: E402 - needs moto, checked above
+import config_patches  # noqa: E402 - needs moto, checked above
 import guardduty_patches  # noqa: E402 - needs moto, checked above
 import logs_export_patches  # noqa: E402 - needs moto, checked above
 
@@ -528,6 +529,7 @@ def apply_patches() -> None:
     patch_kms_key_arns()
     patch_cloudtrail_bucket_checks()
     cloudwatch_patches.apply()
+    config_patches.apply()
     guardduty_patches.apply()
     logs_export_patches.apply()
 

@@ -3,6 +3,7 @@
  * (after creating whatever state that call needs). One reenactment per trigger; a test keeps them in step with the rules.
  */
 import { activityReenactments } from './activity.js';
+import { configReenactments } from './config.js';
 import { guarddutyReenactments } from './guardduty.js';
 import { kmsReenactments } from './kms.js';
 import { logGroupReenactments } from './log-groups.js';
@@ -18,5 +19,6 @@ export const REENACTMENTS: Record<string, Reenactment> = {
   ...kmsReenactments,
   ...mfaReenactments,
   ...activityReenactments,
+  ...configReenactments,
   ...guarddutyReenactments,
 };

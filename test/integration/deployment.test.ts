@@ -52,6 +52,7 @@ const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-trail-guard`,
   `${ROLE}driftguard-dev-kms-guard`,
   `${ROLE}driftguard-dev-mfa-guard`,
+  `${ROLE}driftguard-dev-config-guard`,
   `${ROLE}driftguard-dev-activity-guard`,
   `${ROLE}driftguard-dev-guardduty-guard`,
   `${ROLE}driftguard-dev-sweep`,
@@ -65,6 +66,7 @@ const GUARD_RULE_ARNS = [
   `${RULE}driftguard-dev-kmsGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-2`,
+  `${RULE}driftguard-dev-configGuard-rule-1`,
   `${RULE}driftguard-dev-activityGuard-rule-1`,
   `${RULE}driftguard-dev-activityGuard-rule-2`,
   `${RULE}driftguard-dev-guarddutyGuard-rule-1`,
@@ -149,6 +151,23 @@ const MFA_RULES = [
     ArnEquals: { 'iam:PolicyARN': sub('${MfaQuarantinePolicy}') },
   }),
 ];
+/** The customer-managed Config recorders of any region (IAM's ConfigurationRecorder resource type). */
+const RECORDERS = sub('arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*');
+const CONFIG_RECORDER_ACTIONS = [
+  'config:DescribeConfigurationRecorderStatus',
+  'config:DescribeConfigurationRecorders',
+  'config:PutConfigurationRecorder',
+  'config:StartConfigurationRecorder',
+];
+/** IAM gives the delivery-channel calls no resource type: "*". */
+const CONFIG_CHANNEL_ACTIONS = [
+  'config:DescribeDeliveryChannelStatus',
+  'config:DescribeDeliveryChannels',
+  'config:PutDeliveryChannel',
+];
+const PASS_ROLE_TO_CONFIG = allow(['iam:PassRole'], ROLES, {
+  StringEquals: { 'iam:PassedToService': 'config.amazonaws.com' },
+});
 /** The forwarders of the other regions (lib/rules/region-forwarders.ts), each by name: the sweep keeps them in place. */
 const FORWARDERS = ['', '-2', '-3', '-4'].map((suffix) =>
   sub(`arn:\${AWS::Partition}:events:*:\${AWS::AccountId}:rule/\${ForwardRole}${suffix}`),
@@ -351,6 +370,36 @@ const GUARDS: ExpectedGuard[] = [
     environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' } },
   },
   {
+    id: 'ConfigGuard',
+    functionName: 'driftguard-dev-configGuard',
+    ruleNames: ['driftguard-dev-configGuard-rule-1'],
+    artifact: 'config-guard.zip',
+    roleName: 'driftguard-dev-config-guard',
+    patterns: [
+      pattern(
+        'aws.config',
+        [API_CALL],
+        [
+          'DeleteConfigurationRecorder',
+          'DeleteDeliveryChannel',
+          'PutConfigurationRecorder',
+          'PutDeliveryChannel',
+          'StopConfigurationRecorder',
+        ],
+      ),
+    ],
+    statements: [
+      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
+      allow(CONFIG_CHANNEL_ACTIONS, ANY),
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      // Declared with PutConfigurationRecorder, the command that hands Config its role.
+      PASS_ROLE_TO_CONFIG,
+      ...ownNeeds('driftguard-dev-configGuard'),
+    ],
+    // The stack's own ARN: the deploy-time capture answers only its own stack's requests.
+    environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
+  },
+  {
     id: 'ActivityGuard',
     functionName: 'driftguard-dev-activityGuard',
     ruleNames: ['driftguard-dev-activityGuard-rule-1', 'driftguard-dev-activityGuard-rule-2'],
@@ -428,6 +477,15 @@ const GUARDS: ExpectedGuard[] = [
 /** Which function each sample reaches: none for a failed call or one made by the engine's own roles. */
 const SAMPLE_ROUTES: Record<string, string | null> = {
   'cloudtrail-CreateTrail-by-remediation-engine.json': null,
+  'config-DeleteConfigurationRecorder.json': 'ConfigGuard',
+  'config-DeleteDeliveryChannel.json': 'ConfigGuard',
+  'config-PutConfigurationRecorder-by-remediation-engine.json': null,
+  'config-PutConfigurationRecorder-narrowed-daily.json': 'ConfigGuard',
+  'config-PutDeliveryChannel-other-bucket.json': 'ConfigGuard',
+  'config-StopConfigurationRecorder-failed-NoSuchRecorder.json': null,
+  // Service-linked recorders are the handler's to tell apart: the pattern delivers them.
+  'config-StopConfigurationRecorder-service-linked.json': 'ConfigGuard',
+  'config-StopConfigurationRecorder.json': 'ConfigGuard',
   'cloudtrail-CreateTrail.json': 'TrailGuard',
   'cloudtrail-DeleteTrail-by-arn.json': 'TrailGuard',
   'cloudtrail-DeleteTrail-by-name.json': 'TrailGuard',
@@ -526,11 +584,19 @@ describe('the packaged template', () => {
       'BackupLambdaPermissionEventsRuleSchedule2 AWS::Lambda::Permission',
       'BackupLogGroup AWS::Logs::LogGroup',
       'BackupRole AWS::IAM::Role',
+      'ConfigBaselineCapture Custom::ConfigBaselineCapture',
+      'ConfigGuardErrorsAlarm AWS::CloudWatch::Alarm',
+      'ConfigGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'ConfigGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'ConfigGuardLambdaFunction AWS::Lambda::Function',
+      'ConfigGuardLogGroup AWS::Logs::LogGroup',
+      'ConfigGuardRole AWS::IAM::Role',
       'DeadLetterQueue AWS::SQS::Queue',
       'DeadLetterQueueAlarm AWS::CloudWatch::Alarm',
       'DeadLetterQueuePolicy AWS::SQS::QueuePolicy',
       'DriftguarddevactivityGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevactivityGuardrule2EventBridgeRule AWS::Events::Rule',
+      'DriftguarddevconfigGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevguarddutyGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevkmsGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevlogGroupGuardrule1EventBridgeRule AWS::Events::Rule',
@@ -713,9 +779,20 @@ describe('the sweep function', () => {
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
       allow(TRAIL_ACTIONS, TRAILS),
-      allow(['guardduty:CreateDetector', 'guardduty:ListDetectors', 'kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
+      allow(
+        [
+          ...CONFIG_CHANNEL_ACTIONS,
+          'guardduty:CreateDetector',
+          'guardduty:ListDetectors',
+          'kms:ListKeys',
+          's3:ListAllMyBuckets',
+        ],
+        ANY,
+      ),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
+      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
+      PASS_ROLE_TO_CONFIG,
       allow(['cloudwatch:DescribeAlarms'], ALARMS),
       allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
       PASS_DELIVERY_ROLE,
@@ -1103,7 +1180,7 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     const rules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
       .filter((rule) => rule.Properties.EventPattern !== undefined);
-    expect(rules).toHaveLength(8);
+    expect(rules).toHaveLength(9);
     const reached: string[] = [];
     for (const rule of rules) {
       // As CloudFormation would deploy it in the samples' account.

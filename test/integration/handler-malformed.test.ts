@@ -35,6 +35,9 @@ const OWNERS: [guard: string, sample: string][] = [
   ['kms-guard', 'kms-DisableKey'],
   ['mfa-guard', 'iam-DeactivateMFADevice-iam-user'],
   ['mfa-guard', 'signin-ConsoleLogin-no-MFA-iam-user'],
+  ['config-guard', 'config-StopConfigurationRecorder'],
+  ['activity-guard', 'logs-DeleteMetricFilter-activity'],
+  ['activity-guard', 'monitoring-DeleteAlarms-activity'],
   ['guardduty-guard', 'guardduty-DeleteDetector'],
 ];
 
@@ -106,6 +109,26 @@ const PARAMETER_BREAKS: [guard: string, label: string, event: Json][] = [
 
 PARAMETER_BREAKS.push(
   [
+    'config-guard',
+    'a missing recorder name',
+    broken('config-StopConfigurationRecorder', (e) => (e.detail.requestParameters = {})),
+  ],
+  [
+    'config-guard',
+    'a channel that is not an object',
+    broken('config-PutDeliveryChannel-other-bucket', (e) => (e.detail.requestParameters.deliveryChannel = 'default')),
+  ],
+  [
+    'activity-guard',
+    'a metric filter event without its filterName',
+    broken('logs-DeleteMetricFilter-activity', (e) => delete e.detail.requestParameters.filterName),
+  ],
+  [
+    'activity-guard',
+    'an alarm event without alarmNames',
+    broken('monitoring-DeleteAlarms-activity', (e) => (e.detail.requestParameters = {})),
+  ],
+  [
     'guardduty-guard',
     'a missing detectorId',
     broken('guardduty-DeleteDetector', (e) => (e.detail.requestParameters = {})),
@@ -134,6 +157,8 @@ const FUNCTION_ENTRIES: Record<string, () => Promise<{ handler: GuardHandler }>>
   'trail-guard': () => import('../../functions/trail-guard.js'),
   'kms-guard': () => import('../../functions/kms-guard.js'),
   'mfa-guard': () => import('../../functions/mfa-guard.js'),
+  'config-guard': () => import('../../functions/config-guard.js'),
+  'activity-guard': () => import('../../functions/activity-guard.js'),
   'guardduty-guard': () => import('../../functions/guardduty-guard.js'),
 };
 

@@ -34,6 +34,7 @@ const RULE = {
   keys: 'kms-key-protection',
   users: 'iam-user-mfa-quarantine',
   activity: 'activity-alarms',
+  config: 'config-recorder-on',
   guardduty: 'guardduty-enabled',
 };
 
@@ -121,6 +122,11 @@ async function pagesInOrder(): Promise<{ name: string; items: string[] }[]> {
       })),
     )),
     ...userPages,
+    // One item a region: AWS Config's recording there (none in these regions: a human is asked to turn it on).
+    ...REGIONS.map((region) => ({
+      name: `config of ${region}`,
+      items: [keyOf(RULE.config, region, `config ${region}`)],
+    })),
     // No multi-region trail here: the activity pass looks once, in the home region, and has nothing to alarm on.
     { name: 'activity alarms', items: [keyOf(RULE.activity, 'us-east-1', 'CloudWatch.1-14')] },
     // One item per region: its GuardDuty detector (none here: the sweep enables it).
@@ -167,7 +173,9 @@ describe('the sweep’s resume matrix', () => {
     ['keys of us-east-1', 'inside the key pass, at a region boundary'],
     ['users, page 1', 'inside the user pass, mid-region (an IAM marker)'],
     ['users, page 3', 'at the end of the user pass'],
-    ['activity alarms', 'after the very last page'],
+    ['config of eu-west-1', 'at the end of the config pass'],
+    ['activity alarms', 'at the end of the activity pass'],
+    ['GuardDuty of eu-west-1', 'after the very last page'],
   ])('cut after "%s" (%s): the continuation sweeps exactly the rest', async (stopPage) => {
     const pages = await pagesInOrder();
     const cutAt = pages.findIndex((page) => page.name === stopPage);
@@ -196,8 +204,9 @@ describe('the sweep’s resume matrix', () => {
       trails: 2,
       keys: 2,
       users: USERS.length,
+      'config-recorders': REGIONS.length,
       'activity-alarms': 1,
-      guardduty: 2,
+      guardduty: REGIONS.length,
     });
     const counted = Object.values(rest?.counts ?? {}).reduce(
       (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + (b ?? 0), 0),

@@ -16,6 +16,9 @@ const readme = readFileSync('README.md', 'utf8');
 const WITHOUT_RESOURCE_TYPE = [
   'kms:ListKeys',
   's3:ListAllMyBuckets',
+  'config:DescribeDeliveryChannels',
+  'config:DescribeDeliveryChannelStatus',
+  'config:PutDeliveryChannel',
   'guardduty:CreateDetector',
   'guardduty:ListDetectors',
 ];
