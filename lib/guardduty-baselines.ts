@@ -228,6 +228,22 @@ export function longerFrequency(frequency: string, than: string): boolean {
   return (a === -1 ? PUBLISHING_FREQUENCIES.length : a) > (b === -1 ? PUBLISHING_FREQUENCIES.length : b);
 }
 
+/** Canonical JSON (object keys sorted), so that two reads of the same criteria compare equal. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Whether a filter matches the same findings as it did (its criteria; the rank only orders filters). */
+export function sameCriteria(was: FilterConfig | undefined, now: FilterConfig): boolean {
+  return was !== undefined && canonical(was.findingCriteria ?? {}) === canonical(now.findingCriteria ?? {});
+}
+
 /** What `now` lost against `baseline`, in words (empty: nothing weaker; the baseline may follow). */
 export function detectorLosses(baseline: DetectorConfig, now: DetectorConfig): string[] {
   const lost: string[] = [];
@@ -237,18 +253,30 @@ export function detectorLosses(baseline: DetectorConfig, now: DetectorConfig): s
   }
   if (longerFrequency(now.findingPublishingFrequency, baseline.findingPublishingFrequency))
     lost.push(`findings published ${now.findingPublishingFrequency} instead of ${baseline.findingPublishingFrequency}`);
+  // An ARCHIVE filter deleted is a suppression removed: no loss.
   for (const filter of baseline.filters)
-    if (!now.filters.some((f) => f.name === filter.name)) lost.push(`filter ${filter.name} deleted`);
+    if (filter.action !== 'ARCHIVE' && !now.filters.some((f) => f.name === filter.name))
+      lost.push(`filter ${filter.name} deleted`);
   for (const filter of now.filters) {
     const was = baseline.filters.find((f) => f.name === filter.name);
     if (filter.action === 'ARCHIVE' && was?.action !== 'ARCHIVE') lost.push(`filter ${filter.name} archives findings`);
+    else if (filter.action === 'ARCHIVE' && !sameCriteria(was, filter))
+      lost.push(`filter ${filter.name} archives other findings`);
   }
   for (const d of baseline.destinations)
     if (!now.destinations.some((n) => n.destinationArn === d.destinationArn))
       lost.push(`findings no longer exported to ${d.destinationArn}`);
+  for (const d of now.destinations) {
+    const was = baseline.destinations.find((b) => b.destinationArn === d.destinationArn);
+    if (!was) lost.push(`findings exported to ${d.destinationArn}, which the baseline does not name`);
+    else if (was.kmsKeyArn !== d.kmsKeyArn)
+      lost.push(`findings exported to ${d.destinationArn} under key ${d.kmsKeyArn}`);
+  }
   for (const set of now.trustedIpSets) {
     const was = baseline.trustedIpSets.find((s) => s.id === set.id);
     if (set.status === 'ACTIVE' && was?.status !== 'ACTIVE') lost.push(`trusted IP list ${set.name} active`);
+    else if (set.status === 'ACTIVE' && was?.location !== set.location)
+      lost.push(`trusted IP list ${set.name} reads another list`);
   }
   if (baseline.administrator && now.administrator !== baseline.administrator)
     lost.push(`no longer a member of administrator ${baseline.administrator}`);

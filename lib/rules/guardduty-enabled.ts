@@ -12,6 +12,7 @@ import {
   type CreateFilterCommandInput,
   CreatePublishingDestinationCommand,
   type CreatePublishingDestinationCommandInput,
+  DetectorFeature,
   type DetectorFeatureConfiguration,
   GuardDutyClient,
   UpdateDetectorCommand,
@@ -28,6 +29,7 @@ import {
   GuardDutyBaselineStore,
   longerFrequency,
   readDetector,
+  sameCriteria,
 } from '../guardduty-baselines.js';
 import {
   type ActionOf,
@@ -180,8 +182,30 @@ function baselineRecord(target: GuardDutyTarget, mode: 'first' | 'follow'): Engi
   };
 }
 
-const featureList = (features: Record<string, string>): DetectorFeatureConfiguration[] =>
-  Object.entries(features).map(([Name, Status]) => ({ Name: Name as never, Status: Status as never }));
+const CONFIGURABLE: readonly string[] = Object.values(DetectorFeature);
+
+/**
+ * The features CreateDetector and UpdateDetector accept, from GetDetector's: GetDetector also names the foundational
+ * sources (CLOUD_TRAIL, DNS_LOGS, FLOW_LOGS), which are always on and which the write calls reject (their Name is the
+ * narrower DetectorFeature enum); and naming both EKS_RUNTIME_MONITORING and RUNTIME_MONITORING "will cause an error"
+ * (API_DetectorFeatureConfiguration), so only one goes: RUNTIME_MONITORING, which includes EKS, unless only the EKS
+ * one is on.
+ */
+export function featureList(features: Record<string, string>): DetectorFeatureConfiguration[] {
+  const named = Object.entries(features).filter(([name]) => CONFIGURABLE.includes(name));
+  const status = (name: string) => named.find(([n]) => n === name)?.[1];
+  const eks = status('EKS_RUNTIME_MONITORING');
+  const runtime = status('RUNTIME_MONITORING');
+  const drop =
+    eks === undefined || runtime === undefined
+      ? undefined
+      : runtime !== 'ENABLED' && eks === 'ENABLED'
+        ? 'RUNTIME_MONITORING'
+        : 'EKS_RUNTIME_MONITORING';
+  return named
+    .filter(([name]) => name !== drop)
+    .map(([Name, Status]) => ({ Name: Name as never, Status: Status as never }));
+}
 
 function filterInput(detectorId: string, filter: FilterConfig): CreateFilterCommandInput {
   return {
@@ -210,6 +234,14 @@ async function presentDetector(aws: Parameters<typeof detectorIdIn>[0], region: 
   const id = await detectorIdIn(aws, region);
   if (id === undefined) throw new Error(`no GuardDuty detector in ${region} to restore filters and destinations on`);
   return id;
+}
+
+/** The baseline's filters a restore may put back: NOOP ones (an ARCHIVE one hides findings: a human's call). */
+const restorableFilters = (base: DetectorConfig) => base.filters.filter((f) => f.action !== 'ARCHIVE');
+
+/** The step for an ARCHIVE filter of a deleted detector's baseline: the engine never re-creates a suppression. */
+function archiveNotRecreated(filter: FilterConfig, region: string): string {
+  return `Suppression filter ${filter.name} (ARCHIVE) of the deleted detector was not re-created: the engine never brings back a filter that hides findings. If it is still wanted: aws guardduty create-filter --region ${region} --detector-id <the new detector's id> --name ${filter.name} --action ARCHIVE${filter.rank !== undefined ? ` --rank ${filter.rank}` : ''} --finding-criteria '${JSON.stringify(filter.findingCriteria ?? {})}'.`;
 }
 
 function restoreFilter(detectorId: string | undefined, filter: FilterConfig): GuardDutyAction {
@@ -255,26 +287,58 @@ function silencers(state: GuardDutyState): { findings: Finding[]; steps: string[
   const steps: string[] = [];
   if (!current) return { findings, steps };
   const base = baseline?.config;
-  const newArchives = current.filters.filter(
-    (f) =>
-      f.action === 'ARCHIVE' &&
-      (base ? base.filters.find((b) => b.name === f.name)?.action !== 'ARCHIVE' : f.name === target.filterName),
-  );
-  for (const filter of newArchives) {
-    findings.push({ attribute: `filter ${filter.name}`, before: 'none or NOOP', after: 'ARCHIVE' });
+  // An ARCHIVE filter is told when it is new, when it matches other findings than the baseline's (widened), or when
+  // the event itself made or changed it: never accepted silently, never followed.
+  const archives = current.filters.flatMap((f) => {
+    if (f.action !== 'ARCHIVE') return [];
+    const was = base?.filters.find((b) => b.name === f.name);
+    if (base && was?.action !== 'ARCHIVE') return [{ filter: f, before: 'none or NOOP' }];
+    if (base && !sameCriteria(was, f)) return [{ filter: f, before: 'ARCHIVE with other criteria' }];
+    return f.name === target.filterName
+      ? [{ filter: f, before: base ? 'ARCHIVE (changed by the event)' : 'unknown' }]
+      : [];
+  });
+  for (const { filter, before } of archives) {
+    findings.push({ attribute: `filter ${filter.name}`, before, after: 'ARCHIVE' });
     steps.push(
       `Filter ${filter.name} in ${target.region} archives every new finding matching ${criteriaText(filter)} on arrival: those findings go unseen (not sent to EventBridge, Security Hub, Detective or the S3 export). If that is not intended: aws guardduty delete-filter --region ${target.region} --detector-id ${current.detectorId} --filter-name ${filter.name}.`,
     );
   }
-  const newTrusted = current.trustedIpSets.filter(
-    (s) =>
-      s.status === 'ACTIVE' &&
-      (base ? base.trustedIpSets.find((b) => b.id === s.id)?.status !== 'ACTIVE' : s.id === target.ipSetId),
-  );
-  for (const set of newTrusted) {
-    findings.push({ attribute: `trusted IP list ${set.name}`, before: 'inactive or none', after: 'ACTIVE' });
+  // An active trusted list is told when it is newly active, reads another list than the baseline's (swapped), or the
+  // event touched it (an UpdateIPSet makes GuardDuty reload the object, whose content may have been overwritten).
+  const trusted = current.trustedIpSets.flatMap((s) => {
+    if (s.status !== 'ACTIVE') return [];
+    const was = base?.trustedIpSets.find((b) => b.id === s.id);
+    if (base && was?.status !== 'ACTIVE') return [{ set: s, before: 'inactive or none' }];
+    if (base && was?.location !== s.location)
+      return [{ set: s, before: `ACTIVE, reading ${listPlace(was?.location)}` }];
+    return s.id === target.ipSetId ? [{ set: s, before: base ? 'ACTIVE (reloaded by the event)' : 'unknown' }] : [];
+  });
+  for (const { set, before } of trusted) {
+    findings.push({
+      attribute: `trusted IP list ${set.name}`,
+      before,
+      after: `ACTIVE, reading ${listPlace(set.location)}`,
+    });
     steps.push(
-      `Trusted IP list ${set.name} (${set.location}) is active in ${target.region}: GuardDuty makes no findings for traffic with the addresses it lists, whatever they do. Check who added it and the list's content; if not intended: aws guardduty update-ip-set --region ${target.region} --detector-id ${current.detectorId} --ip-set-id ${set.id} --no-activate.`,
+      `Trusted IP list ${set.name} (${listPlace(set.location)}) is active in ${target.region}: GuardDuty makes no findings for traffic with the addresses it lists, whatever they do. Check who added it and the list's content; if not intended: aws guardduty update-ip-set --region ${target.region} --detector-id ${current.detectorId} --ip-set-id ${set.id} --no-activate.`,
+    );
+  }
+  // The export re-pointed without an event the engine hears (UpdatePublishingDestination): another key makes the
+  // exported findings unreadable to whoever held the baseline's; a destination the baseline does not name sends them
+  // elsewhere. Told, never written: which of the two is wanted is a human's call.
+  for (const d of base ? current.destinations : []) {
+    const was = base?.destinations.find((b) => b.destinationArn === d.destinationArn);
+    if (was && was.kmsKeyArn === d.kmsKeyArn) continue;
+    findings.push({
+      attribute: `publishing destination ${d.destinationArn}`,
+      before: was ? `key ${was.kmsKeyArn}` : 'not in the baseline',
+      after: `key ${d.kmsKeyArn}`,
+    });
+    steps.push(
+      was
+        ? `The export of findings to ${d.destinationArn} in ${target.region} is now encrypted with key ${d.kmsKeyArn} instead of the baseline's ${was.kmsKeyArn}: whoever does not hold the new key cannot read them. If not intended: aws guardduty update-publishing-destination --region ${target.region} --detector-id ${current.detectorId} --destination-id <id from aws guardduty list-publishing-destinations> --destination-properties DestinationArn=${d.destinationArn},KmsKeyArn=${was.kmsKeyArn}.`
+        : `Findings in ${target.region} are exported to ${d.destinationArn} (key ${d.kmsKeyArn}), which the baseline does not name: check who set it up; if not intended: aws guardduty delete-publishing-destination --region ${target.region} --detector-id ${current.detectorId} --destination-id <id from aws guardduty list-publishing-destinations>.`,
     );
   }
   const lostAdmin = base?.administrator && current.administrator !== base.administrator;
@@ -288,6 +352,9 @@ function silencers(state: GuardDutyState): { findings: Finding[]; steps: string[
   }
   return { findings, steps };
 }
+
+/** A list's location without its query string (a presigned URL's would carry a credential and a signature). */
+const listPlace = (location: string | undefined) => (location ?? '(unknown)').split('?')[0];
 
 function criteriaText(filter: FilterConfig): string {
   const criterion = (filter.findingCriteria?.Criterion ?? filter.findingCriteria?.criterion) as
@@ -308,10 +375,15 @@ function detectorRestore(base: DetectorConfig, current: DetectorConfig) {
   const features = Object.entries(base.features).filter(
     ([name, status]) => status === 'ENABLED' && current.features[name] !== 'ENABLED',
   );
-  if (features.length > 0) {
-    params.Features = features.map(([Name]) => ({ Name: Name as never, Status: 'ENABLED' }));
-    for (const [name] of features)
-      findings.push({ attribute: `feature ${name}`, before: current.features[name] ?? 'absent', after: 'ENABLED' });
+  const sent = featureList(Object.fromEntries(features));
+  if (sent.length > 0) {
+    params.Features = sent.map(({ Name }) => ({ Name, Status: 'ENABLED' }));
+    for (const { Name } of sent)
+      findings.push({
+        attribute: `feature ${Name}`,
+        before: current.features[String(Name)] ?? 'absent',
+        after: 'ENABLED',
+      });
   }
   if (longerFrequency(current.findingPublishingFrequency, base.findingPublishingFrequency)) {
     params.FindingPublishingFrequency = base.findingPublishingFrequency as never;
@@ -382,7 +454,8 @@ export function decideGuardDuty(
   }
   const base = baseline.config;
   const restore = detectorRestore(base, current);
-  const filters = base.filters.filter((f) => !current.filters.some((c) => c.name === f.name));
+  // Only NOOP filters are put back: an ARCHIVE filter deleted is a suppression removed, a strengthening.
+  const filters = restorableFilters(base).filter((f) => !current.filters.some((c) => c.name === f.name));
   const destinations = base.destinations.filter(
     (d) => !current.destinations.some((c) => c.destinationArn === d.destinationArn),
   );
@@ -446,11 +519,12 @@ function decideRecreate(state: GuardDutyState, baseline: GuardDutyBaseline): Dec
     ],
     actions: [
       create,
-      ...base.filters.map((f) => restoreFilter(undefined, f)),
+      ...restorableFilters(base).map((f) => restoreFilter(undefined, f)),
       ...base.destinations.map((d) => restoreDestination(undefined, d)),
     ],
     needsHuman: [
       lostFindings,
+      ...base.filters.filter((f) => f.action === 'ARCHIVE').map((f) => archiveNotRecreated(f, target.region)),
       ...(base.administrator ? [reinviteSteps(target.account, base.administrator, target.region)] : []),
     ],
     severity: 'critical',
@@ -555,7 +629,7 @@ export const guarddutyEnabled = defineRule<GuardDutyTarget, GuardDutyState, type
     if (base) {
       const restore = detectorRestore(base, now);
       if (restore) steps.push(`Not restored in ${state.target.region}: ${restore.action.summary}.`);
-      for (const f of base.filters)
+      for (const f of restorableFilters(base))
         if (!now.filters.some((c) => c.name === f.name))
           steps.push(`Filter ${f.name} was not restored in ${state.target.region}.`);
       for (const d of base.destinations)

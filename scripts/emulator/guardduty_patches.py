@@ -6,6 +6,14 @@ them: HTTP 400, X-Amzn-ErrorType BadRequestException, body Type InvalidInputExce
   detector already exists for the current account." Features not named are enabled, except RUNTIME_MONITORING
   (API_CreateDetector: "features not specified are enabled by default", runtime monitoring is opt-in).
 - UpdateDetector: the features named are merged into the detector's (AWS changes only the features in the request).
+- GetDetector also lists the foundational sources CLOUD_TRAIL, DNS_LOGS and FLOW_LOGS, always ENABLED
+  (API_DetectorFeatureConfigurationResult's name: FLOW_LOGS | CLOUD_TRAIL | DNS_LOGS | S3_DATA_EVENTS | ...); the
+  write calls take the narrower DetectorFeatureConfiguration name (S3_DATA_EVENTS | EKS_AUDIT_LOGS |
+  EBS_MALWARE_PROTECTION | RDS_LOGIN_EVENTS | EKS_RUNTIME_MONITORING | LAMBDA_NETWORK_LOGS | RUNTIME_MONITORING, and
+  the SDK's AI_ANALYST | AI_PROTECTION): CreateDetector and UpdateDetector reject any other name, and a request naming
+  both EKS_RUNTIME_MONITORING and RUNTIME_MONITORING ("Specifying both ... will cause an error"), with
+  BadRequestException "The request is rejected because an invalid or out-of-range value is specified as an input
+  parameter."
 - DeleteDetector of an unknown id fails like GetDetector does (the detectorId is not owned by the current account).
 - GetAdministratorAccount answers AWS's camel-case shape ({"administrator": {"accountId", "relationshipStatus"}}).
 - ListFilters, IP sets (Create/List/Get/UpdateIPSet), publishing destinations (Create/List/Describe/Delete), and
@@ -24,8 +32,12 @@ from moto.guardduty import urls as gd_urls
 from moto.guardduty.exceptions import GuardDutyException
 from moto.moto_api._internal import mock_random
 
-# Features a detector has, in AWS's order; all enabled by default except RUNTIME_MONITORING.
+# Features a detector has, in AWS's order; all enabled by default except RUNTIME_MONITORING. The first three are
+# GetDetector's only: foundational sources, always on, never named by a write call.
 DEFAULT_FEATURES = [
+    ("CLOUD_TRAIL", "ENABLED"),
+    ("DNS_LOGS", "ENABLED"),
+    ("FLOW_LOGS", "ENABLED"),
     ("S3_DATA_EVENTS", "ENABLED"),
     ("EKS_AUDIT_LOGS", "ENABLED"),
     ("EBS_MALWARE_PROTECTION", "ENABLED"),
@@ -45,12 +57,27 @@ class BadRequest(GuardDutyException):
         return [("X-Amzn-ErrorType", "BadRequestException")]
 
 
+# The names CreateDetector and UpdateDetector accept (DetectorFeatureConfiguration.name; the SDK's DetectorFeature).
+WRITABLE_FEATURES = {
+    "S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS", "EKS_RUNTIME_MONITORING",
+    "LAMBDA_NETWORK_LOGS", "RUNTIME_MONITORING", "AI_ANALYST", "AI_PROTECTION",
+}
+INVALID_VALUE = "The request is rejected because an invalid or out-of-range value is specified as an input parameter."
+
+
+def _check_named(named: list[dict[str, Any]] | None) -> None:
+    names = [feature.get("name") for feature in named or []]
+    if any(name not in WRITABLE_FEATURES for name in names):
+        raise BadRequest(INVALID_VALUE)
+    if "EKS_RUNTIME_MONITORING" in names and "RUNTIME_MONITORING" in names:
+        raise BadRequest(INVALID_VALUE)
+
+
 def _merge_features(current: list[dict[str, Any]], named: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    _check_named(named)
     by_name = {f["name"]: dict(f) for f in current}
     for feature in named or []:
         name = feature.get("name")
-        if name is None:
-            raise BadRequest("The request is rejected because a feature name is missing.")
         merged = by_name.get(name, {"name": name})
         if "status" in feature:
             merged["status"] = feature["status"]
@@ -150,7 +177,7 @@ def apply() -> None:
         destination_type = self._get_param("destinationType")
         properties = self._get_param("destinationProperties") or {}
         if destination_type != "S3" or not properties.get("destinationArn") or not properties.get("kmsKeyArn"):
-            raise BadRequest("The request is rejected because an invalid or out-of-range value is specified as an input parameter.")
+            raise BadRequest(INVALID_VALUE)
         destination_id = mock_random.get_random_hex(length=32)
         detector.destinations[destination_id] = {
             "destinationId": destination_id,

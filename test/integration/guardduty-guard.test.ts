@@ -102,6 +102,27 @@ describe('guardduty guard against the emulator', () => {
     await expectAsBaseline('eu-west-1');
   });
 
+  it('the emulator, as AWS: GetDetector names the foundational sources, which CreateDetector refuses', async () => {
+    const guardduty = new GuardDutyClient(emulatorClientConfig(testEndpoint(), 'ca-central-1'));
+    const create = (Features: { Name: never; Status: 'ENABLED' }[]) =>
+      guardduty.send(new CreateDetectorCommand({ Enable: true, Features }));
+    const named = (...names: string[]) => names.map((Name) => ({ Name: Name as never, Status: 'ENABLED' as const }));
+
+    for (const refused of [named('CLOUD_TRAIL'), named('EKS_RUNTIME_MONITORING', 'RUNTIME_MONITORING')])
+      await expect(create(refused)).rejects.toMatchObject({
+        name: 'BadRequestException',
+        message: expect.stringMatching(/invalid or out-of-range value/),
+      });
+    expect(await detectorIds('ca-central-1')).toEqual([]);
+    await create(named('RUNTIME_MONITORING'));
+    expect((await readDetector(createAwsClients(), 'ca-central-1'))?.features).toMatchObject({
+      CLOUD_TRAIL: 'ENABLED',
+      DNS_LOGS: 'ENABLED',
+      FLOW_LOGS: 'ENABLED',
+      RUNTIME_MONITORING: 'ENABLED',
+    });
+  });
+
   it('silencers, a failed call and the engine’s own call make no write', async () => {
     // Act
     const report = await replay([

@@ -11,6 +11,7 @@ import {
 import { isSkip } from '../../lib/rule.js';
 import {
   decideGuardDuty,
+  featureList,
   type GuardDutyState,
   type GuardDutyTarget,
   RECREATED_DETECTOR,
@@ -39,6 +40,24 @@ const NOOP_FILTER = {
   action: 'NOOP',
   rank: 1,
   findingCriteria: { Criterion: { type: { Eq: ['x'] } } },
+};
+/** A legitimate suppression rule: port probes on unprotected ports archived. */
+const ARCHIVE_FILTER = {
+  name: 'suppress-scanner',
+  action: 'ARCHIVE',
+  rank: 2,
+  findingCriteria: {
+    Criterion: { type: { Eq: ['Recon:EC2/PortProbeUnprotectedPort'] }, 'service.resourceRole': { Eq: ['TARGET'] } },
+  },
+};
+const TRUSTED = { id: 'ip9', name: 'vpn', status: 'ACTIVE', location: 'https://s3.amazonaws.com/lists/vpn.txt' };
+/** What GetDetector answers: the foundational sources too, and both runtime monitoring features. */
+const GET_DETECTOR_FEATURES = {
+  CLOUD_TRAIL: 'ENABLED',
+  DNS_LOGS: 'ENABLED',
+  FLOW_LOGS: 'ENABLED',
+  ...ENABLED_FEATURES,
+  EKS_RUNTIME_MONITORING: 'ENABLED',
 };
 
 function detector(over: Partial<DetectorConfig> = {}): DetectorConfig {
@@ -157,6 +176,52 @@ describe('longerFrequency and detectorLosses', () => {
     ['the administrator', { administrator: undefined }, ['no longer a member of administrator 210987654321']],
   ])('%s', (_label, change, lost) => {
     expect(detectorLosses(detector(), detector(change))).toEqual(lost);
+  });
+
+  it.each<[string, Partial<DetectorConfig>, string[]]>([
+    ['an ARCHIVE filter deleted (a suppression removed)', { filters: [NOOP_FILTER] }, []],
+    [
+      'an ARCHIVE filter widened',
+      { filters: [NOOP_FILTER, { ...ARCHIVE_FILTER, findingCriteria: { Criterion: { severity: { Gte: 0 } } } }] },
+      ['filter suppress-scanner archives other findings'],
+    ],
+    [
+      'the rank changed, the criteria read back with their keys in another order',
+      {
+        filters: [
+          NOOP_FILTER,
+          {
+            ...ARCHIVE_FILTER,
+            findingCriteria: {
+              Criterion: {
+                'service.resourceRole': { Eq: ['TARGET'] },
+                type: { Eq: ['Recon:EC2/PortProbeUnprotectedPort'] },
+              },
+            },
+            rank: 3,
+          },
+        ],
+      },
+      [],
+    ],
+    [
+      'the active trusted list pointed elsewhere',
+      { trustedIpSets: [{ ...TRUSTED, location: 'https://s3.amazonaws.com/attacker/all.txt' }] },
+      ['trusted IP list vpn reads another list'],
+    ],
+    [
+      'the export under another key',
+      { destinations: [{ ...DESTINATION, kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/theirs' }] },
+      ['findings exported to arn:aws:s3:::findings under key arn:aws:kms:eu-west-1:444455556666:key/theirs'],
+    ],
+    [
+      'an export the baseline does not name',
+      { destinations: [DESTINATION, { ...DESTINATION, destinationArn: 'arn:aws:s3:::theirs' }] },
+      ['findings exported to arn:aws:s3:::theirs, which the baseline does not name'],
+    ],
+  ])('with a suppression rule and an active list in the baseline: %s', (_label, change, lost) => {
+    const base = detector({ filters: [NOOP_FILTER, ARCHIVE_FILTER], trustedIpSets: [TRUSTED] });
+    expect(detectorLosses(base, { ...base, ...change })).toEqual(lost);
   });
 });
 
@@ -284,6 +349,123 @@ describe('decideGuardDuty', () => {
       expect.objectContaining({ api: 'guardduty:UpdateDetector', params: { DetectorId: 'd1', Enable: true } }),
     ]);
     expect(decision.bookkeeping).toEqual([expect.objectContaining({ kind: 'guardduty-baseline', mode: 'first' })]);
+  });
+
+  it.each<[string, Record<string, string>, { Name: string; Status: string }[]]>([
+    [
+      'GetDetector’s answer: no foundational source, RUNTIME_MONITORING alone (it includes EKS)',
+      GET_DETECTOR_FEATURES,
+      Object.entries(ENABLED_FEATURES).map(([Name, Status]) => ({ Name, Status })),
+    ],
+    [
+      'only EKS runtime monitoring on: EKS_RUNTIME_MONITORING alone',
+      { S3_DATA_EVENTS: 'ENABLED', RUNTIME_MONITORING: 'DISABLED', EKS_RUNTIME_MONITORING: 'ENABLED' },
+      [
+        { Name: 'S3_DATA_EVENTS', Status: 'ENABLED' },
+        { Name: 'EKS_RUNTIME_MONITORING', Status: 'ENABLED' },
+      ],
+    ],
+    ['a name no write call knows', { FLOW_LOGS: 'ENABLED', SOMETHING_NEW: 'ENABLED' }, []],
+  ])('featureList, from %s', (_label, features, sent) => {
+    expect(featureList(features)).toEqual(sent);
+  });
+
+  it('DeleteDetector with a baseline read from GetDetector: CreateDetector names only what it accepts', () => {
+    const base = baseline(detector({ features: GET_DETECTOR_FEATURES }));
+    const decision = decideGuardDuty(state(target('DeleteDetector'), undefined, base), ENABLE_MISSING);
+    expect(decision.actions[0]).toMatchObject({
+      api: 'guardduty:CreateDetector',
+      params: { Features: Object.entries(ENABLED_FEATURES).map(([Name, Status]) => ({ Name, Status })) },
+    });
+  });
+
+  it('UpdateDetector weakening both runtime features and a foundational source: only RUNTIME_MONITORING is sent', () => {
+    const base = baseline(detector({ features: GET_DETECTOR_FEATURES }));
+    const now = detector({
+      features: {
+        ...GET_DETECTOR_FEATURES,
+        DNS_LOGS: 'DISABLED',
+        RUNTIME_MONITORING: 'DISABLED',
+        EKS_RUNTIME_MONITORING: 'DISABLED',
+      },
+    });
+    const decision = decideGuardDuty(state(target('UpdateDetector'), now, base), ENABLE_MISSING);
+    expect(decision.actions).toEqual([
+      expect.objectContaining({
+        api: 'guardduty:UpdateDetector',
+        params: { DetectorId: 'd1', Features: [{ Name: 'RUNTIME_MONITORING', Status: 'ENABLED' }] },
+      }),
+    ]);
+  });
+
+  it('DeleteDetector with a suppression rule in the baseline: the ARCHIVE filter is not re-created, a human is told', () => {
+    const base = baseline(detector({ filters: [NOOP_FILTER, ARCHIVE_FILTER] }));
+    const decision = decideGuardDuty(state(target('DeleteDetector'), undefined, base), ENABLE_MISSING);
+    expect(decision.actions.filter((a) => a.api === 'guardduty:CreateFilter').map((a) => a.params)).toEqual([
+      expect.objectContaining({ Name: 'ec2-recon', Action: 'NOOP' }),
+    ]);
+    expect(decision.needsHuman).toContainEqual(
+      expect.stringMatching(
+        /Suppression filter suppress-scanner \(ARCHIVE\) of the deleted detector was not re-created.*aws guardduty create-filter --region eu-west-1 .*--name suppress-scanner --action ARCHIVE --rank 2 --finding-criteria/,
+      ),
+    );
+  });
+
+  it('an ARCHIVE filter deleted by a defender (the sweep): not put back, and the baseline may follow', () => {
+    const base = baseline(detector({ filters: [NOOP_FILTER, ARCHIVE_FILTER] }));
+    const swept = decideGuardDuty(state(target(), detector(), base), ENABLE_MISSING);
+    expect(swept).toMatchObject({ status: 'compliant', actions: [], needsHuman: [] });
+    expect(detectorLosses(base.config, detector())).toEqual([]);
+  });
+
+  it.each<[string, string, Partial<GuardDutyTarget>, Partial<DetectorConfig>, RegExp]>([
+    [
+      'an ARCHIVE filter widened (UpdateFilter without an action)',
+      'UpdateFilter',
+      { filterName: 'suppress-scanner' },
+      { filters: [NOOP_FILTER, { ...ARCHIVE_FILTER, findingCriteria: { Criterion: { severity: { Gte: 0 } } } }] },
+      /Filter suppress-scanner in eu-west-1 archives every new finding matching its criteria on severity/,
+    ],
+    [
+      'an ARCHIVE filter changed by the event, criteria as before',
+      'UpdateFilter',
+      { filterName: 'suppress-scanner' },
+      { filters: [NOOP_FILTER, ARCHIVE_FILTER] },
+      /Filter suppress-scanner in eu-west-1 archives every new finding matching its criteria on type/,
+    ],
+    [
+      'the active trusted list pointed at another object',
+      'UpdateIPSet',
+      { ipSetId: 'ip9' },
+      { trustedIpSets: [{ ...TRUSTED, location: 'https://s3.amazonaws.com/attacker/all.txt?X-Amz-Signature=abc' }] },
+      /Trusted IP list vpn \(https:\/\/s3.amazonaws.com\/attacker\/all.txt\) is active/,
+    ],
+    [
+      'the active trusted list reloaded, same location (its object may have been overwritten)',
+      'UpdateIPSet',
+      { ipSetId: 'ip9' },
+      { trustedIpSets: [TRUSTED] },
+      /Trusted IP list vpn \(https:\/\/s3.amazonaws.com\/lists\/vpn.txt\) is active/,
+    ],
+    [
+      'the export re-keyed (seen by the next event)',
+      'UpdateDetector',
+      {},
+      {
+        trustedIpSets: [TRUSTED],
+        destinations: [{ ...DESTINATION, kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/theirs' }],
+      },
+      /export of findings to arn:aws:s3:::findings in eu-west-1 is now encrypted with key arn:aws:kms:eu-west-1:444455556666:key\/theirs instead of the baseline's .*update-publishing-destination/,
+    ],
+  ])('%s: needs-human, no write, no follow', (_label, eventName, over, change, step) => {
+    const base = baseline(detector({ filters: [NOOP_FILTER, ARCHIVE_FILTER], trustedIpSets: [TRUSTED] }));
+    const now = detector({ filters: [NOOP_FILTER, ARCHIVE_FILTER], trustedIpSets: [TRUSTED], ...change });
+    const decision = decideGuardDuty(state(target(eventName, over), now, base), ENABLE_MISSING);
+    expect(decision.status).toBe('drifted');
+    expect(decision.actions).toEqual([]);
+    expect(decision.bookkeeping ?? []).toEqual([]);
+    expect(decision.needsHuman).toEqual([expect.stringMatching(step)]);
+    expect(decision.needsHuman.join(' ')).not.toContain('X-Amz-Signature');
   });
 
   it('deleted filters and export with the detector still there: put back on the present detector', () => {
