@@ -122,14 +122,11 @@ const MFA_RULES = [
 ];
 /** The customer-managed Config recorders of any region (IAM's ConfigurationRecorder resource type). */
 const RECORDERS = sub('arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*');
-const CONFIG_RECORDER_ACTIONS = [
+const CONFIG_RECORDER_ACTIONS = ['config:PutConfigurationRecorder', 'config:StartConfigurationRecorder'];
+/** IAM gives the delivery-channel calls no resource type: "*"; the reads name no recorder: "*" too. */
+const CONFIG_CHANNEL_ACTIONS = [
   'config:DescribeConfigurationRecorderStatus',
   'config:DescribeConfigurationRecorders',
-  'config:PutConfigurationRecorder',
-  'config:StartConfigurationRecorder',
-];
-/** IAM gives the delivery-channel calls no resource type: "*". */
-const CONFIG_CHANNEL_ACTIONS = [
   'config:DescribeDeliveryChannelStatus',
   'config:DescribeDeliveryChannels',
   'config:PutDeliveryChannel',
