@@ -342,9 +342,9 @@ const GUARDS: ExpectedGuard[] = [
       ),
     ],
     statements: [
-      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       allow(CONFIG_CHANNEL_ACTIONS, ANY),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       // Declared with PutConfigurationRecorder, the command that hands Config its role.
       PASS_ROLE_TO_CONFIG,
       ...ownNeeds('driftguard-dev-configGuard'),
