@@ -33,6 +33,7 @@ const RULE = {
   trails: 'cloudtrail-trail-integrity',
   keys: 'kms-key-protection',
   users: 'iam-user-mfa-quarantine',
+  activity: 'activity-alarms',
   config: 'config-recorder-on',
 };
 
@@ -125,6 +126,8 @@ async function pagesInOrder(): Promise<{ name: string; items: string[] }[]> {
       name: `config of ${region}`,
       items: [keyOf(RULE.config, region, `config ${region}`)],
     })),
+    // No multi-region trail here: the activity pass looks once, in the home region, and has nothing to alarm on.
+    { name: 'activity alarms', items: [keyOf(RULE.activity, 'us-east-1', 'CloudWatch.1-14')] },
   ];
 }
 
@@ -163,7 +166,9 @@ describe('the sweep’s resume matrix', () => {
     ['trails of us-east-1', 'inside the trail pass, at a region boundary'],
     ['keys of us-east-1', 'inside the key pass, at a region boundary'],
     ['users, page 1', 'inside the user pass, mid-region (an IAM marker)'],
-    ['config of eu-west-1', 'after the very last page'],
+    ['users, page 3', 'at the end of the user pass'],
+    ['config of eu-west-1', 'at the end of the config pass'],
+    ['activity alarms', 'after the very last page'],
   ])('cut after "%s" (%s): the continuation sweeps exactly the rest', async (stopPage) => {
     const pages = await pagesInOrder();
     const cutAt = pages.findIndex((page) => page.name === stopPage);
@@ -193,6 +198,7 @@ describe('the sweep’s resume matrix', () => {
       keys: 2,
       users: USERS.length,
       'config-recorders': REGIONS.length,
+      'activity-alarms': 1,
     });
     const counted = Object.values(rest?.counts ?? {}).reduce(
       (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + (b ?? 0), 0),
