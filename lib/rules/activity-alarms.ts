@@ -209,10 +209,29 @@ export async function inspectActivity(target: ActivityTarget, ctx: RuleContext):
   return { target, trail, group, filters, alarms };
 }
 
-/** What differs between a filter and the control's (undefined when it is exactly the control's). */
+/** A value that says nothing: absent, empty text, an empty list or an empty object. */
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null || value === '' || value === false) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
+}
+
+/** Fields of a description that are the resource's bookkeeping, not its definition. */
+const FILTER_METADATA = new Set(['filterName', 'creationTime', 'logGroupName']);
+/** The definition fields filterDrift compares one by one; any other field with a value is drift. */
+const FILTER_COMPARED = new Set(['filterPattern', 'metricTransformations']);
+const TRANSFORM_COMPARED = new Set(['metricName', 'metricNamespace', 'metricValue', 'unit']);
+
+/**
+ * What differs between a filter and the control's (undefined when it is exactly the control's). The whole definition
+ * counts: extra dimensions, a unit or a default value on the transformation, or any field AWS adds later with a value
+ * (applyOnTransformedLogs, fieldSelectionCriteria, emitSystemFieldDimensions...), can move the metric away from what the
+ * alarm watches.
+ */
 export function filterDrift(control: ActivityControl, filter: MetricFilter | undefined): string | undefined {
   if (filter === undefined) return 'missing';
   if (filter.filterPattern !== control.pattern) return `pattern ${JSON.stringify(filter.filterPattern ?? '')}`;
+  const drift: string[] = [];
   const transforms = filter.metricTransformations ?? [];
   const [t] = transforms;
   if (
@@ -221,12 +240,61 @@ export function filterDrift(control: ActivityControl, filter: MetricFilter | und
     t.metricNamespace !== ACTIVITY_METRIC_NAMESPACE ||
     t.metricValue !== ACTIVITY_ALARM_SETTINGS.metricValue
   ) {
-    return `metric ${t?.metricNamespace ?? '?'}/${t?.metricName ?? '?'} value ${t?.metricValue ?? '?'}`;
+    drift.push(`metric ${t?.metricNamespace ?? '?'}/${t?.metricName ?? '?'} value ${t?.metricValue ?? '?'}`);
   }
-  return undefined;
+  if (t !== undefined) {
+    // AWS describes a transformation given no unit with unit None (or none at all).
+    if (t.unit !== undefined && t.unit !== 'None') drift.push(`unit ${t.unit}`);
+    for (const [key, value] of Object.entries(t)) {
+      if (!TRANSFORM_COMPARED.has(key) && !isEmpty(value)) drift.push(`${key} ${JSON.stringify(value)}`);
+    }
+  }
+  for (const [key, value] of Object.entries(filter)) {
+    if (!FILTER_METADATA.has(key) && !FILTER_COMPARED.has(key) && !isEmpty(value))
+      drift.push(`${key} ${JSON.stringify(value)}`);
+  }
+  return drift.length === 0 ? undefined : drift.join(', ');
 }
 
-/** What differs between an alarm and the control's (undefined when it is exactly the control's). */
+/** Fields of an alarm's description that are its state and bookkeeping, not its definition. */
+const ALARM_METADATA = new Set([
+  'AlarmName',
+  'AlarmArn',
+  'AlarmDescription',
+  'AlarmConfigurationUpdatedTimestamp',
+  'StateValue',
+  'StateReason',
+  'StateReasonData',
+  'StateUpdatedTimestamp',
+  'StateTransitionedTimestamp',
+  'EvaluationState',
+]);
+/** The definition fields alarmDrift compares one by one; any other field with a value is drift. */
+const ALARM_COMPARED = new Set([
+  'ActionsEnabled',
+  'AlarmActions',
+  'OKActions',
+  'InsufficientDataActions',
+  'Namespace',
+  'MetricName',
+  'Dimensions',
+  'Metrics',
+  'Statistic',
+  'ExtendedStatistic',
+  'Unit',
+  'Period',
+  'EvaluationPeriods',
+  'DatapointsToAlarm',
+  'Threshold',
+  'ComparisonOperator',
+  'TreatMissingData',
+]);
+
+/**
+ * What differs between an alarm and the control's (undefined when it is exactly the control's). The whole definition
+ * counts: a Unit (the filter's datapoints carry none, so the alarm would see no data), OK or insufficient-data actions
+ * (they would tell someone else when the defenders are alerted), and any field AWS adds later with a value.
+ */
 export function alarmDrift(
   control: ActivityControl,
   alarm: MetricAlarm | undefined,
@@ -238,11 +306,15 @@ export function alarmDrift(
   if (alarm.ActionsEnabled !== true) drift.push('actions disabled');
   const actions = alarm.AlarmActions ?? [];
   if (actions.length !== 1 || actions[0] !== topic) drift.push(`actions [${actions.join(', ')}]`);
+  if (!isEmpty(alarm.OKActions)) drift.push(`OK actions [${(alarm.OKActions ?? []).join(', ')}]`);
+  if (!isEmpty(alarm.InsufficientDataActions))
+    drift.push(`insufficient-data actions [${(alarm.InsufficientDataActions ?? []).join(', ')}]`);
   if (alarm.Namespace !== ACTIVITY_METRIC_NAMESPACE || alarm.MetricName !== control.metricName)
     drift.push(`metric ${alarm.Namespace ?? '?'}/${alarm.MetricName ?? '?'}`);
   if ((alarm.Dimensions ?? []).length > 0 || (alarm.Metrics ?? []).length > 0) drift.push('metric dimensions or math');
   if (alarm.Statistic !== s.statistic || alarm.ExtendedStatistic !== undefined)
     drift.push(`statistic ${alarm.Statistic ?? alarm.ExtendedStatistic}`);
+  if (alarm.Unit !== undefined) drift.push(`unit ${alarm.Unit}`);
   if (alarm.Period !== s.period) drift.push(`period ${alarm.Period}`);
   if (alarm.EvaluationPeriods !== s.evaluationPeriods) drift.push(`evaluation periods ${alarm.EvaluationPeriods}`);
   if (alarm.DatapointsToAlarm !== undefined && alarm.DatapointsToAlarm !== s.evaluationPeriods)
@@ -251,6 +323,10 @@ export function alarmDrift(
   if (alarm.ComparisonOperator !== s.comparisonOperator) drift.push(`comparison ${alarm.ComparisonOperator}`);
   if ((alarm.TreatMissingData ?? 'missing') !== s.treatMissingData)
     drift.push(`missing data ${alarm.TreatMissingData ?? 'missing'}`);
+  for (const [key, value] of Object.entries(alarm)) {
+    if (!ALARM_METADATA.has(key) && !ALARM_COMPARED.has(key) && !isEmpty(value))
+      drift.push(`${key} ${JSON.stringify(value)}`);
+  }
   return drift.length === 0 ? undefined : drift.join(', ');
 }
 
@@ -382,7 +458,11 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
         topic,
       );
       if (drift === undefined) continue;
-      findings.push({ attribute: `alarm ${name}`, before: drift, after: `Sum >= 1 / 300 s -> ${topic}, enabled` });
+      findings.push({
+        attribute: `alarm ${name}`,
+        before: drift,
+        after: `${ACTIVITY_ALARM_SETTINGS.statistic} >= 1 / 300 s -> ${topic} only, enabled`,
+      });
       actions.push({
         api: 'cloudwatch:PutMetricAlarm',
         params: desiredAlarm(control, settings.stage, topic),

@@ -112,6 +112,65 @@ describe('filterDrift', () => {
       },
       'metric',
     ],
+    [
+      'a dimension added (the metric is then published only with it: the alarm sees nothing)',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          {
+            metricName: root.metricName,
+            metricNamespace: ACTIVITY_METRIC_NAMESPACE,
+            metricValue: '1',
+            dimensions: { eventID: '$.eventID' },
+          },
+        ],
+      },
+      'dimensions',
+    ],
+    [
+      'a unit on the transformation',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          {
+            metricName: root.metricName,
+            metricNamespace: ACTIVITY_METRIC_NAMESPACE,
+            metricValue: '1',
+            unit: 'Seconds',
+          },
+        ],
+      },
+      'unit Seconds',
+    ],
+    [
+      'unit None as AWS may describe it',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          { metricName: root.metricName, metricNamespace: ACTIVITY_METRIC_NAMESPACE, metricValue: '1', unit: 'None' },
+        ],
+      },
+      undefined,
+    ],
+    [
+      'a default value',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          {
+            metricName: root.metricName,
+            metricNamespace: ACTIVITY_METRIC_NAMESPACE,
+            metricValue: '1',
+            defaultValue: -1,
+          },
+        ],
+      },
+      'defaultValue -1',
+    ],
+    ['system field dimensions emitted', { ...goodFilter(), emitSystemFieldDimensions: ['@aws.region'] }, 'emitSystem'],
+    ['applied to transformed logs', { ...goodFilter(), applyOnTransformedLogs: true }, 'applyOnTransformedLogs'],
+    ['a field selection', { ...goodFilter(), fieldSelectionCriteria: '$.x = 1' }, 'fieldSelectionCriteria'],
+    ['metadata only (creation time)', { ...goodFilter(), creationTime: 1_700_000_000_000 }, undefined],
   ])('%s', (_, filter, drift) => {
     const found = filterDrift(root, filter);
     if (drift === undefined) expect(found).toBeUndefined();
@@ -133,6 +192,20 @@ describe('alarmDrift', () => {
     ['missing data breaching turned to missing', { TreatMissingData: 'missing' }, 'missing data missing'],
     ['datapoints to alarm 3', { DatapointsToAlarm: 3 }, 'datapoints to alarm 3'],
     ['a dimension added', { Dimensions: [{ Name: 'x', Value: 'y' }] }, 'dimensions'],
+    ['a unit (the filter publishes none: the alarm sees no data)', { Unit: 'Seconds' }, 'unit Seconds'],
+    ["an attacker's OK action", { OKActions: ['arn:aws:sns:us-east-1:444455556666:sink'] }, 'OK actions'],
+    [
+      "an attacker's insufficient-data action",
+      { InsufficientDataActions: ['arn:aws:sns:us-east-1:444455556666:sink'] },
+      'insufficient-data actions',
+    ],
+    ['Sum, which negative PutMetricData can hold below 1', { Statistic: 'Sum' }, 'statistic Sum'],
+    ['a field not compared one by one', { EvaluationInterval: 3600 }, 'EvaluationInterval 3600'],
+    [
+      'state and bookkeeping only',
+      { StateValue: 'ALARM', StateReason: 'x', AlarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a' },
+      undefined,
+    ],
   ])('%s', (_, change, drift) => {
     const found = alarmDrift(root, change === undefined ? undefined : { ...goodAlarm(), ...change }, TOPIC);
     if (drift === undefined) expect(found).toBeUndefined();
