@@ -77,7 +77,14 @@ export interface ActivityState {
 }
 
 const LOG_GROUP_ARNS = 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*';
-const ALARM_ARNS = 'arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*';
+/**
+ * The 14 alarms by exact name: driftguard-<stage>-CloudWatch.N is ${AWS::StackName}-CloudWatch.N in the stack
+ * serverless names <service>-<stage> (a renamed stack fails closed: AccessDenied, and the notice says so). No other
+ * stage's alarms, nor the stack's own alarms.
+ */
+const ALARM_ARNS = ACTIVITY_CONTROLS.map(
+  (control) => `arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-${control.id}`,
+);
 const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
 const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
 
@@ -87,11 +94,11 @@ const COMMANDS = {
   'logs:PutMetricFilter': command(CloudWatchLogsClient, PutMetricFilterCommand, LOG_GROUP_ARNS),
   'cloudwatch:PutMetricAlarm': command(CloudWatchClient, PutMetricAlarmCommand, ALARM_ARNS),
   'cloudtrail:UpdateTrail': command(CloudTrailClient, UpdateTrailCommand, TRAIL_ARNS, {
-    // Linking the trail hands CloudTrail the stack's delivery role, and only it.
+    // Linking the trail hands CloudTrail the stack's delivery role, and only it (this stage's, by its ARN).
     alsoNeeds: [
       {
         actions: ['iam:PassRole'],
-        resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/driftguard-*-activity-delivery',
+        resource: '${ActivityDeliveryRole.Arn}',
         condition: { StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' } },
       },
     ],
@@ -356,12 +363,29 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
       ],
     };
   }
-  if (target.logGroupName !== undefined && group !== undefined && target.logGroupName !== group.name) {
+  const rivals = trail.rivals ?? [];
+  // With a rival trail the engine cannot tell which group is the account's: an event on another group is not ignored.
+  if (
+    target.logGroupName !== undefined &&
+    group !== undefined &&
+    target.logGroupName !== group.name &&
+    rivals.length === 0
+  ) {
     return noAction('ignored', `${target.logGroupName} is not the activity log group (${group.name})`);
   }
   const findings: Finding[] = [];
   const actions: ActivityAction[] = [];
   const needsHuman: string[] = [];
+  if (rivals.length > 0) {
+    findings.push({
+      attribute: 'activity trail',
+      before: `${[trail.trail.name, ...rivals].join(', ')} all qualify`,
+      after: trail.trail.name,
+    });
+    needsHuman.push(
+      `Several multi-region trails log all management events to a log group (${[trail.trail.name, ...rivals].join(', ')}): the engine keeps the alarms on ${trail.trail.name}'s group for now. Check who created the others (CloudTrail CreateTrail), and set DRIFTGUARD_ACTIVITY_TRAIL to the account's trail so that a decoy cannot move the alarms.`,
+    );
+  }
   const bookkeeping: EngineRecord[] = [];
   if (group === undefined) {
     return {

@@ -149,9 +149,12 @@ const FORWARDER_ENVIRONMENT = {
 };
 
 const ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:*');
-const ENGINE_ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*');
-/** Linking a trail to the stack's activity group hands CloudTrail the stack's delivery role only. */
-const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}driftguard-*-activity-delivery`), {
+/** The 14 activity alarms of this stack by exact name (the stack is driftguard-dev), no prefix. */
+const ENGINE_ALARMS = Array.from({ length: 14 }, (_, i) =>
+  sub(`arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-CloudWatch.${i + 1}`),
+);
+/** Linking a trail to the stack's activity group hands CloudTrail this stack's delivery role only, by its ARN. */
+const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub('${ActivityDeliveryRole.Arn}'), {
   StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' },
 });
 const ACTIVITY_ENVIRONMENT = {

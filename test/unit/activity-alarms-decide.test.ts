@@ -10,7 +10,13 @@ import {
   desiredAlarm,
   desiredMetricFilter,
 } from '../../lib/activity-controls.js';
-import { activityTrailOf, logGroupOfArn, pickActivityTrail } from '../../lib/activity-log-group.js';
+import {
+  activityTrailOf,
+  chooseActivityTrail,
+  logGroupOfArn,
+  logsAllManagementEvents,
+  pickActivityTrail,
+} from '../../lib/activity-log-group.js';
 import { parseCloudTrailEvent } from '../../lib/envelope.js';
 import {
   type ActivityState,
@@ -325,6 +331,23 @@ describe('decideActivity', () => {
     if (status === 'drifted' && apis.length === 0) expect(decision.needsHuman.length).toBeGreaterThan(0);
   });
 
+  it('with a rival trail: keeps the alarms on the chosen group, asks a human to pin the trail, ignores no group', () => {
+    const rivalled = { ...activityTrailOf(trail()), rivals: ['aaa'] };
+    const sweep = decideActivity(state({ trail: rivalled }), settings);
+    expect(sweep.status).toBe('drifted');
+    expect(sweep.needsHuman).toEqual([expect.stringContaining('DRIFTGUARD_ACTIVITY_TRAIL')]);
+    const onOther = decideActivity(
+      state({
+        trail: rivalled,
+        filters: ACTIVITY_CONTROLS.slice(1).map((c) => goodFilter(c)),
+        target: { region: 'us-east-1', account: '123456789012', eventName: 'DeleteMetricFilter', logGroupName: '/aaa' },
+      }),
+      settings,
+    );
+    expect(onOther.status).toBe('drifted');
+    expect(onOther.actions.map((a) => a.api)).toEqual(['logs:PutMetricFilter']);
+  });
+
   it('records the link in the trail baseline (follow), so that the trail rule keeps it', () => {
     const decision = decideActivity(
       state({
@@ -377,6 +400,92 @@ describe('the activity trail', () => {
     ["not another region's trail", [{ Name: 'a', IsMultiRegionTrail: true, HomeRegion: 'eu-west-1' }], undefined],
   ])('picks %s', (_, trails, name) => {
     expect(pickActivityTrail(trails, 'us-east-1')?.Name).toBe(name);
+  });
+
+  const decoyArn = 'arn:aws:logs:us-east-1:123456789012:log-group:decoy:*';
+  const named = (name: string, over: Partial<TrailConfig> = {}) =>
+    trail({ name, trailArn: `arn:aws:cloudtrail:us-east-1:123456789012:trail/${name}`, ...over });
+  const allManagement = { eventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' as const }] };
+  it.each<[string, TrailConfig[], string | undefined, string[] | undefined]>([
+    [
+      'not a decoy that sorts first but is not logging',
+      [named('aaa', { isLogging: false, cloudWatchLogsLogGroupArn: decoyArn }), named('org-trail', allManagement)],
+      'org-trail',
+      undefined,
+    ],
+    [
+      'not a decoy that sorts first but records no management events',
+      [
+        named('aaa', { cloudWatchLogsLogGroupArn: decoyArn, eventSelectors: [{ IncludeManagementEvents: false }] }),
+        named('org-trail', allManagement),
+      ],
+      'org-trail',
+      undefined,
+    ],
+    [
+      'not a decoy recording only read-only calls (advanced selectors)',
+      [
+        named('aaa', {
+          cloudWatchLogsLogGroupArn: decoyArn,
+          advancedEventSelectors: [
+            {
+              FieldSelectors: [
+                { Field: 'eventCategory', Equals: ['Management'] },
+                { Field: 'readOnly', Equals: ['true'] },
+              ],
+            },
+          ],
+        }),
+        named('org-trail', allManagement),
+      ],
+      'org-trail',
+      undefined,
+    ],
+    [
+      'a second qualifying trail: reported as a rival, not silently taken',
+      [named('aaa', { ...allManagement, cloudWatchLogsLogGroupArn: decoyArn }), named('org-trail', allManagement)],
+      'aaa',
+      ['org-trail'],
+    ],
+    [
+      'none qualifying: the order of pickActivityTrail',
+      [named('b', { isLogging: false }), named('a', { isLogging: false })],
+      'a',
+      undefined,
+    ],
+  ])('chooses %s', (_, configs, name, rivals) => {
+    const chosen = chooseActivityTrail(configs, 'us-east-1');
+    expect(chosen?.trail.name).toBe(name);
+    expect(chosen?.rivals).toEqual(rivals);
+  });
+
+  it.each<[string, Partial<TrailConfig>, boolean]>([
+    ['the default selector', { eventSelectors: [{}] }, true],
+    ['read and write', { eventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' }] }, true],
+    ['write only', { eventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'WriteOnly' }] }, false],
+    ['KMS events excluded', { eventSelectors: [{ ExcludeManagementEventSources: ['kms.amazonaws.com'] }] }, false],
+    ['no selector', { eventSelectors: [] }, false],
+    [
+      'advanced: management only',
+      { advancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] }] },
+      true,
+    ],
+    [
+      'advanced: one event source left out',
+      {
+        advancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Management'] },
+              { Field: 'eventSource', NotEquals: ['kms.amazonaws.com'] },
+            ],
+          },
+        ],
+      },
+      false,
+    ],
+  ])('management events: %s', (_, selectors, expected) => {
+    expect(logsAllManagementEvents(selectors)).toBe(expected);
   });
 
   it.each([
