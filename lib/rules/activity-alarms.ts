@@ -7,7 +7,7 @@
  * part of the trail's baseline, so that the trail guard keeps it instead of undoing it.
  */
 
-import { CloudTrailClient, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
+import { CloudTrailClient, GetTrailStatusCommand, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
 import {
   CloudWatchClient,
   DescribeAlarmsCommand,
@@ -74,6 +74,29 @@ export interface ActivityState {
   filters: MetricFilter[];
   /** The engine's alarms in the group's region, by name. */
   alarms: MetricAlarm[];
+  /**
+   * CloudTrail's delivery to the trail's group (GetTrailStatus), read when the trail delivers to one: the latest
+   * CloudWatch Logs error and delivery time (ISO-8601), and when it was read. Absent when not read.
+   */
+  delivery?: { error?: string; lastAt?: string; checkedAt: string };
+}
+
+/**
+ * How long CloudTrail may go without delivering to the group before the alarms count as blind. A trail logging all
+ * management events always has records to deliver (the engine's own sweep, every 15 minutes, makes read calls), and
+ * CloudTrail delivers within minutes; an hour leaves room for its lag.
+ */
+export const ACTIVITY_DELIVERY_STALE_MS = 60 * 60 * 1000;
+
+/** Why the trail's delivery to the group looks broken, or undefined when it looks healthy (or was not read). */
+export function deliveryProblem(delivery: ActivityState['delivery']): string | undefined {
+  if (delivery === undefined) return undefined;
+  const { error, lastAt, checkedAt } = delivery;
+  const errorText = error ? ` (CloudWatch Logs error: ${error})` : '';
+  if (lastAt === undefined) return error ? `CloudTrail has never delivered to the group${errorText}` : undefined;
+  const age = Date.parse(checkedAt) - Date.parse(lastAt);
+  if (Number.isNaN(age) || age <= ACTIVITY_DELIVERY_STALE_MS) return undefined;
+  return `CloudTrail has not delivered to the group since ${lastAt}, ${Math.round(age / 60_000)} minutes${errorText}`;
 }
 
 const LOG_GROUP_ARNS = 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*';
@@ -213,7 +236,24 @@ export async function inspectActivity(target: ActivityTarget, ctx: RuleContext):
         readAlarms(ctx, group.region, settings.stage),
       ])
     : [[], []];
-  return { target, trail, group, filters, alarms };
+  const delivery = trail?.logGroup ? await readDelivery(ctx, trail) : undefined;
+  return { target, trail, group, filters, alarms, ...(delivery ? { delivery } : {}) };
+}
+
+async function readDelivery(ctx: RuleContext, trail: ActivityTrail): Promise<ActivityState['delivery']> {
+  const checkedAt = new Date().toISOString();
+  try {
+    const status = await ctx.aws
+      .client(CloudTrailClient, trail.trail.homeRegion)
+      .send(new GetTrailStatusCommand({ Name: trail.trail.trailArn }));
+    const error = status.LatestCloudWatchLogsDeliveryError || undefined;
+    const lastAt = status.LatestCloudWatchLogsDeliveryTime?.toISOString();
+    return { checkedAt, ...(error ? { error } : {}), ...(lastAt ? { lastAt } : {}) };
+  } catch (error) {
+    // Deleted since it was read: the next look finds no trail.
+    if (awsErrorName(error) === 'TrailNotFoundException') return undefined;
+    throw error;
+  }
 }
 
 /** A value that says nothing: absent, empty text, an empty list or an empty object. */
@@ -399,6 +439,15 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
     };
   }
   const region = group.region;
+  const blind = group.linked && group.exists && trail.trail.isLogging ? deliveryProblem(state.delivery) : undefined;
+  if (blind !== undefined) {
+    // The filters and alarms are in place but see nothing: the delivery role was made unusable (its trust policy,
+    // a permissions boundary, its policy) or the group refuses writes. Nothing the engine may fix on its own.
+    findings.push({ attribute: 'delivery to the activity log group', before: blind, after: 'within the hour' });
+    needsHuman.push(
+      `${blind}: the CloudWatch.1-14 alarms see no record. Check the delivery role ${trail.trail.cloudWatchLogsRoleArn ?? '(none set)'}: its trust policy must let cloudtrail.amazonaws.com assume it, and its policies and permissions boundary must allow logs:CreateLogStream and logs:PutLogEvents on ${group.name}; then GetTrailStatus ${trail.trail.name} must show a recent LatestCloudWatchLogsDeliveryTime.`,
+    );
+  }
   if (!group.exists) {
     findings.push({ attribute: 'activity log group', before: 'deleted', after: group.name });
     const kmsKeyId = keyArnOf(settings);

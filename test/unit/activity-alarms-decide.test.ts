@@ -24,6 +24,7 @@ import {
   activityAlarmsCloudwatch,
   alarmDrift,
   decideActivity,
+  deliveryProblem,
   filterDrift,
 } from '../../lib/rules/activity-alarms.js';
 import { loadSettings } from '../../lib/settings.js';
@@ -346,6 +347,54 @@ describe('decideActivity', () => {
     );
     expect(onOther.status).toBe('drifted');
     expect(onOther.actions.map((a) => a.api)).toEqual(['logs:PutMetricFilter']);
+  });
+
+  it.each<[string, ActivityState['delivery'], string | undefined]>([
+    ['not read', undefined, undefined],
+    [
+      'delivered 5 minutes ago',
+      { lastAt: '2026-12-01T09:55:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      undefined,
+    ],
+    ['never delivered, no error (just linked)', { checkedAt: '2026-12-01T10:00:00.000Z' }, undefined],
+    [
+      'never delivered, with an error',
+      { error: 'AccessDenied', checkedAt: '2026-12-01T10:00:00.000Z' },
+      'never delivered to the group (CloudWatch Logs error: AccessDenied)',
+    ],
+    [
+      'the delivery role made unusable 3 hours ago',
+      { error: 'AccessDenied', lastAt: '2026-12-01T07:00:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      'since 2026-12-01T07:00:00.000Z, 180 minutes (CloudWatch Logs error: AccessDenied)',
+    ],
+    [
+      'an old error, delivering again',
+      { error: 'AccessDenied', lastAt: '2026-12-01T09:58:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      undefined,
+    ],
+  ])('delivery: %s', (_, delivery, problem) => {
+    const found = deliveryProblem(delivery);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toContain(problem);
+  });
+
+  it('stopped delivery with the filters and alarms in place: drifted, a human to fix the delivery role', () => {
+    const decision = decideActivity(
+      state({
+        trail: activityTrailOf(trail({ cloudWatchLogsRoleArn: 'arn:aws:iam::123456789012:role/delivery' })),
+        delivery: { error: 'AccessDenied', lastAt: '2026-12-01T07:00:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      }),
+      settings,
+    );
+    expect(decision.status).toBe('drifted');
+    expect(decision.actions).toEqual([]);
+    expect(decision.needsHuman).toEqual([expect.stringContaining('role/delivery')]);
+    // A trail stopped is the trail rule's to restart: no second notice for the silence it causes.
+    const stopped = state({
+      trail: activityTrailOf(trail({ isLogging: false })),
+      delivery: { lastAt: '2026-12-01T07:00:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+    });
+    expect(decideActivity(stopped, settings).status).toBe('compliant');
   });
 
   it('records the link in the trail baseline (follow), so that the trail rule keeps it', () => {
