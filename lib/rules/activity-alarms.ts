@@ -23,6 +23,7 @@ import {
   PutMetricFilterCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   ACTIVITY_ALARM_SETTINGS,
   ACTIVITY_CONTROLS,
@@ -34,7 +35,7 @@ import {
   desiredMetricFilter,
 } from '../activity-controls.js';
 import { type ActivityTrail, findActivityTrail, trailLogGroupArn } from '../activity-log-group.js';
-import { awsErrorName, homeRegion } from '../aws.js';
+import { arnRegion, awsErrorName, homeRegion } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
 import {
   type ActionOf,
@@ -74,6 +75,11 @@ export interface ActivityState {
   filters: MetricFilter[];
   /** The engine's alarms in the group's region, by name. */
   alarms: MetricAlarm[];
+  /**
+   * How many confirmed subscriptions the notice topic has (ListSubscriptionsByTopic; pending ones do not count), 0
+   * when the topic is gone; absent when no topic is set.
+   */
+  subscribers?: number;
   /**
    * CloudTrail's delivery to the trail's group (GetTrailStatus), read when the trail delivers to one: the latest
    * CloudWatch Logs error and delivery time (ISO-8601), and when it was read. Absent when not read.
@@ -237,7 +243,35 @@ export async function inspectActivity(target: ActivityTarget, ctx: RuleContext):
       ])
     : [[], []];
   const delivery = trail?.logGroup ? await readDelivery(ctx, trail) : undefined;
-  return { target, trail, group, filters, alarms, ...(delivery ? { delivery } : {}) };
+  const topic = settings.noticeTopicArn;
+  const subscribers = group && topic !== undefined ? await confirmedSubscribers(ctx, topic) : undefined;
+  return {
+    target,
+    trail,
+    group,
+    filters,
+    alarms,
+    ...(delivery ? { delivery } : {}),
+    ...(subscribers === undefined ? {} : { subscribers }),
+  };
+}
+
+/** The topic's confirmed subscriptions (an unconfirmed one is listed as PendingConfirmation), 0 when it is gone. */
+async function confirmedSubscribers(ctx: RuleContext, topicArn: string): Promise<number> {
+  const sns = ctx.aws.client(SNSClient, arnRegion(topicArn) ?? homeRegion());
+  let count = 0;
+  let NextToken: string | undefined;
+  try {
+    do {
+      const page = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
+      count += (page.Subscriptions ?? []).filter((sub) => sub.SubscriptionArn?.startsWith('arn:')).length;
+      NextToken = page.NextToken;
+    } while (NextToken);
+  } catch (error) {
+    if (awsErrorName(error) === 'NotFoundException' || awsErrorName(error) === 'NotFound') return 0;
+    throw error;
+  }
+  return count;
 }
 
 async function readDelivery(ctx: RuleContext, trail: ActivityTrail): Promise<ActivityState['delivery']> {
@@ -523,6 +557,14 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
   if (topic === undefined) {
     needsHuman.push('Set DRIFTGUARD_NOTICE_TOPIC_ARN: the activity alarms notify the notice topic.');
   } else {
+    if (state.subscribers === 0) {
+      // The alarms fire and nobody hears them (an email subscriber can be removed by anyone holding a notice's
+      // unsubscribe link). Subscribing someone is a human's choice: the engine cannot invent an address.
+      findings.push({ attribute: 'notice topic subscribers', before: 'none confirmed', after: 'at least one' });
+      needsHuman.push(
+        `Subscribe the on-call address to ${topic} and confirm it (for email, confirm with AuthenticateOnUnsubscribe=true, so that only the topic's owner can unsubscribe it): the CloudWatch.1-14 alarms notify nobody.`,
+      );
+    }
     for (const control of ACTIVITY_CONTROLS) {
       const name = activityResourceName(control, settings.stage);
       const drift = alarmDrift(
@@ -593,6 +635,8 @@ export const activityAlarms = defineRule<ActivityTarget, ActivityState, typeof C
       resource: TRAIL_ARNS,
     },
     { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE },
+    // The notice topic's subscribers (CloudWatch.1-14 ask for one): the stack's topic only.
+    { actions: ['sns:ListSubscriptionsByTopic'], resource: '${NoticeTopic}' },
   ],
   target: targetOf,
   describe: describeActivity,

@@ -250,6 +250,8 @@ function state(over: Partial<ActivityState> = {}): ActivityState {
 describe('decideActivity', () => {
   it.each<[string, Partial<ActivityState>, Record<string, string | undefined>, string, string[]]>([
     ['everything in place', {}, {}, 'compliant', []],
+    ['everything in place, one confirmed subscriber', { subscribers: 1 }, {}, 'compliant', []],
+    ['the topic has no confirmed subscriber: nobody hears the alarms', { subscribers: 0 }, {}, 'drifted', []],
     [
       'nothing yet',
       { filters: [], alarms: [] },
