@@ -3,6 +3,7 @@
  * (after creating whatever state that call needs). One reenactment per trigger; a test keeps them in step with the rules.
  */
 import { activityReenactments } from './activity.js';
+import { configReenactments } from './config.js';
 import { kmsReenactments } from './kms.js';
 import { logGroupReenactments } from './log-groups.js';
 import { mfaReenactments } from './mfa.js';
@@ -17,4 +18,5 @@ export const REENACTMENTS: Record<string, Reenactment> = {
   ...kmsReenactments,
   ...mfaReenactments,
   ...activityReenactments,
+  ...configReenactments,
 };
