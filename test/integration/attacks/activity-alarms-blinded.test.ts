@@ -56,11 +56,12 @@ describe('attacks on the activity alarms', () => {
     if (!unauthorized || !trailChanges) throw new Error('the controls are 14');
     const filter = desiredMetricFilter(trailChanges, undefined, ACTIVITY_GROUP);
     const [transform] = filter.metricTransformations;
+    if (!transform) throw new Error('a filter has one transformation');
     // The metric is then published only with the dimension: the alarm, which has none, would see nothing.
     await new CloudWatchLogsClient(config()).send(
       new PutMetricFilterCommand({
         ...filter,
-        metricTransformations: [{ ...transform, dimensions: { eventID: '$.eventID' } } as typeof transform],
+        metricTransformations: [{ ...transform, dimensions: { eventID: '$.eventID' } }],
       }),
     );
     const planted = (await engineFilters()).find((f) => f.filterName === 'driftguard-CloudWatch.5');
