@@ -127,7 +127,7 @@ const COMMANDS = {
     alsoNeeds: [
       {
         actions: ['iam:PassRole'],
-        resource: '${ActivityDeliveryRole.Arn}',
+        resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ActivityDeliveryRole}',
         condition: { StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' } },
       },
     ],
@@ -636,7 +636,10 @@ export const activityAlarms = defineRule<ActivityTarget, ActivityState, typeof C
     },
     { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE },
     // The notice topic's subscribers (CloudWatch.1-14 ask for one): the stack's topic only.
-    { actions: ['sns:ListSubscriptionsByTopic'], resource: '${NoticeTopic}' },
+    {
+      actions: ['sns:ListSubscriptionsByTopic'],
+      resource: 'arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}',
+    },
   ],
   target: targetOf,
   describe: describeActivity,
