@@ -168,9 +168,12 @@ const FORWARDER_ENVIRONMENT = {
 };
 
 const ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:*');
-const ENGINE_ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*');
-/** Linking a trail to the stack's activity group hands CloudTrail the stack's delivery role only. */
-const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}driftguard-*-activity-delivery`), {
+/** The 14 activity alarms of this stack by exact name (the stack is driftguard-dev), no prefix. */
+const ENGINE_ALARMS = Array.from({ length: 14 }, (_, i) =>
+  sub(`arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-CloudWatch.${i + 1}`),
+);
+/** Linking a trail to the stack's activity group hands CloudTrail this stack's delivery role only, by its ARN. */
+const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}\${ActivityDeliveryRole}`), {
   StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' },
 });
 const ACTIVITY_ENVIRONMENT = {
@@ -404,6 +407,10 @@ const GUARDS: ExpectedGuard[] = [
         TRAILS,
       ),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(
+        ['sns:ListSubscriptionsByTopic'],
+        sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}'),
+      ),
       allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
       PASS_DELIVERY_ROLE,
       ...ownNeeds('driftguard-dev-activityGuard'),
@@ -714,6 +721,10 @@ describe('the sweep function', () => {
       allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       PASS_ROLE_TO_CONFIG,
       allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(
+        ['sns:ListSubscriptionsByTopic'],
+        sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}'),
+      ),
       allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
       PASS_DELIVERY_ROLE,
       ...FORWARDER_RULE,
