@@ -36,6 +36,8 @@ const OWNERS: [guard: string, sample: string][] = [
   ['mfa-guard', 'iam-DeactivateMFADevice-iam-user'],
   ['mfa-guard', 'signin-ConsoleLogin-no-MFA-iam-user'],
   ['config-guard', 'config-StopConfigurationRecorder'],
+  ['activity-guard', 'logs-DeleteMetricFilter-activity'],
+  ['activity-guard', 'monitoring-DeleteAlarms-activity'],
 ];
 
 /** The sample of the guard's first rule: the Lambda context is made from it. */
@@ -115,6 +117,16 @@ PARAMETER_BREAKS.push(
     'a channel that is not an object',
     broken('config-PutDeliveryChannel-other-bucket', (e) => (e.detail.requestParameters.deliveryChannel = 'default')),
   ],
+  [
+    'activity-guard',
+    'a metric filter event without its filter name',
+    broken('logs-DeleteMetricFilter-activity', (e) => delete e.detail.requestParameters.filterName),
+  ],
+  [
+    'activity-guard',
+    'an alarm event without alarm names',
+    broken('monitoring-DeleteAlarms-activity', (e) => (e.detail.requestParameters.alarmNames = [42])),
+  ],
 );
 
 const CASES: [guard: string, label: string, event: Json][] = [
@@ -135,6 +147,7 @@ const FUNCTION_ENTRIES: Record<string, () => Promise<{ handler: GuardHandler }>>
   'kms-guard': () => import('../../functions/kms-guard.js'),
   'mfa-guard': () => import('../../functions/mfa-guard.js'),
   'config-guard': () => import('../../functions/config-guard.js'),
+  'activity-guard': () => import('../../functions/activity-guard.js'),
 };
 
 describe('malformed events through each guard’s handler', () => {
