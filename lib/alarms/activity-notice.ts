@@ -40,6 +40,8 @@ export interface ActivityLine {
   region: string;
   errorCode: string | null;
   eventId: string | null;
+  /** CloudWatch Logs matched it with the control's pattern; lib/filter-pattern.ts does not (listed all the same). */
+  disputed?: true;
 }
 
 /** The control an alarm serves, as the notice names it. */
@@ -59,7 +61,9 @@ export interface ActivityNoticeInput {
   pattern: FilterPattern;
   /** Every matching record, in time order. */
   records: Record<string, unknown>[];
-  /** Records FilterLogEvents returned that the pattern does not match (never listed). */
+  /** Records FilterLogEvents returned that the local evaluator does not match: listed, marked disputed. */
+  disputed?: Record<string, unknown>[];
+  /** How many of those there are. */
   rejected: number;
   /** Why the log group could not be read (then records is empty and the notice says what to do). */
   readError?: string;
@@ -145,7 +149,7 @@ export function failedByActor(lines: readonly ActivityLine[]) {
 }
 
 function renderLine(line: ActivityLine): string {
-  const failed = line.errorCode ? ` FAILED ${line.errorCode}` : '';
+  const failed = `${line.errorCode ? ` FAILED ${line.errorCode}` : ''}${line.disputed ? ' (disputed: matched by CloudWatch Logs, not by the local evaluator)' : ''}`;
   const session = line.actor.session ? `, session '${line.actor.session}' (set by the caller)` : '';
   return `${line.time}  ${line.eventName} (${line.eventSource}) by ${line.actor.name} (${line.actor.arn ?? line.actor.type}${session}) from ${line.sourceIPAddress ?? 'unknown IP'} in ${line.region}${failed}`;
 }
@@ -171,7 +175,10 @@ const iso = (time: number) => new Date(time).toISOString();
 
 export function buildActivityNotice(input: ActivityNoticeInput): Notice {
   const { event, control, window } = input;
-  const lines = noticeOrder(input.records.map(activityLine));
+  const lines = noticeOrder([
+    ...input.records.map(activityLine),
+    ...(input.disputed ?? []).map((record): ActivityLine => ({ ...activityLine(record), disputed: true })),
+  ]);
   const denied = failedByActor(lines);
   const listed = lines.slice(0, LISTED_RECORDS);
   const more = lines.length - listed.length;

@@ -72,8 +72,10 @@ describe('an engine alarm entering ALARM', () => {
       expect(records.map((record) => record.eventId).sort()).toEqual(
         expected.map(({ record }) => String(record.eventID)).sort(),
       );
-      const first = expected[0]?.record;
-      if (first) expect(notice?.subject).toContain(`${control} ${String(first.eventName)} by`);
+      // Calls that succeeded are listed first; a failed one leads only when none succeeded, and says so.
+      const first = (expected.find(({ record }) => !record.errorCode) ?? expected[0])?.record;
+      const failed = first?.errorCode ? `failed ${String(first.errorCode)} ` : '';
+      if (first) expect(notice?.subject).toContain(`${control} ${failed}${String(first.eventName)} by`);
       expect(notice?.attributes).toMatchObject({ rule: 'activity-alarms', control, outcome: 'needs-human' });
     },
   );

@@ -281,6 +281,15 @@ describe('the activity notice', () => {
     expect(notice([denied]).subject).toBe('[driftguard] HIGH CloudWatch.5 failed AccessDenied UpdateTrail by alice');
   });
 
+  it('lists a record CloudWatch Logs matched but the local evaluator does not, marked disputed, never dropped', () => {
+    const disputed = { ...record('trail logging stopped'), eventID: 'disputed-one' };
+    const built = notice([], { disputed: [disputed], rejected: 1 });
+    expect(built.document.matched).toBe(1);
+    expect(built.document.records).toEqual([expect.objectContaining({ eventId: 'disputed-one', disputed: true })]);
+    expect(built.text).toContain('StopLogging (cloudtrail.amazonaws.com) by alice');
+    expect(built.text).toContain('(disputed: matched by CloudWatch Logs, not by the local evaluator)');
+  });
+
   it('keeps the subject printable and under 100 characters', () => {
     const long = { ...record('trail logging stopped'), eventName: 'X'.repeat(120) };
     const built = notice([long]);
