@@ -152,7 +152,7 @@ describe('npm run replay with alarm state changes (the samples in events/)', () 
     const subjects = (await readNotices()).map((notice) => notice.subject).sort();
     expect(subjects).toEqual([
       '[driftguard] HIGH CloudWatch.1 CreateBucket by root (+1 more)',
-      '[driftguard] MEDIUM CloudWatch.2 ListUsers by alice (+2 more)',
+      '[driftguard] MEDIUM CloudWatch.2 failed AccessDenied ListUsers by alice (+2 more)',
     ]);
   });
 
