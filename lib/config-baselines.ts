@@ -8,8 +8,10 @@ import {
   type ChannelConfig,
   channelNarrowings,
   type RecorderConfig,
+  type RegionRecording,
   readRegionRecording,
   recorderNarrowings,
+  recordingGaps,
 } from './config-recording.js';
 import type { RuleContext } from './rule.js';
 import { StateTableMissingError } from './trail-baselines.js';
@@ -85,9 +87,12 @@ export class ConfigBaselineStore {
 
 const storeOf = (ctx: RuleContext) => new ConfigBaselineStore(ctx.aws, ctx.settings.stateTable);
 
-/** The region's recording read now, as a baseline; undefined when it has no customer-managed recorder. */
-async function readBaseline(ctx: RuleContext, region: string, from: string): Promise<ConfigBaseline | undefined> {
-  const { recorder, channel, recording } = await readRegionRecording(ctx.aws, region);
+/** The region's recording as a baseline; undefined when it has no customer-managed recorder. */
+function baselineOf(
+  { recorder, channel, recording }: RegionRecording,
+  region: string,
+  from: string,
+): ConfigBaseline | undefined {
   if (!recorder) return undefined;
   return {
     region,
@@ -99,9 +104,26 @@ async function readBaseline(ctx: RuleContext, region: string, from: string): Pro
   };
 }
 
-/** Stores the region's recording as its baseline where it has none; the baseline, or undefined when none was stored. */
-export async function captureConfigBaseline(ctx: RuleContext, region: string, from: string) {
-  const baseline = await readBaseline(ctx, region, from);
+/**
+ * Stores the region's recording as its baseline where it has none; the baseline, or undefined when none was stored.
+ * `onlyIfCompliantFor` (an event's capture, with the account): the region read now must meet the policy and record, or nothing is stored and
+ * the gaps are returned (a change that landed between the decision and the capture is not adopted).
+ */
+export async function captureConfigBaseline(
+  ctx: RuleContext,
+  region: string,
+  from: string,
+  onlyIfCompliantFor?: string,
+): Promise<ConfigBaseline | string | undefined> {
+  const current = await readRegionRecording(ctx.aws, region);
+  if (onlyIfCompliantFor !== undefined) {
+    const gaps = [
+      ...recordingGaps(current, onlyIfCompliantFor),
+      ...(current.recording ? [] : [{ attribute: 'recording', before: 'off', after: 'on' }]),
+    ];
+    if (gaps.length > 0) return gaps.map((g) => `${g.attribute} ${g.before}`).join(', ');
+  }
+  const baseline = baselineOf(current, region, from);
   if (!baseline) return undefined;
   return (await storeOf(ctx).put(baseline, 'first')) ? baseline : undefined;
 }
@@ -109,7 +131,9 @@ export async function captureConfigBaseline(ctx: RuleContext, region: string, fr
 /** Captures every region's baseline that has none yet (deploy, replay); the regions captured. */
 export async function captureConfigBaselines(ctx: RuleContext, regions: string[], from: string): Promise<string[]> {
   const captured: string[] = [];
-  for (const region of regions) if (await captureConfigBaseline(ctx, region, from)) captured.push(region);
+  for (const region of regions) {
+    if (typeof (await captureConfigBaseline(ctx, region, from)) === 'object') captured.push(region);
+  }
   return captured;
 }
 
@@ -137,7 +161,7 @@ export async function followConfigBaseline(
   region: string,
   from: string,
 ): Promise<string | undefined> {
-  const fresh = await readBaseline(ctx, region, from);
+  const fresh = baselineOf(await readRegionRecording(ctx.aws, region), region, from);
   if (!fresh) return 'the recorder was deleted meanwhile';
   const store = storeOf(ctx);
   const old = await store.get(region);

@@ -27,8 +27,10 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
       return;
     case 'config-baseline': {
       if (record.mode === 'first') {
-        await captureConfigBaseline(ctx, record.region, record.from);
-        return;
+        const refused = await captureConfigBaseline(ctx, record.region, record.from, record.onlyIfCompliantFor);
+        return typeof refused === 'string'
+          ? `AWS Config in ${record.region}: no baseline captured: ${refused}; the sweep captures it and names what it lacks.`
+          : undefined;
       }
       const kept = await followConfigBaseline(ctx, record.region, record.from);
       return (

@@ -90,7 +90,15 @@ export type EngineRecord =
       summary: string;
     }
   /** A region's AWS Config recorder and channel kept as its baseline: `first` a capture, `follow` an accepted change. */
-  | { kind: 'config-baseline'; region: string; from: string; mode: 'first' | 'follow'; summary: string }
+  | {
+      kind: 'config-baseline';
+      region: string;
+      from: string;
+      mode: 'first' | 'follow';
+      /** `first` only (an event's capture): store the region only if, read again when kept, it meets the policy of this account. */
+      onlyIfCompliantFor?: string;
+      summary: string;
+    }
   /** What a quarantine took (kept before its writes, so that a failed attempt's keys are never lost). */
   | { kind: 'quarantine'; userName: string; since: string; keys: string[]; summary: string }
   /** The quarantine released: its record dropped once everything it took is given back. */

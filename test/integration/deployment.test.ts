@@ -128,14 +128,11 @@ const MFA_RULES = [
 ];
 /** The customer-managed Config recorders of any region (IAM's ConfigurationRecorder resource type). */
 const RECORDERS = sub('arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*');
-const CONFIG_RECORDER_ACTIONS = [
+const CONFIG_RECORDER_ACTIONS = ['config:PutConfigurationRecorder', 'config:StartConfigurationRecorder'];
+/** IAM gives the delivery-channel calls no resource type: "*"; the reads name no recorder: "*" too. */
+const CONFIG_CHANNEL_ACTIONS = [
   'config:DescribeConfigurationRecorderStatus',
   'config:DescribeConfigurationRecorders',
-  'config:PutConfigurationRecorder',
-  'config:StartConfigurationRecorder',
-];
-/** IAM gives the delivery-channel calls no resource type: "*". */
-const CONFIG_CHANNEL_ACTIONS = [
   'config:DescribeDeliveryChannelStatus',
   'config:DescribeDeliveryChannels',
   'config:PutDeliveryChannel',
@@ -363,9 +360,9 @@ const GUARDS: ExpectedGuard[] = [
       ),
     ],
     statements: [
-      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       allow(CONFIG_CHANNEL_ACTIONS, ANY),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       // Declared with PutConfigurationRecorder, the command that hands Config its role.
       PASS_ROLE_TO_CONFIG,
       ...ownNeeds('driftguard-dev-configGuard'),

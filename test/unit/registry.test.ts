@@ -16,6 +16,10 @@ const readme = readFileSync('README.md', 'utf8');
 const WITHOUT_RESOURCE_TYPE = [
   'kms:ListKeys',
   's3:ListAllMyBuckets',
+  // Called with no recorder named (they answer the account's customer-managed one): a grant on
+  // configuration-recorder/* may not match such a request; within the account "*" grants nothing more.
+  'config:DescribeConfigurationRecorders',
+  'config:DescribeConfigurationRecorderStatus',
   'config:DescribeDeliveryChannels',
   'config:DescribeDeliveryChannelStatus',
   'config:PutDeliveryChannel',
