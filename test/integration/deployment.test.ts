@@ -766,18 +766,13 @@ describe('the alarm-notice function', () => {
     expect(rules[0]?.Properties.Targets[0].DeadLetterConfig.Arn).toEqual(DEAD_LETTER_QUEUE);
   });
 
-  it('has a role that reads the activity log group alone, publishes, and updates its own outbox items alone', () => {
+  it('has a role that finds the trail and reads log groups of the home region, publishes, and updates its own outbox items alone', () => {
     const role = resources.AlarmNoticeRole?.Properties;
     expect(role?.RoleName).toBe('driftguard-dev-alarm-notice');
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
       DENY_OTHER_FUNCTIONS('driftguard-dev-alarmNotice'),
-      allow(
-        ['logs:FilterLogEvents'],
-        [
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity'),
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity:*'),
-        ],
-      ),
+      allow(['cloudtrail:DescribeTrails'], ['*']),
+      allow(['logs:FilterLogEvents'], [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')]),
       ...ownNeeds('driftguard-dev-alarmNotice', []).slice(0, 4),
       allow(['dynamodb:UpdateItem'], STATE_TABLE, {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#alarm#*'] },
