@@ -257,6 +257,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
       DRIFTGUARD_BACKUP_BUCKETS: String((await resolveVariable('param:backupBuckets')) ?? ''),
       DRIFTGUARD_BACKUP_LOG_GROUPS: String((await resolveVariable('param:backupLogGroups')) ?? ''),
       DRIFTGUARD_BACKUP_SINCE_DAYS: String((await resolveVariable('param:backupSinceDays')) ?? ''),
+      DRIFTGUARD_BACKUP_SETTLE_HOURS: String((await resolveVariable('param:backupSettleHours')) ?? ''),
     },
   });
   functions[BACKUP_FUNCTION_KEY] = backup.function;

@@ -45,6 +45,7 @@ export async function backupJob(aws: AwsClients, options: BackupJobOptions): Pro
       prefix: backup.prefix,
       logGroupPrefixes: backup.logGroupPrefixes,
       sinceDays: backup.sinceDays,
+      settleHours: backup.settleHours,
     },
   );
 }

@@ -96,6 +96,8 @@ export interface BackupOptions {
   prefix: string;
   logGroupPrefixes: string[];
   sinceDays: number;
+  /** How long after a day ends it is exported (DRIFTGUARD_BACKUP_SETTLE_HOURS; plan.ts DEFAULT_SETTLE_HOURS). */
+  settleHours: number;
   account: string;
   dryRun?: boolean;
   /** Stop, with the run saved, when this time (ms since epoch) is near; undefined waits as long as it takes. */
@@ -370,7 +372,11 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
     const cursors = await deps.store.cursors(region);
     for await (const facts of groupsOf(deps.logs, region, options.logGroupPrefixes)) {
       groups += 1;
-      const plan = planGroup(facts, cursors.get(facts.name), { now: now(), sinceDays: options.sinceDays });
+      const plan = planGroup(facts, cursors.get(facts.name), {
+        now: now(),
+        sinceDays: options.sinceDays,
+        settleHours: options.settleHours,
+      });
       lost += plan.lost.length;
       await notifyDanger(job, plan);
       if (plan.due.length === 0) continue;

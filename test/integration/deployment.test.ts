@@ -569,6 +569,7 @@ describe('the backup function', () => {
         DRIFTGUARD_BACKUP_BUCKETS: '',
         DRIFTGUARD_BACKUP_LOG_GROUPS: '',
         DRIFTGUARD_BACKUP_SINCE_DAYS: '1',
+        DRIFTGUARD_BACKUP_SETTLE_HOURS: '24',
       },
     });
     expect(resources.BackupLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);

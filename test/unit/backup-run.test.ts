@@ -111,6 +111,8 @@ function harness(groups: GroupFacts[], store: BackupStore = memoryStore()) {
       prefix: 'exported-logs',
       logGroupPrefixes: [],
       sinceDays: 1,
+      // The run's day maths without settling (backup-plan.test.ts covers settleHours).
+      settleHours: 0,
       account: '123456789012',
       pollMs: POLL_MS,
       onDay: (day) => days.push(day),
