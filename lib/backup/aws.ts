@@ -33,6 +33,12 @@ const view = (task: ExportTask): ExportTaskView => ({
   taskName: task.taskName,
   status: task.status?.code,
   message: task.status?.message,
+  logGroupName: task.logGroupName,
+  from: task.from,
+  to: task.to,
+  destination: task.destination,
+  destinationPrefix: task.destinationPrefix,
+  createdAt: task.executionInfo?.creationTime,
 });
 
 export function sdkLogsApi(aws: AwsClients): BackupLogsApi {

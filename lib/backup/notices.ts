@@ -6,6 +6,7 @@ import type { Notice } from '../notices.js';
 import type { Severity } from '../rule.js';
 import { DAY_MS, type GroupPlan } from './plan.js';
 import type { BackupFailure, BackupReport } from './report.js';
+import type { ExportTaskView } from './run.js';
 
 export const BACKUP_RULE = 'log-backup';
 const SUBJECT_LIMIT = 99;
@@ -130,6 +131,51 @@ export function failureNotice(failure: BackupFailure, ctx: BackupNoticeContext):
       `Console: ${consoleUrl(failure.region, failure.group)}`,
     ],
     { ...failure, bucket, nextSteps: steps.map((step) => step.replace(/^ {2}- /, '')) },
+    ctx.account,
+  );
+}
+
+/**
+ * A task the job did not start holds the account's one export slot: under the job's own name but exporting something
+ * else (high: someone made it look like the backup's), or for hours (medium: the backup waits behind it).
+ */
+export function foreignTaskNotice(
+  region: string,
+  task: ExportTaskView,
+  impostor: boolean,
+  heldMs: number | undefined,
+  ctx: BackupNoticeContext,
+): Notice {
+  const severity: Severity = impostor ? 'high' : 'medium';
+  const held = heldMs === undefined ? 'for an unknown time' : `for ${Math.floor(heldMs / 3_600_000)}h`;
+  const what = `${task.logGroupName ?? '?'} ${task.from === undefined ? '?' : new Date(task.from).toISOString()}..${task.to === undefined ? '?' : new Date(task.to).toISOString()} to s3://${task.destination ?? '?'}/${task.destinationPrefix ?? ''}`;
+  const steps = [
+    `Find who created it: CloudTrail CreateExportTask events in ${region} (aws cloudtrail lookup-events --region ${region} --lookup-attributes AttributeKey=EventName,AttributeValue=CreateExportTask)`,
+    `If it is not legitimate, cancel it: aws logs cancel-export-task --region ${region} --task-id ${task.taskId}`,
+  ];
+  return notice(
+    severity,
+    'needs-human',
+    subject(
+      `[driftguard] ${severity.toUpperCase()} log backup:`,
+      `export task ${task.taskId}`,
+      impostor ? 'uses the backup name' : `holds the slot ${held}`,
+    ),
+    [
+      `NEEDS A HUMAN: export task ${task.taskId} (${task.taskName ?? 'no name'}), which the backup did not start, holds the account's one export slot in ${region} ${held}`,
+      '',
+      `It exports: ${what}`,
+      impostor
+        ? 'It carries the name the backup gives its own task for this group and day, but exports something else: it was not adopted, and the day is not recorded as exported.'
+        : 'The backup waits behind it: no day of any group is exported while it holds the slot.',
+      'What was done: nothing; the backup keeps waiting and exports the day itself once the slot is free.',
+      'What a human must do:',
+      ...steps.map((step) => `  - ${step}`),
+      '',
+      `Rule: ${BACKUP_RULE}   Severity: ${severity}   Outcome: needs-human`,
+      `Account: ${ctx.account}   Region: ${region}`,
+    ],
+    { region, task, impostor, heldMs, nextSteps: steps },
     ctx.account,
   );
 }

@@ -33,6 +33,8 @@ export interface BackupReport {
   /** Groups whose oldest unexported day retention deletes within two days (each notified once per run). */
   inDanger: { region: string; group: string; day: Day; deletesAt: string }[];
   failed: BackupFailure[];
+  /** Tasks the job did not start that held the export slot and were notified (once per task and run). */
+  foreignTasks?: { region: string; taskId: string }[];
   /** Why the run stopped before completing (the task it waits for, the busy slot). */
   waiting?: string;
 }

@@ -6,7 +6,7 @@
  */
 import { awsErrorName } from '../aws.js';
 import type { Notice } from '../notices.js';
-import { type BackupNoticeContext, dangerNotice, digestNotice, failureNotice } from './notices.js';
+import { type BackupNoticeContext, dangerNotice, digestNotice, failureNotice, foreignTaskNotice } from './notices.js';
 import {
   type Day,
   exportPrefix,
@@ -27,6 +27,14 @@ export interface ExportTaskView {
   taskName: string | undefined;
   status: string | undefined;
   message: string | undefined;
+  /** What the task exports, and where (DescribeExportTasks): a task is adopted only when all of them are the job's. */
+  logGroupName?: string;
+  from?: number;
+  to?: number;
+  destination?: string;
+  destinationPrefix?: string;
+  /** When the task was created (executionInfo.creationTime, ms since epoch). */
+  createdAt?: number;
 }
 
 export interface CreateExportInput {
@@ -122,6 +130,20 @@ export interface BackupDeps {
 }
 
 const DEFAULT_POLL_MS = 10_000;
+/** A task the job did not start that holds the account's one export slot this long is notified (once per task). */
+export const FOREIGN_SLOT_NOTIFY_MS = 6 * 3_600_000;
+
+/** The task exports exactly what the job would have asked: the group, the day's range, the bucket and the prefix. */
+export function exportsExactly(task: ExportTaskView, input: CreateExportInput): boolean {
+  return (
+    task.taskName === input.taskName &&
+    task.logGroupName === input.logGroupName &&
+    task.from === input.from &&
+    task.to === input.to &&
+    task.destination === input.destination &&
+    task.destinationPrefix === input.destinationPrefix
+  );
+}
 /** A CreateExportTask refusal (the bucket's policy or region, the caller's rights): the region waits for a human. */
 const REFUSAL = /^(InvalidParameterException|AccessDeniedException):/;
 
@@ -239,17 +261,45 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
   }
 }
 
+/**
+ * A task the job did not start holds the slot: notified at once when it carries the job's name for another export
+ * (someone made it look like the job's), or when it has held the slot FOREIGN_SLOT_NOTIFY_MS; once per task and run.
+ */
+async function notifyForeignTask(job: Job, region: string, task: ExportTaskView, impostor: boolean) {
+  const heldMs = task.createdAt === undefined ? undefined : job.now() - task.createdAt;
+  if (!impostor && (heldMs === undefined || heldMs < FOREIGN_SLOT_NOTIFY_MS)) return;
+  const id = `foreign#${region}#${task.taskId}`;
+  if (job.notified.has(id)) return;
+  job.report.foreignTasks = [...(job.report.foreignTasks ?? []), { region, taskId: task.taskId }];
+  await notifyOnce(job, id, foreignTaskNotice(region, task, impostor, heldMs, noticeContext(job)));
+}
+
 /** Starts (or adopts) the export of one day of a group once the account's export slot is free, and follows it. */
 async function exportDay(job: Job, region: string, group: string, day: Day, attempt: number): Promise<DayOutcome> {
   const { logs, store } = job.deps;
   const taskName = exportTaskName(region, group, day);
+  const input: CreateExportInput = {
+    taskName,
+    logGroupName: group,
+    ...exportRange(day),
+    destination: job.options.buckets[region] ?? '',
+    destinationPrefix: exportPrefix(job.options.prefix, region, group, day),
+  };
   for (;;) {
     const active = await logs.activeTasks(region);
-    const ours = active.find((task) => task.taskName === taskName);
+    // Adopted only when it exports exactly this day of this group to this bucket and prefix: the name is predictable,
+    // and anyone with logs:CreateExportTask can start a task under it (an empty range, another bucket).
+    const ours = active.find((task) => exportsExactly(task, input));
     let taskId = ours?.taskId;
-    const other = active.find((task) => task.taskName !== taskName && isActive(task.status));
+    const other = active.find((task) => task !== ours && isActive(task.status));
     if (taskId === undefined && other !== undefined) {
-      const whose = other.taskName?.startsWith('driftguard-backup-') ? 'another backup' : 'not ours';
+      const impostor = other.taskName === taskName;
+      const whose = impostor
+        ? 'named as ours, exporting something else: not adopted'
+        : other.taskName?.startsWith('driftguard-backup-')
+          ? 'another backup'
+          : 'not ours';
+      await notifyForeignTask(job, region, other, impostor);
       if (!(await waitOnce(job, `the export slot is busy: task ${other.taskId} (${whose}) is ${other.status}`)))
         return 'stopped';
       continue;
@@ -259,13 +309,7 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
       const cursor = await store.cursor(region, group);
       if (cursor !== undefined && cursor >= day) return 'done-elsewhere';
       try {
-        taskId = await logs.createTask(region, {
-          taskName,
-          logGroupName: group,
-          ...exportRange(day),
-          destination: job.options.buckets[region] ?? '',
-          destinationPrefix: exportPrefix(job.options.prefix, region, group, day),
-        });
+        taskId = await logs.createTask(region, input);
       } catch (error) {
         const name = awsErrorName(error);
         if (name === 'LimitExceededException') {
@@ -346,7 +390,10 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
     now,
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     blocked: new Set(),
-    notified: new Set(report.inDanger.map((d) => `danger#${key(d.region, d.group)}`)),
+    notified: new Set([
+      ...report.inDanger.map((d) => `danger#${key(d.region, d.group)}`),
+      ...(report.foreignTasks ?? []).map((t) => `foreign#${t.region}#${t.taskId}`),
+    ]),
     lastProgress: undefined,
   };
   // What an earlier invocation of this run gave up on stays so for the run, and is not notified again.

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../lib/backup/aws.js';
-import { DAY_MS, type GroupFacts } from '../../lib/backup/plan.js';
+import { DAY_MS, exportPrefix, exportRange, exportTaskName, type GroupFacts } from '../../lib/backup/plan.js';
 import {
   type BackupLogsApi,
   type BackupOptions,
@@ -58,7 +58,7 @@ class ScriptedLogs implements BackupLogsApi {
     const taskId = `task-${this.created.length}`;
     const statuses = [...(this.scripts.shift() ?? ['COMPLETED'])];
     this.tasks.set(taskId, {
-      view: { taskId, taskName: input.taskName, status: 'PENDING', message: undefined },
+      view: { ...input, taskId, status: 'PENDING', message: undefined, createdAt: START },
       statuses,
     });
     return taskId;
@@ -72,13 +72,21 @@ class ScriptedLogs implements BackupLogsApi {
     return task.view;
   }
 
-  /** A task already running under a name, as a run that stopped before recording it would leave it. */
-  leaveRunning(taskName: string, statuses: string[]) {
+  /** A task already running, as a run that stopped before recording it would leave it (or someone else's). */
+  leaveRunning(input: CreateExportInput, statuses: string[]) {
     const taskId = `left-${this.tasks.size + 1}`;
-    this.tasks.set(taskId, { view: { taskId, taskName, status: 'RUNNING', message: undefined }, statuses });
+    this.tasks.set(taskId, { view: { ...input, taskId, status: 'RUNNING', message: undefined }, statuses });
     return taskId;
   }
 }
+
+const exportInput = (group: string, day: string): CreateExportInput => ({
+  taskName: exportTaskName(REGION, group, day),
+  logGroupName: group,
+  ...exportRange(day),
+  destination: 'backup-bucket',
+  destinationPrefix: exportPrefix('exported-logs', REGION, group, day),
+});
 
 const groupFacts = (name: string, extra: Partial<GroupFacts> = {}): GroupFacts => ({
   region: REGION,
@@ -274,11 +282,60 @@ describe('a backup run', () => {
 
   it('adopts a task of its own found running (a run stopped before recording it) instead of starting another', async () => {
     const h = harness([groupFacts('/app/web')]);
-    const { exportTaskName } = await import('../../lib/backup/plan.js');
-    h.logs.leaveRunning(exportTaskName(REGION, '/app/web', '2026-11-30'), ['RUNNING', 'COMPLETED']);
+    h.logs.leaveRunning(exportInput('/app/web', '2026-11-30'), ['RUNNING', 'COMPLETED']);
     const report = await h.run();
     expect(report).toMatchObject({ exportedDays: 1 });
     expect(h.logs.created).toEqual([]);
+    expect(kinds(h.notices)).toEqual(['digest:low']);
+  });
+
+  // Anyone with logs:CreateExportTask can start a task under the job's predictable name: one that exports anything
+  // but exactly this day of this group to this bucket and prefix is not adopted, and the day is not recorded.
+  it.each([
+    ['a 1 ms range', { to: Date.parse('2026-11-30T00:00:00.000Z') }],
+    ['another bucket', { destination: 'attacker-bucket' }],
+    ['another prefix', { destinationPrefix: 'exported-logs/elsewhere' }],
+    ['another group', { logGroupName: '/empty' }],
+  ])(
+    'does not adopt a task under its own name that exports %s: waits, notifies (high, once), exports the day itself',
+    async (_, change) => {
+      const h = harness([groupFacts('/app/web')]);
+      const impostor = 'impostor-1';
+      // The impostor holds the slot for two looks (it then completes, and the slot is free).
+      h.logs.foreign = {
+        view: {
+          ...exportInput('/app/web', '2026-11-30'),
+          ...change,
+          taskId: impostor,
+          status: 'RUNNING',
+          message: undefined,
+        },
+        looks: 2,
+      };
+      const report = await h.run();
+      expect(h.logs.created).toEqual([exportInput('/app/web', '2026-11-30')]);
+      expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+      expect(h.days.map((d) => d.taskId)).toEqual(['task-1']);
+      expect(kinds(h.notices)).toEqual(['needs-human:high', 'digest:low']);
+      expect(h.notices[0]?.subject).toBe(`[driftguard] HIGH log backup: export task ${impostor} uses the backup name`);
+      expect(h.notices[0]?.text).toContain(`aws logs cancel-export-task --region ${REGION} --task-id ${impostor}`);
+    },
+  );
+
+  it.each([
+    ['1 hour: only the run says so', 3_600_000, []],
+    ['7 hours: notified (medium), once', 7 * 3_600_000, ['needs-human:medium']],
+  ])('a task it did not start holding the slot for %s', async (_, age, notified) => {
+    const h = harness([groupFacts('/app/web')]);
+    h.logs.foreign = {
+      view: { taskId: 'nightly-1', taskName: 'nightly', status: 'RUNNING', message: undefined, createdAt: START - age },
+      looks: 3,
+    };
+    const report = await h.run();
+    expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+    expect(kinds(h.notices)).toEqual([...notified, 'digest:low']);
+    if (notified.length)
+      expect(h.notices[0]?.subject).toBe('[driftguard] MEDIUM log backup: export task nightly-1 holds the slot for 7h');
   });
 
   it('stops a region whose bucket refuses (one notice), and goes on elsewhere', async () => {
