@@ -233,9 +233,11 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
         return 'stopped';
       continue;
     }
-    await store.saveTask(undefined);
     if (verdict === 'done') {
+      // The cursor first, then the task record: a crash between the two leaves the task to follow again (it is
+      // COMPLETED: the cursor is saved again), never neither record (the day would be exported twice).
       await store.saveCursor(task.region, task.group, task.day);
+      await store.saveTask(undefined);
       countExported(job.report, task.region, task.group);
       const destination = `s3://${job.options.buckets[task.region]}/${exportPrefix(job.options.prefix, task.region, task.group, task.day)}/`;
       progress(job, `  exported ${task.day} -> ${destination}`);
@@ -249,6 +251,7 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
       });
       return 'exported';
     }
+    await store.saveTask(undefined);
     if (verdict === 'retry') {
       progress(job, `  export task ${task.taskId} ${view?.status ?? 'vanished'}: attempt ${task.attempt + 1}`);
       return exportDay(job, task.region, task.group, task.day, task.attempt + 1);

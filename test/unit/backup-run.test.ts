@@ -273,6 +273,23 @@ describe('a backup run', () => {
     expect(h.logs.created).toHaveLength(2);
   });
 
+  it('a crash as it records a COMPLETED day (the cursor write fails) leaves the task to follow: no second export', async () => {
+    const store = memoryStore();
+    const saveCursor = store.saveCursor;
+    let failures = 1;
+    store.saveCursor = async (...args) => {
+      if (failures-- > 0) throw awsError('ProvisionedThroughputExceededException');
+      return saveCursor(...args);
+    };
+    const h = harness([groupFacts('/app/web')], store);
+    await expect(h.run()).rejects.toThrow('ProvisionedThroughputExceededException');
+    const report = await h.run();
+    expect(h.logs.created).toHaveLength(1);
+    expect(await store.cursor(REGION, '/app/web')).toBe('2026-11-30');
+    expect(await store.loadTask()).toBeUndefined();
+    expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+  });
+
   it('does nothing on a continuation when no run is open', async () => {
     const h = harness([groupFacts('/app/web')]);
     expect(await h.run({ continueOnly: true })).toBeUndefined();
