@@ -27,6 +27,7 @@ export const BACKUP_KEY_PREFIX = 'backup#';
 const cursorPk = (region: string) => `${BACKUP_KEY_PREFIX}cursor#${region}`;
 const RUN_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}run` }, sk: { S: 'current' } };
 const TASK_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}task` }, sk: { S: 'current' } };
+const LEASE_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}lease` }, sk: { S: 'current' } };
 
 const view = (task: ExportTask): ExportTaskView => ({
   taskId: String(task.taskId),
@@ -160,6 +161,42 @@ export function stateTableStore(aws: AwsClients, table: string): BackupStore {
     saveRun: (report) => putJson(RUN_KEY, report),
     loadTask: () => getJson<OwnTask>(TASK_KEY),
     saveTask: (task) => putJson(TASK_KEY, task),
+    async takeLease(holder, until, now) {
+      try {
+        // Taken when free, expired, or already this holder's: one conditional write, so two runs cannot both win.
+        await dynamodb().send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { ...LEASE_KEY, holder: { S: holder }, until: { N: String(until) } },
+            ConditionExpression: 'attribute_not_exists(pk) OR #until < :now OR holder = :holder',
+            ExpressionAttributeNames: { '#until': 'until' },
+            ExpressionAttributeValues: { ':now': { N: String(now) }, ':holder': { S: holder } },
+          }),
+        );
+        return { held: true };
+      } catch (error) {
+        if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+        const { Item } = await dynamodb().send(
+          new GetItemCommand({ TableName: table, Key: LEASE_KEY, ConsistentRead: true }),
+        );
+        return { held: false, holder: Item?.holder?.S, until: Number(Item?.until?.N ?? 0) };
+      }
+    },
+    async releaseLease(holder) {
+      try {
+        await dynamodb().send(
+          new DeleteItemCommand({
+            TableName: table,
+            Key: LEASE_KEY,
+            ConditionExpression: 'holder = :holder',
+            ExpressionAttributeValues: { ':holder': { S: holder } },
+          }),
+        );
+      } catch (error) {
+        // Another run holds it now (this one's had expired): it is not ours to give up.
+        if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      }
+    },
   };
 }
 
@@ -168,7 +205,16 @@ export function memoryStore(): BackupStore {
   const cursors = new Map<string, Map<string, Day>>();
   let run: BackupReport | undefined;
   let task: OwnTask | undefined;
+  let lease: { holder: string; until: number } | undefined;
   return {
+    takeLease: async (holder, until, now) => {
+      if (lease && lease.until >= now && lease.holder !== holder) return { held: false, ...lease };
+      lease = { holder, until };
+      return { held: true };
+    },
+    releaseLease: async (holder) => {
+      if (lease?.holder === holder) lease = undefined;
+    },
     cursors: async (region) => new Map(cursors.get(region) ?? []),
     cursor: async (region, group) => cursors.get(region)?.get(group),
     saveCursor: async (region, group, day) => {

@@ -4,6 +4,7 @@
  * stops with the run open in the state table; the next run (the 15-minute continuation) resumes from the cursors.
  * One digest notice per completed run. The AWS calls and the state table are injected (lib/backup/aws.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { awsErrorName } from '../aws.js';
 import type { Notice } from '../notices.js';
 import { type BackupNoticeContext, dangerNotice, digestNotice, failureNotice, foreignTaskNotice } from './notices.js';
@@ -85,6 +86,13 @@ export interface BackupStore {
   saveRun(report: BackupReport | undefined): Promise<void>;
   loadTask(): Promise<OwnTask | undefined>;
   saveTask(task: OwnTask | undefined): Promise<void>;
+  /**
+   * Takes (or renews) the one run lease (`backup#lease`) until `until`, unless another holder's lease is still
+   * valid at `now`: the CLI and the function never run the job side by side. Returns whether it is held.
+   */
+  takeLease(holder: string, until: number, now: number): Promise<{ held: boolean; holder?: string; until?: number }>;
+  /** Gives the lease up, if `holder` still holds it. */
+  releaseLease(holder: string): Promise<void>;
 }
 
 /** One day of one group: exported (or, in a dry run, to be exported). */
@@ -130,6 +138,8 @@ export interface BackupDeps {
 }
 
 const DEFAULT_POLL_MS = 10_000;
+/** How long a lease lasts without renewal (renewed at each poll and before each export): a dead run's ends soon. */
+export const LEASE_MS = 20 * 60_000;
 /** A task the job did not start that holds the account's one export slot this long is notified (once per task). */
 export const FOREIGN_SLOT_NOTIFY_MS = 6 * 3_600_000;
 
@@ -148,6 +158,10 @@ export function exportsExactly(task: ExportTaskView, input: CreateExportInput): 
 const REFUSAL = /^(InvalidParameterException|AccessDeniedException):/;
 
 interface Job {
+  /** This run's lease holder id; undefined in a dry run (it writes nothing). */
+  holder: string | undefined;
+  /** The lease went to another run while this one waited: it stops and writes nothing more. */
+  leaseLost: boolean;
   deps: BackupDeps;
   options: BackupOptions;
   report: BackupReport;
@@ -209,6 +223,16 @@ async function notifyOnce(job: Job, id: string, notice: Notice) {
   await job.deps.publish(notice);
 }
 
+/** Renews the run's lease; false (the run must stop, writing nothing more) when another run has taken it. */
+async function renewLease(job: Job): Promise<boolean> {
+  if (job.holder === undefined) return true;
+  const lease = await job.deps.store.takeLease(job.holder, job.now() + LEASE_MS, job.now());
+  if (lease.held) return true;
+  job.leaseLost = true;
+  job.report.waiting = `another backup run (${lease.holder}) took the lease`;
+  return false;
+}
+
 /** Waits one poll interval, or says no when the deadline comes first (the run then stops, saved, for `reason`). */
 async function waitOnce(job: Job, reason: string): Promise<boolean> {
   const pollMs = job.options.pollMs ?? DEFAULT_POLL_MS;
@@ -218,7 +242,7 @@ async function waitOnce(job: Job, reason: string): Promise<boolean> {
   }
   progress(job, `  waiting: ${reason}`);
   await job.sleep(pollMs);
-  return true;
+  return renewLease(job);
 }
 
 /** Follows a task of ours to its end: the cursor moves on COMPLETED; FAILED is retried twice, then notified. */
@@ -311,6 +335,7 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
       // Another run (the CLI beside the function) may have exported the day since this one read the cursors.
       const cursor = await store.cursor(region, group);
       if (cursor !== undefined && cursor >= day) return 'done-elsewhere';
+      if (!(await renewLease(job))) return 'stopped';
       try {
         taskId = await logs.createTask(region, input);
       } catch (error) {
@@ -370,23 +395,50 @@ async function notifyDanger(job: Job, plan: GroupPlan) {
   if (!job.report.dryRun) await notifyOnce(job, id, dangerNotice(plan, noticeContext(job), job.now()));
 }
 
-/** Saves the open run (not in a dry run) and returns it, incomplete. */
+/** Saves the open run (not in a dry run, nor once another run took the lease) and returns it, incomplete. */
 async function pause(job: Job): Promise<BackupReport> {
-  if (!job.report.dryRun) await job.deps.store.saveRun(job.report);
+  if (!job.report.dryRun && !job.leaseLost) await job.deps.store.saveRun(job.report);
   return job.report;
 }
 
 /**
  * Runs (or continues) a backup; returns its report, complete or not (then the run is open in the state table), or
- * undefined when asked only to continue and no run is open. A dry run reads and plans, and writes nothing.
+ * undefined when asked only to continue and no run is open. A dry run reads and plans, and writes nothing. A run
+ * holds the one lease in the state table while it works: another run (the CLI beside the function) that finds the
+ * lease held returns at once, incomplete, saying so (a continuation returns undefined), and writes nothing.
  */
 export async function runBackup(deps: BackupDeps, options: BackupOptions): Promise<BackupReport | undefined> {
+  const now = deps.now ?? Date.now;
+  if (options.dryRun) return runLeased(deps, options, undefined);
+  const holder = `${options.continueOnly ? 'continuation' : 'run'}-${randomUUID()}`;
+  const lease = await deps.store.takeLease(holder, now() + LEASE_MS, now());
+  if (!lease.held) {
+    if (options.continueOnly) return undefined;
+    const report = newReport(options, now());
+    report.waiting = `another backup run (${lease.holder}) holds the lease until ${new Date(lease.until ?? 0).toISOString()}`;
+    options.onProgress?.(`not started: ${report.waiting}`);
+    return report;
+  }
+  try {
+    return await runLeased(deps, options, holder);
+  } finally {
+    await deps.store.releaseLease(holder);
+  }
+}
+
+async function runLeased(
+  deps: BackupDeps,
+  options: BackupOptions,
+  holder: string | undefined,
+): Promise<BackupReport | undefined> {
   const now = deps.now ?? Date.now;
   const dryRun = options.dryRun ?? false;
   const saved = dryRun ? undefined : await deps.store.loadRun();
   if (options.continueOnly && !saved) return undefined;
   const report = saved ?? newReport(options, now());
   const job: Job = {
+    holder,
+    leaseLost: false,
     deps,
     options,
     report,

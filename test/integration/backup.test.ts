@@ -14,6 +14,7 @@ import {
   PutLogEventsCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { dayOf } from '../../lib/backup/plan.js';
@@ -149,6 +150,41 @@ describe('npm run backup against the emulator', () => {
     const completed = await logs().send(new DescribeExportTasksCommand({ statusCode: 'COMPLETED' }));
     const running = await logs().send(new DescribeExportTasksCommand({ statusCode: 'RUNNING' }));
     expect([completed.exportTasks?.length, running.exportTasks?.length]).toEqual([4, 0]);
+  });
+
+  it('starts nothing while another run holds the lease (a conditional write in the state table)', async () => {
+    const dynamodb = new DynamoDBClient(emulatorClientConfig(testEndpoint(), REGION));
+    const until = Date.now() + 60_000;
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: process.env.DRIFTGUARD_STATE_TABLE,
+        Item: {
+          pk: { S: 'backup#lease' },
+          sk: { S: 'current' },
+          holder: { S: 'run-cli' },
+          until: { N: String(until) },
+        },
+      }),
+    );
+    const report = await cli().run();
+    expect(report).toMatchObject({ complete: false, groups: 0, exportedDays: 0 });
+    expect(report.waiting).toBe(`another backup run (run-cli) holds the lease until ${new Date(until).toISOString()}`);
+    expect(await exportTasks()).toHaveLength(4);
+    // Expired, it is taken, and released at the end.
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: process.env.DRIFTGUARD_STATE_TABLE,
+        Item: { pk: { S: 'backup#lease' }, sk: { S: 'current' }, holder: { S: 'run-cli' }, until: { N: '1' } },
+      }),
+    );
+    expect(await cli().run()).toMatchObject({ complete: true, exportedDays: 0 });
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({
+        TableName: process.env.DRIFTGUARD_STATE_TABLE,
+        Key: { pk: { S: 'backup#lease' }, sk: { S: 'current' } },
+      }),
+    );
+    expect(Item).toBeUndefined();
   });
 
   it("exports another region's groups to that region's bucket (DRIFTGUARD_BACKUP_BUCKETS)", async () => {

@@ -13,6 +13,7 @@ import {
   type CreateExportInput,
   type ExportedDay,
   type ExportTaskView,
+  LEASE_MS,
   runBackup,
 } from '../../lib/backup/run.js';
 import type { Notice } from '../../lib/notices.js';
@@ -288,6 +289,46 @@ describe('a backup run', () => {
     expect(await store.cursor(REGION, '/app/web')).toBe('2026-11-30');
     expect(await store.loadTask()).toBeUndefined();
     expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+  });
+
+  it('starts nothing while another run holds the lease (the CLI beside the function); runs once it has expired', async () => {
+    const store = memoryStore();
+    await store.takeLease('run-cli', START + LEASE_MS, START);
+    const h = harness([groupFacts('/app/web')], store);
+    const refused = await h.run();
+    expect(refused).toMatchObject({ complete: false, exportedDays: 0 });
+    expect(refused?.waiting).toBe(
+      `another backup run (run-cli) holds the lease until ${new Date(START + LEASE_MS).toISOString()}`,
+    );
+    expect(await h.run({ continueOnly: true })).toBeUndefined();
+    expect([h.logs.created, h.notices, await store.loadRun()]).toEqual([[], [], undefined]);
+
+    await store.takeLease('run-cli', START - 1, START - LEASE_MS);
+    expect(await h.run()).toMatchObject({ complete: true, exportedDays: 1 });
+    // Released at the end: the next run takes it.
+    expect(await store.takeLease('next', START + LEASE_MS, START)).toEqual({ held: true });
+  });
+
+  it('stops, writing nothing more, when another run took the lease while it waited', async () => {
+    const store = memoryStore();
+    const h = harness([groupFacts('/app/web'), groupFacts('/app/db')], store);
+    h.logs.scripts = [['RUNNING', 'RUNNING', 'COMPLETED']];
+    // Another holder takes the lease at the first look at the task (as if this run's had expired).
+    const describe = h.logs.describeTask.bind(h.logs);
+    let stolen = false;
+    h.logs.describeTask = async (region, taskId) => {
+      if (!stolen) {
+        stolen = true;
+        await store.releaseLease((await store.takeLease('probe', 0, 0)).holder ?? '');
+        await store.takeLease('run-other', START + 10 * LEASE_MS, START + 10 * LEASE_MS);
+      }
+      return describe(region, taskId);
+    };
+    const report = await h.run();
+    expect(report).toMatchObject({ complete: false, waiting: 'another backup run (run-other) took the lease' });
+    expect(h.logs.created).toHaveLength(1);
+    expect(await store.loadRun()).toBeUndefined();
+    expect(h.notices).toEqual([]);
   });
 
   it('does nothing on a continuation when no run is open', async () => {
