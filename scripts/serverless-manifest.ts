@@ -3,7 +3,7 @@
  * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
-import { BACKUP_FUNCTION_KEY, backupRoleStatements, backupStack } from '../lib/backup/stack.js';
+import { BACKUP_FUNCTION_KEY, backupStack } from '../lib/backup/stack.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import { engineRoleNames, eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
 import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
@@ -266,7 +266,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     roleName(names, BACKUP_FUNCTION_KEY),
     backupFunctionName,
     'driftguard backup: export log groups to the backup bucket, its own records in the state table, its notices',
-    backupRoleStatements(backupFunctionName),
+    backup.roleStatements,
   );
   resources.BackupErrorsAlarm = errorsAlarm('Backup');
   extensions.BackupLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };

@@ -16,11 +16,12 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, arnRegion, awsErrorName, stateRegion } from '../aws.js';
 import { type Notice, publishInput } from '../notices.js';
 import type { Day } from './plan.js';
-import type { BackupLogsApi, BackupReport, BackupStore, ExportTaskView, OwnTask } from './run.js';
+import type { BackupBucketApi, BackupLogsApi, BackupReport, BackupStore, ExportTaskView, OwnTask } from './run.js';
 
 /** The partition keys of the backup's records: IAM lets the backup role write these and no other. */
 export const BACKUP_KEY_PREFIX = 'backup#';
@@ -92,6 +93,38 @@ export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
       } catch (error) {
         if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
         throw error;
+      }
+    },
+  };
+}
+
+/**
+ * HeadBucket with ExpectedBucketOwner (S3 answers 403 when another account owns the bucket) in the region's endpoint
+ * (a bucket elsewhere answers a redirect, or names its region in x-amz-bucket-region).
+ */
+export function sdkBucketApi(): BackupBucketApi {
+  const clients = new Map<string, S3Client>();
+  const s3 = (region: string) => {
+    let client = clients.get(region);
+    if (!client) {
+      // Path style against an emulator endpoint (its buckets are no DNS names there).
+      client = new S3Client({ region, ...(process.env.AWS_ENDPOINT_URL ? { forcePathStyle: true } : {}) });
+      clients.set(region, client);
+    }
+    return client;
+  };
+  return {
+    async problem(region, bucket, account) {
+      try {
+        const { BucketRegion } = await s3(region).send(
+          new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: account }),
+        );
+        return BucketRegion && BucketRegion !== region
+          ? `bucket ${bucket} is in ${BucketRegion}, not ${region}: a log group exports only to a bucket of its own region`
+          : undefined;
+      } catch (error) {
+        const name = awsErrorName(error) || 'Error';
+        return `bucket ${bucket} is not verified as this account's (${account}) in ${region}: HeadBucket with ExpectedBucketOwner answered ${name} (owned by another account, missing, or in another region)`;
       }
     },
   };

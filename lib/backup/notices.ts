@@ -102,10 +102,10 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
 /** An export that failed three times, or that CloudWatch Logs refused (the bucket's policy, a bucket elsewhere). */
 export function failureNotice(failure: BackupFailure, ctx: BackupNoticeContext): Notice {
   const bucket = ctx.buckets[failure.region] ?? '(none)';
-  const refused = /^(InvalidParameterException|AccessDeniedException)/.test(failure.error);
+  const refused = /^(InvalidParameterException|AccessDeniedException|BucketNotVerified)/.test(failure.error);
   const steps = refused
     ? [
-        `  - Check that bucket ${bucket} is in ${failure.region}, and that its policy lets logs.${failure.region}.amazonaws.com s3:GetBucketAcl on it and s3:PutObject (with bucket-owner-full-control) under ${ctx.prefix}/ for this account (aws:SourceAccount ${ctx.account}); with SSE-KMS, that its key lets logs.${failure.region}.amazonaws.com use it.`,
+        `  - Check that bucket ${bucket} is this account's (${ctx.account}) and in ${failure.region}, and that its policy lets logs.${failure.region}.amazonaws.com s3:GetBucketAcl on it and s3:PutObject (with bucket-owner-full-control) under ${ctx.prefix}/ for this account (aws:SourceAccount ${ctx.account}); with SSE-KMS, that its key lets logs.${failure.region}.amazonaws.com use it.`,
         `  - Then run: npm run backup -- --regions ${failure.region}`,
       ]
     : [

@@ -128,8 +128,18 @@ export interface BackupOptions {
   onDay?: (day: ExportedDay) => void;
 }
 
+/** Checks a region's bucket before anything is exported to it (lib/backup/aws.ts sends HeadBucket). */
+export interface BackupBucketApi {
+  /**
+   * Why the bucket may not receive this account's exports (owned by another account, missing, in another region),
+   * or undefined when it is this account's bucket in `region`.
+   */
+  problem(region: string, bucket: string, account: string): Promise<string | undefined>;
+}
+
 export interface BackupDeps {
   logs: BackupLogsApi;
+  buckets: BackupBucketApi;
   store: BackupStore;
   /** Publishes a notice (undefined: no topic configured). */
   publish: (notice: Notice) => Promise<void>;
@@ -155,7 +165,7 @@ export function exportsExactly(task: ExportTaskView, input: CreateExportInput): 
   );
 }
 /** A CreateExportTask refusal (the bucket's policy or region, the caller's rights): the region waits for a human. */
-const REFUSAL = /^(InvalidParameterException|AccessDeniedException):/;
+const REFUSAL = /^(InvalidParameterException|AccessDeniedException|BucketNotVerified):/;
 
 interface Job {
   /** This run's lease holder id; undefined in a dry run (it writes nothing). */
@@ -395,6 +405,25 @@ async function notifyDanger(job: Job, plan: GroupPlan) {
   if (!job.report.dryRun) await notifyOnce(job, id, dangerNotice(plan, noticeContext(job), job.now()));
 }
 
+/**
+ * A bucket name is no proof of whose it is: a bucket deleted (or mistyped) can be created by another account, and
+ * CreateExportTask takes no expected owner. The region waits for a human unless the bucket is this account's, there.
+ */
+async function checkBucket(job: Job, region: string) {
+  const bucket = job.options.buckets[region] ?? '';
+  const problem = await job.deps.buckets.problem(region, bucket, job.options.account);
+  if (problem === undefined) return;
+  const failure = {
+    region,
+    group: '(every group of the region)',
+    day: 'every due day',
+    error: `BucketNotVerified: ${problem}`,
+  };
+  job.report.failed.push(failure);
+  job.blocked.add(region);
+  await notifyOnce(job, `refused#${region}#BucketNotVerified`, failureNotice(failure, noticeContext(job)));
+}
+
 /** Saves the open run (not in a dry run, nor once another run took the lease) and returns it, incomplete. */
 async function pause(job: Job): Promise<BackupReport> {
   if (!job.report.dryRun && !job.leaseLost) await job.deps.store.saveRun(job.report);
@@ -471,6 +500,7 @@ async function runLeased(
   let backlog = 0;
   let lost = 0;
   for (const region of report.regions) {
+    if (!dryRun && !job.blocked.has(region)) await checkBucket(job, region);
     const cursors = await deps.store.cursors(region);
     for await (const facts of groupsOf(deps.logs, region, options.logGroupPrefixes)) {
       groups += 1;

@@ -596,8 +596,21 @@ describe('the backup function', () => {
           'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/driftguard-dev-backup:*',
         ),
       ),
-      allow(['logs:CreateExportTask', 'logs:DescribeLogGroups'], LOG_GROUPS),
+      allow(
+        ['logs:DescribeLogGroups'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
+      allow(
+        ['logs:CreateExportTask'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
       allow(['logs:DescribeExportTasks'], ANY),
+      allow(['s3:PutObject'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}/exported-logs/*')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
+      allow(['s3:ListBucket'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
       allow(['sns:Publish'], { Ref: 'NoticeTopic' }),
       allow(['kms:Decrypt', 'kms:GenerateDataKey'], LOG_KEY),
       allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE, {

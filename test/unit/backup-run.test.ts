@@ -102,8 +102,10 @@ function harness(groups: GroupFacts[], store: BackupStore = memoryStore()) {
   const notices: Notice[] = [];
   const days: ExportedDay[] = [];
   let now = START;
+  const bucketProblems: Record<string, string> = {};
   const deps = {
     logs,
+    buckets: { problem: async (region: string) => bucketProblems[region] },
     store,
     publish: async (notice: Notice) => {
       notices.push(notice);
@@ -127,7 +129,7 @@ function harness(groups: GroupFacts[], store: BackupStore = memoryStore()) {
       onDay: (day) => days.push(day),
       ...options,
     });
-  return { logs, store, notices, days, run, elapsed: () => now - START };
+  return { logs, store, notices, days, run, bucketProblems, elapsed: () => now - START };
 }
 
 const kinds = (notices: Notice[]) => notices.map((n) => `${n.attributes.outcome}:${n.severity}`);
@@ -409,6 +411,20 @@ describe('a backup run', () => {
     expect(report).toMatchObject({ complete: true, exportedDays: 0, backlog: 4 });
     expect(kinds(h.notices)).toEqual(['failed:high', 'digest:high']);
     expect(h.notices[0]?.text).toContain('logs.us-east-1.amazonaws.com s3:GetBucketAcl');
+  });
+
+  it('exports nothing to a bucket not verified as this account’s in the region (a squatted name): one notice', async () => {
+    const h = harness([groupFacts('/app/web')]);
+    h.bucketProblems[REGION] =
+      'bucket backup-bucket is not verified as this account’s (123456789012) in us-east-1: 403';
+    const report = await h.run();
+    expect(h.logs.created).toEqual([]);
+    expect(report).toMatchObject({ complete: true, exportedDays: 0, backlog: 1 });
+    expect(report?.failed.map((f) => f.error)).toEqual([`BucketNotVerified: ${h.bucketProblems[REGION]}`]);
+    expect(kinds(h.notices)).toEqual(['failed:high', 'digest:high']);
+    expect(h.notices[0]?.text).toContain(
+      "Check that bucket backup-bucket is this account's (123456789012) and in us-east-1",
+    );
   });
 
   it('keeps a refused region waiting for the rest of its run, without a second notice', async () => {
