@@ -737,8 +737,20 @@ describe('the shared resources', () => {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: '*',
         Condition: {
-          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'kms:ViaService': sub('s3.${AWS::Region}.amazonaws.com'),
+          },
           ArnLike: { 'aws:SourceArn': sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*') },
+          // Review #16: the backup bucket only (no param bucket in dev: its ARNs name no bucket).
+          StringLike: {
+            'kms:EncryptionContext:aws:s3:arn': [
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}'),
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}/exported-logs/*'),
+              sub('arn:${AWS::Partition}:s3:::'),
+              sub('arn:${AWS::Partition}:s3:::/exported-logs/*'),
+            ],
+          },
         },
       },
       {
