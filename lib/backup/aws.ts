@@ -26,6 +26,10 @@ import type { BackupBucketApi, BackupLogsApi, BackupReport, BackupStore, ExportT
 /** The partition keys of the backup's records: IAM lets the backup role write these and no other. */
 export const BACKUP_KEY_PREFIX = 'backup#';
 const cursorPk = (region: string) => `${BACKUP_KEY_PREFIX}cursor#${region}`;
+const dayKey = (region: string, group: string, day: Day) => ({
+  pk: { S: `${BACKUP_KEY_PREFIX}day#${region}` },
+  sk: { S: `${group}#${day}` },
+});
 const RUN_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}run` }, sk: { S: 'current' } };
 const TASK_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}task` }, sk: { S: 'current' } };
 const LEASE_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}lease` }, sk: { S: 'current' } };
@@ -190,6 +194,20 @@ export function stateTableStore(aws: AwsClients, table: string): BackupStore {
         }),
       );
     },
+    async saveExported(region, group, day, taskId) {
+      await dynamodb().send(
+        new PutItemCommand({
+          TableName: table,
+          Item: { ...dayKey(region, group, day), taskId: { S: taskId }, recordedAt: { S: new Date().toISOString() } },
+        }),
+      );
+    },
+    async exportedBy(region, group, day) {
+      const { Item } = await dynamodb().send(
+        new GetItemCommand({ TableName: table, Key: dayKey(region, group, day), ConsistentRead: true }),
+      );
+      return Item?.taskId?.S;
+    },
     loadRun: () => getJson<BackupReport>(RUN_KEY),
     saveRun: (report) => putJson(RUN_KEY, report),
     loadTask: () => getJson<OwnTask>(TASK_KEY),
@@ -239,7 +257,12 @@ export function memoryStore(): BackupStore {
   let run: BackupReport | undefined;
   let task: OwnTask | undefined;
   let lease: { holder: string; until: number } | undefined;
+  const days = new Map<string, string>();
   return {
+    saveExported: async (region, group, day, taskId) => {
+      days.set(`${region}#${group}#${day}`, taskId);
+    },
+    exportedBy: async (region, group, day) => days.get(`${region}#${group}#${day}`),
     takeLease: async (holder, until, now) => {
       if (lease && lease.until >= now && lease.holder !== holder) return { held: false, ...lease };
       lease = { holder, until };

@@ -81,6 +81,13 @@ export interface BackupStore {
   /** The last day exported of one group (read again before each export: another run may have exported it). */
   cursor(region: string, group: string): Promise<Day | undefined>;
   saveCursor(region: string, group: string, day: Day): Promise<void>;
+  /**
+   * Records which task exported a day (`backup#day#<region>`, `<group>#<day>`): under a day's prefix only the
+   * `<taskId>/` directory recorded here is the backup's; anyone in the account can export into the same prefix.
+   */
+  saveExported(region: string, group: string, day: Day, taskId: string): Promise<void>;
+  /** The task recorded as having exported a day, if any. */
+  exportedBy(region: string, group: string, day: Day): Promise<string | undefined>;
   loadRun(): Promise<BackupReport | undefined>;
   /** Saves the open run; undefined closes it. */
   saveRun(report: BackupReport | undefined): Promise<void>;
@@ -270,6 +277,7 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
     if (verdict === 'done') {
       // The cursor first, then the task record: a crash between the two leaves the task to follow again (it is
       // COMPLETED: the cursor is saved again), never neither record (the day would be exported twice).
+      await store.saveExported(task.region, task.group, task.day, task.taskId);
       await store.saveCursor(task.region, task.group, task.day);
       await store.saveTask(undefined);
       countExported(job.report, task.region, task.group);

@@ -105,9 +105,19 @@ describe('npm run backup against the emulator', () => {
     const report = await run();
 
     const keys = await bucketKeys();
+    const dynamodb = new DynamoDBClient(emulatorClientConfig(testEndpoint(), REGION));
     for (const group of [...GROUPS, AUDIT]) {
       const folder = `${BACKUP_PREFIX}/${REGION}/${group.replace(/^\//, '')}/${yyyy}/${mm}/${dd}/`;
       expect(keys.filter((key) => key.startsWith(folder) && key.endsWith('/app/000000.gz'))).toHaveLength(1);
+      // The state table names the task whose directory under the day's prefix is the backup's (review #11).
+      const { Item } = await dynamodb.send(
+        new GetItemCommand({
+          TableName: process.env.DRIFTGUARD_STATE_TABLE,
+          Key: { pk: { S: `backup#day#${REGION}` }, sk: { S: `${group}#${yesterday}` } },
+        }),
+      );
+      const task = (await exportTasks()).find((t) => t.logGroupName === group);
+      expect(Item?.taskId?.S).toBe(task?.taskId);
     }
     const tasks = await exportTasks();
     expect(tasks).toHaveLength(4);

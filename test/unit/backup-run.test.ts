@@ -346,6 +346,7 @@ describe('a backup run', () => {
     const report = await h.run();
     expect(report).toMatchObject({ exportedDays: 1 });
     expect(h.logs.created).toEqual([]);
+    expect(await h.store.exportedBy(REGION, '/app/web', '2026-11-30')).toBe('left-1');
     expect(kinds(h.notices)).toEqual(['digest:low']);
   });
 
@@ -376,6 +377,8 @@ describe('a backup run', () => {
       expect(h.logs.created).toEqual([exportInput('/app/web', '2026-11-30')]);
       expect(report).toMatchObject({ complete: true, exportedDays: 1 });
       expect(h.days.map((d) => d.taskId)).toEqual(['task-1']);
+      // The impostor's directory under the day's prefix is not the backup's: only task-1 is recorded for the day.
+      expect(await h.store.exportedBy(REGION, '/app/web', '2026-11-30')).toBe('task-1');
       expect(kinds(h.notices)).toEqual(['needs-human:high', 'digest:low']);
       expect(h.notices[0]?.subject).toBe(`[driftguard] HIGH log backup: export task ${impostor} uses the backup name`);
       expect(h.notices[0]?.text).toContain(`aws logs cancel-export-task --region ${REGION} --task-id ${impostor}`);
