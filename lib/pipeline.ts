@@ -343,7 +343,9 @@ async function keepRecords(
 }
 
 const withoutFollows = (records: EngineRecord[] | undefined) =>
-  records?.filter((record) => !(record.kind === 'trail-baseline' && record.mode === 'follow'));
+  records?.filter(
+    (record) => !((record.kind === 'trail-baseline' || record.kind === 'config-baseline') && record.mode === 'follow'),
+  );
 
 function outboxOf(ctx: EngineContext): NoticeOutbox | undefined {
   return ctx.settings.stateTable && !ctx.dryRun ? new NoticeOutbox(ctx.aws, ctx.settings.stateTable) : undefined;

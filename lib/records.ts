@@ -1,5 +1,6 @@
 /** The engine's own records, kept in the state table: which keys resources use, trail baselines, quarantines. */
 
+import { captureConfigBaseline, followConfigBaseline } from './config-baselines.js';
 import { KeyUsageStore } from './key-usage.js';
 import { QuarantineRecords } from './mfa/quarantine-records.js';
 import type { EngineRecord, RuleContext } from './rule.js';
@@ -24,6 +25,16 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
       if (ctx.settings.stateTable)
         await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
       return;
+    case 'config-baseline': {
+      if (record.mode === 'first') {
+        await captureConfigBaseline(ctx, record.region, record.from);
+        return;
+      }
+      const kept = await followConfigBaseline(ctx, record.region, record.from);
+      return (
+        kept && `AWS Config in ${record.region}: baseline kept: ${kept}; the next event or sweep compares with it.`
+      );
+    }
     case 'trail-baseline': {
       if (record.mode === 'first') {
         await captureTrailBaseline(ctx, record.trail, record.region, record.from);
@@ -40,7 +51,7 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
 /** What a reason tells of the records a reader should know of (a trail's baseline): kept, or only planned. */
 export function toldRecords(records: readonly EngineRecord[], kept: boolean): string {
   const told = records.flatMap((record) => {
-    if (record.kind !== 'trail-baseline') return [];
+    if (record.kind !== 'trail-baseline' && record.kind !== 'config-baseline') return [];
     if (record.mode === 'follow') return [kept ? 'the baseline follows' : 'the baseline would follow'];
     return [kept ? 'baseline captured' : 'would capture its baseline (dry run)'];
   });

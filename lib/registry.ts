@@ -1,5 +1,7 @@
 /** Every guard and rule; serverless.yml's patterns, IAM and the README's rules table follow from here. */
 import type { Guard } from './guard.js';
+import { activityGuard } from './guards/activity-guard.js';
+import { configGuard } from './guards/config-guard.js';
 import { kmsGuard } from './guards/kms-guard.js';
 import { logGroupGuard } from './guards/log-group-guard.js';
 import { mfaGuard } from './guards/mfa-guard.js';
@@ -7,7 +9,7 @@ import { trailGuard } from './guards/trail-guard.js';
 import type { AnyRule, AnyRuleDeclaration } from './rule.js';
 import { regionForwardersRule } from './rules/region-forwarders.js';
 
-export const GUARDS: Guard[] = [logGroupGuard, trailGuard, kmsGuard, mfaGuard];
+export const GUARDS: Guard[] = [logGroupGuard, trailGuard, kmsGuard, mfaGuard, configGuard, activityGuard];
 
 /** The rules events trigger, each run by its guard. */
 export const RULES: AnyRule[] = GUARDS.flatMap((guard) => guard.rules);

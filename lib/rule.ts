@@ -89,6 +89,8 @@ export type EngineRecord =
       mode: 'first' | 'follow';
       summary: string;
     }
+  /** A region's AWS Config recorder and channel kept as its baseline: `first` a capture, `follow` an accepted change. */
+  | { kind: 'config-baseline'; region: string; from: string; mode: 'first' | 'follow'; summary: string }
   /** What a quarantine took (kept before its writes, so that a failed attempt's keys are never lost). */
   | { kind: 'quarantine'; userName: string; since: string; keys: string[]; summary: string }
   /** The quarantine released: its record dropped once everything it took is given back. */

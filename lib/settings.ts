@@ -32,6 +32,14 @@ export interface Settings {
   forwardRegions: string[] | undefined;
   /** The stack's custom-resource requests: whose they must be, and where their answers may go. */
   customResource: CustomResourceSettings;
+  /** DRIFTGUARD_STAGE: the deployed stack's stage (names the engine's own alarms and filters); unset locally. */
+  stage: string | undefined;
+  /** DRIFTGUARD_ACTIVITY_TRAIL: the trail (name or ARN) whose log group carries the activity alarms; unset: the home region's multi-region trail. */
+  activityTrail: string | undefined;
+  /** DRIFTGUARD_ACTIVITY_LOG_GROUP: the stack's log group a trail delivering to none is linked to. */
+  activityLogGroup: string | undefined;
+  /** DRIFTGUARD_ACTIVITY_DELIVERY_ROLE_ARN: the role CloudTrail assumes to deliver to that log group. */
+  activityDeliveryRoleArn: string | undefined;
 }
 
 /**
@@ -70,6 +78,11 @@ const TABLE_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
 export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 // EventBridge's rule-name rules; driftguard's forwarders are named driftguard-...forward... so that a reader sees whose they are.
 const FORWARDER_NAME_PATTERN = /^driftguard-[.\-_A-Za-z0-9]*forward[.\-_A-Za-z0-9]*$/;
+// CloudTrail's trail names (3-128 of letters, digits, . _ -, starting and ending with a letter or digit) or a trail ARN.
+const TRAIL_PATTERN =
+  /^([A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]|arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9])$/;
+// A Serverless stage as it appears in the engine's resource names.
+const STAGE_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
 const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 
 function read(env: Env, name: string): string | undefined {
@@ -132,6 +145,7 @@ export function loadSettings(env: Env = process.env): Settings {
     ...readMfaSettings(env),
     ...readForwarderSettings(env),
     customResource: readCustomResourceSettings(env),
+    ...readActivitySettings(env),
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
     logRetentionDays: days,
@@ -233,6 +247,35 @@ export function readForwarderSettings(env: Env = process.env): ForwarderSettings
     ),
     forwarderName: name ?? 'driftguard-forward',
     forwardRegions: parseRegions(text),
+  };
+}
+
+export type ActivitySettings = Pick<
+  Settings,
+  'stage' | 'activityTrail' | 'activityLogGroup' | 'activityDeliveryRoleArn'
+>;
+
+export function readActivitySettings(env: Env = process.env): ActivitySettings {
+  return {
+    stage: readMatching(env, 'DRIFTGUARD_STAGE', STAGE_PATTERN, 'values are 1 to 32 of A-Z a-z 0-9 -'),
+    activityTrail: readMatching(
+      env,
+      'DRIFTGUARD_ACTIVITY_TRAIL',
+      TRAIL_PATTERN,
+      'values are a CloudTrail trail name (3 to 128 of A-Z a-z 0-9 . _ -) or trail ARN',
+    ),
+    activityLogGroup: readMatching(
+      env,
+      'DRIFTGUARD_ACTIVITY_LOG_GROUP',
+      /^[.\-_/#A-Za-z0-9]{1,512}$/,
+      'values are a log group name (1 to 512 of A-Z a-z 0-9 . - _ / #)',
+    ),
+    activityDeliveryRoleArn: readMatching(
+      env,
+      'DRIFTGUARD_ACTIVITY_DELIVERY_ROLE_ARN',
+      ROLE_ARN_PATTERN,
+      'values are an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+    ),
   };
 }
 

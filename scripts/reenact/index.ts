@@ -2,6 +2,8 @@
  * --reenact: make an event's drift real on an emulator before the guard runs, by performing the event's own API call
  * (after creating whatever state that call needs). One reenactment per trigger; a test keeps them in step with the rules.
  */
+import { activityReenactments } from './activity.js';
+import { configReenactments } from './config.js';
 import { kmsReenactments } from './kms.js';
 import { logGroupReenactments } from './log-groups.js';
 import { mfaReenactments } from './mfa.js';
@@ -15,4 +17,6 @@ export const REENACTMENTS: Record<string, Reenactment> = {
   ...trailReenactments,
   ...kmsReenactments,
   ...mfaReenactments,
+  ...activityReenactments,
+  ...configReenactments,
 };

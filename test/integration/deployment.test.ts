@@ -52,6 +52,8 @@ const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-trail-guard`,
   `${ROLE}driftguard-dev-kms-guard`,
   `${ROLE}driftguard-dev-mfa-guard`,
+  `${ROLE}driftguard-dev-config-guard`,
+  `${ROLE}driftguard-dev-activity-guard`,
   `${ROLE}driftguard-dev-sweep`,
   `${ROLE}driftguard-dev-backup`,
 ];
@@ -63,6 +65,9 @@ const GUARD_RULE_ARNS = [
   `${RULE}driftguard-dev-kmsGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-1`,
   `${RULE}driftguard-dev-mfaGuard-rule-2`,
+  `${RULE}driftguard-dev-configGuard-rule-1`,
+  `${RULE}driftguard-dev-activityGuard-rule-1`,
+  `${RULE}driftguard-dev-activityGuard-rule-2`,
 ].map(sub);
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
@@ -118,6 +123,23 @@ const MFA_RULES = [
     ArnEquals: { 'iam:PolicyARN': sub('${MfaQuarantinePolicy}') },
   }),
 ];
+/** The customer-managed Config recorders of any region (IAM's ConfigurationRecorder resource type). */
+const RECORDERS = sub('arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*');
+const CONFIG_RECORDER_ACTIONS = [
+  'config:DescribeConfigurationRecorderStatus',
+  'config:DescribeConfigurationRecorders',
+  'config:PutConfigurationRecorder',
+  'config:StartConfigurationRecorder',
+];
+/** IAM gives the delivery-channel calls no resource type: "*". */
+const CONFIG_CHANNEL_ACTIONS = [
+  'config:DescribeDeliveryChannelStatus',
+  'config:DescribeDeliveryChannels',
+  'config:PutDeliveryChannel',
+];
+const PASS_ROLE_TO_CONFIG = allow(['iam:PassRole'], ROLES, {
+  StringEquals: { 'iam:PassedToService': 'config.amazonaws.com' },
+});
 /** The forwarders of the other regions (lib/rules/region-forwarders.ts), each by name: the sweep keeps them in place. */
 const FORWARDERS = ['', '-2', '-3', '-4'].map((suffix) =>
   sub(`arn:\${AWS::Partition}:events:*:\${AWS::AccountId}:rule/\${ForwardRole}${suffix}`),
@@ -143,6 +165,17 @@ const FORWARDER_ENVIRONMENT = {
   DRIFTGUARD_FORWARD_ROLE_ARN: { 'Fn::GetAtt': ['ForwardRole', 'Arn'] },
   DRIFTGUARD_FORWARDER_NAME: 'driftguard-dev-forward',
   DRIFTGUARD_FORWARD_REGIONS: '',
+};
+
+const ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:*');
+const ENGINE_ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*');
+/** Linking a trail to the stack's activity group hands CloudTrail the stack's delivery role only. */
+const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}driftguard-*-activity-delivery`), {
+  StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' },
+});
+const ACTIVITY_ENVIRONMENT = {
+  DRIFTGUARD_ACTIVITY_LOG_GROUP: { Ref: 'ActivityLogGroup' },
+  DRIFTGUARD_ACTIVITY_DELIVERY_ROLE_ARN: { 'Fn::GetAtt': ['ActivityDeliveryRole', 'Arn'] },
 };
 
 const GUARD_STATE = [
@@ -213,6 +246,7 @@ const SETTINGS_ENVIRONMENT = {
   DRIFTGUARD_SWEEP_REGIONS: '',
   DRIFTGUARD_SWEEP_RATE_LIMITS: '',
   DRIFTGUARD_ENGINE_ROLE_ARNS: sub(ENGINE_ROLE_ARNS.join(',')),
+  DRIFTGUARD_STAGE: 'dev',
   POWERTOOLS_SERVICE_NAME: 'driftguard',
   NODE_OPTIONS: '--enable-source-maps',
 };
@@ -306,11 +340,90 @@ const GUARDS: ExpectedGuard[] = [
     statements: [...MFA_RULES, ...ownNeeds('driftguard-dev-mfaGuard')],
     environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' } },
   },
+  {
+    id: 'ConfigGuard',
+    functionName: 'driftguard-dev-configGuard',
+    ruleNames: ['driftguard-dev-configGuard-rule-1'],
+    artifact: 'config-guard.zip',
+    roleName: 'driftguard-dev-config-guard',
+    patterns: [
+      pattern(
+        'aws.config',
+        [API_CALL],
+        [
+          'DeleteConfigurationRecorder',
+          'DeleteDeliveryChannel',
+          'PutConfigurationRecorder',
+          'PutDeliveryChannel',
+          'StopConfigurationRecorder',
+        ],
+      ),
+    ],
+    statements: [
+      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
+      allow(CONFIG_CHANNEL_ACTIONS, ANY),
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      // Declared with PutConfigurationRecorder, the command that hands Config its role.
+      PASS_ROLE_TO_CONFIG,
+      ...ownNeeds('driftguard-dev-configGuard'),
+    ],
+    // The stack's own ARN: the deploy-time capture answers only its own stack's requests.
+    environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
+  },
+  {
+    id: 'ActivityGuard',
+    functionName: 'driftguard-dev-activityGuard',
+    ruleNames: ['driftguard-dev-activityGuard-rule-1', 'driftguard-dev-activityGuard-rule-2'],
+    artifact: 'activity-guard.zip',
+    roleName: 'driftguard-dev-activity-guard',
+    patterns: [
+      pattern('aws.logs', [API_CALL], ['DeleteLogGroup', 'DeleteMetricFilter', 'PutMetricFilter']),
+      pattern('aws.cloudwatch', [API_CALL], ['DeleteAlarms', 'DisableAlarmActions', 'PutMetricAlarm']),
+    ],
+    statements: [
+      allow(
+        [
+          'logs:CreateLogGroup',
+          'logs:DescribeLogGroups',
+          'logs:DescribeMetricFilters',
+          'logs:PutMetricFilter',
+          'logs:PutRetentionPolicy',
+        ],
+        LOG_GROUPS,
+      ),
+      allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(
+        [
+          'cloudtrail:DescribeTrails',
+          'cloudtrail:GetEventSelectors',
+          'cloudtrail:GetInsightSelectors',
+          'cloudtrail:GetTrailStatus',
+          'cloudtrail:ListTags',
+          'cloudtrail:UpdateTrail',
+        ],
+        TRAILS,
+      ),
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
+      PASS_DELIVERY_ROLE,
+      ...ownNeeds('driftguard-dev-activityGuard'),
+    ],
+    environment: { ...SETTINGS_ENVIRONMENT, ...ACTIVITY_ENVIRONMENT },
+  },
 ];
 
 /** Which function each sample reaches: none for a failed call or one made by the engine's own roles. */
 const SAMPLE_ROUTES: Record<string, string | null> = {
   'cloudtrail-CreateTrail-by-remediation-engine.json': null,
+  'config-DeleteConfigurationRecorder.json': 'ConfigGuard',
+  'config-DeleteDeliveryChannel.json': 'ConfigGuard',
+  'config-PutConfigurationRecorder-by-remediation-engine.json': null,
+  'config-PutConfigurationRecorder-narrowed-daily.json': 'ConfigGuard',
+  'config-PutDeliveryChannel-other-bucket.json': 'ConfigGuard',
+  'config-StopConfigurationRecorder-failed-NoSuchRecorder.json': null,
+  // Service-linked recorders are the handler's to tell apart: the pattern delivers them.
+  'config-StopConfigurationRecorder-service-linked.json': 'ConfigGuard',
+  'config-StopConfigurationRecorder.json': 'ConfigGuard',
   'cloudtrail-CreateTrail.json': 'TrailGuard',
   'cloudtrail-DeleteTrail-by-arn.json': 'TrailGuard',
   'cloudtrail-DeleteTrail-by-name.json': 'TrailGuard',
@@ -345,10 +458,18 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'logs-CreateLogGroup-failed-ResourceAlreadyExists.json': null,
   'logs-CreateLogGroup-plain.json': 'LogGroupGuard',
   'logs-CreateLogGroup-with-kmsKeyId.json': 'LogGroupGuard',
+  'logs-DeleteLogGroup-activity.json': 'ActivityGuard',
+  'logs-DeleteMetricFilter-activity.json': 'ActivityGuard',
   'logs-DeleteRetentionPolicy.json': 'LogGroupGuard',
   'logs-DisassociateKmsKey.json': 'LogGroupGuard',
+  'logs-PutMetricFilter-activity-narrowed.json': 'ActivityGuard',
+  'logs-PutMetricFilter-by-remediation-engine.json': null,
   'logs-PutRetentionPolicy-by-remediation-engine.json': null,
   'logs-PutRetentionPolicy.json': 'LogGroupGuard',
+  'monitoring-DeleteAlarms-activity.json': 'ActivityGuard',
+  'monitoring-DisableAlarmActions-activity.json': 'ActivityGuard',
+  'monitoring-DisableAlarmActions-failed-AccessDenied.json': null,
+  'monitoring-PutMetricAlarm-attacker-topic.json': 'ActivityGuard',
   // With MFA or without, every console sign-in reaches the guard, which decides.
   'signin-ConsoleLogin-assumed-role-global.json': 'MfaGuard',
   'signin-ConsoleLogin-no-MFA-iam-user.json': 'MfaGuard',
@@ -367,6 +488,15 @@ describe('the packaged template', () => {
       .map(([id, resource]) => `${id} ${resource.Type}`)
       .sort();
     expect(ids).toEqual([
+      'ActivityDeliveryRole AWS::IAM::Role',
+      'ActivityGuardErrorsAlarm AWS::CloudWatch::Alarm',
+      'ActivityGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'ActivityGuardEventBridgeLambdaPermission2 AWS::Lambda::Permission',
+      'ActivityGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'ActivityGuardLambdaFunction AWS::Lambda::Function',
+      'ActivityGuardLogGroup AWS::Logs::LogGroup',
+      'ActivityGuardRole AWS::IAM::Role',
+      'ActivityLogGroup AWS::Logs::LogGroup',
       'BackupBucket AWS::S3::Bucket',
       'BackupBucketPolicy AWS::S3::BucketPolicy',
       'BackupErrorsAlarm AWS::CloudWatch::Alarm',
@@ -378,9 +508,19 @@ describe('the packaged template', () => {
       'BackupLambdaPermissionEventsRuleSchedule2 AWS::Lambda::Permission',
       'BackupLogGroup AWS::Logs::LogGroup',
       'BackupRole AWS::IAM::Role',
+      'ConfigBaselineCapture Custom::ConfigBaselineCapture',
+      'ConfigGuardErrorsAlarm AWS::CloudWatch::Alarm',
+      'ConfigGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'ConfigGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'ConfigGuardLambdaFunction AWS::Lambda::Function',
+      'ConfigGuardLogGroup AWS::Logs::LogGroup',
+      'ConfigGuardRole AWS::IAM::Role',
       'DeadLetterQueue AWS::SQS::Queue',
       'DeadLetterQueueAlarm AWS::CloudWatch::Alarm',
       'DeadLetterQueuePolicy AWS::SQS::QueuePolicy',
+      'DriftguarddevactivityGuardrule1EventBridgeRule AWS::Events::Rule',
+      'DriftguarddevactivityGuardrule2EventBridgeRule AWS::Events::Rule',
+      'DriftguarddevconfigGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevkmsGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevlogGroupGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevmfaGuardrule1EventBridgeRule AWS::Events::Rule',
@@ -515,6 +655,7 @@ describe('the sweep function', () => {
         ...SETTINGS_ENVIRONMENT,
         DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' },
         DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
+        ...ACTIVITY_ENVIRONMENT,
         ...FORWARDER_ENVIRONMENT,
       },
     });
@@ -539,13 +680,29 @@ describe('the sweep function', () => {
     expect(role?.Policies).toHaveLength(1);
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
       DENY_OTHER_FUNCTIONS('driftguard-dev-sweep'),
-      LOG_GROUP_RULE[0],
+      allow(
+        [
+          'logs:AssociateKmsKey',
+          'logs:CreateLogGroup',
+          'logs:DescribeLogGroups',
+          'logs:DescribeMetricFilters',
+          'logs:ListTagsForResource',
+          'logs:PutMetricFilter',
+          'logs:PutRetentionPolicy',
+        ],
+        LOG_GROUPS,
+      ),
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
       allow(TRAIL_ACTIONS, TRAILS),
-      allow(['kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
+      allow([...CONFIG_CHANNEL_ACTIONS, 'kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
+      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
+      PASS_ROLE_TO_CONFIG,
+      allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
+      PASS_DELIVERY_ROLE,
       ...FORWARDER_RULE,
       allow(['account:ListRegions'], sub('arn:${AWS::Partition}:account::${AWS::AccountId}:account')),
       allow(['iam:ListUsers'], USERS),
@@ -954,7 +1111,7 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     const rules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
       .filter((rule) => rule.Properties.EventPattern !== undefined);
-    expect(rules).toHaveLength(5);
+    expect(rules).toHaveLength(8);
     const reached: string[] = [];
     for (const rule of rules) {
       // As CloudFormation would deploy it in the samples' account.

@@ -93,7 +93,8 @@ describe('the sweep’s forwarder pass', () => {
       [R2, NAME],
     ]);
     const [digest] = await readNotices();
-    expect(digest?.subject).toBe('[driftguard] sweep of 3 regions: 2 fixed, 0 need a human, 0 failed');
+    // The 3 need a human: AWS Config is off in each region, with nothing to restore it from.
+    expect(digest?.subject).toBe('[driftguard] sweep of 3 regions: 2 fixed, 3 need a human, 0 failed');
     // A region that was not forwarding is a gap in what the guards see: the digest says so at high severity.
     expect(digest?.attributes.severity).toBe('high');
     expect(digest?.document.first).toMatchObject({

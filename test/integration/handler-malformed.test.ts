@@ -35,6 +35,7 @@ const OWNERS: [guard: string, sample: string][] = [
   ['kms-guard', 'kms-DisableKey'],
   ['mfa-guard', 'iam-DeactivateMFADevice-iam-user'],
   ['mfa-guard', 'signin-ConsoleLogin-no-MFA-iam-user'],
+  ['config-guard', 'config-StopConfigurationRecorder'],
 ];
 
 /** The sample of the guard's first rule: the Lambda context is made from it. */
@@ -103,6 +104,19 @@ const PARAMETER_BREAKS: [guard: string, label: string, event: Json][] = [
   ],
 ];
 
+PARAMETER_BREAKS.push(
+  [
+    'config-guard',
+    'a missing recorder name',
+    broken('config-StopConfigurationRecorder', (e) => (e.detail.requestParameters = {})),
+  ],
+  [
+    'config-guard',
+    'a channel that is not an object',
+    broken('config-PutDeliveryChannel-other-bucket', (e) => (e.detail.requestParameters.deliveryChannel = 'default')),
+  ],
+);
+
 const CASES: [guard: string, label: string, event: Json][] = [
   ...OWNERS.flatMap(([guard, sample]) =>
     ENVELOPE_BREAKS.map(([label, change]): [string, string, Json] => [
@@ -120,6 +134,7 @@ const FUNCTION_ENTRIES: Record<string, () => Promise<{ handler: GuardHandler }>>
   'trail-guard': () => import('../../functions/trail-guard.js'),
   'kms-guard': () => import('../../functions/kms-guard.js'),
   'mfa-guard': () => import('../../functions/mfa-guard.js'),
+  'config-guard': () => import('../../functions/config-guard.js'),
 };
 
 describe('malformed events through each guard’s handler', () => {

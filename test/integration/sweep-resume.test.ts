@@ -33,6 +33,8 @@ const RULE = {
   trails: 'cloudtrail-trail-integrity',
   keys: 'kms-key-protection',
   users: 'iam-user-mfa-quarantine',
+  activity: 'activity-alarms',
+  config: 'config-recorder-on',
 };
 
 const config = (region: string) => emulatorClientConfig(testEndpoint(), region);
@@ -119,6 +121,13 @@ async function pagesInOrder(): Promise<{ name: string; items: string[] }[]> {
       })),
     )),
     ...userPages,
+    // One item a region: AWS Config's recording there (none in these regions: a human is asked to turn it on).
+    ...REGIONS.map((region) => ({
+      name: `config of ${region}`,
+      items: [keyOf(RULE.config, region, `config ${region}`)],
+    })),
+    // No multi-region trail here: the activity pass looks once, in the home region, and has nothing to alarm on.
+    { name: 'activity alarms', items: [keyOf(RULE.activity, 'us-east-1', 'CloudWatch.1-14')] },
   ];
 }
 
@@ -157,7 +166,9 @@ describe('the sweep’s resume matrix', () => {
     ['trails of us-east-1', 'inside the trail pass, at a region boundary'],
     ['keys of us-east-1', 'inside the key pass, at a region boundary'],
     ['users, page 1', 'inside the user pass, mid-region (an IAM marker)'],
-    ['users, page 3', 'after the very last page'],
+    ['users, page 3', 'at the end of the user pass'],
+    ['config of eu-west-1', 'at the end of the config pass'],
+    ['activity alarms', 'after the very last page'],
   ])('cut after "%s" (%s): the continuation sweeps exactly the rest', async (stopPage) => {
     const pages = await pagesInOrder();
     const cutAt = pages.findIndex((page) => page.name === stopPage);
@@ -181,7 +192,14 @@ describe('the sweep’s resume matrix', () => {
     expect(rest?.sweepId).toBe(cut.sweepId);
     expect(sorted(restItems.map(itemKey))).toEqual(sorted(after));
     // One report for the whole sweep, each resource looked at once.
-    expect(rest?.seen).toEqual({ 'log-groups': 53, trails: 2, keys: 2, users: USERS.length });
+    expect(rest?.seen).toEqual({
+      'log-groups': 53,
+      trails: 2,
+      keys: 2,
+      users: USERS.length,
+      'config-recorders': REGIONS.length,
+      'activity-alarms': 1,
+    });
     const counted = Object.values(rest?.counts ?? {}).reduce(
       (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + (b ?? 0), 0),
       0,

@@ -109,13 +109,16 @@ describe('the sweep against the emulator', () => {
     const notices = await readNotices();
     expect(notices).toHaveLength(1);
     expect(notices[0]?.attributes).toMatchObject({ rule: 'sweep', outcome: 'digest' });
-    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 2 regions: 11 fixed, 0 need a human, 0 failed$/);
+    // Neither region has AWS Config, and the engine has no baseline to turn it on from: a human is asked, in each.
+    expect(first.counts['config-recorder-on']).toEqual({ 'needs-human': 2 });
+    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 2 regions: 11 fixed, 2 need a human, 0 failed$/);
 
     const second = await runSweep(engine(), { rules: RULES, regions: REGIONS, account: ACCOUNT });
     const acted = Object.values(second.counts).flatMap((counts) =>
       Object.entries(counts).filter(([outcome]) => outcome !== 'compliant' && outcome !== 'ignored'),
     );
-    expect(acted).toEqual([]);
+    // Only what the engine cannot do itself is told again.
+    expect(acted).toEqual([['needs-human', 2]]);
   });
 
   it('re-creates a trail deleted while no event was seen, from its baseline', async () => {

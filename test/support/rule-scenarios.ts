@@ -5,8 +5,10 @@
 
 import { DescribeKeyCommand, GetKeyPolicyCommand, GetKeyRotationStatusCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createAwsClients } from '../../lib/aws.js';
+import { readRegionRecording } from '../../lib/config-recording.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import type { Guard } from '../../lib/guard.js';
+import { configGuard } from '../../lib/guards/config-guard.js';
 import { kmsGuard } from '../../lib/guards/kms-guard.js';
 import { logGroupGuard } from '../../lib/guards/log-group-guard.js';
 import { mfaGuard } from '../../lib/guards/mfa-guard.js';
@@ -122,6 +124,17 @@ export const MFA_RELEASE_SCENARIO: RuleScenario = {
   isFixed: (state) => !quarantined(state),
 };
 
+export const CONFIG_SCENARIO: RuleScenario = {
+  label: 'AWS Config recorder stopped (StopConfigurationRecorder)',
+  guard: configGuard,
+  prepare: () => reenacted(sampleEvent('config-StopConfigurationRecorder')),
+  fix: 'ConfigService:StartConfigurationRecorder',
+  async readState(event) {
+    return { ...(await readRegionRecording(createAwsClients(), event.detail.awsRegion)) };
+  },
+  isFixed: (state) => state.recording === true,
+};
+
 /** A drift of every rule of every guard, with the sign-in rule as its own. */
 export const RULE_SCENARIOS: RuleScenario[] = [
   LOG_GROUP_SCENARIO,
@@ -129,4 +142,5 @@ export const RULE_SCENARIOS: RuleScenario[] = [
   KMS_SCENARIO,
   MFA_SCENARIO,
   SIGN_IN_SCENARIO,
+  CONFIG_SCENARIO,
 ];

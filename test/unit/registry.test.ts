@@ -12,7 +12,13 @@ const samples = readdirSync('events')
 const readme = readFileSync('README.md', 'utf8');
 
 /** IAM actions with no resource type (Service Authorization Reference): their only resource is "*". */
-const WITHOUT_RESOURCE_TYPE = ['kms:ListKeys', 's3:ListAllMyBuckets'];
+const WITHOUT_RESOURCE_TYPE = [
+  'kms:ListKeys',
+  's3:ListAllMyBuckets',
+  'config:DescribeDeliveryChannels',
+  'config:DescribeDeliveryChannelStatus',
+  'config:PutDeliveryChannel',
+];
 describe.each(RULES)('rule $id', (rule) => {
   it('declares id, title, severity, controls and a trigger', () => {
     expect(rule.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
