@@ -5,8 +5,7 @@
 import type { Notice } from '../notices.js';
 import type { Severity } from '../rule.js';
 import { DAY_MS, type GroupPlan } from './plan.js';
-import type { BackupFailure, BackupReport } from './report.js';
-import type { ExportTaskView } from './run.js';
+import type { BackupFailure, BackupReport, ExportTaskView } from './report.js';
 
 export const BACKUP_RULE = 'log-backup';
 const SUBJECT_LIMIT = 99;

@@ -38,3 +38,19 @@ export interface BackupReport {
   /** Why the run stopped before completing (the task it waits for, the busy slot). */
   waiting?: string;
 }
+
+/** An export task as DescribeExportTasks shows it (lib/backup/run.ts reads it). */
+export interface ExportTaskView {
+  taskId: string;
+  taskName: string | undefined;
+  status: string | undefined;
+  message: string | undefined;
+  /** What the task exports, and where (DescribeExportTasks): a task is adopted only when all of them are the job's. */
+  logGroupName?: string;
+  from?: number;
+  to?: number;
+  destination?: string;
+  destinationPrefix?: string;
+  /** When the task was created (executionInfo.creationTime, ms since epoch). */
+  createdAt?: number;
+}

@@ -19,24 +19,9 @@ import {
   planGroup,
   taskVerdict,
 } from './plan.js';
-import type { BackupReport } from './report.js';
+import type { BackupReport, ExportTaskView } from './report.js';
 
-export type { BackupFailure, BackupReport } from './report.js';
-
-export interface ExportTaskView {
-  taskId: string;
-  taskName: string | undefined;
-  status: string | undefined;
-  message: string | undefined;
-  /** What the task exports, and where (DescribeExportTasks): a task is adopted only when all of them are the job's. */
-  logGroupName?: string;
-  from?: number;
-  to?: number;
-  destination?: string;
-  destinationPrefix?: string;
-  /** When the task was created (executionInfo.creationTime, ms since epoch). */
-  createdAt?: number;
-}
+export type { BackupFailure, BackupReport, ExportTaskView } from './report.js';
 
 export interface CreateExportInput {
   taskName: string;
