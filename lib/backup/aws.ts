@@ -21,7 +21,16 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, arnRegion, awsErrorName, stateRegion } from '../aws.js';
 import { type Notice, publishInput } from '../notices.js';
 import type { Day } from './plan.js';
-import type { BackupBucketApi, BackupLogsApi, BackupReport, BackupStore, ExportTaskView, OwnTask } from './run.js';
+import {
+  type BackupBucketApi,
+  type BackupLogsApi,
+  type BackupReport,
+  type BackupStore,
+  type ExportIntent,
+  type ExportTaskView,
+  exportsExactly,
+  type OwnTask,
+} from './run.js';
 
 /** The partition keys of the backup's records: IAM lets the backup role write these and no other. */
 export const BACKUP_KEY_PREFIX = 'backup#';
@@ -32,6 +41,7 @@ const dayKey = (region: string, group: string, day: Day) => ({
 });
 const RUN_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}run` }, sk: { S: 'current' } };
 const TASK_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}task` }, sk: { S: 'current' } };
+const INTENT_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}intent` }, sk: { S: 'current' } };
 const LEASE_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}lease` }, sk: { S: 'current' } };
 
 const view = (task: ExportTask): ExportTaskView => ({
@@ -88,6 +98,18 @@ export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
       const { taskId } = await logs(region).send(new CreateExportTaskCommand(input));
       if (!taskId) throw new Error(`CreateExportTask of ${input.logGroupName} returned no task id`);
       return taskId;
+    },
+    async completedTask(region, input) {
+      let nextToken: string | undefined;
+      do {
+        const page = await logs(region).send(new DescribeExportTasksCommand({ statusCode: 'COMPLETED', nextToken }));
+        for (const task of page.exportTasks ?? []) {
+          const found = view(task);
+          if (found.status === 'COMPLETED' && exportsExactly(found, input)) return found.taskId;
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return undefined;
     },
     async describeTask(region, taskId) {
       try {
@@ -212,6 +234,8 @@ export function stateTableStore(aws: AwsClients, table: string): BackupStore {
     saveRun: (report) => putJson(RUN_KEY, report),
     loadTask: () => getJson<OwnTask>(TASK_KEY),
     saveTask: (task) => putJson(TASK_KEY, task),
+    loadIntent: () => getJson<ExportIntent>(INTENT_KEY),
+    saveIntent: (intent) => putJson(INTENT_KEY, intent),
     async takeLease(holder, until, now) {
       try {
         // Taken when free, expired, or already this holder's: one conditional write, so two runs cannot both win.
@@ -257,8 +281,13 @@ export function memoryStore(): BackupStore {
   let run: BackupReport | undefined;
   let task: OwnTask | undefined;
   let lease: { holder: string; until: number } | undefined;
+  let intent: ExportIntent | undefined;
   const days = new Map<string, string>();
   return {
+    loadIntent: async () => intent,
+    saveIntent: async (value) => {
+      intent = value;
+    },
     saveExported: async (region, group, day, taskId) => {
       days.set(`${region}#${group}#${day}`, taskId);
     },

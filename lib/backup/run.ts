@@ -44,8 +44,19 @@ export interface BackupLogsApi {
   activeTasks(region: string): Promise<ExportTaskView[]>;
   /** Starts an export; throws LimitExceededException when another task is active. */
   createTask(region: string, input: CreateExportInput): Promise<string>;
+  /** A COMPLETED task that exported exactly `input` (its name, group, range, bucket and prefix), if any. */
+  completedTask(region: string, input: CreateExportInput): Promise<string | undefined>;
   /** The task, or undefined when CloudWatch Logs no longer knows it. */
   describeTask(region: string, taskId: string): Promise<ExportTaskView | undefined>;
+}
+
+/** An export the job was about to start: the day, and exactly what it asked of CloudWatch Logs. */
+export interface ExportIntent {
+  region: string;
+  group: string;
+  day: Day;
+  attempt: number;
+  input: CreateExportInput;
 }
 
 /** The export task this job started and has not yet seen finish. */
@@ -78,6 +89,12 @@ export interface BackupStore {
   saveRun(report: BackupReport | undefined): Promise<void>;
   loadTask(): Promise<OwnTask | undefined>;
   saveTask(task: OwnTask | undefined): Promise<void>;
+  /**
+   * The export about to be started (`backup#intent`), written before CreateExportTask and cleared once the task is
+   * recorded: a run that stopped between the two finds its task by these parameters, whatever its status.
+   */
+  loadIntent(): Promise<ExportIntent | undefined>;
+  saveIntent(intent: ExportIntent | undefined): Promise<void>;
   /**
    * Takes (or renews) the one run lease (`backup#lease`) until `until`, unless another holder's lease is still
    * valid at `now`: the CLI and the function never run the job side by side. Returns whether it is held.
@@ -339,9 +356,11 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
       const cursor = await store.cursor(region, group);
       if (cursor !== undefined && cursor >= day) return 'done-elsewhere';
       if (!(await renewLease(job))) return 'stopped';
+      await store.saveIntent({ region, group, day, attempt, input });
       try {
         taskId = await logs.createTask(region, input);
       } catch (error) {
+        await store.saveIntent(undefined);
         const name = awsErrorName(error);
         if (name === 'LimitExceededException') {
           if (!(await waitOnce(job, 'the export slot is busy (LimitExceededException)'))) return 'stopped';
@@ -367,8 +386,35 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
       startedAt: new Date(job.now()).toISOString(),
     };
     await store.saveTask(task);
+    await store.saveIntent(undefined);
     return followTask(job, task);
   }
+}
+
+/**
+ * An export a previous run was starting when it stopped (before it recorded the task): a COMPLETED task with exactly
+ * its parameters is followed as the job's (an active one is adopted by exportDay); none: the day is due as before.
+ */
+async function resumeIntent(job: Job): Promise<DayOutcome | undefined> {
+  const { logs, store } = job.deps;
+  const intent = await store.loadIntent();
+  if (!intent) return undefined;
+  const taskId = await logs.completedTask(intent.region, intent.input);
+  await store.saveIntent(undefined);
+  if (taskId === undefined) return undefined;
+  const { region, group, day, attempt } = intent;
+  const task: OwnTask = {
+    taskId,
+    taskName: intent.input.taskName,
+    region,
+    group,
+    day,
+    attempt,
+    startedAt: new Date(job.now()).toISOString(),
+  };
+  progress(job, `${region} ${group}: export task ${taskId} (${day}) completed before it was recorded`);
+  await store.saveTask(task);
+  return followTask(job, task);
 }
 
 async function* groupsOf(logs: BackupLogsApi, region: string, prefixes: string[]): AsyncGenerator<GroupFacts> {
@@ -489,6 +535,8 @@ async function runLeased(
     if (outcome === 'given-up') job.blocked.add(key(own.region, own.group));
     if (outcome === 'refused') job.blocked.add(own.region);
   }
+  const resumed = dryRun ? undefined : await resumeIntent(job);
+  if (resumed === 'stopped') return pause(job);
   let groups = 0;
   let backlog = 0;
   let lost = 0;

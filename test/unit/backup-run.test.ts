@@ -13,6 +13,7 @@ import {
   type CreateExportInput,
   type ExportedDay,
   type ExportTaskView,
+  exportsExactly,
   LEASE_MS,
   runBackup,
 } from '../../lib/backup/run.js';
@@ -63,6 +64,12 @@ class ScriptedLogs implements BackupLogsApi {
       statuses,
     });
     return taskId;
+  }
+
+  async completedTask(_region: string, input: CreateExportInput) {
+    for (const { view } of this.tasks.values())
+      if (view.status === 'COMPLETED' && exportsExactly(view, input)) return view.taskId;
+    return undefined;
   }
 
   async describeTask(_region: string, taskId: string) {
@@ -291,6 +298,26 @@ describe('a backup run', () => {
     expect(await store.cursor(REGION, '/app/web')).toBe('2026-11-30');
     expect(await store.loadTask()).toBeUndefined();
     expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+  });
+
+  it('a crash between CreateExportTask and recording the task: the next run finds it COMPLETED by its parameters, starts no other', async () => {
+    const store = memoryStore();
+    const saveTask = store.saveTask;
+    let failures = 1;
+    store.saveTask = async (task) => {
+      if (task && failures-- > 0) throw awsError('ProvisionedThroughputExceededException');
+      return saveTask(task);
+    };
+    const h = harness([groupFacts('/app/web')], store);
+    await expect(h.run()).rejects.toThrow('ProvisionedThroughputExceededException');
+    // The task went on and completed meanwhile: it is no longer active, so adoption by the active list cannot see it.
+    expect((await h.logs.describeTask(REGION, 'task-1'))?.status).toBe('COMPLETED');
+    const report = await h.run();
+    expect(h.logs.created).toHaveLength(1);
+    expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+    expect(await store.cursor(REGION, '/app/web')).toBe('2026-11-30');
+    expect(await store.exportedBy(REGION, '/app/web', '2026-11-30')).toBe('task-1');
+    expect(await store.loadIntent()).toBeUndefined();
   });
 
   it('starts nothing while another run holds the lease (the CLI beside the function); runs once it has expired', async () => {
