@@ -82,7 +82,7 @@ describe('the backup bucket’s policy taken away from CloudWatch Logs', () => {
     ]);
     expect(notices[0]?.document.nextSteps).toEqual([
       expect.stringContaining(
-        `Check that bucket ${BUCKET} is in ${REGION}, and that its policy lets logs.${REGION}.amazonaws.com`,
+        `Check that bucket ${BUCKET} is this account's (${ACCOUNT}) and in ${REGION}, and that its policy lets logs.${REGION}.amazonaws.com`,
       ),
       `Then run: npm run backup -- --regions ${REGION}`,
     ]);
