@@ -55,8 +55,16 @@ export function eventPatterns(guard: Pick<Guard, 'rules'>, engineRoleArns: reado
  * Every function of the stack runs as one of these; a new function adds its role here.
  */
 export function engineRoleNames(stackName: string, guards: readonly Pick<Guard, 'file'>[]): string[] {
-  return [...guards.map((guard) => `${stackName}-${guard.file}`), `${stackName}-sweep`, `${stackName}-backup`];
+  return [
+    ...guards.map((guard) => `${stackName}-${guard.file}`),
+    `${stackName}-sweep`,
+    `${stackName}-backup`,
+    `${stackName}-${ALARM_NOTICE_FILE}`,
+  ];
 }
+
+/** The alarm-notice function's entry (functions/alarm-notice.ts), artifact and role suffix. */
+export const ALARM_NOTICE_FILE = 'alarm-notice';
 
 export interface PolicyStatement {
   Effect: 'Allow';

@@ -2,6 +2,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { ALARM_NOTICE_FILE } from '../lib/manifest.js';
 import { GUARDS } from '../lib/registry.js';
 import { createZip } from './zip.js';
 
@@ -11,8 +12,8 @@ export function artifactPath(file: string): string {
   return join(BUILD_DIR, `${file}.zip`);
 }
 
-/** The artifacts of every function the manifest deploys: each guard, the sweep and the backup. */
-export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', 'backup'];
+/** The artifacts of every function the manifest deploys: each guard, the sweep, the backup and the alarm notice. */
+export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', 'backup', ALARM_NOTICE_FILE];
 
 /** Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own). */
 export async function buildAll(root = process.cwd()): Promise<{ file: string; bytes: number; zipBytes: number }[]> {

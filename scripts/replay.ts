@@ -9,6 +9,9 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
+import { type AlarmStateChange, isAlarmStateChange, parseAlarmStateChange } from '../lib/alarms/alarm-event.js';
+import { createAlarmNoticeHandler } from '../lib/alarms/alarm-notice-handler.js';
+import { ALARM_NOTICE_DEFAULTS } from '../lib/alarms/engine-alarms.js';
 import { arnRegion, awsErrorName, createAwsClients, stateRegion } from '../lib/aws.js';
 import type { CloudTrailEvent } from '../lib/envelope.js';
 import type { Guard } from '../lib/guard.js';
@@ -46,7 +49,10 @@ export interface ReplayReport {
   exitCode: 0 | 1;
 }
 
-/** Files that cannot be replayed (unreadable, not JSON, or not a CloudTrail event), or options that cannot go together. */
+/**
+ * Files that cannot be replayed (unreadable, not JSON, or neither a CloudTrail event nor an alarm state change), or
+ * options that cannot go together.
+ */
 export class BadInputError extends Error {
   override name = 'BadInputError';
   /** Each problem on its own, `<file>: <reason>` for a file. */
@@ -60,8 +66,11 @@ export class BadInputError extends Error {
 
 interface LoadedEvent {
   file: string;
-  event: CloudTrailEvent;
+  /** A CloudTrail event, or a CloudWatch alarm state change (the alarm-notice function's). */
+  event: CloudTrailEvent | AlarmStateChange;
 }
+
+const isAlarm = (event: CloudTrailEvent | AlarmStateChange): event is AlarmStateChange => isAlarmStateChange(event);
 
 export function loadEventFile(file: string): LoadedEvent {
   let text: string;
@@ -79,7 +88,7 @@ export function loadEventFile(file: string): LoadedEvent {
     throw new BadInputError(`${file}: not JSON (${(error as Error).message})`);
   }
   try {
-    return { file, event: checkEvent(json, RULES).event };
+    return { file, event: isAlarmStateChange(json) ? parseAlarmStateChange(json) : checkEvent(json, RULES).event };
   } catch (error) {
     throw new BadInputError(`${file}: ${(error as Error).message}`);
   }
@@ -144,6 +153,20 @@ export function lambdaContext(event: CloudTrailEvent, account: string, functionN
     account,
     requestId: `replay-${event.detail.eventID}`,
   });
+}
+
+/** The alarm-notice function's context, in the alarm's region. */
+function alarmContext(event: AlarmStateChange, account: string): Context {
+  return invocationContext('driftguard-replay-alarm-notice', {
+    region: event.region,
+    account,
+    requestId: `replay-${event.id}`,
+  });
+}
+
+function alarmFailed(event: AlarmStateChange, error: unknown): HandledEvent {
+  const base = { eventId: event.id, eventName: `${event.detail.alarmName} ${event.detail.state.value}` };
+  return { ...ignored(base, null, null, `the alarm notice failed: ${describeError(error)}`), outcome: 'failed' };
 }
 
 /** What Lambda hands a function besides its event: `remainingMs` left before its time limit. */
@@ -280,9 +303,30 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayReport> {
         }),
       ]),
     );
+    // The alarm-notice function's handler, as Lambda runs it: a notice per alarm state change of the engine's alarms.
+    const alarmHandler = createAlarmNoticeHandler(ALARM_NOTICE_DEFAULTS, {
+      settings,
+      logger,
+      dryRun: options.dryRun ?? false,
+    });
     const items: ReplayItem[] = [];
     for (const { file, event: original } of loaded) {
       const notes: string[] = [];
+      if (isAlarm(original)) {
+        if (options.reenact) notes.push('not reenacted: an alarm state change is no API call');
+        let result: HandledEvent;
+        try {
+          result = await alarmHandler(original, alarmContext(original, account));
+        } catch (error) {
+          result = alarmFailed(original, error);
+        }
+        const { notice } = result;
+        const noticeDelivered = notice?.published && inbox ? await inbox.received(notice.subject) : false;
+        const item = { file, result, notes, noticeDelivered };
+        items.push(item);
+        print(options.json ? JSON.stringify(jsonLine(item)) : readable(item));
+        continue;
+      }
       let event = original;
       if (options.reenact && endpoint) event = await reenact(event, { endpoint, account, notes, engine, keys });
       const guard = GUARDS.find((g) => findRule(g.rules, event) !== undefined);

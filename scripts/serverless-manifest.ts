@@ -3,9 +3,18 @@
  * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
+import { stackActivityLogGroupName } from '../lib/activity-log-group.js';
+import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
+import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
 import { BACKUP_FUNCTION_KEY, backupStack } from '../lib/backup/stack.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
-import { engineRoleNames, eventPatterns, type PolicyStatement, ruleStatements } from '../lib/manifest.js';
+import {
+  ALARM_NOTICE_FILE,
+  engineRoleNames,
+  eventPatterns,
+  type PolicyStatement,
+  ruleStatements,
+} from '../lib/manifest.js';
 import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
 import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
 
@@ -197,6 +206,66 @@ function sweepFunction(names: StackNames) {
   };
 }
 
+const ALARM_NOTICE_KEY = 'alarmNotice';
+const alarmNoticeRuleName = ({ service, stage }: StackNames) => `${service}-${stage}-${ALARM_NOTICE_KEY}-rule-1`;
+
+/**
+ * The alarm notice: an EventBridge rule on the stage's 14 activity alarms entering ALARM invokes it; it reads the
+ * activity log group (that group alone) and publishes one notice per state change.
+ */
+function alarmNoticeFunction(names: StackNames, activityLogGroup: string) {
+  const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+  const alarmNames = engineActivityAlarms(names.stage).map((alarm) => alarm.alarmName);
+  return {
+    name: functionName(names, ALARM_NOTICE_KEY),
+    handler: 'index.handler',
+    description: 'Names who tripped an activity alarm (CloudWatch.1-14): the matching CloudTrail records, one notice',
+    role: 'AlarmNoticeRole',
+    package: { artifact: `.build/${ALARM_NOTICE_FILE}.zip` },
+    // DRIFTGUARD_STAGE (the alarms' names) comes with every function's settings.
+    environment: { DRIFTGUARD_ACTIVITY_LOG_GROUP: activityLogGroup },
+    reservedConcurrency: 2,
+    maximumRetryAttempts: LAMBDA_ATTEMPTS - 1,
+    maximumEventAge: 3600,
+    destinations: { onFailure: { type: 'sqs', arn: dlq } },
+    events: [
+      {
+        eventBridge: {
+          name: alarmNoticeRuleName(names),
+          pattern: alarmNoticePattern(alarmNames),
+          retryPolicy: { maximumEventAge: 3600, maximumRetryAttempts: 5 },
+          deadLetterQueueArn: dlq,
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * FilterLogEvents on the activity group alone: its ARN as the Service Authorization Reference writes the log-group
+ * resource, and with the ":*" that DescribeLogGroups' arn carries.
+ */
+const activityLogGroupRead = (activityLogGroup: string): PolicyStatement => {
+  const group = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${activityLogGroup}`;
+  return {
+    Effect: 'Allow',
+    Action: ['logs:FilterLogEvents'],
+    Resource: [{ 'Fn::Sub': group }, { 'Fn::Sub': `${group}:*` }],
+  };
+};
+
+/**
+ * What every function needs, with the state table narrowed to the alarm notices' outbox items: UpdateItem (a claim,
+ * then sent) on items whose key starts notice#alarm# (dynamodb:LeadingKeys), nothing else of the table.
+ */
+function alarmNoticeOwnStatements(ownFunction: string): PolicyStatement[] {
+  return ownStatements(ownFunction, ['dynamodb:UpdateItem']).map((statement) =>
+    statement.Action.includes('dynamodb:UpdateItem')
+      ? { ...statement, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#alarm#*'] } } }
+      : statement,
+  );
+}
+
 export default async function resolve({ resolveVariable }: ResolverContext) {
   const names: StackNames = {
     service: String(await resolveVariable('self:service')),
@@ -204,6 +273,8 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   };
   const { service, stage } = names;
   const concurrency = Number(await resolveVariable('param:guardConcurrency'));
+  // Empty: the stack's own activity group, to which the activity-alarms rule links a trail that delivers to none.
+  const activityLogGroup = String(await resolveVariable('param:activityLogGroup')) || stackActivityLogGroupName(stage);
   const engineRoles = engineRoleNames(`${service}-${stage}`, GUARDS);
   const engineRoleArns = engineRoles.map(roleArn);
   const functions: Record<string, unknown> = {};
@@ -246,6 +317,15 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   );
   resources.SweepErrorsAlarm = errorsAlarm('Sweep');
   extensions.SweepLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
+  functions[ALARM_NOTICE_KEY] = alarmNoticeFunction(names, activityLogGroup);
+  resources.AlarmNoticeRole = lambdaRole(
+    roleName(names, ALARM_NOTICE_FILE),
+    functionName(names, ALARM_NOTICE_KEY),
+    'driftguard alarm-notice: reads the activity log group, publishes the notice',
+    [activityLogGroupRead(activityLogGroup), ...alarmNoticeOwnStatements(functionName(names, ALARM_NOTICE_KEY))],
+  );
+  resources.AlarmNoticeErrorsAlarm = errorsAlarm('AlarmNotice');
+  extensions.AlarmNoticeLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
   const backupFunctionName = functionName(names, BACKUP_FUNCTION_KEY);
   const backup = backupStack({
     stage,
@@ -278,6 +358,9 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     /** The same, comma-separated in one Fn::Sub: DRIFTGUARD_ENGINE_ROLE_ARNS. */
     engineRoleArnList: { 'Fn::Sub': engineRoles.map(roleArnTemplate).join(',') },
     /** Every guard rule's ARN: the only senders to the dead-letter queue (and users of its key) besides the roles. */
-    guardRuleArns: GUARDS.flatMap((guard) => guardRules(names, guard, engineRoleArns).map(({ name }) => ruleArn(name))),
+    guardRuleArns: [
+      ...GUARDS.flatMap((guard) => guardRules(names, guard, engineRoleArns).map(({ name }) => ruleArn(name))),
+      ruleArn(alarmNoticeRuleName(names)),
+    ],
   };
 }

@@ -47,6 +47,7 @@ except ImportError as import_error:  # pragma: no cover - exercised by the launc
 # sys.path (PYTHONSAFEPATH, -P).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from event_pattern import patch_events_pattern_matching  # noqa: E402 - needs moto, checked above
+import logs_filter_patches  # noqa: E402 - needs moto, checked above
 import cloudwatch_patches  # noqa: E402 - needs moto, checked above
 import config_patches  # noqa: E402 - needs moto, checked above
 import logs_export_patches  # noqa: E402 - needs moto, checked above
@@ -527,6 +528,7 @@ def apply_patches() -> None:
     patch_cloudtrail_trail_arns()
     patch_kms_key_arns()
     patch_cloudtrail_bucket_checks()
+    logs_filter_patches.apply()
     cloudwatch_patches.apply()
     config_patches.apply()
     logs_export_patches.apply()

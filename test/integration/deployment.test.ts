@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emulatorClientConfig } from '../../scripts/provision.js';
+import { alarmStateChange } from '../support/alarm-events.js';
 import { testEndpoint } from '../support/emulator.js';
 import { type PackagedTemplate, packageFreshClone, type Resource, resolveSubs } from '../support/packaged-stack.js';
 
@@ -46,7 +47,7 @@ const ANY = '*';
 const STATE_TABLE = sub('arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}');
 const LOG_KEY = { 'Fn::GetAtt': ['LogKey', 'Arn'] };
 const ROLE = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/';
-/** The engine's own roles, by exact ARN: the guards', the sweep's and the backup's. */
+/** The engine's own roles, by exact ARN: the guards', the sweep's, the backup's and the alarm notice's. */
 const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-log-group-guard`,
   `${ROLE}driftguard-dev-trail-guard`,
@@ -56,6 +57,7 @@ const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-activity-guard`,
   `${ROLE}driftguard-dev-sweep`,
   `${ROLE}driftguard-dev-backup`,
+  `${ROLE}driftguard-dev-alarm-notice`,
 ];
 const RULE = 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/';
 /** The guards' EventBridge rules, by exact ARN: the only senders of dead letters. */
@@ -68,6 +70,7 @@ const GUARD_RULE_ARNS = [
   `${RULE}driftguard-dev-configGuard-rule-1`,
   `${RULE}driftguard-dev-activityGuard-rule-1`,
   `${RULE}driftguard-dev-activityGuard-rule-2`,
+  `${RULE}driftguard-dev-alarmNotice-rule-1`,
 ].map(sub);
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
@@ -414,6 +417,12 @@ const GUARDS: ExpectedGuard[] = [
 
 /** Which function each sample reaches: none for a failed call or one made by the engine's own roles. */
 const SAMPLE_ROUTES: Record<string, string | null> = {
+  // The samples name the local alarms (driftguard-CloudWatch.1, no stage): the dev stack's rule takes only its own
+  // (driftguard-dev-CloudWatch.1), tested with the alarm-notice function below; an OK, or another alarm, nothing.
+  'cloudwatch-alarm-CloudWatch.1-RootAccountUsage-ALARM.json': null,
+  'cloudwatch-alarm-CloudWatch.2-UnauthorizedAPICalls-ALARM.json': null,
+  'cloudwatch-alarm-CloudWatch.5-CloudTrailChanges-OK.json': null,
+  'cloudwatch-alarm-not-the-engines-ALARM.json': null,
   'cloudtrail-CreateTrail-by-remediation-engine.json': null,
   'config-DeleteConfigurationRecorder.json': 'ConfigGuard',
   'config-DeleteDeliveryChannel.json': 'ConfigGuard',
@@ -497,6 +506,12 @@ describe('the packaged template', () => {
       'ActivityGuardLogGroup AWS::Logs::LogGroup',
       'ActivityGuardRole AWS::IAM::Role',
       'ActivityLogGroup AWS::Logs::LogGroup',
+      'AlarmNoticeErrorsAlarm AWS::CloudWatch::Alarm',
+      'AlarmNoticeEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'AlarmNoticeLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'AlarmNoticeLambdaFunction AWS::Lambda::Function',
+      'AlarmNoticeLogGroup AWS::Logs::LogGroup',
+      'AlarmNoticeRole AWS::IAM::Role',
       'BackupBucket AWS::S3::Bucket',
       'BackupBucketPolicy AWS::S3::BucketPolicy',
       'BackupErrorsAlarm AWS::CloudWatch::Alarm',
@@ -520,6 +535,7 @@ describe('the packaged template', () => {
       'DeadLetterQueuePolicy AWS::SQS::QueuePolicy',
       'DriftguarddevactivityGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevactivityGuardrule2EventBridgeRule AWS::Events::Rule',
+      'DriftguarddevalarmNoticerule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevconfigGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevkmsGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevlogGroupGuardrule1EventBridgeRule AWS::Events::Rule',
@@ -708,6 +724,84 @@ describe('the sweep function', () => {
       allow(['iam:ListUsers'], USERS),
       ...ownNeeds('driftguard-dev-sweep', [...GUARD_STATE, 'dynamodb:Scan']),
     ]);
+  });
+});
+
+/** The stage's 14 activity alarms (CloudWatch.1-14), by exact name (lib/activity-controls.ts). */
+const ACTIVITY_ALARM_NAMES = Array.from({ length: 14 }, (_, index) => `driftguard-dev-CloudWatch.${index + 1}`);
+
+describe('the alarm-notice function', () => {
+  it('is invoked by the stage’s 14 activity alarms entering ALARM, with dead letters to the queue', () => {
+    const fn = resources.AlarmNoticeLambdaFunction?.Properties;
+    expect(fn?.FunctionName).toBe('driftguard-dev-alarmNotice');
+    expect(fn?.Code.S3Key.split('/').pop()).toBe('alarm-notice.zip');
+    expect(fn?.Role).toEqual({ 'Fn::GetAtt': ['AlarmNoticeRole', 'Arn'] });
+    expect(fn?.ReservedConcurrentExecutions).toBe(2);
+    expect(fn?.Environment).toEqual({
+      Variables: {
+        ...SETTINGS_ENVIRONMENT,
+        DRIFTGUARD_ACTIVITY_LOG_GROUP: '/driftguard/dev/activity',
+      },
+    });
+    const invoke = resources.AlarmNoticeLambdaEvConf?.Properties;
+    expect(invoke?.MaximumRetryAttempts).toBe(2);
+    expect(invoke?.DestinationConfig.OnFailure.Destination).toEqual(DEAD_LETTER_QUEUE);
+    const rules = ofType('AWS::Events::Rule')
+      .map(([, rule]) => rule)
+      .filter((rule) => targetsOf(rule).includes('AlarmNoticeLambdaFunction'));
+    expect(rules.map((rule) => rule.Properties.Name)).toEqual(['driftguard-dev-alarmNotice-rule-1']);
+    expect(rules[0]?.Properties.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { alarmName: ACTIVITY_ALARM_NAMES, state: { value: ['ALARM'] } },
+    });
+    expect(rules[0]?.Properties.Targets[0].DeadLetterConfig.Arn).toEqual(DEAD_LETTER_QUEUE);
+  });
+
+  it('has a role that reads the activity log group alone, publishes, and updates its own outbox items alone', () => {
+    const role = resources.AlarmNoticeRole?.Properties;
+    expect(role?.RoleName).toBe('driftguard-dev-alarm-notice');
+    expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
+      DENY_OTHER_FUNCTIONS('driftguard-dev-alarmNotice'),
+      allow(
+        ['logs:FilterLogEvents'],
+        [
+          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity'),
+          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity:*'),
+        ],
+      ),
+      ...ownNeeds('driftguard-dev-alarmNotice', []).slice(0, 4),
+      allow(['dynamodb:UpdateItem'], STATE_TABLE, {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#alarm#*'] },
+      }),
+    ]);
+  });
+
+  it.each([
+    ['driftguard-dev-CloudWatch.1', 'ALARM', true],
+    ['driftguard-dev-CloudWatch.14', 'ALARM', true],
+    ['driftguard-dev-CloudWatch.1', 'OK', false],
+    ['driftguard-dev-CloudWatch.1', 'INSUFFICIENT_DATA', false],
+    ['driftguard-prod-CloudWatch.1', 'ALARM', false],
+    ['driftguard-CloudWatch.1', 'ALARM', false],
+    ['ServerCpuTooHigh', 'ALARM', false],
+  ] as const)('routes %s entering %s to it: %s (EventBridge TestEventPattern)', async (name, state, reaches) => {
+    const rule = ofType('AWS::Events::Rule')
+      .map(([, candidate]) => candidate)
+      .find((candidate) => targetsOf(candidate).includes('AlarmNoticeLambdaFunction'));
+    const eventBridge = new EventBridgeClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+    const { Result } = await eventBridge.send(
+      new TestEventPatternCommand({
+        EventPattern: JSON.stringify(rule?.Properties.EventPattern),
+        Event: JSON.stringify(alarmStateChange(name, state, Date.UTC(2026, 11, 1, 10), 'routed')),
+      }),
+    );
+    expect(Result).toBe(reaches);
+  });
+
+  it('has an errors alarm and its own encrypted log group', () => {
+    expect(resources.AlarmNoticeErrorsAlarm?.Properties.AlarmActions).toEqual([{ Ref: 'NoticeTopic' }]);
+    expect(resources.AlarmNoticeLogGroup?.Properties.KmsKeyId).toEqual(LOG_KEY);
   });
 });
 
@@ -1111,7 +1205,7 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     const rules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
       .filter((rule) => rule.Properties.EventPattern !== undefined);
-    expect(rules).toHaveLength(8);
+    expect(rules).toHaveLength(9);
     const reached: string[] = [];
     for (const rule of rules) {
       // As CloudFormation would deploy it in the samples' account.

@@ -3,8 +3,8 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError, parseCloudTrailEvent, requireStringParameter } from '../../lib/envelope.js';
 import {
+  cloudTrailEventFiles,
   EVENTS_DIR,
-  eventFiles,
   FIXTURE_EVENTS_DIR,
   params,
   type RawEvent,
@@ -13,7 +13,7 @@ import {
   sampleWith,
 } from './fixtures.js';
 
-const ALL_SAMPLES = [...eventFiles(EVENTS_DIR), ...eventFiles(FIXTURE_EVENTS_DIR)].map((file) => [
+const ALL_SAMPLES = [...cloudTrailEventFiles(EVENTS_DIR), ...cloudTrailEventFiles(FIXTURE_EVENTS_DIR)].map((file) => [
   file.startsWith(EVENTS_DIR) ? `events/${basename(file)}` : `test/fixtures/events/${basename(file)}`,
   file,
 ]);

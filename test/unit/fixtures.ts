@@ -1,6 +1,7 @@
 /** Shared unit-test fixtures: the sample events as parsed envelopes, and settings built from variables. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlarmStateChange } from '../../lib/alarms/alarm-event.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from '../../lib/envelope.js';
 import { loadSettings, type Settings } from '../../lib/settings.js';
 
@@ -14,6 +15,11 @@ export function eventFiles(dir: string): string[] {
     .filter((file) => file.endsWith('.json'))
     .sort()
     .map((file) => join(dir, file));
+}
+
+/** The CloudTrail samples of a folder: events/ also holds alarm state changes (the alarm notice's). */
+export function cloudTrailEventFiles(dir: string): string[] {
+  return eventFiles(dir).filter((file) => !isAlarmStateChange(JSON.parse(readFileSync(file, 'utf8'))));
 }
 
 /** A sample's raw JSON, typed loosely so that tests can break any field on purpose. */

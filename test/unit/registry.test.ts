@@ -1,14 +1,15 @@
 /** A conformance walk over the registry: every rule declares what the deployment, replay and docs derive from it. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCloudTrailEvent } from '../../lib/envelope.js';
 import { eventPatterns, rulePermissions } from '../../lib/manifest.js';
 import { GUARDS, RULES } from '../../lib/registry.js';
 import { REENACTMENTS } from '../../scripts/reenact/index.js';
+import { cloudTrailEventFiles } from './fixtures.js';
 
-const samples = readdirSync('events')
-  .filter((name) => name.endsWith('.json'))
-  .map((name) => parseCloudTrailEvent(JSON.parse(readFileSync(`events/${name}`, 'utf8'))));
+const samples = cloudTrailEventFiles('events').map((file) =>
+  parseCloudTrailEvent(JSON.parse(readFileSync(file, 'utf8'))),
+);
 const readme = readFileSync('README.md', 'utf8');
 
 /** IAM actions with no resource type (Service Authorization Reference): their only resource is "*". */

@@ -44,6 +44,10 @@ describe('loadSettings', () => {
       forwarderName: 'driftguard-forward',
       forwardRegions: undefined,
       customResource: { stackId: undefined, loopbackResponseUrl: false },
+      stage: undefined,
+      activityTrail: undefined,
+      activityLogGroup: undefined,
+      activityDeliveryRoleArn: undefined,
     });
   });
 
@@ -106,6 +110,16 @@ describe('loadSettings', () => {
       ' arn:aws:iam::123456789012:role/a , arn:aws-us-gov:iam::123456789012:role/ops/b+c=.@_-,',
       { engineRoleArns: ['arn:aws:iam::123456789012:role/a', 'arn:aws-us-gov:iam::123456789012:role/ops/b+c=.@_-'] },
     ],
+    [
+      'DRIFTGUARD_ACTIVITY_LOG_GROUP',
+      'aws-cloudtrail-logs-123456789012-a1b2c3d4',
+      { activityLogGroup: 'aws-cloudtrail-logs-123456789012-a1b2c3d4' },
+    ],
+    [
+      'DRIFTGUARD_ACTIVITY_LOG_GROUP',
+      '/aws/cloudtrail/org_trail#1',
+      { activityLogGroup: '/aws/cloudtrail/org_trail#1' },
+    ],
     // No longer read: a prefix is no identity.
     ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard-prod-', { engineRoleArns: [] }],
     ['DRIFTGUARD_ENGINE_ROLE_PREFIX', 'driftguard/prod', { engineRoleArns: [] }],
@@ -141,6 +155,8 @@ describe('loadSettings', () => {
     ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:iam::123456789012:user/alice', 'comma-separated IAM role ARNs'],
     ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:sts::123456789012:assumed-role/a/b', 'comma-separated IAM role ARNs'],
     ['DRIFTGUARD_ENGINE_ROLE_ARNS', 'arn:aws:iam::123:role/a', 'comma-separated IAM role ARNs'],
+    ['DRIFTGUARD_ACTIVITY_LOG_GROUP', 'arn:aws:logs:eu-west-1:123456789012:log-group:x', 'a log group name'],
+    ['DRIFTGUARD_ACTIVITY_LOG_GROUP', 'x'.repeat(513), 'a log group name'],
   ])('rejects %s=%j naming the variable and the allowed values', (name, value, allowed) => {
     // Act
     const error = loadError({ [name]: value });
