@@ -6,7 +6,7 @@
 import { stackActivityLogGroupName } from '../lib/activity-log-group.js';
 import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
 import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
-import { BACKUP_FUNCTION_KEY, backupRoleStatements, backupStack } from '../lib/backup/stack.js';
+import { BACKUP_FUNCTION_KEY, backupStack } from '../lib/backup/stack.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import {
   ALARM_NOTICE_FILE,
@@ -342,6 +342,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
       DRIFTGUARD_BACKUP_BUCKETS: String((await resolveVariable('param:backupBuckets')) ?? ''),
       DRIFTGUARD_BACKUP_LOG_GROUPS: String((await resolveVariable('param:backupLogGroups')) ?? ''),
       DRIFTGUARD_BACKUP_SINCE_DAYS: String((await resolveVariable('param:backupSinceDays')) ?? ''),
+      DRIFTGUARD_BACKUP_SETTLE_HOURS: String((await resolveVariable('param:backupSettleHours')) ?? ''),
     },
   });
   functions[BACKUP_FUNCTION_KEY] = backup.function;
@@ -350,7 +351,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     roleName(names, BACKUP_FUNCTION_KEY),
     backupFunctionName,
     'driftguard backup: export log groups to the backup bucket, its own records in the state table, its notices',
-    backupRoleStatements(backupFunctionName),
+    backup.roleStatements,
   );
   resources.BackupErrorsAlarm = errorsAlarm('Backup');
   extensions.BackupLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };

@@ -823,6 +823,7 @@ describe('the backup function', () => {
         DRIFTGUARD_BACKUP_BUCKETS: '',
         DRIFTGUARD_BACKUP_LOG_GROUPS: '',
         DRIFTGUARD_BACKUP_SINCE_DAYS: '1',
+        DRIFTGUARD_BACKUP_SETTLE_HOURS: '24',
       },
     });
     expect(resources.BackupLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
@@ -849,8 +850,21 @@ describe('the backup function', () => {
           'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/driftguard-dev-backup:*',
         ),
       ),
-      allow(['logs:CreateExportTask', 'logs:DescribeLogGroups'], LOG_GROUPS),
+      allow(
+        ['logs:DescribeLogGroups'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
+      allow(
+        ['logs:CreateExportTask'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
       allow(['logs:DescribeExportTasks'], ANY),
+      allow(['s3:PutObject'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}/exported-logs/*')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
+      allow(['s3:ListBucket'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
       allow(['sns:Publish'], { Ref: 'NoticeTopic' }),
       allow(['kms:Decrypt', 'kms:GenerateDataKey'], LOG_KEY),
       allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE, {
@@ -977,8 +991,20 @@ describe('the shared resources', () => {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: '*',
         Condition: {
-          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'kms:ViaService': sub('s3.${AWS::Region}.amazonaws.com'),
+          },
           ArnLike: { 'aws:SourceArn': sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*') },
+          // Review #16: the backup bucket only (no param bucket in dev: its ARNs name no bucket).
+          StringLike: {
+            'kms:EncryptionContext:aws:s3:arn': [
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}'),
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}/exported-logs/*'),
+              sub('arn:${AWS::Partition}:s3:::'),
+              sub('arn:${AWS::Partition}:s3:::/exported-logs/*'),
+            ],
+          },
         },
       },
       {
