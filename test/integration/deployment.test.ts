@@ -196,9 +196,12 @@ const FORWARDER_ENVIRONMENT = {
 };
 
 const ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:*');
-const ENGINE_ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*');
-/** Linking a trail to the stack's activity group hands CloudTrail the stack's delivery role only. */
-const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}driftguard-*-activity-delivery`), {
+/** The 14 activity alarms of this stack by exact name (the stack is driftguard-dev), no prefix. */
+const ENGINE_ALARMS = Array.from({ length: 14 }, (_, i) =>
+  sub(`arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-CloudWatch.${i + 1}`),
+);
+/** Linking a trail to the stack's activity group hands CloudTrail this stack's delivery role only, by its ARN. */
+const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}\${ActivityDeliveryRole}`), {
   StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' },
 });
 const ACTIVITY_ENVIRONMENT = {
@@ -433,6 +436,10 @@ const GUARDS: ExpectedGuard[] = [
         TRAILS,
       ),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(
+        ['sns:ListSubscriptionsByTopic'],
+        sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}'),
+      ),
       allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
       PASS_DELIVERY_ROLE,
       ...ownNeeds('driftguard-dev-activityGuard'),
@@ -807,6 +814,10 @@ describe('the sweep function', () => {
       allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       PASS_ROLE_TO_CONFIG,
       allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(
+        ['sns:ListSubscriptionsByTopic'],
+        sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}'),
+      ),
       allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
       PASS_DELIVERY_ROLE,
       allow(GUARDDUTY_ACTIONS, DETECTORS),
@@ -850,18 +861,13 @@ describe('the alarm-notice function', () => {
     expect(rules[0]?.Properties.Targets[0].DeadLetterConfig.Arn).toEqual(DEAD_LETTER_QUEUE);
   });
 
-  it('has a role that reads the activity log group alone, publishes, and updates its own outbox items alone', () => {
+  it('has a role that finds the trail and reads log groups of the home region, publishes, and updates its own outbox items alone', () => {
     const role = resources.AlarmNoticeRole?.Properties;
     expect(role?.RoleName).toBe('driftguard-dev-alarm-notice');
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
       DENY_OTHER_FUNCTIONS('driftguard-dev-alarmNotice'),
-      allow(
-        ['logs:FilterLogEvents'],
-        [
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity'),
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity:*'),
-        ],
-      ),
+      allow(['cloudtrail:DescribeTrails'], ['*']),
+      allow(['logs:FilterLogEvents'], [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')]),
       ...ownNeeds('driftguard-dev-alarmNotice', []).slice(0, 4),
       allow(['dynamodb:UpdateItem'], STATE_TABLE, {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#alarm#*'] },
@@ -912,6 +918,7 @@ describe('the backup function', () => {
         DRIFTGUARD_BACKUP_BUCKETS: '',
         DRIFTGUARD_BACKUP_LOG_GROUPS: '',
         DRIFTGUARD_BACKUP_SINCE_DAYS: '1',
+        DRIFTGUARD_BACKUP_SETTLE_HOURS: '24',
       },
     });
     expect(resources.BackupLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
@@ -938,8 +945,21 @@ describe('the backup function', () => {
           'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/driftguard-dev-backup:*',
         ),
       ),
-      allow(['logs:CreateExportTask', 'logs:DescribeLogGroups'], LOG_GROUPS),
+      allow(
+        ['logs:DescribeLogGroups'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
+      allow(
+        ['logs:CreateExportTask'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
       allow(['logs:DescribeExportTasks'], ANY),
+      allow(['s3:PutObject'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}/exported-logs/*')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
+      allow(['s3:ListBucket'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
       allow(['sns:Publish'], { Ref: 'NoticeTopic' }),
       allow(['kms:Decrypt', 'kms:GenerateDataKey'], LOG_KEY),
       allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE, {
@@ -1066,8 +1086,20 @@ describe('the shared resources', () => {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: '*',
         Condition: {
-          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'kms:ViaService': sub('s3.${AWS::Region}.amazonaws.com'),
+          },
           ArnLike: { 'aws:SourceArn': sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*') },
+          // Review #16: the backup bucket only (no param bucket in dev: its ARNs name no bucket).
+          StringLike: {
+            'kms:EncryptionContext:aws:s3:arn': [
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}'),
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}/exported-logs/*'),
+              sub('arn:${AWS::Partition}:s3:::'),
+              sub('arn:${AWS::Partition}:s3:::/exported-logs/*'),
+            ],
+          },
         },
       },
       {

@@ -120,13 +120,13 @@ PARAMETER_BREAKS.push(
   ],
   [
     'activity-guard',
-    'a metric filter event without its filterName',
+    'a metric filter event without its filter name',
     broken('logs-DeleteMetricFilter-activity', (e) => delete e.detail.requestParameters.filterName),
   ],
   [
     'activity-guard',
-    'an alarm event without alarmNames',
-    broken('monitoring-DeleteAlarms-activity', (e) => (e.detail.requestParameters = {})),
+    'an alarm event without alarm names',
+    broken('monitoring-DeleteAlarms-activity', (e) => (e.detail.requestParameters.alarmNames = [42])),
   ],
   [
     'guardduty-guard',
