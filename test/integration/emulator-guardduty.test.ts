@@ -54,7 +54,11 @@ describe('GuardDuty on the emulator', () => {
       new UpdateDetectorCommand({ DetectorId, Features: [{ Name: 'RUNTIME_MONITORING', Status: 'ENABLED' }] }),
     );
     const { Features = [] } = await gd.send(new GetDetectorCommand({ DetectorId }));
+    // GetDetector lists the foundational sources too (always on), beside the features the write calls accept.
     expect(Object.fromEntries(Features.map((f) => [f.Name, f.Status]))).toEqual({
+      CLOUD_TRAIL: 'ENABLED',
+      DNS_LOGS: 'ENABLED',
+      FLOW_LOGS: 'ENABLED',
       S3_DATA_EVENTS: 'DISABLED',
       EKS_AUDIT_LOGS: 'ENABLED',
       EBS_MALWARE_PROTECTION: 'ENABLED',
