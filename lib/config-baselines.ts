@@ -1,9 +1,4 @@
-/**
- * The AWS Config baseline store: each region's customer-managed recorder and delivery channel as the engine keeps them,
- * in the stack's state table (pk = "config-recording#<region>", sk = "baseline"). Every read and write goes through here.
- */
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
+import type { AwsClients } from './aws.js';
 import {
   type ChannelConfig,
   channelNarrowings,
@@ -13,8 +8,8 @@ import {
   recorderNarrowings,
   recordingGaps,
 } from './config-recording.js';
+import { RegionBaselineStore } from './region-baselines.js';
 import type { RuleContext } from './rule.js';
-import { StateTableMissingError } from './trail-baselines.js';
 
 export interface ConfigBaseline {
   region: string;
@@ -28,60 +23,9 @@ export interface ConfigBaseline {
   capturedFrom: string;
 }
 
-const keyOf = (region: string) => ({ pk: { S: `config-recording#${region}` }, sk: { S: 'baseline' } });
-
-export class ConfigBaselineStore {
-  private readonly dynamodb: DynamoDBClient;
-
-  constructor(
-    aws: AwsClients,
-    private readonly table: string | undefined,
-  ) {
-    this.dynamodb = aws.client(DynamoDBClient, stateRegion());
-  }
-
-  private tableName(): string {
-    if (this.table === undefined) throw new StateTableMissingError('AWS Config baselines');
-    return this.table;
-  }
-
-  async get(region: string): Promise<ConfigBaseline | undefined> {
-    const { Item } = await this.dynamodb.send(
-      new GetItemCommand({ TableName: this.tableName(), Key: keyOf(region), ConsistentRead: true }),
-    );
-    const body = Item?.baseline?.S;
-    return body === undefined ? undefined : (JSON.parse(body) as ConfigBaseline);
-  }
-
-  /**
-   * `first` stores only where the region has none; `follow` replaces the one it read (compared by capturedAt). False
-   * when the condition failed.
-   */
-  async put(baseline: ConfigBaseline, mode: 'first' | 'follow', replacing?: ConfigBaseline): Promise<boolean> {
-    const condition =
-      mode === 'follow' && replacing
-        ? {
-            ConditionExpression: 'capturedAt = :was',
-            ExpressionAttributeValues: { ':was': { S: replacing.capturedAt } },
-          }
-        : { ConditionExpression: 'attribute_not_exists(pk)' };
-    try {
-      await this.dynamodb.send(
-        new PutItemCommand({
-          TableName: this.tableName(),
-          Item: {
-            ...keyOf(baseline.region),
-            baseline: { S: JSON.stringify(baseline) },
-            capturedAt: { S: baseline.capturedAt },
-          },
-          ...condition,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+export class ConfigBaselineStore extends RegionBaselineStore<ConfigBaseline> {
+  constructor(aws: AwsClients, table: string | undefined) {
+    super(aws, table, 'config-recording', 'AWS Config baselines');
   }
 }
 

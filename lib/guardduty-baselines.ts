@@ -1,10 +1,3 @@
-/**
- * GuardDuty as the guardduty-enabled rule sees it: a region's detector read in full (status, features, finding
- * publishing frequency, tags, filters, publishing destinations, trusted IP lists, administrator), and its baseline per
- * region in the stack's state table (pk = "guardduty#<region>", sk = "baseline"). Every read and write of these
- * baselines goes through here.
- */
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribePublishingDestinationCommand,
   GetAdministratorAccountCommand,
@@ -17,9 +10,9 @@ import {
   ListIPSetsCommand,
   ListPublishingDestinationsCommand,
 } from '@aws-sdk/client-guardduty';
-import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
+import { type AwsClients, awsErrorName } from './aws.js';
+import { RegionBaselineStore } from './region-baselines.js';
 import type { RuleContext } from './rule.js';
-import { StateTableMissingError } from './trail-baselines.js';
 
 /** How often GuardDuty publishes updated findings, from the shortest (most frequent) to the longest. */
 export const PUBLISHING_FREQUENCIES = ['FIFTEEN_MINUTES', 'ONE_HOUR', 'SIX_HOURS'] as const;
@@ -161,60 +154,9 @@ export async function readDetector(aws: AwsClients, region: string): Promise<Det
   }
 }
 
-const keyOf = (region: string) => ({ pk: { S: `guardduty#${region}` }, sk: { S: 'baseline' } });
-
-export class GuardDutyBaselineStore {
-  private readonly dynamodb: DynamoDBClient;
-
-  constructor(
-    aws: AwsClients,
-    private readonly table: string | undefined,
-  ) {
-    this.dynamodb = aws.client(DynamoDBClient, stateRegion());
-  }
-
-  private tableName(): string {
-    if (this.table === undefined) throw new StateTableMissingError('GuardDuty baselines');
-    return this.table;
-  }
-
-  async get(region: string): Promise<GuardDutyBaseline | undefined> {
-    const { Item } = await this.dynamodb.send(
-      new GetItemCommand({ TableName: this.tableName(), Key: keyOf(region), ConsistentRead: true }),
-    );
-    const body = Item?.baseline?.S;
-    return body === undefined ? undefined : (JSON.parse(body) as GuardDutyBaseline);
-  }
-
-  /**
-   * `first` only where the region has none; `follow` in place of the one read (`replacing`, by its capturedAt). False
-   * when the condition failed.
-   */
-  async put(baseline: GuardDutyBaseline, mode: 'first' | 'follow', replacing?: GuardDutyBaseline): Promise<boolean> {
-    const condition =
-      mode === 'follow' && replacing
-        ? {
-            ConditionExpression: 'capturedAt = :was',
-            ExpressionAttributeValues: { ':was': { S: replacing.capturedAt } },
-          }
-        : { ConditionExpression: 'attribute_not_exists(pk)' };
-    try {
-      await this.dynamodb.send(
-        new PutItemCommand({
-          TableName: this.tableName(),
-          Item: {
-            ...keyOf(baseline.region),
-            baseline: { S: JSON.stringify(baseline) },
-            capturedAt: { S: baseline.capturedAt },
-          },
-          ...condition,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+export class GuardDutyBaselineStore extends RegionBaselineStore<GuardDutyBaseline> {
+  constructor(aws: AwsClients, table: string | undefined) {
+    super(aws, table, 'guardduty', 'GuardDuty baselines');
   }
 }
 
