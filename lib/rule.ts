@@ -14,6 +14,9 @@ export interface Trigger {
   eventNames: string[];
 }
 
+/** The engine's state table in IAM (a CloudFormation Fn::Sub template): every role that keeps records names it so. */
+export const STATE_TABLE_ARN = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
+
 /** IAM statement a rule needs; resource is a CloudFormation Fn::Sub template (${AWS::Partition}, ${AWS::AccountId}). */
 export interface PermissionDeclaration {
   actions: string[];

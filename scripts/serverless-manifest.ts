@@ -3,6 +3,7 @@
  * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
+
 import { stackActivityLogGroupName } from '../lib/activity-log-group.js';
 import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
 import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
@@ -16,6 +17,7 @@ import {
   ruleStatements,
 } from '../lib/manifest.js';
 import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
+import { STATE_TABLE_ARN } from '../lib/rule.js';
 import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
 
 interface ResolverContext {
@@ -78,8 +80,6 @@ function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[
   };
 }
 
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
-
 /** What every function needs beside its rules: its log, the notice topic and its key, dead letters, its own records. */
 function ownStatements(ownFunction: string, stateActions: string[]): PolicyStatement[] {
   return [
@@ -95,7 +95,7 @@ function ownStatements(ownFunction: string, stateActions: string[]): PolicyState
     { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
     // Idempotency records and the notice outbox (and the sweep's cursor) in the state table.
-    { Effect: 'Allow', Action: stateActions, Resource: { 'Fn::Sub': STATE_TABLE } },
+    { Effect: 'Allow', Action: stateActions, Resource: { 'Fn::Sub': STATE_TABLE_ARN } },
   ];
 }
 

@@ -3,7 +3,9 @@
  * least-privilege role, and (unless the backupBucket param names one) the backup bucket in the home region with its
  * policy. The bucket policy is one function for the stack and the emulator's provisioning alike.
  */
+
 import type { PolicyStatement } from '../manifest.js';
+import { STATE_TABLE_ARN } from '../rule.js';
 import { readBackupSettings, SettingsError } from '../settings.js';
 
 /** Where in the bucket the exports go; the bucket policy lets CloudWatch Logs write under it alone. */
@@ -78,8 +80,6 @@ export interface BackupStackOptions {
   environment: Record<string, string>;
 }
 
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
-
 /** What the backup role may reach: the regions backed up, the groups selected, the buckets exported to. */
 export interface BackupScope {
   /** Regions other than the stack's (DRIFTGUARD_BACKUP_BUCKETS' regions); the stack's own is always in. */
@@ -143,7 +143,7 @@ export function backupRoleStatements(functionName: string, scope: BackupScope): 
     {
       Effect: 'Allow',
       Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-      Resource: { 'Fn::Sub': STATE_TABLE },
+      Resource: { 'Fn::Sub': STATE_TABLE_ARN },
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['backup#*'] } },
     },
   ];

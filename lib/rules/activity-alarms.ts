@@ -48,6 +48,7 @@ import {
   type Resource,
   type RuleContext,
   type Skip,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 import type { Settings } from '../settings.js';
 
@@ -115,7 +116,6 @@ const ALARM_ARNS = ACTIVITY_CONTROLS.map(
   (control) => `arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-${control.id}`,
 );
 const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
 
 const COMMANDS = {
   'logs:CreateLogGroup': command(CloudWatchLogsClient, CreateLogGroupCommand, LOG_GROUP_ARNS),
@@ -634,7 +634,7 @@ export const activityAlarms = defineRule<ActivityTarget, ActivityState, typeof C
       ],
       resource: TRAIL_ARNS,
     },
-    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE },
+    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE_ARN },
     // The notice topic's subscribers (CloudWatch.1-14 ask for one): the stack's topic only.
     {
       actions: ['sns:ListSubscriptionsByTopic'],

@@ -40,6 +40,7 @@ import {
   type Resource,
   type RuleContext,
   type Skip,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 
 export const CONFIG_EVENTS = [
@@ -455,7 +456,7 @@ export const configRecorderOn = defineRule<ConfigTarget, ConfigState, typeof CON
     },
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
+      resource: STATE_TABLE_ARN,
     },
   ],
 

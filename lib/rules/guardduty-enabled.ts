@@ -43,6 +43,7 @@ import {
   type RuleContext,
   type Severity,
   type Skip,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 import type { Settings } from '../settings.js';
 
@@ -62,7 +63,6 @@ const DISASSOCIATIONS: readonly string[] = ['DisassociateFromAdministratorAccoun
 
 /** Detectors and what hangs under them (filters, IP sets, publishing destinations): IAM's `*` spans the slashes. */
 const DETECTORS = 'arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*';
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
 
 export const GUARDDUTY_COMMANDS = {
   // CreateDetector names no resource; with tags it is also TagResource; the first one creates GuardDuty's service role.
@@ -599,7 +599,7 @@ export const guarddutyEnabled = defineRule<GuardDutyTarget, GuardDutyState, type
       ],
       resource: DETECTORS,
     },
-    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE },
+    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE_ARN },
   ],
 
   target: targetOf,
