@@ -22,5 +22,6 @@ export async function sendAction(
   // The action's params are typed from this very declaration (ActionOf): the pairing holds by construction.
   const client = aws.client(spec.client as ClientClass<CommandSender>, action.region ?? region);
   const Command = spec.command as new (input: object) => unknown;
-  await client.send(new Command(action.params));
+  const params = action.resolve ? await action.resolve(aws, action.region ?? region) : action.params;
+  await client.send(new Command(params));
 }

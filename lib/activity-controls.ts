@@ -118,9 +118,16 @@ export const ACTIVITY_CONTROLS: readonly ActivityControl[] = [
   },
 ];
 
-/** Each alarm: Sum >= 1 over one period of 300 s, missing data not breaching, the notice topic on ALARM, enabled. */
+/**
+ * Each alarm: Maximum >= 1 over one period of 300 s, missing data not breaching, the notice topic on ALARM (and no OK
+ * or insufficient-data action), enabled. Maximum, not the Sum the CIS text shows: anyone with cloudwatch:PutMetricData
+ * can publish -1e9 into the namespace (or add a filter whose metricValue is negative), which drags a Sum below 1 for
+ * every period and silences the alarm; nothing published can lower the Maximum of a period in which the filter
+ * counted 1, so a matching record still trips the alarm. (Security Hub's CloudWatch.1-14 check the filter, the alarm on
+ * its metric and the topic's subscriber, not the statistic.)
+ */
 export const ACTIVITY_ALARM_SETTINGS = {
-  statistic: 'Sum',
+  statistic: 'Maximum',
   period: 300,
   evaluationPeriods: 1,
   threshold: 1,
@@ -185,5 +192,7 @@ export function desiredAlarm(control: ActivityControl, stage: string | undefined
     TreatMissingData: s.treatMissingData,
     ActionsEnabled: true,
     AlarmActions: [topicArn],
+    OKActions: [],
+    InsufficientDataActions: [],
   };
 }

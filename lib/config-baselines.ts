@@ -1,18 +1,16 @@
-/**
- * The AWS Config baseline store: each region's customer-managed recorder and delivery channel as the engine keeps them,
- * in the stack's state table (pk = "config-recording#<region>", sk = "baseline"). Every read and write goes through here.
- */
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
+import type { AwsClients } from './aws.js';
 import {
   type ChannelConfig,
   channelNarrowings,
   type RecorderConfig,
+  type RegionRecording,
   readRegionRecording,
   recorderNarrowings,
+  recordingGaps,
 } from './config-recording.js';
+import { registerBaselineKeeper } from './records.js';
+import { RegionBaselineStore } from './region-baselines.js';
 import type { RuleContext } from './rule.js';
-import { StateTableMissingError } from './state-table-missing.js';
 
 export interface ConfigBaseline {
   region: string;
@@ -26,68 +24,20 @@ export interface ConfigBaseline {
   capturedFrom: string;
 }
 
-const keyOf = (region: string) => ({ pk: { S: `config-recording#${region}` }, sk: { S: 'baseline' } });
-
-export class ConfigBaselineStore {
-  private readonly dynamodb: DynamoDBClient;
-
-  constructor(
-    aws: AwsClients,
-    private readonly table: string | undefined,
-  ) {
-    this.dynamodb = aws.client(DynamoDBClient, stateRegion());
-  }
-
-  private tableName(): string {
-    if (this.table === undefined) throw new StateTableMissingError('AWS Config baselines');
-    return this.table;
-  }
-
-  async get(region: string): Promise<ConfigBaseline | undefined> {
-    const { Item } = await this.dynamodb.send(
-      new GetItemCommand({ TableName: this.tableName(), Key: keyOf(region), ConsistentRead: true }),
-    );
-    const body = Item?.baseline?.S;
-    return body === undefined ? undefined : (JSON.parse(body) as ConfigBaseline);
-  }
-
-  /**
-   * `first` stores only where the region has none; `follow` replaces the one it read (compared by capturedAt). False
-   * when the condition failed.
-   */
-  async put(baseline: ConfigBaseline, mode: 'first' | 'follow', replacing?: ConfigBaseline): Promise<boolean> {
-    const condition =
-      mode === 'follow' && replacing
-        ? {
-            ConditionExpression: 'capturedAt = :was',
-            ExpressionAttributeValues: { ':was': { S: replacing.capturedAt } },
-          }
-        : { ConditionExpression: 'attribute_not_exists(pk)' };
-    try {
-      await this.dynamodb.send(
-        new PutItemCommand({
-          TableName: this.tableName(),
-          Item: {
-            ...keyOf(baseline.region),
-            baseline: { S: JSON.stringify(baseline) },
-            capturedAt: { S: baseline.capturedAt },
-          },
-          ...condition,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+export class ConfigBaselineStore extends RegionBaselineStore<ConfigBaseline> {
+  constructor(aws: AwsClients, table: string | undefined) {
+    super(aws, table, 'config-recording', 'AWS Config baselines');
   }
 }
 
 const storeOf = (ctx: RuleContext) => new ConfigBaselineStore(ctx.aws, ctx.settings.stateTable);
 
-/** The region's recording read now, as a baseline; undefined when it has no customer-managed recorder. */
-async function readBaseline(ctx: RuleContext, region: string, from: string): Promise<ConfigBaseline | undefined> {
-  const { recorder, channel, recording } = await readRegionRecording(ctx.aws, region);
+/** The region's recording as a baseline; undefined when it has no customer-managed recorder. */
+function baselineOf(
+  { recorder, channel, recording }: RegionRecording,
+  region: string,
+  from: string,
+): ConfigBaseline | undefined {
   if (!recorder) return undefined;
   return {
     region,
@@ -99,9 +49,26 @@ async function readBaseline(ctx: RuleContext, region: string, from: string): Pro
   };
 }
 
-/** Stores the region's recording as its baseline where it has none; the baseline, or undefined when none was stored. */
-export async function captureConfigBaseline(ctx: RuleContext, region: string, from: string) {
-  const baseline = await readBaseline(ctx, region, from);
+/**
+ * Stores the region's recording as its baseline where it has none; the baseline, or undefined when none was stored.
+ * `onlyIfCompliantFor` (an event's capture, with the account): the region read now must meet the policy and record, or nothing is stored and
+ * the gaps are returned (a change that landed between the decision and the capture is not adopted).
+ */
+export async function captureConfigBaseline(
+  ctx: RuleContext,
+  region: string,
+  from: string,
+  onlyIfCompliantFor?: string,
+): Promise<ConfigBaseline | string | undefined> {
+  const current = await readRegionRecording(ctx.aws, region);
+  if (onlyIfCompliantFor !== undefined) {
+    const gaps = [
+      ...recordingGaps(current, onlyIfCompliantFor),
+      ...(current.recording ? [] : [{ attribute: 'recording', before: 'off', after: 'on' }]),
+    ];
+    if (gaps.length > 0) return gaps.map((g) => `${g.attribute} ${g.before}`).join(', ');
+  }
+  const baseline = baselineOf(current, region, from);
   if (!baseline) return undefined;
   return (await storeOf(ctx).put(baseline, 'first')) ? baseline : undefined;
 }
@@ -109,7 +76,9 @@ export async function captureConfigBaseline(ctx: RuleContext, region: string, fr
 /** Captures every region's baseline that has none yet (deploy, replay); the regions captured. */
 export async function captureConfigBaselines(ctx: RuleContext, regions: string[], from: string): Promise<string[]> {
   const captured: string[] = [];
-  for (const region of regions) if (await captureConfigBaseline(ctx, region, from)) captured.push(region);
+  for (const region of regions) {
+    if (typeof (await captureConfigBaseline(ctx, region, from)) === 'object') captured.push(region);
+  }
   return captured;
 }
 
@@ -137,7 +106,7 @@ export async function followConfigBaseline(
   region: string,
   from: string,
 ): Promise<string | undefined> {
-  const fresh = await readBaseline(ctx, region, from);
+  const fresh = baselineOf(await readRegionRecording(ctx.aws, region), region, from);
   if (!fresh) return 'the recorder was deleted meanwhile';
   const store = storeOf(ctx);
   const old = await store.get(region);
@@ -146,3 +115,15 @@ export async function followConfigBaseline(
   if (!(await store.put(fresh, 'follow', old))) return 'the baseline was rewritten meanwhile';
   return undefined;
 }
+
+// The pipeline keeps a rule's config-baseline records through this (lib/records.ts).
+registerBaselineKeeper('config-baseline', async (record, ctx) => {
+  if (record.mode === 'first') {
+    const refused = await captureConfigBaseline(ctx, record.region, record.from, record.onlyIfCompliantFor);
+    return typeof refused === 'string'
+      ? `AWS Config in ${record.region}: no baseline captured: ${refused}; the sweep captures it and names what it lacks.`
+      : undefined;
+  }
+  const kept = await followConfigBaseline(ctx, record.region, record.from);
+  return kept && `AWS Config in ${record.region}: baseline kept: ${kept}; the next event or sweep compares with it.`;
+});

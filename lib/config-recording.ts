@@ -71,6 +71,8 @@ export interface RegionRecording {
   recording: boolean;
   /** The channel's last history delivery failed (DescribeDeliveryChannelStatus): its error, for a human. */
   deliveryError?: string;
+  /** The recorder's last recording failed (DescribeConfigurationRecorderStatus lastStatus Failure): its error. */
+  recorderError?: string;
 }
 
 function recorderConfig(recorder: ConfigurationRecorder): RecorderConfig | undefined {
@@ -117,11 +119,15 @@ export async function readRegionRecording(aws: AwsClients, region: string): Prom
   const { DeliveryChannels = [] } = await config.send(new DescribeDeliveryChannelsCommand({}));
   const channel = DeliveryChannels.map(channelConfig).find((c) => c !== undefined);
   let recording = false;
+  let recorderError: string | undefined;
   if (recorder) {
     const { ConfigurationRecordersStatus = [] } = await config.send(
       new DescribeConfigurationRecorderStatusCommand({ ConfigurationRecorderNames: [recorder.name] }),
     );
     recording = ConfigurationRecordersStatus.some((status) => status.recording === true);
+    // Config may be "recording" and record nothing: a broken role shows only as lastStatus Failure.
+    const failed = ConfigurationRecordersStatus.find((status) => status.lastStatus === 'Failure');
+    if (failed) recorderError = failed.lastErrorCode ?? 'recording failed';
   }
   let deliveryError: string | undefined;
   if (channel) {
@@ -131,7 +137,13 @@ export async function readRegionRecording(aws: AwsClients, region: string): Prom
     const history = DeliveryChannelsStatus[0]?.configHistoryDeliveryInfo;
     if (history?.lastStatus === 'Failure') deliveryError = history.lastErrorCode ?? 'delivery failed';
   }
-  return { recorder, channel, recording, ...(deliveryError ? { deliveryError } : {}) };
+  return {
+    recorder,
+    channel,
+    recording,
+    ...(deliveryError ? { deliveryError } : {}),
+    ...(recorderError ? { recorderError } : {}),
+  };
 }
 
 /** What a recorder covers: every supported type, all but some, or only some. */
@@ -329,18 +341,61 @@ export function putChannelInput(channel: ChannelConfig): PutDeliveryChannelComma
   };
 }
 
-/** What a region lacks of "recording everything": the gaps a first capture notes (none: as the controls want). */
-export function recordingGaps(recording: RegionRecording): Finding[] {
+/** The account's service-linked role for Config, the one Security Hub's Config.1 asks for. */
+export const serviceLinkedRoleArn = (account: string, partition = 'aws') =>
+  `arn:${partition}:iam::${account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig`;
+
+const accountOfArn = (arn: string) => arn.split(':')[4];
+
+/**
+ * What a region lacks of the policy (everything recorded, continuous, global types on, the service-linked role, a
+ * channel whose key and topic are the account's, recording and delivering without failure): the gaps a first capture
+ * notes, and an event's first capture refuses (none: as the controls want). Recording off is the caller's (it may be
+ * started); a bucket's owner cannot be told from its name and is not checked here.
+ */
+export function recordingGaps(recording: RegionRecording, account: string): Finding[] {
   const { recorder, channel } = recording;
   if (!recorder) return [{ attribute: 'recorder', before: 'none', after: 'a recorder recording everything' }];
   const gaps: Finding[] = [];
   const coverage = coverageOf(recorder);
   if (coverage.kind !== 'all') {
     gaps.push({ attribute: 'recordingGroup', before: coverageText(coverage), after: coverageText({ kind: 'all' }) });
+  } else if (!recorder.includeGlobalResourceTypes) {
+    gaps.push({ attribute: 'includeGlobalResourceTypes', before: 'off', after: 'on' });
   }
   if (recorder.recordingFrequency === 'DAILY' || recorder.overrides.some((o) => o.recordingFrequency === 'DAILY')) {
     gaps.push({ attribute: 'recordingMode', before: modeText(recorder), after: 'CONTINUOUS' });
   }
-  if (!channel) gaps.push({ attribute: 'delivery channel', before: 'none', after: 'a channel to an S3 bucket' });
+  const partition = recorder.roleArn.split(':')[1] || 'aws';
+  if (recorder.roleArn !== serviceLinkedRoleArn(account, partition)) {
+    gaps.push({
+      attribute: 'roleARN',
+      before: recorder.roleArn || 'none',
+      after: serviceLinkedRoleArn(account, partition),
+    });
+  }
+  if (recording.recorderError) {
+    gaps.push({ attribute: 'recorder status', before: `Failure (${recording.recorderError})`, after: 'Success' });
+  }
+  if (!channel) {
+    gaps.push({ attribute: 'delivery channel', before: 'none', after: 'a channel to an S3 bucket' });
+    return gaps;
+  }
+  for (const [field, what] of [
+    ['s3KmsKeyArn', 'KMS key'],
+    ['snsTopicArn', 'SNS topic'],
+  ] as const) {
+    const arn = channel[field];
+    if (arn && accountOfArn(arn) !== account) {
+      gaps.push({
+        attribute: `channel ${what}`,
+        before: `${arn} (another account)`,
+        after: `one of account ${account}`,
+      });
+    }
+  }
+  if (recording.deliveryError) {
+    gaps.push({ attribute: 'channel delivery', before: `Failure (${recording.deliveryError})`, after: 'Success' });
+  }
   return gaps;
 }

@@ -17,6 +17,24 @@ import { captureTrailBaselines } from './trail-baselines.js';
 /** The custom resource's logical id in the stack (serverless.yml): requests for any other resource are not ours. */
 export const CAPTURE_RESOURCE_ID = 'TrailBaselineCapture';
 
+/** What one deploy-time capture is: its custom resource, what it captures in the stack's region, and its name. */
+export interface DeployCapture {
+  resourceId: string;
+  /** Captures what has no baseline yet in the region; returns what it captured. */
+  capture(ctx: RuleContext, region: string): Promise<string[]>;
+  /** What is captured, in the answer's reason (e.g. "trail baselines"). */
+  what: string;
+  /** The physical id's prefix, followed by the region. */
+  physicalIdPrefix: string;
+}
+
+export const TRAIL_CAPTURE: DeployCapture = {
+  resourceId: CAPTURE_RESOURCE_ID,
+  capture: (ctx, region) => captureTrailBaselines(ctx, [region], 'deploy'),
+  what: 'trail baselines',
+  physicalIdPrefix: 'driftguard-trail-baselines-',
+};
+
 /**
  * Serves the stack's own capture resource. A request of another stack or resource, or whose ResponseURL is not
  * CloudFormation's, is malformed: logged and thrown, with no capture and no PUT (a forged request would otherwise
@@ -28,8 +46,9 @@ export async function handleCaptureResource(
   region: string,
   logger: Logger,
   send: (url: string, body: string) => Promise<unknown> = answerCloudFormation,
+  capture: DeployCapture = TRAIL_CAPTURE,
 ) {
-  const foreign = foreignRequestReason(request, CAPTURE_RESOURCE_ID, ctx.settings.customResource);
+  const foreign = foreignRequestReason(request, capture.resourceId, ctx.settings.customResource);
   if (foreign !== undefined) {
     logger.error('malformed custom resource request: no capture, no answer', { reason: foreign });
     throw new MalformedEventError(`custom resource request ${String(request.RequestId)}: ${foreign}`);
@@ -39,8 +58,8 @@ export async function handleCaptureResource(
   let captured: string[] = [];
   try {
     if (request.RequestType === 'Create') {
-      captured = await captureTrailBaselines(ctx, [region], 'deploy');
-      reason = `captured ${captured.length} trail baselines`;
+      captured = await capture.capture(ctx, region);
+      reason = `captured ${captured.length} ${capture.what}`;
     }
   } catch (error) {
     logger.error('deploy-time baseline capture failed', error as Error);
@@ -52,7 +71,7 @@ export async function handleCaptureResource(
     {
       Status: status,
       Reason: reason,
-      PhysicalResourceId: request.PhysicalResourceId ?? `driftguard-trail-baselines-${region}`,
+      PhysicalResourceId: request.PhysicalResourceId ?? `${capture.physicalIdPrefix}${region}`,
       Data: { Captured: captured.length },
     },
     logger,

@@ -557,7 +557,13 @@ async function keepRecords(
 
 const withoutFollows = (records: EngineRecord[] | undefined) =>
   records?.filter(
-    (record) => !((record.kind === 'trail-baseline' || record.kind === 'config-baseline') && record.mode === 'follow'),
+    (record) =>
+      !(
+        (record.kind === 'trail-baseline' ||
+          record.kind === 'config-baseline' ||
+          record.kind === 'guardduty-baseline') &&
+        record.mode === 'follow'
+      ),
   );
 
 async function publishTo(ctx: EngineContext, notice: Notice, topic: string, fallbackRegion: string) {

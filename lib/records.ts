@@ -1,6 +1,5 @@
 /** The engine's own records, kept in the state table: which keys resources use, trail baselines, quarantines. */
 
-import { captureConfigBaseline, followConfigBaseline } from './config-baselines.js';
 import { KeyUsageStore } from './key-usage.js';
 import { QuarantineRecords } from './mfa/quarantine-records.js';
 import type { EngineRecord, RuleContext } from './rule.js';
@@ -9,17 +8,21 @@ import { StateTableMissingError } from './state-table-missing.js';
 
 export { StateTableMissingError };
 
-type TrailBaselineRecord = Extract<EngineRecord, { kind: 'trail-baseline' }>;
-type TrailBaselineKeeper = (record: TrailBaselineRecord, ctx: RuleContext) => Promise<string | undefined>;
+type BaselineKind = 'config-baseline' | 'guardduty-baseline' | 'trail-baseline';
+type BaselineKeeper<K extends BaselineKind> = (
+  record: Extract<EngineRecord, { kind: K }>,
+  ctx: RuleContext,
+) => Promise<string | undefined>;
 
 /**
- * Trail baselines are kept by lib/trail-baselines.ts, which registers itself when it loads (the trail rule, the only
- * one to make such records, imports it): the other guards' bundles carry no CloudTrail client.
+ * Baselines are kept by their own modules (lib/config-baselines.ts, guardduty-baselines.ts, trail-baselines.ts), each
+ * registering its keeper when it loads; the rules that make such records import them. A guard's bundle then carries
+ * only its own service clients: the log-group guard has no CloudTrail, Config or GuardDuty client.
  */
-let trailBaselineKeeper: TrailBaselineKeeper | undefined;
+const baselineKeepers: { [K in BaselineKind]?: BaselineKeeper<K> } = {};
 
-export function registerTrailBaselineKeeper(keeper: TrailBaselineKeeper): void {
-  trailBaselineKeeper = keeper;
+export function registerBaselineKeeper<K extends BaselineKind>(kind: K, keeper: BaselineKeeper<K>): void {
+  (baselineKeepers as Record<K, BaselineKeeper<K>>)[kind] = keeper;
 }
 
 /**
@@ -41,27 +44,21 @@ export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promis
       if (ctx.settings.stateTable)
         await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
       return;
-    case 'config-baseline': {
-      if (record.mode === 'first') {
-        await captureConfigBaseline(ctx, record.region, record.from);
-        return;
-      }
-      const kept = await followConfigBaseline(ctx, record.region, record.from);
-      return (
-        kept && `AWS Config in ${record.region}: baseline kept: ${kept}; the next event or sweep compares with it.`
-      );
+    case 'config-baseline':
+    case 'guardduty-baseline':
+    case 'trail-baseline': {
+      const keeper = baselineKeepers[record.kind] as BaselineKeeper<typeof record.kind> | undefined;
+      if (keeper === undefined) throw new Error(`a ${record.kind} record to keep, but its keeper is not loaded`);
+      return keeper(record as never, ctx);
     }
-    case 'trail-baseline':
-      if (trailBaselineKeeper === undefined)
-        throw new Error('a trail baseline to keep, but lib/trail-baselines.ts is not loaded');
-      return trailBaselineKeeper(record, ctx);
   }
 }
 
 /** What a reason tells of the records a reader should know of (a trail's baseline): kept, or only planned. */
 export function toldRecords(records: readonly EngineRecord[], kept: boolean): string {
   const told = records.flatMap((record) => {
-    if (record.kind !== 'trail-baseline' && record.kind !== 'config-baseline') return [];
+    if (record.kind !== 'trail-baseline' && record.kind !== 'config-baseline' && record.kind !== 'guardduty-baseline')
+      return [];
     if (record.mode === 'follow') return [kept ? 'the baseline follows' : 'the baseline would follow'];
     return [kept ? 'baseline captured' : 'would capture its baseline (dry run)'];
   });

@@ -2,6 +2,7 @@
 import type { Guard } from './guard.js';
 import { activityGuard } from './guards/activity-guard.js';
 import { configGuard } from './guards/config-guard.js';
+import { guarddutyGuard } from './guards/guardduty-guard.js';
 import { kmsGuard } from './guards/kms-guard.js';
 import { logGroupGuard } from './guards/log-group-guard.js';
 import { mfaGuard } from './guards/mfa-guard.js';
@@ -9,7 +10,15 @@ import { trailGuard } from './guards/trail-guard.js';
 import type { AnyRule, AnyRuleDeclaration } from './rule.js';
 import { regionForwardersRule } from './rules/region-forwarders.js';
 
-export const GUARDS: Guard[] = [logGroupGuard, trailGuard, kmsGuard, mfaGuard, configGuard, activityGuard];
+export const GUARDS: Guard[] = [
+  logGroupGuard,
+  trailGuard,
+  kmsGuard,
+  mfaGuard,
+  configGuard,
+  activityGuard,
+  guarddutyGuard,
+];
 
 /** The rules events trigger, each run by its guard. */
 export const RULES: AnyRule[] = GUARDS.flatMap((guard) => guard.rules);

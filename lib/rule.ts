@@ -14,6 +14,9 @@ export interface Trigger {
   eventNames: string[];
 }
 
+/** The engine's state table in IAM (a CloudFormation Fn::Sub template): every role that keeps records names it so. */
+export const STATE_TABLE_ARN = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
+
 /** IAM statement a rule needs; resource is a CloudFormation Fn::Sub template (${AWS::Partition}, ${AWS::AccountId}). */
 export interface PermissionDeclaration {
   actions: string[];
@@ -62,6 +65,11 @@ export type ActionOf<C extends Commands> = {
     summary: string;
     /** A few words for the notice subject, e.g. "retention 365d". */
     brief: string;
+    /**
+     * Params only known when the action is sent (the id of a resource an earlier action of the same decision made):
+     * called right before sending, in place of `params`, which then shows the placeholder in reports.
+     */
+    resolve?: (aws: AwsClients, region: string) => Promise<InputOf<C[Api]>>;
   };
 }[keyof C & string];
 
@@ -72,6 +80,7 @@ export interface Action {
   region?: string;
   summary: string;
   brief: string;
+  resolve?: (aws: AwsClients, region: string) => Promise<object>;
 }
 
 /**
@@ -90,11 +99,21 @@ export type EngineRecord =
       summary: string;
     }
   /** A region's AWS Config recorder and channel kept as its baseline: `first` a capture, `follow` an accepted change. */
-  | { kind: 'config-baseline'; region: string; from: string; mode: 'first' | 'follow'; summary: string }
+  | {
+      kind: 'config-baseline';
+      region: string;
+      from: string;
+      mode: 'first' | 'follow';
+      /** `first` only (an event's capture): store the region only if, read again when kept, it meets the policy of this account. */
+      onlyIfCompliantFor?: string;
+      summary: string;
+    }
   /** What a quarantine took (kept before its writes, so that a failed attempt's keys are never lost). */
   | { kind: 'quarantine'; userName: string; since: string; keys: string[]; summary: string }
   /** The quarantine released: its record dropped once everything it took is given back. */
-  | { kind: 'quarantine-released'; userName: string; summary: string };
+  | { kind: 'quarantine-released'; userName: string; summary: string }
+  /** A region's GuardDuty baseline: `first` where the region has none (a capture), `follow` replaces it. */
+  | { kind: 'guardduty-baseline'; region: string; from: string; mode: 'first' | 'follow'; summary: string };
 
 /** One attribute that drifted from policy. */
 export interface Finding {

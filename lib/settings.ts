@@ -40,6 +40,8 @@ export interface Settings {
   activityLogGroup: string | undefined;
   /** DRIFTGUARD_ACTIVITY_DELIVERY_ROLE_ARN: the role CloudTrail assumes to deliver to that log group. */
   activityDeliveryRoleArn: string | undefined;
+  /** DRIFTGUARD_GUARDDUTY_ENABLE_MISSING: a swept region with no GuardDuty detector gets one (default true). */
+  guarddutyEnableMissing: boolean;
 }
 
 /**
@@ -146,6 +148,8 @@ export function loadSettings(env: Env = process.env): Settings {
     ...readForwarderSettings(env),
     customResource: readCustomResourceSettings(env),
     ...readActivitySettings(env),
+    guarddutyEnableMissing:
+      readChoice(env, 'DRIFTGUARD_GUARDDUTY_ENABLE_MISSING', ['true', 'false'] as const, 'true') === 'true',
     mode: readChoice(env, 'DRIFTGUARD_MODE', ['enforce', 'notify'] as const, 'enforce'),
     logKmsKey,
     logRetentionDays: days,
@@ -291,6 +295,11 @@ export interface BackupSettings {
   logGroupPrefixes: string[];
   /** DRIFTGUARD_BACKUP_SINCE_DAYS: how many finished days back a group seen for the first time starts (1: yesterday). */
   sinceDays: number;
+  /**
+   * DRIFTGUARD_BACKUP_SETTLE_HOURS: how long after a UTC day ends it is exported (default 24, at least 12: CloudWatch
+   * Logs says log data can take up to 12 hours to become available for export).
+   */
+  settleHours: number;
 }
 
 // S3's bucket naming rules (no dots next to each other or to a dash, no IP-address form checked here).
@@ -317,6 +326,14 @@ export function readBackupSettings(env: Env = process.env): BackupSettings {
   const sinceDays = since === undefined ? 1 : /^\d{1,4}$/.test(since) ? Number(since) : Number.NaN;
   if (!(sinceDays >= 1 && sinceDays <= 3653) && since !== undefined)
     invalid('DRIFTGUARD_BACKUP_SINCE_DAYS', since, 'values are whole days from 1 (yesterday) to 3653');
+  const settle = read(env, 'DRIFTGUARD_BACKUP_SETTLE_HOURS');
+  const settleHours = settle === undefined ? 24 : /^\d{1,3}$/.test(settle) ? Number(settle) : Number.NaN;
+  if (!(settleHours >= 12 && settleHours <= 336))
+    invalid(
+      'DRIFTGUARD_BACKUP_SETTLE_HOURS',
+      settle ?? '',
+      'values are whole hours from 12 (CloudWatch Logs: data can take up to 12 hours to become exportable) to 336',
+    );
   const prefix = readMatching(
     env,
     'DRIFTGUARD_BACKUP_PREFIX',
@@ -335,5 +352,6 @@ export function readBackupSettings(env: Env = process.env): BackupSettings {
       'log group name prefixes',
     ),
     sinceDays,
+    settleHours,
   };
 }

@@ -3,10 +3,11 @@
  * rules, role and log-group settings, derived from the registry, and the engine's exact identities (its roles' ARNs,
  * its rules' ARNs) that the shared resources' policies name. Computed at variable resolution: no build product.
  */
+
 import { stackActivityLogGroupName } from '../lib/activity-log-group.js';
 import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
 import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
-import { BACKUP_FUNCTION_KEY, backupRoleStatements, backupStack } from '../lib/backup/stack.js';
+import { BACKUP_FUNCTION_KEY, backupStack } from '../lib/backup/stack.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import {
   ALARM_NOTICE_FILE,
@@ -16,6 +17,7 @@ import {
   ruleStatements,
 } from '../lib/manifest.js';
 import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
+import { STATE_TABLE_ARN } from '../lib/rule.js';
 import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
 
 interface ResolverContext {
@@ -78,8 +80,6 @@ function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[
   };
 }
 
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
-
 /** What every function needs beside its rules: its log, the notice topic and its key, dead letters, its own records. */
 function ownStatements(ownFunction: string, stateActions: string[]): PolicyStatement[] {
   return [
@@ -95,7 +95,7 @@ function ownStatements(ownFunction: string, stateActions: string[]): PolicyState
     { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
     // Idempotency records and the notice outbox (and the sweep's cursor) in the state table.
-    { Effect: 'Allow', Action: stateActions, Resource: { 'Fn::Sub': STATE_TABLE } },
+    { Effect: 'Allow', Action: stateActions, Resource: { 'Fn::Sub': STATE_TABLE_ARN } },
   ];
 }
 
@@ -211,7 +211,8 @@ const alarmNoticeRuleName = ({ service, stage }: StackNames) => `${service}-${st
 
 /**
  * The alarm notice: an EventBridge rule on the stage's 14 activity alarms entering ALARM invokes it; it reads the
- * activity log group (that group alone) and publishes one notice per state change.
+ * log group the activity trail delivers to (the stack's, set here, only when the trail delivers to none) and publishes
+ * one notice per state change.
  */
 function alarmNoticeFunction(names: StackNames, activityLogGroup: string) {
   const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
@@ -242,17 +243,21 @@ function alarmNoticeFunction(names: StackNames, activityLogGroup: string) {
 }
 
 /**
- * FilterLogEvents on the activity group alone: its ARN as the Service Authorization Reference writes the log-group
- * resource, and with the ":*" that DescribeLogGroups' arn carries.
+ * What the notice reads. The group is the one the activity trail delivers to, known only at run time (an account's
+ * trail usually delivers to a group of its own, not the stack's): cloudtrail:DescribeTrails to find it (an action with
+ * no resource-level permissions, so "*"), and logs:FilterLogEvents on the log groups of this account in the stack's
+ * region alone (the home region, where the trail, its group and the alarms are). IAM has no narrower form for a name
+ * known only at run time (FilterLogEvents has no condition key naming the group); the code narrows the rest: it reads
+ * only the group CloudTrail names (lib/alarms/engine-alarms.ts), never one the alarm event names. Read-only either way.
  */
-const activityLogGroupRead = (activityLogGroup: string): PolicyStatement => {
-  const group = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${activityLogGroup}`;
-  return {
+const activityLogGroupRead = (): PolicyStatement[] => [
+  { Effect: 'Allow', Action: ['cloudtrail:DescribeTrails'], Resource: ['*'] },
+  {
     Effect: 'Allow',
     Action: ['logs:FilterLogEvents'],
-    Resource: [{ 'Fn::Sub': group }, { 'Fn::Sub': `${group}:*` }],
-  };
-};
+    Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*' }],
+  },
+];
 
 /**
  * What every function needs, with the state table narrowed to the alarm notices' outbox items: UpdateItem (a claim,
@@ -321,8 +326,8 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   resources.AlarmNoticeRole = lambdaRole(
     roleName(names, ALARM_NOTICE_FILE),
     functionName(names, ALARM_NOTICE_KEY),
-    'driftguard alarm-notice: reads the activity log group, publishes the notice',
-    [activityLogGroupRead(activityLogGroup), ...alarmNoticeOwnStatements(functionName(names, ALARM_NOTICE_KEY))],
+    "driftguard alarm-notice: reads the activity trail's log group, publishes the notice",
+    [...activityLogGroupRead(), ...alarmNoticeOwnStatements(functionName(names, ALARM_NOTICE_KEY))],
   );
   resources.AlarmNoticeErrorsAlarm = errorsAlarm('AlarmNotice');
   extensions.AlarmNoticeLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };
@@ -337,6 +342,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
       DRIFTGUARD_BACKUP_BUCKETS: String((await resolveVariable('param:backupBuckets')) ?? ''),
       DRIFTGUARD_BACKUP_LOG_GROUPS: String((await resolveVariable('param:backupLogGroups')) ?? ''),
       DRIFTGUARD_BACKUP_SINCE_DAYS: String((await resolveVariable('param:backupSinceDays')) ?? ''),
+      DRIFTGUARD_BACKUP_SETTLE_HOURS: String((await resolveVariable('param:backupSettleHours')) ?? ''),
     },
   });
   functions[BACKUP_FUNCTION_KEY] = backup.function;
@@ -345,7 +351,7 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
     roleName(names, BACKUP_FUNCTION_KEY),
     backupFunctionName,
     'driftguard backup: export log groups to the backup bucket, its own records in the state table, its notices',
-    backupRoleStatements(backupFunctionName),
+    backup.roleStatements,
   );
   resources.BackupErrorsAlarm = errorsAlarm('Backup');
   extensions.BackupLogGroup = { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] } } };

@@ -23,11 +23,25 @@ export interface ActivityLine {
   time: string;
   eventName: string;
   eventSource: string;
-  actor: { name: string; arn: string | null; type: string };
+  /**
+   * Who: for a role session the role (role/<RoleName>), never the session name, which the caller chooses
+   * (AssumeRole's RoleSessionName): that is data, in `session`, with the role's ARN, sourceIdentity and access key.
+   */
+  actor: {
+    name: string;
+    arn: string | null;
+    type: string;
+    session?: string;
+    roleArn?: string;
+    sourceIdentity?: string;
+    accessKeyId?: string;
+  };
   sourceIPAddress: string | null;
   region: string;
   errorCode: string | null;
   eventId: string | null;
+  /** CloudWatch Logs matched it with the control's pattern; lib/filter-pattern.ts does not (listed all the same). */
+  disputed?: true;
 }
 
 /** The control an alarm serves, as the notice names it. */
@@ -47,7 +61,9 @@ export interface ActivityNoticeInput {
   pattern: FilterPattern;
   /** Every matching record, in time order. */
   records: Record<string, unknown>[];
-  /** Records FilterLogEvents returned that the pattern does not match (never listed). */
+  /** Records FilterLogEvents returned that the local evaluator does not match: listed, marked disputed. */
+  disputed?: Record<string, unknown>[];
+  /** How many of those there are. */
   rejected: number;
   /** Why the log group could not be read (then records is empty and the notice says what to do). */
   readError?: string;
@@ -65,7 +81,7 @@ export function activityLine(record: Record<string, unknown>): ActivityLine {
     time: text(record.eventTime) ?? 'unknown time',
     eventName: text(record.eventName) ?? 'unknown call',
     eventSource: text(record.eventSource) ?? 'unknown service',
-    actor: { name: actorName(userIdentity), arn: text(identity.arn) ?? null, type: userIdentity.type },
+    actor: actorOf(identity, userIdentity),
     sourceIPAddress: text(record.sourceIPAddress) ?? null,
     region: text(record.awsRegion) ?? 'unknown region',
     errorCode: text(record.errorCode) ?? null,
@@ -73,9 +89,69 @@ export function activityLine(record: Record<string, unknown>): ActivityLine {
   };
 }
 
+const ASSUMED_ROLE = /^arn:[^:]+:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/;
+
+function actorOf(identity: Record<string, unknown>, userIdentity: UserIdentity): ActivityLine['actor'] {
+  const arn = text(identity.arn) ?? null;
+  const context = (identity.sessionContext ?? {}) as Record<string, unknown>;
+  const issuer = (context.sessionIssuer ?? {}) as Record<string, unknown>;
+  const extra = {
+    ...(text(identity.accessKeyId) ? { accessKeyId: text(identity.accessKeyId) } : {}),
+    ...(text(context.sourceIdentity) || text(identity.sourceIdentity)
+      ? { sourceIdentity: text(context.sourceIdentity) ?? text(identity.sourceIdentity) }
+      : {}),
+  };
+  const session = arn ? ASSUMED_ROLE.exec(arn) : null;
+  if (userIdentity.type === 'AssumedRole' && session?.[1]) {
+    const roleName = text(issuer.userName) ?? session[1];
+    return {
+      name: `role/${roleName}`,
+      arn,
+      type: userIdentity.type,
+      ...(session[2] ? { session: session[2] } : {}),
+      ...(text(issuer.arn) ? { roleArn: text(issuer.arn) } : {}),
+      ...extra,
+    };
+  }
+  return { name: actorName(userIdentity), arn, type: userIdentity.type, ...extra };
+}
+
+/**
+ * The order a reader needs: calls that succeeded first (a stream of denied calls must not push a real change out of
+ * the listed ones), then the failed ones, each in time order.
+ */
+export function noticeOrder(lines: readonly ActivityLine[]): ActivityLine[] {
+  return [...lines.filter((line) => !line.errorCode), ...lines.filter((line) => line.errorCode)];
+}
+
+/** Failed calls by actor: each distinct actor appears once, with a count, whatever the flood. */
+export function failedByActor(lines: readonly ActivityLine[]) {
+  const groups = new Map<
+    string,
+    { actor: string; arn: string | null; calls: number; eventNames: string[]; errorCodes: string[] }
+  >();
+  for (const line of lines) {
+    if (!line.errorCode) continue;
+    const key = line.actor.arn ?? line.actor.name;
+    const group = groups.get(key) ?? {
+      actor: line.actor.name,
+      arn: line.actor.arn,
+      calls: 0,
+      eventNames: [],
+      errorCodes: [],
+    };
+    group.calls += 1;
+    if (!group.eventNames.includes(line.eventName)) group.eventNames.push(line.eventName);
+    if (!group.errorCodes.includes(line.errorCode)) group.errorCodes.push(line.errorCode);
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort((a, b) => b.calls - a.calls || a.actor.localeCompare(b.actor));
+}
+
 function renderLine(line: ActivityLine): string {
-  const failed = line.errorCode ? ` FAILED ${line.errorCode}` : '';
-  return `${line.time}  ${line.eventName} (${line.eventSource}) by ${line.actor.name} (${line.actor.arn ?? line.actor.type}) from ${line.sourceIPAddress ?? 'unknown IP'} in ${line.region}${failed}`;
+  const failed = `${line.errorCode ? ` FAILED ${line.errorCode}` : ''}${line.disputed ? ' (disputed: matched by CloudWatch Logs, not by the local evaluator)' : ''}`;
+  const session = line.actor.session ? `, session '${line.actor.session}' (set by the caller)` : '';
+  return `${line.time}  ${line.eventName} (${line.eventSource}) by ${line.actor.name} (${line.actor.arn ?? line.actor.type}${session}) from ${line.sourceIPAddress ?? 'unknown IP'} in ${line.region}${failed}`;
 }
 
 const printable = (value: string) => value.replace(/[^\x20-\x7e]/g, '?');
@@ -88,7 +164,8 @@ function subjectOf(severity: Severity, control: NoticeControl, lines: ActivityLi
   else if (!first) tail = 'alarm: no matching record found yet';
   else {
     const more = lines.length > 1 ? ` (+${lines.length - 1} more)` : '';
-    tail = `${first.eventName} by ${first.actor.name}${more}`;
+    const failed = first.errorCode ? `failed ${first.errorCode} ` : '';
+    tail = `${failed}${first.eventName} by ${first.actor.name}${more}`;
   }
   const subject = printable(`${head} ${tail}`);
   return subject.length <= SUBJECT_LIMIT ? subject : `${subject.slice(0, SUBJECT_LIMIT - 3)}...`;
@@ -98,7 +175,11 @@ const iso = (time: number) => new Date(time).toISOString();
 
 export function buildActivityNotice(input: ActivityNoticeInput): Notice {
   const { event, control, window } = input;
-  const lines = input.records.map(activityLine);
+  const lines = noticeOrder([
+    ...input.records.map(activityLine),
+    ...(input.disputed ?? []).map((record): ActivityLine => ({ ...activityLine(record), disputed: true })),
+  ]);
+  const denied = failedByActor(lines);
   const listed = lines.slice(0, LISTED_RECORDS);
   const more = lines.length - listed.length;
   const region = event.region;
@@ -126,7 +207,9 @@ export function buildActivityNotice(input: ActivityNoticeInput): Notice {
     window: { start: iso(window.startTime), end: iso(window.endTime) },
     filterPattern: input.pattern.source,
     matched: lines.length,
+    succeeded: lines.filter((line) => !line.errorCode).length,
     records: listed,
+    failedByActor: denied,
     moreRecords: more,
     readError: input.readError ?? null,
     notes: input.notes ?? [],
@@ -143,9 +226,21 @@ export function buildActivityNotice(input: ActivityNoticeInput): Notice {
   if (input.readError) textLines.push(`Could not read the activity log: ${input.readError}`);
   else if (lines.length === 0) textLines.push('No record in the window matches the filter yet.');
   else {
-    textLines.push(`What tripped it (${lines.length} matching record${lines.length === 1 ? '' : 's'}):`);
+    const succeeded = lines.filter((line) => !line.errorCode).length;
+    textLines.push(
+      `What tripped it (${lines.length} matching record${lines.length === 1 ? '' : 's'}, ${succeeded} succeeded; succeeded first):`,
+    );
     textLines.push(...listed.map((line) => `  - ${renderLine(line)}`));
     if (more > 0) textLines.push(`  ... and ${more} more (see the query below)`);
+    if (denied.length > 0) {
+      textLines.push('Failed calls by actor:');
+      textLines.push(
+        ...denied.map(
+          (group) =>
+            `  - ${group.actor} (${group.arn ?? 'no ARN'}): ${group.calls} failed (${group.errorCodes.join(', ')}): ${group.eventNames.join(', ')}`,
+        ),
+      );
+    }
   }
   for (const note of input.notes ?? []) textLines.push(`Note: ${note}`);
   textLines.push('What a human must do:', ...nextSteps.map((step) => `  - ${step}`));

@@ -88,7 +88,12 @@ export async function handleAlarmStateChange(event: AlarmStateChange, ctx: Alarm
   const logGroup = await ctx.activityLogGroup(event.region);
   const read = logGroup
     ? await readMatchingRecords(ctx.aws, event.region, logGroup, pattern, window)
-    : { records: [], rejected: 0, error: 'no activity log group: the trail delivers to no CloudWatch Logs group' };
+    : {
+        records: [],
+        disputed: [],
+        rejected: 0,
+        error: 'no activity log group: the trail delivers to no CloudWatch Logs group',
+      };
   const notice = buildActivityNotice({
     event,
     control: { id: alarm.control, title: alarm.title, severity: alarm.severity },
@@ -96,6 +101,7 @@ export async function handleAlarmStateChange(event: AlarmStateChange, ctx: Alarm
     window,
     pattern,
     records: read.records,
+    disputed: read.disputed,
     rejected: read.rejected,
     ...(read.error ? { readError: read.error } : {}),
     notes: notesFor(event, alarm, read),
@@ -138,7 +144,9 @@ function notesFor(event: AlarmStateChange, alarm: ActivityAlarm, read: ReadRecor
     );
   }
   if (read.rejected > 0) {
-    notes.push(`${read.rejected} record(s) the log returned do not match the control's filter: left out`);
+    notes.push(
+      `${read.rejected} record(s) CloudWatch Logs matched with the control's filter that the engine's own evaluator does not: listed, marked "disputed"`,
+    );
   }
   if (read.truncated)
     notes.push(`more than ${MAX_PAGES} pages of records: the count is a floor, the query has them all`);
@@ -147,6 +155,8 @@ function notesFor(event: AlarmStateChange, alarm: ActivityAlarm, read: ReadRecor
 
 interface ReadRecords {
   records: Record<string, unknown>[];
+  /** Records CloudWatch Logs returned for the pattern that lib/filter-pattern.ts does not match. */
+  disputed: Record<string, unknown>[];
   rejected: number;
   truncated?: boolean;
   error?: string;
@@ -162,6 +172,7 @@ export async function readMatchingRecords(
 ): Promise<ReadRecords> {
   const logs = aws.client(CloudWatchLogsClient, region);
   const records: { record: Record<string, unknown>; timestamp: number }[] = [];
+  const disputed: { record: Record<string, unknown>; timestamp: number }[] = [];
   let rejected = 0;
   let nextToken: string | undefined;
   let pages = 0;
@@ -179,7 +190,10 @@ export async function readMatchingRecords(
       for (const event of page.events ?? []) {
         const message = event.message ?? '';
         if (!matchesMessage(pattern, message)) {
+          // CloudWatch Logs ran the control's own pattern and returned it: AWS is the authority on what matched, so
+          // the record is listed, marked, never dropped (lib/filter-pattern.ts writes choices AWS leaves unsaid).
           rejected += 1;
+          disputed.push({ record: parseRecord(message), timestamp: event.timestamp ?? 0 });
           continue;
         }
         records.push({ record: JSON.parse(message) as Record<string, unknown>, timestamp: event.timestamp ?? 0 });
@@ -188,10 +202,26 @@ export async function readMatchingRecords(
       pages += 1;
     } while (nextToken && pages < MAX_PAGES);
   } catch (error) {
-    return { records: [], rejected, error: `${awsErrorName(error) ?? 'Error'}: ${(error as Error).message}` };
+    return {
+      records: [],
+      disputed: [],
+      rejected,
+      error: `${awsErrorName(error) ?? 'Error'}: ${(error as Error).message}`,
+    };
   }
-  records.sort((a, b) => a.timestamp - b.timestamp);
-  return { records: records.map(({ record }) => record), rejected, truncated: nextToken !== undefined };
+  const inOrder = (list: typeof records) => list.sort((a, b) => a.timestamp - b.timestamp).map(({ record }) => record);
+  return { records: inOrder(records), disputed: inOrder(disputed), rejected, truncated: nextToken !== undefined };
+}
+
+/** A log event's record; one that is not a JSON object is kept as its (shortened) text, never dropped. */
+function parseRecord(message: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(message);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through: not JSON
+  }
+  return { eventName: 'unparsable log event', eventSource: message.slice(0, 200) };
 }
 
 async function deliver(notice: Notice, result: HandledEvent, event: AlarmStateChange, ctx: AlarmNoticeContext) {

@@ -3,11 +3,14 @@
  * control, the alarm's exact name for the stage, its metric, and the control's published filter pattern; and where
  * the activity log group is (lib/activity-log-group.ts).
  */
+
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { ACTIVITY_CONTROLS, ACTIVITY_METRIC_NAMESPACE, activityResourceName } from '../activity-controls.js';
-import { findActivityTrail } from '../activity-log-group.js';
-import type { AwsClients } from '../aws.js';
+import { logGroupOfArn, pickActivityTrail } from '../activity-log-group.js';
+import { type AwsClients, homeRegion } from '../aws.js';
 import type { Severity } from '../rule.js';
 import type { Settings } from '../settings.js';
+import { trailReference } from '../trails.js';
 import type { ActivityAlarm } from './alarm-notice.js';
 import type { AlarmNoticeDefaults } from './alarm-notice-handler.js';
 
@@ -31,12 +34,32 @@ export function engineActivityAlarms(stage: string | undefined): ActivityAlarm[]
 }
 
 /**
- * The configured activity group (the stack sets it, and its role may read that group alone); unset (the replay), the
- * group the activity trail delivers to.
+ * The group the notice reads: the one the activity trail delivers to now, found the way the activity-alarms rule
+ * finds it (lib/activity-log-group.ts: DRIFTGUARD_ACTIVITY_TRAIL, else the home region's multi-region trail, those
+ * delivering to a group first); only when that trail delivers to none, the configured group
+ * (DRIFTGUARD_ACTIVITY_LOG_GROUP, the stack's, which the rule links such a trail to). DescribeTrails alone: the group
+ * comes from CloudTrail's own answer, never from the alarm event, so an event cannot point the read elsewhere.
  */
+export async function noticeLogGroup(
+  aws: AwsClients,
+  settings: Pick<Settings, 'activityTrail' | 'activityLogGroup'>,
+  region: string = homeRegion(),
+): Promise<string | undefined> {
+  const ref = settings.activityTrail === undefined ? undefined : trailReference(settings.activityTrail, region);
+  const { trailList = [] } = await aws.client(CloudTrailClient, ref?.region ?? region).send(
+    new DescribeTrailsCommand({
+      ...(ref ? { trailNameList: [ref.name] } : {}),
+      includeShadowTrails: false,
+    }),
+  );
+  const trail = ref ? trailList.find((candidate) => candidate.Name === ref.name) : pickActivityTrail(trailList, region);
+  const arn = trail?.CloudWatchLogsLogGroupArn;
+  const group = arn ? logGroupOfArn(arn) : undefined;
+  return group?.name ?? settings.activityLogGroup;
+}
+
 function activityLogGroup(settings: Settings, aws: AwsClients) {
-  return async (): Promise<string | undefined> =>
-    settings.activityLogGroup ?? (await findActivityTrail(aws, settings))?.logGroup?.name;
+  return async (): Promise<string | undefined> => noticeLogGroup(aws, settings);
 }
 
 export const ALARM_NOTICE_DEFAULTS: AlarmNoticeDefaults = {

@@ -16,23 +16,45 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, arnRegion, awsErrorName, stateRegion } from '../aws.js';
 import { type Notice, publishInput } from '../notices.js';
 import type { Day } from './plan.js';
-import type { BackupLogsApi, BackupReport, BackupStore, ExportTaskView, OwnTask } from './run.js';
+import {
+  type BackupBucketApi,
+  type BackupLogsApi,
+  type BackupReport,
+  type BackupStore,
+  type ExportIntent,
+  type ExportTaskView,
+  exportsExactly,
+  type OwnTask,
+} from './run.js';
 
 /** The partition keys of the backup's records: IAM lets the backup role write these and no other. */
 export const BACKUP_KEY_PREFIX = 'backup#';
 const cursorPk = (region: string) => `${BACKUP_KEY_PREFIX}cursor#${region}`;
+const dayKey = (region: string, group: string, day: Day) => ({
+  pk: { S: `${BACKUP_KEY_PREFIX}day#${region}` },
+  sk: { S: `${group}#${day}` },
+});
 const RUN_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}run` }, sk: { S: 'current' } };
 const TASK_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}task` }, sk: { S: 'current' } };
+const INTENT_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}intent` }, sk: { S: 'current' } };
+const LEASE_KEY = { pk: { S: `${BACKUP_KEY_PREFIX}lease` }, sk: { S: 'current' } };
 
 const view = (task: ExportTask): ExportTaskView => ({
   taskId: String(task.taskId),
   taskName: task.taskName,
   status: task.status?.code,
   message: task.status?.message,
+  logGroupName: task.logGroupName,
+  from: task.from,
+  to: task.to,
+  destination: task.destination,
+  destinationPrefix: task.destinationPrefix,
+  createdAt: task.executionInfo?.creationTime,
 });
 
 export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
@@ -77,6 +99,18 @@ export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
       if (!taskId) throw new Error(`CreateExportTask of ${input.logGroupName} returned no task id`);
       return taskId;
     },
+    async completedTask(region, input) {
+      let nextToken: string | undefined;
+      do {
+        const page = await logs(region).send(new DescribeExportTasksCommand({ statusCode: 'COMPLETED', nextToken }));
+        for (const task of page.exportTasks ?? []) {
+          const found = view(task);
+          if (found.status === 'COMPLETED' && exportsExactly(found, input)) return found.taskId;
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return undefined;
+    },
     async describeTask(region, taskId) {
       try {
         const { exportTasks = [] } = await logs(region).send(new DescribeExportTasksCommand({ taskId }));
@@ -85,6 +119,38 @@ export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
       } catch (error) {
         if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
         throw error;
+      }
+    },
+  };
+}
+
+/**
+ * HeadBucket with ExpectedBucketOwner (S3 answers 403 when another account owns the bucket) in the region's endpoint
+ * (a bucket elsewhere answers a redirect, or names its region in x-amz-bucket-region).
+ */
+export function sdkBucketApi(): BackupBucketApi {
+  const clients = new Map<string, S3Client>();
+  const s3 = (region: string) => {
+    let client = clients.get(region);
+    if (!client) {
+      // Path style against an emulator endpoint (its buckets are no DNS names there).
+      client = new S3Client({ region, ...(process.env.AWS_ENDPOINT_URL ? { forcePathStyle: true } : {}) });
+      clients.set(region, client);
+    }
+    return client;
+  };
+  return {
+    async problem(region, bucket, account) {
+      try {
+        const { BucketRegion } = await s3(region).send(
+          new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: account }),
+        );
+        return BucketRegion && BucketRegion !== region
+          ? `bucket ${bucket} is in ${BucketRegion}, not ${region}: a log group exports only to a bucket of its own region`
+          : undefined;
+      } catch (error) {
+        const name = awsErrorName(error) || 'Error';
+        return `bucket ${bucket} is not verified as this account's (${account}) in ${region}: HeadBucket with ExpectedBucketOwner answered ${name} (owned by another account, missing, or in another region)`;
       }
     },
   };
@@ -150,10 +216,62 @@ export function stateTableStore(aws: AwsClients, table: string): BackupStore {
         }),
       );
     },
+    async saveExported(region, group, day, taskId) {
+      await dynamodb().send(
+        new PutItemCommand({
+          TableName: table,
+          Item: { ...dayKey(region, group, day), taskId: { S: taskId }, recordedAt: { S: new Date().toISOString() } },
+        }),
+      );
+    },
+    async exportedBy(region, group, day) {
+      const { Item } = await dynamodb().send(
+        new GetItemCommand({ TableName: table, Key: dayKey(region, group, day), ConsistentRead: true }),
+      );
+      return Item?.taskId?.S;
+    },
     loadRun: () => getJson<BackupReport>(RUN_KEY),
     saveRun: (report) => putJson(RUN_KEY, report),
     loadTask: () => getJson<OwnTask>(TASK_KEY),
     saveTask: (task) => putJson(TASK_KEY, task),
+    loadIntent: () => getJson<ExportIntent>(INTENT_KEY),
+    saveIntent: (intent) => putJson(INTENT_KEY, intent),
+    async takeLease(holder, until, now) {
+      try {
+        // Taken when free, expired, or already this holder's: one conditional write, so two runs cannot both win.
+        await dynamodb().send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { ...LEASE_KEY, holder: { S: holder }, until: { N: String(until) } },
+            ConditionExpression: 'attribute_not_exists(pk) OR #until < :now OR holder = :holder',
+            ExpressionAttributeNames: { '#until': 'until' },
+            ExpressionAttributeValues: { ':now': { N: String(now) }, ':holder': { S: holder } },
+          }),
+        );
+        return { held: true };
+      } catch (error) {
+        if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+        const { Item } = await dynamodb().send(
+          new GetItemCommand({ TableName: table, Key: LEASE_KEY, ConsistentRead: true }),
+        );
+        return { held: false, holder: Item?.holder?.S, until: Number(Item?.until?.N ?? 0) };
+      }
+    },
+    async releaseLease(holder) {
+      try {
+        await dynamodb().send(
+          new DeleteItemCommand({
+            TableName: table,
+            Key: LEASE_KEY,
+            ConditionExpression: 'holder = :holder',
+            ExpressionAttributeValues: { ':holder': { S: holder } },
+          }),
+        );
+      } catch (error) {
+        // Another run holds it now (this one's had expired): it is not ours to give up.
+        if (awsErrorName(error) !== 'ConditionalCheckFailedException') throw error;
+      }
+    },
   };
 }
 
@@ -162,7 +280,26 @@ export function memoryStore(): BackupStore {
   const cursors = new Map<string, Map<string, Day>>();
   let run: BackupReport | undefined;
   let task: OwnTask | undefined;
+  let lease: { holder: string; until: number } | undefined;
+  let intent: ExportIntent | undefined;
+  const days = new Map<string, string>();
   return {
+    loadIntent: async () => intent,
+    saveIntent: async (value) => {
+      intent = value;
+    },
+    saveExported: async (region, group, day, taskId) => {
+      days.set(`${region}#${group}#${day}`, taskId);
+    },
+    exportedBy: async (region, group, day) => days.get(`${region}#${group}#${day}`),
+    takeLease: async (holder, until, now) => {
+      if (lease && lease.until >= now && lease.holder !== holder) return { held: false, ...lease };
+      lease = { holder, until };
+      return { held: true };
+    },
+    releaseLease: async (holder) => {
+      if (lease?.holder === holder) lease = undefined;
+    },
     cursors: async (region) => new Map(cursors.get(region) ?? []),
     cursor: async (region, group) => cursors.get(region)?.get(group),
     saveCursor: async (region, group, day) => {

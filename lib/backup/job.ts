@@ -4,7 +4,7 @@
  */
 import { type AwsClients, homeRegion } from '../aws.js';
 import { loadSettings, readBackupSettings, SettingsError } from '../settings.js';
-import { memoryStore, sdkLogsApi, stateTableStore, topicPublisher } from './aws.js';
+import { memoryStore, sdkBucketApi, sdkLogsApi, stateTableStore, topicPublisher } from './aws.js';
 import { bucketsFor } from './plan.js';
 import { type BackupOptions, type BackupReport, runBackup } from './run.js';
 
@@ -35,6 +35,7 @@ export async function backupJob(aws: AwsClients, options: BackupJobOptions): Pro
   return runBackup(
     {
       logs: sdkLogsApi(aws),
+      buckets: sdkBucketApi(),
       store: settings.stateTable ? stateTableStore(aws, settings.stateTable) : memoryStore(),
       publish: topicPublisher(aws, settings.noticeTopicArn),
     },
@@ -45,6 +46,7 @@ export async function backupJob(aws: AwsClients, options: BackupJobOptions): Pro
       prefix: backup.prefix,
       logGroupPrefixes: backup.logGroupPrefixes,
       sinceDays: backup.sinceDays,
+      settleHours: backup.settleHours,
     },
   );
 }

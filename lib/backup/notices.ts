@@ -5,7 +5,7 @@
 import type { Notice } from '../notices.js';
 import type { Severity } from '../rule.js';
 import { DAY_MS, type GroupPlan } from './plan.js';
-import type { BackupFailure, BackupReport } from './report.js';
+import type { BackupFailure, BackupReport, ExportTaskView } from './report.js';
 
 export const BACKUP_RULE = 'log-backup';
 const SUBJECT_LIMIT = 99;
@@ -75,7 +75,7 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
       '',
       `What drifted: its oldest unexported day, ${danger.day}, is deleted by its retention (${danger.retentionInDays} days) from ${danger.deletesAt}.`,
       ...(lostText ? [lostText] : []),
-      `Backlog: ${plan.due.length} day(s) of this group still to export (one export task at a time per account).`,
+      `Backlog: ${plan.due.length + plan.pending.length} day(s) of this group still to export (one export task at a time per account).`,
       'What was done: the backup exports the oldest days first and goes on at the next run; nothing else was changed.',
       'What a human must do:',
       ...steps.map((step) => `  - ${step}`),
@@ -90,7 +90,7 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
       oldestUnexportedDay: danger.day,
       deletesAt: danger.deletesAt,
       retentionInDays: danger.retentionInDays,
-      backlogDays: plan.due.length,
+      backlogDays: plan.due.length + plan.pending.length,
       lostDays: plan.lost,
       nextSteps: steps,
     },
@@ -101,10 +101,10 @@ export function dangerNotice(plan: GroupPlan, ctx: BackupNoticeContext, now: num
 /** An export that failed three times, or that CloudWatch Logs refused (the bucket's policy, a bucket elsewhere). */
 export function failureNotice(failure: BackupFailure, ctx: BackupNoticeContext): Notice {
   const bucket = ctx.buckets[failure.region] ?? '(none)';
-  const refused = /^(InvalidParameterException|AccessDeniedException)/.test(failure.error);
+  const refused = /^(InvalidParameterException|AccessDeniedException|BucketNotVerified)/.test(failure.error);
   const steps = refused
     ? [
-        `  - Check that bucket ${bucket} is in ${failure.region}, and that its policy lets logs.${failure.region}.amazonaws.com s3:GetBucketAcl on it and s3:PutObject (with bucket-owner-full-control) under ${ctx.prefix}/ for this account (aws:SourceAccount ${ctx.account}); with SSE-KMS, that its key lets logs.${failure.region}.amazonaws.com use it.`,
+        `  - Check that bucket ${bucket} is this account's (${ctx.account}) and in ${failure.region}, and that its policy lets logs.${failure.region}.amazonaws.com s3:GetBucketAcl on it and s3:PutObject (with bucket-owner-full-control) under ${ctx.prefix}/ for this account (aws:SourceAccount ${ctx.account}); with SSE-KMS, that its key lets logs.${failure.region}.amazonaws.com use it.`,
         `  - Then run: npm run backup -- --regions ${failure.region}`,
       ]
     : [
@@ -130,6 +130,51 @@ export function failureNotice(failure: BackupFailure, ctx: BackupNoticeContext):
       `Console: ${consoleUrl(failure.region, failure.group)}`,
     ],
     { ...failure, bucket, nextSteps: steps.map((step) => step.replace(/^ {2}- /, '')) },
+    ctx.account,
+  );
+}
+
+/**
+ * A task the job did not start holds the account's one export slot: under the job's own name but exporting something
+ * else (high: someone made it look like the backup's), or for hours (medium: the backup waits behind it).
+ */
+export function foreignTaskNotice(
+  region: string,
+  task: ExportTaskView,
+  impostor: boolean,
+  heldMs: number | undefined,
+  ctx: BackupNoticeContext,
+): Notice {
+  const severity: Severity = impostor ? 'high' : 'medium';
+  const held = heldMs === undefined ? 'for an unknown time' : `for ${Math.floor(heldMs / 3_600_000)}h`;
+  const what = `${task.logGroupName ?? '?'} ${task.from === undefined ? '?' : new Date(task.from).toISOString()}..${task.to === undefined ? '?' : new Date(task.to).toISOString()} to s3://${task.destination ?? '?'}/${task.destinationPrefix ?? ''}`;
+  const steps = [
+    `Find who created it: CloudTrail CreateExportTask events in ${region} (aws cloudtrail lookup-events --region ${region} --lookup-attributes AttributeKey=EventName,AttributeValue=CreateExportTask)`,
+    `If it is not legitimate, cancel it: aws logs cancel-export-task --region ${region} --task-id ${task.taskId}`,
+  ];
+  return notice(
+    severity,
+    'needs-human',
+    subject(
+      `[driftguard] ${severity.toUpperCase()} log backup:`,
+      `export task ${task.taskId}`,
+      impostor ? 'uses the backup name' : `holds the slot ${held}`,
+    ),
+    [
+      `NEEDS A HUMAN: export task ${task.taskId} (${task.taskName ?? 'no name'}), which the backup did not start, holds the account's one export slot in ${region} ${held}`,
+      '',
+      `It exports: ${what}`,
+      impostor
+        ? 'It carries the name the backup gives its own task for this group and day, but exports something else: it was not adopted, and the day is not recorded as exported.'
+        : 'The backup waits behind it: no day of any group is exported while it holds the slot.',
+      'What was done: nothing; the backup keeps waiting and exports the day itself once the slot is free.',
+      'What a human must do:',
+      ...steps.map((step) => `  - ${step}`),
+      '',
+      `Rule: ${BACKUP_RULE}   Severity: ${severity}   Outcome: needs-human`,
+      `Account: ${ctx.account}   Region: ${region}`,
+    ],
+    { region, task, impostor, heldMs, nextSteps: steps },
     ctx.account,
   );
 }

@@ -10,6 +10,14 @@ export const DAY_MS = 86_400_000;
 export const RETENTION_DANGER_MS = 2 * DAY_MS;
 /** How far back PutLogEvents accepts an event's timestamp (CloudWatch Logs quotas). */
 export const BACKDATE_MS = 14 * DAY_MS;
+/**
+ * How long after a UTC day ends it is exported (DRIFTGUARD_BACKUP_SETTLE_HOURS). CloudWatch Logs' user guide ("Export
+ * log data to Amazon S3"): log data can take up to 12 hours to become available for export; CloudTrail delivers to
+ * CloudWatch Logs minutes late. A day exported sooner could miss its last events for good (the cursor moves past it).
+ */
+export const DEFAULT_SETTLE_HOURS = 24;
+/** The least settling allowed: AWS's 12 hours. */
+export const MIN_SETTLE_HOURS = 12;
 /** A FAILED (or CANCELLED) export is retried twice: three attempts in all, then a notice. */
 export const EXPORT_ATTEMPTS = 3;
 
@@ -42,8 +50,10 @@ export interface GroupFacts {
 export interface GroupPlan {
   region: string;
   group: string;
-  /** Finished days to export, oldest first. */
+  /** Finished and settled days to export, oldest first. */
   due: Day[];
+  /** Finished days not settled yet (less than settleHours since they ended): due on a later run. */
+  pending: Day[];
   /** Days after the cursor that retention has deleted entirely: lost, not exported. */
   lost: Day[];
   /** The oldest due day is deleted by retention within two days (or a day is lost already). */
@@ -52,14 +62,16 @@ export interface GroupPlan {
 
 /**
  * The days of a group that are due: each finished UTC day after the cursor (a group seen for the first time starts
- * `sinceDays` days back: 1 is yesterday), from the day it was created, to yesterday. Days retention deleted entirely
- * are lost; the oldest day left is in danger when retention starts deleting it within two days.
+ * `sinceDays` days back: 1 is yesterday), from the day it was created, that ended `settleHours` ago or more (CloudWatch
+ * Logs may make a day's data exportable hours after it ends). Days retention deleted entirely are lost; the oldest day
+ * left is in danger when retention starts deleting it within two days of the time it may be exported.
  */
 export function planGroup(
   facts: GroupFacts,
   lastExported: Day | undefined,
-  { now, sinceDays }: { now: number; sinceDays: number },
+  { now, sinceDays, settleHours }: { now: number; sinceDays: number; settleHours: number },
 ): GroupPlan {
+  const settleMs = settleHours * 3_600_000;
   const today = dayOf(now);
   const yesterday = addDays(today, -1);
   let first = lastExported === undefined ? addDays(today, -sinceDays) : addDays(lastExported, 1);
@@ -67,18 +79,22 @@ export function planGroup(
   const oldestPossible = facts.creationTime === undefined ? undefined : dayOf(facts.creationTime - BACKDATE_MS);
   if (oldestPossible !== undefined && first < oldestPossible) first = oldestPossible;
   const due: Day[] = [];
+  const pending: Day[] = [];
   const lost: Day[] = [];
   const retention = facts.retentionInDays;
   for (let day = first; day <= yesterday; day = addDays(day, 1)) {
+    const end = dayStart(day) + DAY_MS;
     // An event expires retention days after its time: the day's last event by the end of the day plus retention.
-    const gone = retention !== undefined && dayStart(day) + DAY_MS + retention * DAY_MS <= now;
-    (gone ? lost : due).push(day);
+    const gone = retention !== undefined && end + retention * DAY_MS <= now;
+    (gone ? lost : end + settleMs <= now ? due : pending).push(day);
   }
-  const plan: GroupPlan = { region: facts.region, group: facts.name, due, lost };
-  const oldest = due[0] ?? lost[lost.length - 1];
+  const plan: GroupPlan = { region: facts.region, group: facts.name, due, pending, lost };
+  const oldest = due[0] ?? pending[0] ?? lost[lost.length - 1];
   if (retention !== undefined && oldest !== undefined) {
     const deletesAt = dayStart(oldest) + retention * DAY_MS;
-    if (lost.length > 0 || deletesAt - now <= RETENTION_DANGER_MS)
+    // The day cannot be exported before it settles: the margin runs from then, not from now.
+    const exportableAt = Math.max(now, dayStart(oldest) + DAY_MS + settleMs);
+    if (lost.length > 0 || deletesAt - exportableAt <= RETENTION_DANGER_MS)
       plan.danger = { day: oldest, deletesAt: new Date(deletesAt).toISOString(), retentionInDays: retention };
   }
   return plan;

@@ -33,6 +33,24 @@ export interface BackupReport {
   /** Groups whose oldest unexported day retention deletes within two days (each notified once per run). */
   inDanger: { region: string; group: string; day: Day; deletesAt: string }[];
   failed: BackupFailure[];
+  /** Tasks the job did not start that held the export slot and were notified (once per task and run). */
+  foreignTasks?: { region: string; taskId: string }[];
   /** Why the run stopped before completing (the task it waits for, the busy slot). */
   waiting?: string;
+}
+
+/** An export task as DescribeExportTasks shows it (lib/backup/run.ts reads it). */
+export interface ExportTaskView {
+  taskId: string;
+  taskName: string | undefined;
+  status: string | undefined;
+  message: string | undefined;
+  /** What the task exports, and where (DescribeExportTasks): a task is adopted only when all of them are the job's. */
+  logGroupName?: string;
+  from?: number;
+  to?: number;
+  destination?: string;
+  destinationPrefix?: string;
+  /** When the task was created (executionInfo.creationTime, ms since epoch). */
+  createdAt?: number;
 }

@@ -4,9 +4,10 @@
  * stops with the run open in the state table; the next run (the 15-minute continuation) resumes from the cursors.
  * One digest notice per completed run. The AWS calls and the state table are injected (lib/backup/aws.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { awsErrorName } from '../aws.js';
 import type { Notice } from '../notices.js';
-import { type BackupNoticeContext, dangerNotice, digestNotice, failureNotice } from './notices.js';
+import { type BackupNoticeContext, dangerNotice, digestNotice, failureNotice, foreignTaskNotice } from './notices.js';
 import {
   type Day,
   exportPrefix,
@@ -18,16 +19,9 @@ import {
   planGroup,
   taskVerdict,
 } from './plan.js';
-import type { BackupReport } from './report.js';
+import type { BackupReport, ExportTaskView } from './report.js';
 
-export type { BackupFailure, BackupReport } from './report.js';
-
-export interface ExportTaskView {
-  taskId: string;
-  taskName: string | undefined;
-  status: string | undefined;
-  message: string | undefined;
-}
+export type { BackupFailure, BackupReport, ExportTaskView } from './report.js';
 
 export interface CreateExportInput {
   taskName: string;
@@ -50,8 +44,19 @@ export interface BackupLogsApi {
   activeTasks(region: string): Promise<ExportTaskView[]>;
   /** Starts an export; throws LimitExceededException when another task is active. */
   createTask(region: string, input: CreateExportInput): Promise<string>;
+  /** A COMPLETED task that exported exactly `input` (its name, group, range, bucket and prefix), if any. */
+  completedTask(region: string, input: CreateExportInput): Promise<string | undefined>;
   /** The task, or undefined when CloudWatch Logs no longer knows it. */
   describeTask(region: string, taskId: string): Promise<ExportTaskView | undefined>;
+}
+
+/** An export the job was about to start: the day, and exactly what it asked of CloudWatch Logs. */
+export interface ExportIntent {
+  region: string;
+  group: string;
+  day: Day;
+  attempt: number;
+  input: CreateExportInput;
 }
 
 /** The export task this job started and has not yet seen finish. */
@@ -72,11 +77,31 @@ export interface BackupStore {
   /** The last day exported of one group (read again before each export: another run may have exported it). */
   cursor(region: string, group: string): Promise<Day | undefined>;
   saveCursor(region: string, group: string, day: Day): Promise<void>;
+  /**
+   * Records which task exported a day (`backup#day#<region>`, `<group>#<day>`): under a day's prefix only the
+   * `<taskId>/` directory recorded here is the backup's; anyone in the account can export into the same prefix.
+   */
+  saveExported(region: string, group: string, day: Day, taskId: string): Promise<void>;
+  /** The task recorded as having exported a day, if any. */
+  exportedBy(region: string, group: string, day: Day): Promise<string | undefined>;
   loadRun(): Promise<BackupReport | undefined>;
   /** Saves the open run; undefined closes it. */
   saveRun(report: BackupReport | undefined): Promise<void>;
   loadTask(): Promise<OwnTask | undefined>;
   saveTask(task: OwnTask | undefined): Promise<void>;
+  /**
+   * The export about to be started (`backup#intent`), written before CreateExportTask and cleared once the task is
+   * recorded: a run that stopped between the two finds its task by these parameters, whatever its status.
+   */
+  loadIntent(): Promise<ExportIntent | undefined>;
+  saveIntent(intent: ExportIntent | undefined): Promise<void>;
+  /**
+   * Takes (or renews) the one run lease (`backup#lease`) until `until`, unless another holder's lease is still
+   * valid at `now`: the CLI and the function never run the job side by side. Returns whether it is held.
+   */
+  takeLease(holder: string, until: number, now: number): Promise<{ held: boolean; holder?: string; until?: number }>;
+  /** Gives the lease up, if `holder` still holds it. */
+  releaseLease(holder: string): Promise<void>;
 }
 
 /** One day of one group: exported (or, in a dry run, to be exported). */
@@ -96,6 +121,8 @@ export interface BackupOptions {
   prefix: string;
   logGroupPrefixes: string[];
   sinceDays: number;
+  /** How long after a day ends it is exported (DRIFTGUARD_BACKUP_SETTLE_HOURS; plan.ts DEFAULT_SETTLE_HOURS). */
+  settleHours: number;
   account: string;
   dryRun?: boolean;
   /** Stop, with the run saved, when this time (ms since epoch) is near; undefined waits as long as it takes. */
@@ -110,8 +137,18 @@ export interface BackupOptions {
   onDay?: (day: ExportedDay) => void;
 }
 
+/** Checks a region's bucket before anything is exported to it (lib/backup/aws.ts sends HeadBucket). */
+export interface BackupBucketApi {
+  /**
+   * Why the bucket may not receive this account's exports (owned by another account, missing, in another region),
+   * or undefined when it is this account's bucket in `region`.
+   */
+  problem(region: string, bucket: string, account: string): Promise<string | undefined>;
+}
+
 export interface BackupDeps {
   logs: BackupLogsApi;
+  buckets: BackupBucketApi;
   store: BackupStore;
   /** Publishes a notice (undefined: no topic configured). */
   publish: (notice: Notice) => Promise<void>;
@@ -120,10 +157,30 @@ export interface BackupDeps {
 }
 
 const DEFAULT_POLL_MS = 10_000;
+/** How long a lease lasts without renewal (renewed at each poll and before each export): a dead run's ends soon. */
+export const LEASE_MS = 20 * 60_000;
+/** A task the job did not start that holds the account's one export slot this long is notified (once per task). */
+export const FOREIGN_SLOT_NOTIFY_MS = 6 * 3_600_000;
+
+/** The task exports exactly what the job would have asked: the group, the day's range, the bucket and the prefix. */
+export function exportsExactly(task: ExportTaskView, input: CreateExportInput): boolean {
+  return (
+    task.taskName === input.taskName &&
+    task.logGroupName === input.logGroupName &&
+    task.from === input.from &&
+    task.to === input.to &&
+    task.destination === input.destination &&
+    task.destinationPrefix === input.destinationPrefix
+  );
+}
 /** A CreateExportTask refusal (the bucket's policy or region, the caller's rights): the region waits for a human. */
-const REFUSAL = /^(InvalidParameterException|AccessDeniedException):/;
+const REFUSAL = /^(InvalidParameterException|AccessDeniedException|BucketNotVerified):/;
 
 interface Job {
+  /** This run's lease holder id; undefined in a dry run (it writes nothing). */
+  holder: string | undefined;
+  /** The lease went to another run while this one waited: it stops and writes nothing more. */
+  leaseLost: boolean;
   deps: BackupDeps;
   options: BackupOptions;
   report: BackupReport;
@@ -185,6 +242,16 @@ async function notifyOnce(job: Job, id: string, notice: Notice) {
   await job.deps.publish(notice);
 }
 
+/** Renews the run's lease; false (the run must stop, writing nothing more) when another run has taken it. */
+async function renewLease(job: Job): Promise<boolean> {
+  if (job.holder === undefined) return true;
+  const lease = await job.deps.store.takeLease(job.holder, job.now() + LEASE_MS, job.now());
+  if (lease.held) return true;
+  job.leaseLost = true;
+  job.report.waiting = `another backup run (${lease.holder}) took the lease`;
+  return false;
+}
+
 /** Waits one poll interval, or says no when the deadline comes first (the run then stops, saved, for `reason`). */
 async function waitOnce(job: Job, reason: string): Promise<boolean> {
   const pollMs = job.options.pollMs ?? DEFAULT_POLL_MS;
@@ -194,7 +261,7 @@ async function waitOnce(job: Job, reason: string): Promise<boolean> {
   }
   progress(job, `  waiting: ${reason}`);
   await job.sleep(pollMs);
-  return true;
+  return renewLease(job);
 }
 
 /** Follows a task of ours to its end: the cursor moves on COMPLETED; FAILED is retried twice, then notified. */
@@ -209,9 +276,12 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
         return 'stopped';
       continue;
     }
-    await store.saveTask(undefined);
     if (verdict === 'done') {
+      // The cursor first, then the task record: a crash between the two leaves the task to follow again (it is
+      // COMPLETED: the cursor is saved again), never neither record (the day would be exported twice).
+      await store.saveExported(task.region, task.group, task.day, task.taskId);
       await store.saveCursor(task.region, task.group, task.day);
+      await store.saveTask(undefined);
       countExported(job.report, task.region, task.group);
       const destination = `s3://${job.options.buckets[task.region]}/${exportPrefix(job.options.prefix, task.region, task.group, task.day)}/`;
       progress(job, `  exported ${task.day} -> ${destination}`);
@@ -225,6 +295,7 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
       });
       return 'exported';
     }
+    await store.saveTask(undefined);
     if (verdict === 'retry') {
       progress(job, `  export task ${task.taskId} ${view?.status ?? 'vanished'}: attempt ${task.attempt + 1}`);
       return exportDay(job, task.region, task.group, task.day, task.attempt + 1);
@@ -237,17 +308,45 @@ async function followTask(job: Job, task: OwnTask): Promise<DayOutcome> {
   }
 }
 
+/**
+ * A task the job did not start holds the slot: notified at once when it carries the job's name for another export
+ * (someone made it look like the job's), or when it has held the slot FOREIGN_SLOT_NOTIFY_MS; once per task and run.
+ */
+async function notifyForeignTask(job: Job, region: string, task: ExportTaskView, impostor: boolean) {
+  const heldMs = task.createdAt === undefined ? undefined : job.now() - task.createdAt;
+  if (!impostor && (heldMs === undefined || heldMs < FOREIGN_SLOT_NOTIFY_MS)) return;
+  const id = `foreign#${region}#${task.taskId}`;
+  if (job.notified.has(id)) return;
+  job.report.foreignTasks = [...(job.report.foreignTasks ?? []), { region, taskId: task.taskId }];
+  await notifyOnce(job, id, foreignTaskNotice(region, task, impostor, heldMs, noticeContext(job)));
+}
+
 /** Starts (or adopts) the export of one day of a group once the account's export slot is free, and follows it. */
 async function exportDay(job: Job, region: string, group: string, day: Day, attempt: number): Promise<DayOutcome> {
   const { logs, store } = job.deps;
   const taskName = exportTaskName(region, group, day);
+  const input: CreateExportInput = {
+    taskName,
+    logGroupName: group,
+    ...exportRange(day),
+    destination: job.options.buckets[region] ?? '',
+    destinationPrefix: exportPrefix(job.options.prefix, region, group, day),
+  };
   for (;;) {
     const active = await logs.activeTasks(region);
-    const ours = active.find((task) => task.taskName === taskName);
+    // Adopted only when it exports exactly this day of this group to this bucket and prefix: the name is predictable,
+    // and anyone with logs:CreateExportTask can start a task under it (an empty range, another bucket).
+    const ours = active.find((task) => exportsExactly(task, input));
     let taskId = ours?.taskId;
-    const other = active.find((task) => task.taskName !== taskName && isActive(task.status));
+    const other = active.find((task) => task !== ours && isActive(task.status));
     if (taskId === undefined && other !== undefined) {
-      const whose = other.taskName?.startsWith('driftguard-backup-') ? 'another backup' : 'not ours';
+      const impostor = other.taskName === taskName;
+      const whose = impostor
+        ? 'named as ours, exporting something else: not adopted'
+        : other.taskName?.startsWith('driftguard-backup-')
+          ? 'another backup'
+          : 'not ours';
+      await notifyForeignTask(job, region, other, impostor);
       if (!(await waitOnce(job, `the export slot is busy: task ${other.taskId} (${whose}) is ${other.status}`)))
         return 'stopped';
       continue;
@@ -256,15 +355,12 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
       // Another run (the CLI beside the function) may have exported the day since this one read the cursors.
       const cursor = await store.cursor(region, group);
       if (cursor !== undefined && cursor >= day) return 'done-elsewhere';
+      if (!(await renewLease(job))) return 'stopped';
+      await store.saveIntent({ region, group, day, attempt, input });
       try {
-        taskId = await logs.createTask(region, {
-          taskName,
-          logGroupName: group,
-          ...exportRange(day),
-          destination: job.options.buckets[region] ?? '',
-          destinationPrefix: exportPrefix(job.options.prefix, region, group, day),
-        });
+        taskId = await logs.createTask(region, input);
       } catch (error) {
+        await store.saveIntent(undefined);
         const name = awsErrorName(error);
         if (name === 'LimitExceededException') {
           if (!(await waitOnce(job, 'the export slot is busy (LimitExceededException)'))) return 'stopped';
@@ -290,8 +386,35 @@ async function exportDay(job: Job, region: string, group: string, day: Day, atte
       startedAt: new Date(job.now()).toISOString(),
     };
     await store.saveTask(task);
+    await store.saveIntent(undefined);
     return followTask(job, task);
   }
+}
+
+/**
+ * An export a previous run was starting when it stopped (before it recorded the task): a COMPLETED task with exactly
+ * its parameters is followed as the job's (an active one is adopted by exportDay); none: the day is due as before.
+ */
+async function resumeIntent(job: Job): Promise<DayOutcome | undefined> {
+  const { logs, store } = job.deps;
+  const intent = await store.loadIntent();
+  if (!intent) return undefined;
+  const taskId = await logs.completedTask(intent.region, intent.input);
+  await store.saveIntent(undefined);
+  if (taskId === undefined) return undefined;
+  const { region, group, day, attempt } = intent;
+  const task: OwnTask = {
+    taskId,
+    taskName: intent.input.taskName,
+    region,
+    group,
+    day,
+    attempt,
+    startedAt: new Date(job.now()).toISOString(),
+  };
+  progress(job, `${region} ${group}: export task ${taskId} (${day}) completed before it was recorded`);
+  await store.saveTask(task);
+  return followTask(job, task);
 }
 
 async function* groupsOf(logs: BackupLogsApi, region: string, prefixes: string[]): AsyncGenerator<GroupFacts> {
@@ -321,30 +444,79 @@ async function notifyDanger(job: Job, plan: GroupPlan) {
   if (!job.report.dryRun) await notifyOnce(job, id, dangerNotice(plan, noticeContext(job), job.now()));
 }
 
-/** Saves the open run (not in a dry run) and returns it, incomplete. */
+/**
+ * A bucket name is no proof of whose it is: a bucket deleted (or mistyped) can be created by another account, and
+ * CreateExportTask takes no expected owner. The region waits for a human unless the bucket is this account's, there.
+ */
+async function checkBucket(job: Job, region: string) {
+  const bucket = job.options.buckets[region] ?? '';
+  const problem = await job.deps.buckets.problem(region, bucket, job.options.account);
+  if (problem === undefined) return;
+  const failure = {
+    region,
+    group: '(every group of the region)',
+    day: 'every due day',
+    error: `BucketNotVerified: ${problem}`,
+  };
+  job.report.failed.push(failure);
+  job.blocked.add(region);
+  await notifyOnce(job, `refused#${region}#BucketNotVerified`, failureNotice(failure, noticeContext(job)));
+}
+
+/** Saves the open run (not in a dry run, nor once another run took the lease) and returns it, incomplete. */
 async function pause(job: Job): Promise<BackupReport> {
-  if (!job.report.dryRun) await job.deps.store.saveRun(job.report);
+  if (!job.report.dryRun && !job.leaseLost) await job.deps.store.saveRun(job.report);
   return job.report;
 }
 
 /**
  * Runs (or continues) a backup; returns its report, complete or not (then the run is open in the state table), or
- * undefined when asked only to continue and no run is open. A dry run reads and plans, and writes nothing.
+ * undefined when asked only to continue and no run is open. A dry run reads and plans, and writes nothing. A run
+ * holds the one lease in the state table while it works: another run (the CLI beside the function) that finds the
+ * lease held returns at once, incomplete, saying so (a continuation returns undefined), and writes nothing.
  */
 export async function runBackup(deps: BackupDeps, options: BackupOptions): Promise<BackupReport | undefined> {
+  const now = deps.now ?? Date.now;
+  if (options.dryRun) return runLeased(deps, options, undefined);
+  const holder = `${options.continueOnly ? 'continuation' : 'run'}-${randomUUID()}`;
+  const lease = await deps.store.takeLease(holder, now() + LEASE_MS, now());
+  if (!lease.held) {
+    if (options.continueOnly) return undefined;
+    const report = newReport(options, now());
+    report.waiting = `another backup run (${lease.holder}) holds the lease until ${new Date(lease.until ?? 0).toISOString()}`;
+    options.onProgress?.(`not started: ${report.waiting}`);
+    return report;
+  }
+  try {
+    return await runLeased(deps, options, holder);
+  } finally {
+    await deps.store.releaseLease(holder);
+  }
+}
+
+async function runLeased(
+  deps: BackupDeps,
+  options: BackupOptions,
+  holder: string | undefined,
+): Promise<BackupReport | undefined> {
   const now = deps.now ?? Date.now;
   const dryRun = options.dryRun ?? false;
   const saved = dryRun ? undefined : await deps.store.loadRun();
   if (options.continueOnly && !saved) return undefined;
   const report = saved ?? newReport(options, now());
   const job: Job = {
+    holder,
+    leaseLost: false,
     deps,
     options,
     report,
     now,
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     blocked: new Set(),
-    notified: new Set(report.inDanger.map((d) => `danger#${key(d.region, d.group)}`)),
+    notified: new Set([
+      ...report.inDanger.map((d) => `danger#${key(d.region, d.group)}`),
+      ...(report.foreignTasks ?? []).map((t) => `foreign#${t.region}#${t.taskId}`),
+    ]),
     lastProgress: undefined,
   };
   // What an earlier invocation of this run gave up on stays so for the run, and is not notified again.
@@ -363,14 +535,21 @@ export async function runBackup(deps: BackupDeps, options: BackupOptions): Promi
     if (outcome === 'given-up') job.blocked.add(key(own.region, own.group));
     if (outcome === 'refused') job.blocked.add(own.region);
   }
+  const resumed = dryRun ? undefined : await resumeIntent(job);
+  if (resumed === 'stopped') return pause(job);
   let groups = 0;
   let backlog = 0;
   let lost = 0;
   for (const region of report.regions) {
+    if (!dryRun && !job.blocked.has(region)) await checkBucket(job, region);
     const cursors = await deps.store.cursors(region);
     for await (const facts of groupsOf(deps.logs, region, options.logGroupPrefixes)) {
       groups += 1;
-      const plan = planGroup(facts, cursors.get(facts.name), { now: now(), sinceDays: options.sinceDays });
+      const plan = planGroup(facts, cursors.get(facts.name), {
+        now: now(),
+        sinceDays: options.sinceDays,
+        settleHours: options.settleHours,
+      });
       lost += plan.lost.length;
       await notifyDanger(job, plan);
       if (plan.due.length === 0) continue;

@@ -3,7 +3,9 @@
  * least-privilege role, and (unless the backupBucket param names one) the backup bucket in the home region with its
  * policy. The bucket policy is one function for the stack and the emulator's provisioning alike.
  */
+
 import type { PolicyStatement } from '../manifest.js';
+import { STATE_TABLE_ARN } from '../rule.js';
 import { readBackupSettings, SettingsError } from '../settings.js';
 
 /** Where in the bucket the exports go; the bucket policy lets CloudWatch Logs write under it alone. */
@@ -78,10 +80,28 @@ export interface BackupStackOptions {
   environment: Record<string, string>;
 }
 
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
+/** What the backup role may reach: the regions backed up, the groups selected, the buckets exported to. */
+export interface BackupScope {
+  /** Regions other than the stack's (DRIFTGUARD_BACKUP_BUCKETS' regions); the stack's own is always in. */
+  otherRegions: string[];
+  /** DRIFTGUARD_BACKUP_LOG_GROUPS: name prefixes; empty: every group. */
+  logGroupPrefixes: string[];
+  /** Bucket names, or template values (the stack's own: ${BackupBucket}). */
+  buckets: string[];
+}
 
-/** The backup role: list groups and export them, follow its tasks, its own records, its notices; nothing else. */
-export function backupRoleStatements(functionName: string): PolicyStatement[] {
+const logGroupArn = (region: string, name: string) =>
+  `arn:\${AWS::Partition}:logs:${region}:\${AWS::AccountId}:log-group:${name}`;
+
+/**
+ * The backup role: list groups and export the selected ones in the regions backed up, follow its tasks, write
+ * exports to its own buckets (CreateExportTask's caller must be able to write to the bucket) and check them
+ * (HeadBucket), its own records, its notices; nothing else.
+ */
+export function backupRoleStatements(functionName: string, scope: BackupScope): PolicyStatement[] {
+  const regions = ['${AWS::Region}', ...scope.otherRegions];
+  const groups = scope.logGroupPrefixes.length > 0 ? scope.logGroupPrefixes.map((prefix) => `${prefix}*`) : ['*'];
+  const inAccount = { StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } };
   return [
     {
       Effect: 'Allow',
@@ -92,18 +112,38 @@ export function backupRoleStatements(functionName: string): PolicyStatement[] {
     },
     {
       Effect: 'Allow',
-      Action: ['logs:CreateExportTask', 'logs:DescribeLogGroups'],
-      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*' },
+      Action: ['logs:DescribeLogGroups'],
+      Resource: regions.map((region) => ({ 'Fn::Sub': logGroupArn(region, '*') })),
+    },
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateExportTask'],
+      Resource: regions.flatMap((region) => groups.map((group) => ({ 'Fn::Sub': logGroupArn(region, group) }))),
     },
     // DescribeExportTasks takes no resource type (IAM's service authorization reference): "*".
     { Effect: 'Allow', Action: ['logs:DescribeExportTasks'], Resource: '*' },
+    // Exports under the prefix of its own buckets only, in this account only (a squatted name is another account's).
+    {
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: scope.buckets.map((bucket) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}/${BACKUP_PREFIX}/*`,
+      })),
+      Condition: inAccount,
+    },
+    {
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: scope.buckets.map((bucket) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${bucket}` })),
+      Condition: inAccount,
+    },
     { Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'NoticeTopic' } },
     { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': ['LogKey', 'Arn'] } },
     // Its own records only: every partition key it reads or writes starts with backup#.
     {
       Effect: 'Allow',
       Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-      Resource: { 'Fn::Sub': STATE_TABLE },
+      Resource: { 'Fn::Sub': STATE_TABLE_ARN },
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['backup#*'] } },
     },
   ];
@@ -112,7 +152,7 @@ export function backupRoleStatements(functionName: string): PolicyStatement[] {
 /** The function and (for the stack's own bucket) the bucket and its policy; the role is backupRoleStatements'. */
 export function backupStack(options: BackupStackOptions) {
   // Bad params stop the packaging, named as the function would name them at its start.
-  readBackupSettings({ ...options.environment, DRIFTGUARD_BACKUP_BUCKET: options.bucket });
+  const settings = readBackupSettings({ ...options.environment, DRIFTGUARD_BACKUP_BUCKET: options.bucket });
   if (!Number.isInteger(options.coldAfterDays) || options.coldAfterDays < 0)
     throw new SettingsError(
       `backupColdAfterDays=${options.coldAfterDays} is invalid: allowed values are whole days from 0`,
@@ -192,5 +232,12 @@ export function backupStack(options: BackupStackOptions) {
       },
     };
   }
-  return { function: fn, resources };
+  const scope: BackupScope = {
+    otherRegions: Object.keys(settings.regionBuckets).sort(),
+    logGroupPrefixes: settings.logGroupPrefixes,
+    buckets: [ownBucket ? '${BackupBucket}' : options.bucket, ...Object.values(settings.regionBuckets)].filter(
+      (bucket, index, all) => all.indexOf(bucket) === index,
+    ),
+  };
+  return { function: fn, resources, roleStatements: backupRoleStatements(options.functionName, scope) };
 }

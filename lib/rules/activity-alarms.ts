@@ -7,7 +7,7 @@
  * part of the trail's baseline, so that the trail guard keeps it instead of undoing it.
  */
 
-import { CloudTrailClient, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
+import { CloudTrailClient, GetTrailStatusCommand, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
 import {
   CloudWatchClient,
   DescribeAlarmsCommand,
@@ -23,6 +23,7 @@ import {
   PutMetricFilterCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   ACTIVITY_ALARM_SETTINGS,
   ACTIVITY_CONTROLS,
@@ -34,7 +35,7 @@ import {
   desiredMetricFilter,
 } from '../activity-controls.js';
 import { type ActivityTrail, findActivityTrail, trailLogGroupArn } from '../activity-log-group.js';
-import { awsErrorName, homeRegion } from '../aws.js';
+import { arnRegion, awsErrorName, homeRegion } from '../aws.js';
 import { type CloudTrailEvent, MalformedEventError } from '../envelope.js';
 import {
   type ActionOf,
@@ -47,6 +48,7 @@ import {
   type Resource,
   type RuleContext,
   type Skip,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 import type { Settings } from '../settings.js';
 
@@ -74,12 +76,46 @@ export interface ActivityState {
   filters: MetricFilter[];
   /** The engine's alarms in the group's region, by name. */
   alarms: MetricAlarm[];
+  /**
+   * How many confirmed subscriptions the notice topic has (ListSubscriptionsByTopic; pending ones do not count), 0
+   * when the topic is gone; absent when no topic is set.
+   */
+  subscribers?: number;
+  /**
+   * CloudTrail's delivery to the trail's group (GetTrailStatus), read when the trail delivers to one: the latest
+   * CloudWatch Logs error and delivery time (ISO-8601), and when it was read. Absent when not read.
+   */
+  delivery?: { error?: string; lastAt?: string; checkedAt: string };
+}
+
+/**
+ * How long CloudTrail may go without delivering to the group before the alarms count as blind. A trail logging all
+ * management events always has records to deliver (the engine's own sweep, every 15 minutes, makes read calls), and
+ * CloudTrail delivers within minutes; an hour leaves room for its lag.
+ */
+export const ACTIVITY_DELIVERY_STALE_MS = 60 * 60 * 1000;
+
+/** Why the trail's delivery to the group looks broken, or undefined when it looks healthy (or was not read). */
+export function deliveryProblem(delivery: ActivityState['delivery']): string | undefined {
+  if (delivery === undefined) return undefined;
+  const { error, lastAt, checkedAt } = delivery;
+  const errorText = error ? ` (CloudWatch Logs error: ${error})` : '';
+  if (lastAt === undefined) return error ? `CloudTrail has never delivered to the group${errorText}` : undefined;
+  const age = Date.parse(checkedAt) - Date.parse(lastAt);
+  if (Number.isNaN(age) || age <= ACTIVITY_DELIVERY_STALE_MS) return undefined;
+  return `CloudTrail has not delivered to the group since ${lastAt}, ${Math.round(age / 60_000)} minutes${errorText}`;
 }
 
 const LOG_GROUP_ARNS = 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*';
-const ALARM_ARNS = 'arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*';
+/**
+ * The 14 alarms by exact name: driftguard-<stage>-CloudWatch.N is ${AWS::StackName}-CloudWatch.N in the stack
+ * serverless names <service>-<stage> (a renamed stack fails closed: AccessDenied, and the notice says so). No other
+ * stage's alarms, nor the stack's own alarms.
+ */
+const ALARM_ARNS = ACTIVITY_CONTROLS.map(
+  (control) => `arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-${control.id}`,
+);
 const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
 
 const COMMANDS = {
   'logs:CreateLogGroup': command(CloudWatchLogsClient, CreateLogGroupCommand, LOG_GROUP_ARNS),
@@ -87,11 +123,11 @@ const COMMANDS = {
   'logs:PutMetricFilter': command(CloudWatchLogsClient, PutMetricFilterCommand, LOG_GROUP_ARNS),
   'cloudwatch:PutMetricAlarm': command(CloudWatchClient, PutMetricAlarmCommand, ALARM_ARNS),
   'cloudtrail:UpdateTrail': command(CloudTrailClient, UpdateTrailCommand, TRAIL_ARNS, {
-    // Linking the trail hands CloudTrail the stack's delivery role, and only it.
+    // Linking the trail hands CloudTrail the stack's delivery role, and only it (this stage's, by its ARN).
     alsoNeeds: [
       {
         actions: ['iam:PassRole'],
-        resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/driftguard-*-activity-delivery',
+        resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ActivityDeliveryRole}',
         condition: { StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' } },
       },
     ],
@@ -206,13 +242,77 @@ export async function inspectActivity(target: ActivityTarget, ctx: RuleContext):
         readAlarms(ctx, group.region, settings.stage),
       ])
     : [[], []];
-  return { target, trail, group, filters, alarms };
+  const delivery = trail?.logGroup ? await readDelivery(ctx, trail) : undefined;
+  const topic = settings.noticeTopicArn;
+  const subscribers = group && topic !== undefined ? await confirmedSubscribers(ctx, topic) : undefined;
+  return {
+    target,
+    trail,
+    group,
+    filters,
+    alarms,
+    ...(delivery ? { delivery } : {}),
+    ...(subscribers === undefined ? {} : { subscribers }),
+  };
 }
 
-/** What differs between a filter and the control's (undefined when it is exactly the control's). */
+/** The topic's confirmed subscriptions (an unconfirmed one is listed as PendingConfirmation), 0 when it is gone. */
+async function confirmedSubscribers(ctx: RuleContext, topicArn: string): Promise<number> {
+  const sns = ctx.aws.client(SNSClient, arnRegion(topicArn) ?? homeRegion());
+  let count = 0;
+  let NextToken: string | undefined;
+  try {
+    do {
+      const page = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
+      count += (page.Subscriptions ?? []).filter((sub) => sub.SubscriptionArn?.startsWith('arn:')).length;
+      NextToken = page.NextToken;
+    } while (NextToken);
+  } catch (error) {
+    if (awsErrorName(error) === 'NotFoundException' || awsErrorName(error) === 'NotFound') return 0;
+    throw error;
+  }
+  return count;
+}
+
+async function readDelivery(ctx: RuleContext, trail: ActivityTrail): Promise<ActivityState['delivery']> {
+  const checkedAt = new Date().toISOString();
+  try {
+    const status = await ctx.aws
+      .client(CloudTrailClient, trail.trail.homeRegion)
+      .send(new GetTrailStatusCommand({ Name: trail.trail.trailArn }));
+    const error = status.LatestCloudWatchLogsDeliveryError || undefined;
+    const lastAt = status.LatestCloudWatchLogsDeliveryTime?.toISOString();
+    return { checkedAt, ...(error ? { error } : {}), ...(lastAt ? { lastAt } : {}) };
+  } catch (error) {
+    // Deleted since it was read: the next look finds no trail.
+    if (awsErrorName(error) === 'TrailNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+/** A value that says nothing: absent, empty text, an empty list or an empty object. */
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null || value === '' || value === false) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
+}
+
+/** Fields of a description that are the resource's bookkeeping, not its definition. */
+const FILTER_METADATA = new Set(['filterName', 'creationTime', 'logGroupName']);
+/** The definition fields filterDrift compares one by one; any other field with a value is drift. */
+const FILTER_COMPARED = new Set(['filterPattern', 'metricTransformations']);
+const TRANSFORM_COMPARED = new Set(['metricName', 'metricNamespace', 'metricValue', 'unit']);
+
+/**
+ * What differs between a filter and the control's (undefined when it is exactly the control's). The whole definition
+ * counts: extra dimensions, a unit or a default value on the transformation, or any field AWS adds later with a value
+ * (applyOnTransformedLogs, fieldSelectionCriteria, emitSystemFieldDimensions...), can move the metric away from what the
+ * alarm watches.
+ */
 export function filterDrift(control: ActivityControl, filter: MetricFilter | undefined): string | undefined {
   if (filter === undefined) return 'missing';
   if (filter.filterPattern !== control.pattern) return `pattern ${JSON.stringify(filter.filterPattern ?? '')}`;
+  const drift: string[] = [];
   const transforms = filter.metricTransformations ?? [];
   const [t] = transforms;
   if (
@@ -221,12 +321,61 @@ export function filterDrift(control: ActivityControl, filter: MetricFilter | und
     t.metricNamespace !== ACTIVITY_METRIC_NAMESPACE ||
     t.metricValue !== ACTIVITY_ALARM_SETTINGS.metricValue
   ) {
-    return `metric ${t?.metricNamespace ?? '?'}/${t?.metricName ?? '?'} value ${t?.metricValue ?? '?'}`;
+    drift.push(`metric ${t?.metricNamespace ?? '?'}/${t?.metricName ?? '?'} value ${t?.metricValue ?? '?'}`);
   }
-  return undefined;
+  if (t !== undefined) {
+    // AWS describes a transformation given no unit with unit None (or none at all).
+    if (t.unit !== undefined && t.unit !== 'None') drift.push(`unit ${t.unit}`);
+    for (const [key, value] of Object.entries(t)) {
+      if (!TRANSFORM_COMPARED.has(key) && !isEmpty(value)) drift.push(`${key} ${JSON.stringify(value)}`);
+    }
+  }
+  for (const [key, value] of Object.entries(filter)) {
+    if (!FILTER_METADATA.has(key) && !FILTER_COMPARED.has(key) && !isEmpty(value))
+      drift.push(`${key} ${JSON.stringify(value)}`);
+  }
+  return drift.length === 0 ? undefined : drift.join(', ');
 }
 
-/** What differs between an alarm and the control's (undefined when it is exactly the control's). */
+/** Fields of an alarm's description that are its state and bookkeeping, not its definition. */
+const ALARM_METADATA = new Set([
+  'AlarmName',
+  'AlarmArn',
+  'AlarmDescription',
+  'AlarmConfigurationUpdatedTimestamp',
+  'StateValue',
+  'StateReason',
+  'StateReasonData',
+  'StateUpdatedTimestamp',
+  'StateTransitionedTimestamp',
+  'EvaluationState',
+]);
+/** The definition fields alarmDrift compares one by one; any other field with a value is drift. */
+const ALARM_COMPARED = new Set([
+  'ActionsEnabled',
+  'AlarmActions',
+  'OKActions',
+  'InsufficientDataActions',
+  'Namespace',
+  'MetricName',
+  'Dimensions',
+  'Metrics',
+  'Statistic',
+  'ExtendedStatistic',
+  'Unit',
+  'Period',
+  'EvaluationPeriods',
+  'DatapointsToAlarm',
+  'Threshold',
+  'ComparisonOperator',
+  'TreatMissingData',
+]);
+
+/**
+ * What differs between an alarm and the control's (undefined when it is exactly the control's). The whole definition
+ * counts: a Unit (the filter's datapoints carry none, so the alarm would see no data), OK or insufficient-data actions
+ * (they would tell someone else when the defenders are alerted), and any field AWS adds later with a value.
+ */
 export function alarmDrift(
   control: ActivityControl,
   alarm: MetricAlarm | undefined,
@@ -238,11 +387,15 @@ export function alarmDrift(
   if (alarm.ActionsEnabled !== true) drift.push('actions disabled');
   const actions = alarm.AlarmActions ?? [];
   if (actions.length !== 1 || actions[0] !== topic) drift.push(`actions [${actions.join(', ')}]`);
+  if (!isEmpty(alarm.OKActions)) drift.push(`OK actions [${(alarm.OKActions ?? []).join(', ')}]`);
+  if (!isEmpty(alarm.InsufficientDataActions))
+    drift.push(`insufficient-data actions [${(alarm.InsufficientDataActions ?? []).join(', ')}]`);
   if (alarm.Namespace !== ACTIVITY_METRIC_NAMESPACE || alarm.MetricName !== control.metricName)
     drift.push(`metric ${alarm.Namespace ?? '?'}/${alarm.MetricName ?? '?'}`);
   if ((alarm.Dimensions ?? []).length > 0 || (alarm.Metrics ?? []).length > 0) drift.push('metric dimensions or math');
   if (alarm.Statistic !== s.statistic || alarm.ExtendedStatistic !== undefined)
     drift.push(`statistic ${alarm.Statistic ?? alarm.ExtendedStatistic}`);
+  if (alarm.Unit !== undefined) drift.push(`unit ${alarm.Unit}`);
   if (alarm.Period !== s.period) drift.push(`period ${alarm.Period}`);
   if (alarm.EvaluationPeriods !== s.evaluationPeriods) drift.push(`evaluation periods ${alarm.EvaluationPeriods}`);
   if (alarm.DatapointsToAlarm !== undefined && alarm.DatapointsToAlarm !== s.evaluationPeriods)
@@ -251,6 +404,10 @@ export function alarmDrift(
   if (alarm.ComparisonOperator !== s.comparisonOperator) drift.push(`comparison ${alarm.ComparisonOperator}`);
   if ((alarm.TreatMissingData ?? 'missing') !== s.treatMissingData)
     drift.push(`missing data ${alarm.TreatMissingData ?? 'missing'}`);
+  for (const [key, value] of Object.entries(alarm)) {
+    if (!ALARM_METADATA.has(key) && !ALARM_COMPARED.has(key) && !isEmpty(value))
+      drift.push(`${key} ${JSON.stringify(value)}`);
+  }
   return drift.length === 0 ? undefined : drift.join(', ');
 }
 
@@ -280,12 +437,29 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
       ],
     };
   }
-  if (target.logGroupName !== undefined && group !== undefined && target.logGroupName !== group.name) {
+  const rivals = trail.rivals ?? [];
+  // With a rival trail the engine cannot tell which group is the account's: an event on another group is not ignored.
+  if (
+    target.logGroupName !== undefined &&
+    group !== undefined &&
+    target.logGroupName !== group.name &&
+    rivals.length === 0
+  ) {
     return noAction('ignored', `${target.logGroupName} is not the activity log group (${group.name})`);
   }
   const findings: Finding[] = [];
   const actions: ActivityAction[] = [];
   const needsHuman: string[] = [];
+  if (rivals.length > 0) {
+    findings.push({
+      attribute: 'activity trail',
+      before: `${[trail.trail.name, ...rivals].join(', ')} all qualify`,
+      after: trail.trail.name,
+    });
+    needsHuman.push(
+      `Several multi-region trails log all management events to a log group (${[trail.trail.name, ...rivals].join(', ')}): the engine keeps the alarms on ${trail.trail.name}'s group for now. Check who created the others (CloudTrail CreateTrail), and set DRIFTGUARD_ACTIVITY_TRAIL to the account's trail so that a decoy cannot move the alarms.`,
+    );
+  }
   const bookkeeping: EngineRecord[] = [];
   if (group === undefined) {
     return {
@@ -299,6 +473,15 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
     };
   }
   const region = group.region;
+  const blind = group.linked && group.exists && trail.trail.isLogging ? deliveryProblem(state.delivery) : undefined;
+  if (blind !== undefined) {
+    // The filters and alarms are in place but see nothing: the delivery role was made unusable (its trust policy,
+    // a permissions boundary, its policy) or the group refuses writes. Nothing the engine may fix on its own.
+    findings.push({ attribute: 'delivery to the activity log group', before: blind, after: 'within the hour' });
+    needsHuman.push(
+      `${blind}: the CloudWatch.1-14 alarms see no record. Check the delivery role ${trail.trail.cloudWatchLogsRoleArn ?? '(none set)'}: its trust policy must let cloudtrail.amazonaws.com assume it, and its policies and permissions boundary must allow logs:CreateLogStream and logs:PutLogEvents on ${group.name}; then GetTrailStatus ${trail.trail.name} must show a recent LatestCloudWatchLogsDeliveryTime.`,
+    );
+  }
   if (!group.exists) {
     findings.push({ attribute: 'activity log group', before: 'deleted', after: group.name });
     const kmsKeyId = keyArnOf(settings);
@@ -374,6 +557,14 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
   if (topic === undefined) {
     needsHuman.push('Set DRIFTGUARD_NOTICE_TOPIC_ARN: the activity alarms notify the notice topic.');
   } else {
+    if (state.subscribers === 0) {
+      // The alarms fire and nobody hears them (an email subscriber can be removed by anyone holding a notice's
+      // unsubscribe link). Subscribing someone is a human's choice: the engine cannot invent an address.
+      findings.push({ attribute: 'notice topic subscribers', before: 'none confirmed', after: 'at least one' });
+      needsHuman.push(
+        `Subscribe the on-call address to ${topic} and confirm it (for email, confirm with AuthenticateOnUnsubscribe=true, so that only the topic's owner can unsubscribe it): the CloudWatch.1-14 alarms notify nobody.`,
+      );
+    }
     for (const control of ACTIVITY_CONTROLS) {
       const name = activityResourceName(control, settings.stage);
       const drift = alarmDrift(
@@ -382,7 +573,11 @@ export function decideActivity(state: ActivityState, settings: Settings): Decisi
         topic,
       );
       if (drift === undefined) continue;
-      findings.push({ attribute: `alarm ${name}`, before: drift, after: `Sum >= 1 / 300 s -> ${topic}, enabled` });
+      findings.push({
+        attribute: `alarm ${name}`,
+        before: drift,
+        after: `${ACTIVITY_ALARM_SETTINGS.statistic} >= 1 / 300 s -> ${topic} only, enabled`,
+      });
       actions.push({
         api: 'cloudwatch:PutMetricAlarm',
         params: desiredAlarm(control, settings.stage, topic),
@@ -439,7 +634,12 @@ export const activityAlarms = defineRule<ActivityTarget, ActivityState, typeof C
       ],
       resource: TRAIL_ARNS,
     },
-    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE },
+    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE_ARN },
+    // The notice topic's subscribers (CloudWatch.1-14 ask for one): the stack's topic only.
+    {
+      actions: ['sns:ListSubscriptionsByTopic'],
+      resource: 'arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}',
+    },
   ],
   target: targetOf,
   describe: describeActivity,

@@ -40,6 +40,7 @@ import {
   type Resource,
   type RuleContext,
   type Skip,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 
 export const CONFIG_EVENTS = [
@@ -107,11 +108,14 @@ export interface ConfigState {
 const eventOf = (target: ConfigTarget): ConfigEventTarget | undefined => ('eventName' in target ? target : undefined);
 
 function baselineRecord(target: ConfigTarget, mode: 'first' | 'follow'): EngineRecord {
+  const event = eventOf(target);
   return {
     kind: 'config-baseline',
     region: target.region,
-    from: 'eventId' in target ? target.eventId : target.sweepId,
+    from: event ? event.eventId : (target as ConfigSweepTarget).sweepId,
     mode,
+    // An event's first capture stores only a region that meets the policy when it is read again (after the writes).
+    ...(mode === 'first' && event ? { onlyIfCompliantFor: event.account } : {}),
     summary: mode === 'first' ? 'baseline captured' : 'the baseline follows',
   };
 }
@@ -160,9 +164,9 @@ function decideWithoutBaseline(state: ConfigState): Decision<ConfigAction> {
     return needsHuman(
       `no AWS Config recorder in ${target.region}`,
       turnOnSteps(target.region, target.account),
-      recordingGaps(current),
+      recordingGaps(current, target.account),
     );
-  const gaps = recordingGaps(current);
+  const gaps = recordingGaps(current, target.account);
   const start = !current.recording && channel ? [startRecorder(recorder.name)] : [];
   const findings: Finding[] = [
     ...(current.recording
@@ -171,13 +175,15 @@ function decideWithoutBaseline(state: ConfigState): Decision<ConfigAction> {
     ...gaps,
   ];
   const event = eventOf(target);
-  // A recorder as the controls want it may be captured from any event; otherwise only the sweep captures it as it is.
-  const capture = event === undefined || gaps.length === 0 ? [baselineRecord(target, 'first')] : [];
+  // An event (the attacker's own, maybe) captures only a region that fully meets the policy, recording or started
+  // here (and checked again when kept); otherwise only the sweep captures the region as it is, and says what it lacks.
+  const meetsPolicy = gaps.length === 0 && (current.recording || start.length > 0);
+  const capture = event === undefined || meetsPolicy ? [baselineRecord(target, 'first')] : [];
   const gapText = gaps.map((g) => `${g.attribute} ${g.before}`).join(', ');
   const steps = gaps.length
     ? [
         event
-          ? `Recorder ${recorder.name} in ${target.region} has no baseline and records ${gapText}: the engine cannot tell what it should be. Set it as it should be (all supported types, continuous, a delivery channel); the sweep then captures its baseline.`
+          ? `Recorder ${recorder.name} in ${target.region} has no baseline and records ${gapText}: the engine cannot tell what it should be. Set it as it should be (all supported types with global types, continuous, the service-linked role AWSServiceRoleForConfig, a delivery channel with the account's own key and topic, no failure); the sweep then captures its baseline.`
           : `Recorder ${recorder.name} in ${target.region} was first seen by the sweep with ${gapText}: its baseline records it as it is; widen it if that is not intended (the baseline follows).`,
       ]
     : [];
@@ -313,6 +319,11 @@ export function decideConfigFixes(state: ConfigState): Decision<ConfigAction> {
   const steps = parts.flatMap((p) => p.steps);
   const recorderName = current.recorder?.name ?? baseline.recorder.name;
 
+  if (current.recorderError) {
+    steps.push(
+      `Recorder ${recorderName} in ${target.region} is on but fails to record (${current.recorderError}): Config records nothing. Check that its role ${current.recorder?.roleArn ?? baseline.recorder.roleArn} still trusts config.amazonaws.com and keeps the AWS_ConfigRole policy with no Deny, and who changed it.`,
+    );
+  }
   if (current.deliveryError) {
     steps.push(
       `Delivery channel ${current.channel?.name} in ${target.region} fails to deliver (${current.deliveryError}): check that its bucket's policy lets config.amazonaws.com write, and its KMS key lets Config use it.`,
@@ -352,9 +363,11 @@ function requireName(event: CloudTrailEvent, path: string[]): string {
   let value: unknown = event.detail.requestParameters;
   for (const key of path)
     value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
-  if (typeof value !== 'string' || !/^[\w .:/=+@-]{1,256}$/.test(value)) {
+  // AWS's own constraint on recorder and channel names (1-256 characters, pattern .*\S.*): the name is a label only,
+  // the rule reads the region's present state.
+  if (typeof value !== 'string' || value.length > 256 || !/\S/.test(value)) {
     throw new MalformedEventError(
-      `${event.detail.eventName} event ${event.detail.eventID}: detail.requestParameters.${path.join('.')} must be a recorder or channel name (1-256 characters), got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
+      `${event.detail.eventName} event ${event.detail.eventID}: detail.requestParameters.${path.join('.')} must be a recorder or channel name (1-256 characters, not all blank), got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
     );
   }
   return value;
@@ -430,14 +443,20 @@ export const configRecorderOn = defineRule<ConfigTarget, ConfigState, typeof CON
   trigger: { source: 'aws.config', detailTypes: ['AWS API Call via CloudTrail'], eventNames: [...CONFIG_EVENTS] },
   commands: CONFIG_COMMANDS,
   reads: [
+    // The reads name no recorder (DescribeConfigurationRecorders({}) answers the account's customer-managed one): a
+    // grant on configuration-recorder/* may not match such a request, so these read-only calls are granted on "*".
     {
-      actions: ['config:DescribeConfigurationRecorders', 'config:DescribeConfigurationRecorderStatus'],
-      resource: RECORDER_ARNS,
+      actions: [
+        'config:DescribeConfigurationRecorders',
+        'config:DescribeConfigurationRecorderStatus',
+        'config:DescribeDeliveryChannels',
+        'config:DescribeDeliveryChannelStatus',
+      ],
+      resource: CHANNELS,
     },
-    { actions: ['config:DescribeDeliveryChannels', 'config:DescribeDeliveryChannelStatus'], resource: CHANNELS },
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
+      resource: STATE_TABLE_ARN,
     },
   ],
 

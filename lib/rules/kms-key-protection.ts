@@ -40,6 +40,7 @@ import {
   type RuleContext,
   type RuleSweep,
   type Skip,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 
 export const PROTECTED_TAG = { key: 'driftguard:protected', value: 'true' };
@@ -72,7 +73,6 @@ export interface KeyState {
 }
 
 const KEYS = 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*';
-const STATE_TABLE = 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}';
 
 const commands = {
   'kms:CancelKeyDeletion': command(KMSClient, CancelKeyDeletionCommand, KEYS),
@@ -359,7 +359,7 @@ export const keyProtection = defineRule<KeyTarget, KeyState, typeof commands>({
       actions: ['kms:DescribeKey', 'kms:ListResourceTags', 'kms:GetKeyRotationStatus', 'kms:GetKeyPolicy'],
       resource: KEYS,
     },
-    { actions: ['dynamodb:Query'], resource: STATE_TABLE },
+    { actions: ['dynamodb:Query'], resource: STATE_TABLE_ARN },
     // The sweep lists the region's keys to find the tagged ones.
     { actions: ['kms:ListKeys'], resource: '*' },
   ],

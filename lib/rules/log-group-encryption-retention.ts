@@ -25,6 +25,7 @@ import {
   type Resource,
   type RuleContext,
   type Skip,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 import { clampRetention, type Settings } from '../settings.js';
 
@@ -259,7 +260,7 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
     {
       actions: ['dynamodb:PutItem'],
-      resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
+      resource: STATE_TABLE_ARN,
     },
   ],
 

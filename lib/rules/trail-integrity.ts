@@ -19,6 +19,7 @@ import {
   type Resource,
   type RuleContext,
   type Severity,
+  STATE_TABLE_ARN,
 } from '../rule.js';
 import { type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
 import {
@@ -381,7 +382,7 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
     { actions: ['s3:ListAllMyBuckets'], resource: '*' },
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      resource: 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${StateTable}',
+      resource: STATE_TABLE_ARN,
     },
   ],
 

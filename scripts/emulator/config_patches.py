@@ -6,6 +6,9 @@
 - PutConfigurationRecorder's recordingMode: moto drops it. AWS keeps it (recordingFrequency CONTINUOUS or DAILY, and
   recordingModeOverrides) and DescribeConfigurationRecorders returns it; omitted, it is CONTINUOUS with no overrides.
   A frequency outside the enum is a ValidationException.
+- PutConfigurationRecorder named with the prefix AWS reserves for service-linked recorders: moto accepts it. AWS
+  answers InvalidConfigurationRecorderNameException ("The configuration recorder name is not valid. The prefix
+  "AWSConfigurationRecorderFor" is reserved for service-linked configuration recorders.").
 - PutDeliveryChannel to a bucket that does not exist: moto accepts it. AWS answers NoSuchBucketException ("The
   specified Amazon S3 bucket does not exist.").
 """
@@ -50,6 +53,20 @@ class NoSuchBucketException(JsonRESTError):
         super().__init__("NoSuchBucketException", "The specified Amazon S3 bucket does not exist.")
 
 
+class InvalidConfigurationRecorderNameException(JsonRESTError):
+    code = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "InvalidConfigurationRecorderNameException",
+            'The configuration recorder name is not valid. The prefix "AWSConfigurationRecorderFor" is reserved for'
+            " service-linked configuration recorders.",
+        )
+
+
+_SERVICE_LINKED_PREFIX = "AWSConfigurationRecorderFor"
+
+
 def _bucket_exists(account_id: str, bucket_name: str) -> bool:
     from moto.s3.models import s3_backends
 
@@ -68,6 +85,8 @@ def apply() -> None:
     original_put_channel = backend_cls.put_delivery_channel
 
     def put_configuration_recorder(self: Any, config_recorder: dict[str, Any]) -> None:
+        if str(config_recorder.get("name", "")).startswith(_SERVICE_LINKED_PREFIX):
+            raise InvalidConfigurationRecorderNameException()
         mode = _recording_mode(config_recorder)
         original_put_recorder(self, config_recorder)
         # to_dict() serialises every public attribute: recording_mode becomes recordingMode.

@@ -51,6 +51,7 @@ import dynamodb_patches  # noqa: E402 - needs moto, checked above
 import logs_filter_patches  # noqa: E402 - needs moto, checked above
 import cloudwatch_patches  # noqa: E402 - needs moto, checked above
 import config_patches  # noqa: E402 - needs moto, checked above
+import guardduty_patches  # noqa: E402 - needs moto, checked above
 import logs_export_patches  # noqa: E402 - needs moto, checked above
 from request_counter import with_request_counter  # noqa: E402 - the benchmark counts calls where they arrive
 
@@ -534,6 +535,7 @@ def apply_patches() -> None:
     logs_filter_patches.apply()
     cloudwatch_patches.apply()
     config_patches.apply()
+    guardduty_patches.apply()
     logs_export_patches.apply()
 
 

@@ -4,6 +4,7 @@
  */
 import { activityReenactments } from './activity.js';
 import { configReenactments } from './config.js';
+import { guarddutyReenactments } from './guardduty.js';
 import { kmsReenactments } from './kms.js';
 import { logGroupReenactments } from './log-groups.js';
 import { mfaReenactments } from './mfa.js';
@@ -19,4 +20,5 @@ export const REENACTMENTS: Record<string, Reenactment> = {
   ...mfaReenactments,
   ...activityReenactments,
   ...configReenactments,
+  ...guarddutyReenactments,
 };

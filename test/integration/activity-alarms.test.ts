@@ -51,7 +51,7 @@ describe('activity-alarms against the emulator', () => {
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({
         Namespace: ACTIVITY_METRIC_NAMESPACE,
-        Statistic: 'Sum',
+        Statistic: 'Maximum',
         Period: 300,
         EvaluationPeriods: 1,
         Threshold: 1,

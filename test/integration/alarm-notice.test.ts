@@ -10,10 +10,15 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createAlarmNoticeHandler } from '../../lib/alarms/alarm-notice-handler.js';
+import { ALARM_NOTICE_DEFAULTS } from '../../lib/alarms/engine-alarms.js';
+import { loadSettings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
-import { runReplay } from '../../scripts/replay.js';
+import { invocationContext, runReplay } from '../../scripts/replay.js';
 import { ACTIVITY_RECORDS } from '../fixtures/activity-records.js';
+import { ACTIVITY_GROUP, activityTrail } from '../support/activity.js';
 import {
+  ACCOUNT,
   ACTIVITY_ALARMS,
   activityAlarmFor,
   alarmHandler,
@@ -67,8 +72,10 @@ describe('an engine alarm entering ALARM', () => {
       expect(records.map((record) => record.eventId).sort()).toEqual(
         expected.map(({ record }) => String(record.eventID)).sort(),
       );
-      const first = expected[0]?.record;
-      if (first) expect(notice?.subject).toContain(`${control} ${String(first.eventName)} by`);
+      // Calls that succeeded are listed first; a failed one leads only when none succeeded, and says so.
+      const first = (expected.find(({ record }) => !record.errorCode) ?? expected[0])?.record;
+      const failed = first?.errorCode ? `failed ${String(first.errorCode)} ` : '';
+      if (first) expect(notice?.subject).toContain(`${control} ${failed}${String(first.eventName)} by`);
       expect(notice?.attributes).toMatchObject({ rule: 'activity-alarms', control, outcome: 'needs-human' });
     },
   );
@@ -145,7 +152,7 @@ describe('npm run replay with alarm state changes (the samples in events/)', () 
     const subjects = (await readNotices()).map((notice) => notice.subject).sort();
     expect(subjects).toEqual([
       '[driftguard] HIGH CloudWatch.1 CreateBucket by root (+1 more)',
-      '[driftguard] MEDIUM CloudWatch.2 ListUsers by alice (+2 more)',
+      '[driftguard] MEDIUM CloudWatch.2 failed AccessDenied ListUsers by alice (+2 more)',
     ]);
   });
 
@@ -160,5 +167,42 @@ describe('npm run replay with alarm state changes (the samples in events/)', () 
     expect(report.items[0]?.result.notice).toMatchObject({ published: false });
     expect(lines.join('\n')).toContain('notice (not published): [driftguard] HIGH CloudWatch.1 CreateBucket by root');
     expect(await readNotices()).toEqual([]);
+  });
+});
+
+describe('a trail that delivers to a group of its own, not the stack’s (the common case)', () => {
+  const STACK_GROUP = '/driftguard/dev/activity';
+  const region = 'us-east-1';
+
+  beforeAll(async () => {
+    await activityTrail('org-trail', ACTIVITY_GROUP);
+    const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), region));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: STACK_GROUP }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: ACTIVITY_GROUP, logStreamName: 'trail' }));
+    const logEvents = recordsAt(ACTIVITY_RECORDS, NOW - 120_000).map(({ record, timestamp }) => ({
+      message: JSON.stringify(record),
+      timestamp,
+    }));
+    await logs.send(new PutLogEventsCommand({ logGroupName: ACTIVITY_GROUP, logStreamName: 'trail', logEvents }));
+    await readNotices();
+  });
+
+  it('reads the group the trail delivers to, found at run time, though the stack’s group is configured', async () => {
+    const alarm = activityAlarmFor('CloudWatch.5');
+    const event = alarmStateChange(alarm.alarmName, 'ALARM', NOW, 'trail-group');
+    const handler = createAlarmNoticeHandler(ALARM_NOTICE_DEFAULTS, {
+      settings: { ...loadSettings(), activityLogGroup: STACK_GROUP },
+    });
+    const result = await handler(
+      { ...event, region, resources: [`arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${alarm.alarmName}`] },
+      invocationContext('driftguard-dev-alarmNotice', { region, account: ACCOUNT }),
+    );
+    expect(result.reason).toContain(`in ${ACTIVITY_GROUP}`);
+    const [notice] = await readNotices();
+    expect(notice?.document.logGroup).toBe(ACTIVITY_GROUP);
+    const expected = ACTIVITY_RECORDS.filter(({ trips }) => trips.includes('CloudWatch.5'));
+    expect(((notice?.document.records ?? []) as { eventId: string }[]).map((record) => record.eventId).sort()).toEqual(
+      expected.map(({ record }) => String(record.eventID)).sort(),
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The log backup against the emulator, through `npm run backup`'s own code path and the scheduled function: log groups
- * holding yesterday's events are exported to the bucket (with the stack's bucket policy, which the emulator checks as
+ * holding a settled day's events (the day before yesterday: a day is exported DRIFTGUARD_BACKUP_SETTLE_HOURS, default
+ * 24, after it ends, whatever the time of day the test runs) are exported to the bucket (with the stack's bucket policy, which the emulator checks as
  * CloudWatch Logs does), one task per group and day under <prefix>/<region>/<group>/<yyyy>/<mm>/<dd>/; a second run
  * starts no task; a group whose retention is about to delete its oldest unexported day is notified; bad settings are
  * named before anything is exported.
@@ -13,6 +14,7 @@ import {
   PutLogEventsCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { dayOf } from '../../lib/backup/plan.js';
@@ -25,11 +27,17 @@ import { freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 const REGION = 'us-east-1';
 const BUCKET = localBackupBucket(REGION);
 const GROUPS = ['/app/web', '/app/db', 'no-leading-slash'];
-/** Retention 1 day: yesterday is being deleted already. */
+/** Retention 3 days: the settled day starts being deleted at midnight tonight. */
 const AUDIT = '/app/audit';
 const DAY_MS = 86_400_000;
-const yesterday = dayOf(Date.now() - DAY_MS);
+/** The latest day the default 24 hours of settling lets out at any time of day; groups start there (SINCE_DAYS 2). */
+const yesterday = dayOf(Date.now() - 2 * DAY_MS);
 const [yyyy, mm, dd] = yesterday.split('-');
+
+/** The day before yesterday is where a group seen for the first time starts (yesterday is not settled yet). */
+function settledStart() {
+  vi.stubEnv('DRIFTGUARD_BACKUP_SINCE_DAYS', '2');
+}
 
 const logs = () => new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), REGION));
 
@@ -78,8 +86,9 @@ describe('npm run backup against the emulator', () => {
   beforeAll(async () => {
     const settings = await freshEngine();
     expect(settings.DRIFTGUARD_BACKUP_BUCKET).toBe(BUCKET);
+    settledStart();
     for (const name of [...GROUPS, AUDIT]) await groupWithYesterday(name);
-    await logs().send(new PutRetentionPolicyCommand({ logGroupName: AUDIT, retentionInDays: 1 }));
+    await logs().send(new PutRetentionPolicyCommand({ logGroupName: AUDIT, retentionInDays: 3 }));
   }, 60_000);
 
   it('plans in a dry run, and starts no task', async () => {
@@ -96,9 +105,19 @@ describe('npm run backup against the emulator', () => {
     const report = await run();
 
     const keys = await bucketKeys();
+    const dynamodb = new DynamoDBClient(emulatorClientConfig(testEndpoint(), REGION));
     for (const group of [...GROUPS, AUDIT]) {
       const folder = `${BACKUP_PREFIX}/${REGION}/${group.replace(/^\//, '')}/${yyyy}/${mm}/${dd}/`;
       expect(keys.filter((key) => key.startsWith(folder) && key.endsWith('/app/000000.gz'))).toHaveLength(1);
+      // The state table names the task whose directory under the day's prefix is the backup's (review #11).
+      const { Item } = await dynamodb.send(
+        new GetItemCommand({
+          TableName: process.env.DRIFTGUARD_STATE_TABLE,
+          Key: { pk: { S: `backup#day#${REGION}` }, sk: { S: `${group}#${yesterday}` } },
+        }),
+      );
+      const task = (await exportTasks()).find((t) => t.logGroupName === group);
+      expect(Item?.taskId?.S).toBe(task?.taskId);
     }
     const tasks = await exportTasks();
     expect(tasks).toHaveLength(4);
@@ -123,9 +142,12 @@ describe('npm run backup against the emulator', () => {
       ['log-backup', 'needs-human', 'high'],
       ['log-backup', 'digest', 'high'],
     ]);
-    expect(notices[0]?.subject).toMatch(
-      new RegExp(`^\\[driftguard\\] HIGH log group /app/audit backup: ${yesterday} deleted in 0h$`),
-    );
+    const subject = new RegExp(`^\\[driftguard\\] HIGH log group /app/audit backup: ${yesterday} deleted in (\\d+)h$`);
+    expect(notices[0]?.subject).toMatch(subject);
+    // Deletion starts at midnight tonight (the day's start plus 3 days), to the hour.
+    const hours = Number(subject.exec(notices[0]?.subject ?? '')?.[1]);
+    const expected = (Date.parse(`${yesterday}T00:00:00Z`) + 3 * DAY_MS - Date.now()) / 3_600_000;
+    expect(Math.abs(hours - expected)).toBeLessThanOrEqual(1);
     expect(notices[1]?.document).toMatchObject({ kind: 'driftguard.backup', report: { exportedDays: 4 } });
   });
 
@@ -138,6 +160,41 @@ describe('npm run backup against the emulator', () => {
     const completed = await logs().send(new DescribeExportTasksCommand({ statusCode: 'COMPLETED' }));
     const running = await logs().send(new DescribeExportTasksCommand({ statusCode: 'RUNNING' }));
     expect([completed.exportTasks?.length, running.exportTasks?.length]).toEqual([4, 0]);
+  });
+
+  it('starts nothing while another run holds the lease (a conditional write in the state table)', async () => {
+    const dynamodb = new DynamoDBClient(emulatorClientConfig(testEndpoint(), REGION));
+    const until = Date.now() + 60_000;
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: process.env.DRIFTGUARD_STATE_TABLE,
+        Item: {
+          pk: { S: 'backup#lease' },
+          sk: { S: 'current' },
+          holder: { S: 'run-cli' },
+          until: { N: String(until) },
+        },
+      }),
+    );
+    const report = await cli().run();
+    expect(report).toMatchObject({ complete: false, groups: 0, exportedDays: 0 });
+    expect(report.waiting).toBe(`another backup run (run-cli) holds the lease until ${new Date(until).toISOString()}`);
+    expect(await exportTasks()).toHaveLength(4);
+    // Expired, it is taken, and released at the end.
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: process.env.DRIFTGUARD_STATE_TABLE,
+        Item: { pk: { S: 'backup#lease' }, sk: { S: 'current' }, holder: { S: 'run-cli' }, until: { N: '1' } },
+      }),
+    );
+    expect(await cli().run()).toMatchObject({ complete: true, exportedDays: 0 });
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({
+        TableName: process.env.DRIFTGUARD_STATE_TABLE,
+        Key: { pk: { S: 'backup#lease' }, sk: { S: 'current' } },
+      }),
+    );
+    expect(Item).toBeUndefined();
   });
 
   it("exports another region's groups to that region's bucket (DRIFTGUARD_BACKUP_BUCKETS)", async () => {
@@ -170,6 +227,7 @@ describe('npm run backup against the emulator', () => {
       expect(euTasks.map((task) => task.destination)).toEqual([localBackupBucket('eu-west-1')]);
     } finally {
       vi.unstubAllEnvs();
+      settledStart();
     }
   });
 
@@ -180,6 +238,7 @@ describe('npm run backup against the emulator', () => {
       'DRIFTGUARD_BACKUP_BUCKETS="eu-west-1" is invalid: allowed values are comma-separated region=bucket pairs',
     );
     vi.unstubAllEnvs();
+    settledStart();
     await groupWithYesterday('/new/group');
     await expect(run({ regions: [REGION, 'eu-west-1'] })).rejects.toThrow(
       'eu-west-1 has no backup bucket: a log group exports only to a bucket of its own region, so set DRIFTGUARD_BACKUP_BUCKETS=eu-west-1=<bucket in eu-west-1>',

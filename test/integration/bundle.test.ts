@@ -74,7 +74,7 @@ describe('the bundled handlers', () => {
     expect((await describeGroup('/app/payments-api/prod'))?.retentionInDays).toBe(365);
   });
 
-  it('backup exports yesterday of a log group on its daily schedule', async () => {
+  it('backup exports a settled day of a log group on its daily schedule', async () => {
     const settings = await freshEngine();
     const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
     await logs.send(new CreateLogGroupCommand({ logGroupName: '/app/orders' }));
@@ -83,11 +83,13 @@ describe('the bundled handlers', () => {
       new PutLogEventsCommand({
         logGroupName: '/app/orders',
         logStreamName: 'app',
-        logEvents: [{ timestamp: Date.now() - 86_400_000, message: 'order 7' }],
+        // The day before yesterday: settled (DRIFTGUARD_BACKUP_SETTLE_HOURS, default 24) at any time of day.
+        logEvents: [{ timestamp: Date.now() - 2 * 86_400_000, message: 'order 7' }],
       }),
     );
     const env = {
       ...settings,
+      DRIFTGUARD_BACKUP_SINCE_DAYS: '2',
       AWS_ENDPOINT_URL: testEndpoint(),
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',

@@ -204,8 +204,9 @@ describe('the config sweep pass against the emulator', () => {
       new PutConfigurationRecorderCommand({
         ConfigurationRecorder: {
           name: 'team',
-          roleARN: `arn:aws:iam::${ACCOUNT}:role/team-config`,
-          recordingGroup: { allSupported: true, includeGlobalResourceTypes: false },
+          // As the policy wants (the service-linked role, global types): nothing but the stop for a human to look at.
+          roleARN: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig`,
+          recordingGroup: { allSupported: true, includeGlobalResourceTypes: true },
         },
       }),
     );

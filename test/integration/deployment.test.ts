@@ -55,6 +55,7 @@ const ENGINE_ROLE_ARNS = [
   `${ROLE}driftguard-dev-mfa-guard`,
   `${ROLE}driftguard-dev-config-guard`,
   `${ROLE}driftguard-dev-activity-guard`,
+  `${ROLE}driftguard-dev-guardduty-guard`,
   `${ROLE}driftguard-dev-sweep`,
   `${ROLE}driftguard-dev-backup`,
   `${ROLE}driftguard-dev-alarm-notice`,
@@ -70,9 +71,36 @@ const GUARD_RULE_ARNS = [
   `${RULE}driftguard-dev-configGuard-rule-1`,
   `${RULE}driftguard-dev-activityGuard-rule-1`,
   `${RULE}driftguard-dev-activityGuard-rule-2`,
+  `${RULE}driftguard-dev-guarddutyGuard-rule-1`,
   `${RULE}driftguard-dev-alarmNotice-rule-1`,
 ].map(sub);
 const DEAD_LETTER_QUEUE = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+
+const DETECTORS = sub('arn:${AWS::Partition}:guardduty:*:${AWS::AccountId}:detector/*');
+/** What the GuardDuty rule reads and writes under the detectors (filters, IP sets, destinations under them). */
+const GUARDDUTY_ACTIONS = [
+  'guardduty:CreateFilter',
+  'guardduty:CreatePublishingDestination',
+  'guardduty:DescribePublishingDestination',
+  'guardduty:GetAdministratorAccount',
+  'guardduty:GetDetector',
+  'guardduty:GetFilter',
+  'guardduty:GetIPSet',
+  'guardduty:ListFilters',
+  'guardduty:ListIPSets',
+  'guardduty:ListPublishingDestinations',
+  'guardduty:TagResource',
+  'guardduty:UpdateDetector',
+];
+/** The first CreateDetector of an account creates GuardDuty's service-linked role. */
+const GUARDDUTY_SERVICE_ROLE = {
+  Effect: 'Allow',
+  Action: ['iam:CreateServiceLinkedRole'],
+  Resource: sub(
+    'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty',
+  ),
+  Condition: { StringEquals: { 'iam:AWSServiceName': 'guardduty.amazonaws.com' } },
+};
 
 const LOG_GROUP_RULE = [
   allow(
@@ -128,14 +156,11 @@ const MFA_RULES = [
 ];
 /** The customer-managed Config recorders of any region (IAM's ConfigurationRecorder resource type). */
 const RECORDERS = sub('arn:${AWS::Partition}:config:*:${AWS::AccountId}:configuration-recorder/*');
-const CONFIG_RECORDER_ACTIONS = [
+const CONFIG_RECORDER_ACTIONS = ['config:PutConfigurationRecorder', 'config:StartConfigurationRecorder'];
+/** IAM gives the delivery-channel calls no resource type: "*"; the reads name no recorder: "*" too. */
+const CONFIG_CHANNEL_ACTIONS = [
   'config:DescribeConfigurationRecorderStatus',
   'config:DescribeConfigurationRecorders',
-  'config:PutConfigurationRecorder',
-  'config:StartConfigurationRecorder',
-];
-/** IAM gives the delivery-channel calls no resource type: "*". */
-const CONFIG_CHANNEL_ACTIONS = [
   'config:DescribeDeliveryChannelStatus',
   'config:DescribeDeliveryChannels',
   'config:PutDeliveryChannel',
@@ -171,9 +196,12 @@ const FORWARDER_ENVIRONMENT = {
 };
 
 const ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:*');
-const ENGINE_ALARMS = sub('arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:driftguard-*');
-/** Linking a trail to the stack's activity group hands CloudTrail the stack's delivery role only. */
-const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}driftguard-*-activity-delivery`), {
+/** The 14 activity alarms of this stack by exact name (the stack is driftguard-dev), no prefix. */
+const ENGINE_ALARMS = Array.from({ length: 14 }, (_, i) =>
+  sub(`arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-CloudWatch.${i + 1}`),
+);
+/** Linking a trail to the stack's activity group hands CloudTrail this stack's delivery role only, by its ARN. */
+const PASS_DELIVERY_ROLE = allow(['iam:PassRole'], sub(`${ROLE}\${ActivityDeliveryRole}`), {
   StringEquals: { 'iam:PassedToService': 'cloudtrail.amazonaws.com' },
 });
 const ACTIVITY_ENVIRONMENT = {
@@ -246,6 +274,7 @@ const SETTINGS_ENVIRONMENT = {
   DRIFTGUARD_EXEMPT_LOG_GROUPS: '',
   DRIFTGUARD_STATE_TABLE: { Ref: 'StateTable' },
   DRIFTGUARD_MFA_DEACTIVATE_KEYS: 'false',
+  DRIFTGUARD_GUARDDUTY_ENABLE_MISSING: 'true',
   DRIFTGUARD_SWEEP_REGIONS: '',
   DRIFTGUARD_SWEEP_RATE_LIMITS: '',
   DRIFTGUARD_ENGINE_ROLE_ARNS: sub(ENGINE_ROLE_ARNS.join(',')),
@@ -363,9 +392,9 @@ const GUARDS: ExpectedGuard[] = [
       ),
     ],
     statements: [
-      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       allow(CONFIG_CHANNEL_ACTIONS, ANY),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       // Declared with PutConfigurationRecorder, the command that hands Config its role.
       PASS_ROLE_TO_CONFIG,
       ...ownNeeds('driftguard-dev-configGuard'),
@@ -407,11 +436,48 @@ const GUARDS: ExpectedGuard[] = [
         TRAILS,
       ),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(
+        ['sns:ListSubscriptionsByTopic'],
+        sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}'),
+      ),
       allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
       PASS_DELIVERY_ROLE,
       ...ownNeeds('driftguard-dev-activityGuard'),
     ],
     environment: { ...SETTINGS_ENVIRONMENT, ...ACTIVITY_ENVIRONMENT },
+  },
+  {
+    id: 'GuarddutyGuard',
+    functionName: 'driftguard-dev-guarddutyGuard',
+    ruleNames: ['driftguard-dev-guarddutyGuard-rule-1'],
+    artifact: 'guardduty-guard.zip',
+    roleName: 'driftguard-dev-guardduty-guard',
+    patterns: [
+      pattern(
+        'aws.guardduty',
+        [API_CALL],
+        [
+          'CreateFilter',
+          'CreateIPSet',
+          'DeleteDetector',
+          'DeletePublishingDestination',
+          'DisassociateFromAdministratorAccount',
+          'DisassociateFromMasterAccount',
+          'UpdateDetector',
+          'UpdateFilter',
+          'UpdateIPSet',
+        ],
+      ),
+    ],
+    statements: [
+      allow(['guardduty:CreateDetector', 'guardduty:ListDetectors'], ANY),
+      allow(GUARDDUTY_ACTIONS, DETECTORS),
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      GUARDDUTY_SERVICE_ROLE,
+      ...ownNeeds('driftguard-dev-guarddutyGuard'),
+    ],
+    // The stack's own ARN: the deploy-time capture answers only its own stack's requests.
+    environment: { ...SETTINGS_ENVIRONMENT, DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
   },
 ];
 
@@ -446,6 +512,20 @@ const SAMPLE_ROUTES: Record<string, string | null> = {
   'cloudtrail-UpdateTrail-remove-kms.json': 'TrailGuard',
   'cloudtrail-UpdateTrail-s3-prefix-only.json': 'TrailGuard',
   'iam-DeactivateMFADevice-failed.json': null,
+  'guardduty-CreateFilter-archive-everything.json': 'GuarddutyGuard',
+  'guardduty-CreateIPSet-trusted-activated.json': 'GuarddutyGuard',
+  'guardduty-DeleteDetector-ap-southeast-2.json': 'GuarddutyGuard',
+  'guardduty-DeleteDetector-failed-AccessDenied.json': null,
+  'guardduty-DeleteDetector.json': 'GuarddutyGuard',
+  'guardduty-DeletePublishingDestination.json': 'GuarddutyGuard',
+  'guardduty-DisassociateFromAdministratorAccount.json': 'GuarddutyGuard',
+  'guardduty-DisassociateFromMasterAccount.json': 'GuarddutyGuard',
+  'guardduty-UpdateDetector-by-remediation-engine.json': null,
+  'guardduty-UpdateDetector-disable.json': 'GuarddutyGuard',
+  'guardduty-UpdateDetector-enable-runtime-monitoring.json': 'GuarddutyGuard',
+  'guardduty-UpdateDetector-features-and-frequency.json': 'GuarddutyGuard',
+  'guardduty-UpdateFilter-to-archive.json': 'GuarddutyGuard',
+  'guardduty-UpdateIPSet-activate.json': 'GuarddutyGuard',
   'iam-DeactivateMFADevice-iam-user.json': 'MfaGuard',
   'iam-DeactivateMFADevice-root-on-iam-user.json': 'MfaGuard',
   'iam-DeactivateMFADevice-root.json': 'MfaGuard',
@@ -537,12 +617,20 @@ describe('the packaged template', () => {
       'DriftguarddevactivityGuardrule2EventBridgeRule AWS::Events::Rule',
       'DriftguarddevalarmNoticerule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevconfigGuardrule1EventBridgeRule AWS::Events::Rule',
+      'DriftguarddevguarddutyGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevkmsGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevlogGroupGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevmfaGuardrule1EventBridgeRule AWS::Events::Rule',
       'DriftguarddevmfaGuardrule2EventBridgeRule AWS::Events::Rule',
       'DriftguarddevtrailGuardrule1EventBridgeRule AWS::Events::Rule',
       'ForwardRole AWS::IAM::Role',
+      'GuardDutyBaselineCapture Custom::GuardDutyBaselineCapture',
+      'GuarddutyGuardErrorsAlarm AWS::CloudWatch::Alarm',
+      'GuarddutyGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
+      'GuarddutyGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
+      'GuarddutyGuardLambdaFunction AWS::Lambda::Function',
+      'GuarddutyGuardLogGroup AWS::Logs::LogGroup',
+      'GuarddutyGuardRole AWS::IAM::Role',
       'KmsGuardErrorsAlarm AWS::CloudWatch::Alarm',
       'KmsGuardEventBridgeLambdaPermission1 AWS::Lambda::Permission',
       'KmsGuardLambdaEvConf AWS::Lambda::EventInvokeConfig',
@@ -711,14 +799,29 @@ describe('the sweep function', () => {
       allow(KEY_ACTIONS, KEYS),
       allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
       allow(TRAIL_ACTIONS, TRAILS),
-      allow([...CONFIG_CHANNEL_ACTIONS, 'kms:ListKeys', 's3:ListAllMyBuckets'], ANY),
+      allow(
+        [
+          ...CONFIG_CHANNEL_ACTIONS,
+          'guardduty:CreateDetector',
+          'guardduty:ListDetectors',
+          'kms:ListKeys',
+          's3:ListAllMyBuckets',
+        ],
+        ANY,
+      ),
       PASS_ROLE_TO_CLOUDTRAIL,
       ...MFA_RULES,
       allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
       PASS_ROLE_TO_CONFIG,
       allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(
+        ['sns:ListSubscriptionsByTopic'],
+        sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}'),
+      ),
       allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
       PASS_DELIVERY_ROLE,
+      allow(GUARDDUTY_ACTIONS, DETECTORS),
+      GUARDDUTY_SERVICE_ROLE,
       ...FORWARDER_RULE,
       allow(['account:ListRegions'], sub('arn:${AWS::Partition}:account::${AWS::AccountId}:account')),
       allow(['iam:ListUsers'], USERS),
@@ -758,18 +861,13 @@ describe('the alarm-notice function', () => {
     expect(rules[0]?.Properties.Targets[0].DeadLetterConfig.Arn).toEqual(DEAD_LETTER_QUEUE);
   });
 
-  it('has a role that reads the activity log group alone, publishes, and updates its own outbox items alone', () => {
+  it('has a role that finds the trail and reads log groups of the home region, publishes, and updates its own outbox items alone', () => {
     const role = resources.AlarmNoticeRole?.Properties;
     expect(role?.RoleName).toBe('driftguard-dev-alarm-notice');
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
       DENY_OTHER_FUNCTIONS('driftguard-dev-alarmNotice'),
-      allow(
-        ['logs:FilterLogEvents'],
-        [
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity'),
-          sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/driftguard/dev/activity:*'),
-        ],
-      ),
+      allow(['cloudtrail:DescribeTrails'], ['*']),
+      allow(['logs:FilterLogEvents'], [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')]),
       ...ownNeeds('driftguard-dev-alarmNotice', []).slice(0, 4),
       allow(['dynamodb:UpdateItem'], STATE_TABLE, {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['notice#alarm#*'] },
@@ -820,6 +918,7 @@ describe('the backup function', () => {
         DRIFTGUARD_BACKUP_BUCKETS: '',
         DRIFTGUARD_BACKUP_LOG_GROUPS: '',
         DRIFTGUARD_BACKUP_SINCE_DAYS: '1',
+        DRIFTGUARD_BACKUP_SETTLE_HOURS: '24',
       },
     });
     expect(resources.BackupLambdaEvConf?.Properties.MaximumRetryAttempts).toBe(0);
@@ -846,8 +945,21 @@ describe('the backup function', () => {
           'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/driftguard-dev-backup:*',
         ),
       ),
-      allow(['logs:CreateExportTask', 'logs:DescribeLogGroups'], LOG_GROUPS),
+      allow(
+        ['logs:DescribeLogGroups'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
+      allow(
+        ['logs:CreateExportTask'],
+        [sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*')],
+      ),
       allow(['logs:DescribeExportTasks'], ANY),
+      allow(['s3:PutObject'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}/exported-logs/*')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
+      allow(['s3:ListBucket'], [sub('arn:${AWS::Partition}:s3:::${BackupBucket}')], {
+        StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
       allow(['sns:Publish'], { Ref: 'NoticeTopic' }),
       allow(['kms:Decrypt', 'kms:GenerateDataKey'], LOG_KEY),
       allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE, {
@@ -974,8 +1086,20 @@ describe('the shared resources', () => {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
         Resource: '*',
         Condition: {
-          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'kms:ViaService': sub('s3.${AWS::Region}.amazonaws.com'),
+          },
           ArnLike: { 'aws:SourceArn': sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*') },
+          // Review #16: the backup bucket only (no param bucket in dev: its ARNs name no bucket).
+          StringLike: {
+            'kms:EncryptionContext:aws:s3:arn': [
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}'),
+              sub('arn:${AWS::Partition}:s3:::driftguard-dev-backup-${AWS::AccountId}-${AWS::Region}/exported-logs/*'),
+              sub('arn:${AWS::Partition}:s3:::'),
+              sub('arn:${AWS::Partition}:s3:::/exported-logs/*'),
+            ],
+          },
         },
       },
       {
@@ -1179,7 +1303,7 @@ describe('each sample routed by the packaged patterns (EventBridge TestEventPatt
     const rules = ofType('AWS::Events::Rule')
       .map(([, rule]) => rule)
       .filter((rule) => rule.Properties.EventPattern !== undefined);
-    expect(rules).toHaveLength(9);
+    expect(rules).toHaveLength(10);
     const reached: string[] = [];
     for (const rule of rules) {
       // As CloudFormation would deploy it in the samples' account.

@@ -23,6 +23,7 @@ import {
   DescribeLogGroupsCommand,
   DisassociateKmsKeyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { ConfigServiceClient, PutConfigurationRecorderCommand } from '@aws-sdk/client-config-service';
 import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import {
   CancelKeyDeletionCommand,
@@ -589,5 +590,25 @@ describe('KMS DescribeKey', () => {
     await expect(kms.send(new DisableKeyCommand({ KeyId: foreign }))).rejects.toMatchObject({
       name: 'NotFoundException',
     });
+  });
+});
+
+describe('AWS Config PutConfigurationRecorder', () => {
+  it('answers InvalidConfigurationRecorderNameException for the prefix reserved to service-linked recorders', async () => {
+    const config = new ConfigServiceClient({
+      region: 'eu-west-1',
+      endpoint: url,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const put = config.send(
+      new PutConfigurationRecorderCommand({
+        ConfigurationRecorder: {
+          name: 'AWSConfigurationRecorderForTeam',
+          roleARN: `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role/config`,
+          recordingGroup: { allSupported: true, includeGlobalResourceTypes: true },
+        },
+      }),
+    );
+    await expect(put).rejects.toMatchObject({ name: 'InvalidConfigurationRecorderNameException' });
   });
 });

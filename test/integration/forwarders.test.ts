@@ -93,8 +93,9 @@ describe('the sweep’s forwarder pass', () => {
       [R2, NAME],
     ]);
     const [digest] = await readNotices();
-    // The 3 need a human: AWS Config is off in each region, with nothing to restore it from.
-    expect(digest?.subject).toBe('[driftguard] sweep of 3 regions: 2 fixed, 3 need a human, 0 failed');
+    // The two forwarders, and GuardDuty enabled in each of the three regions (none had a detector). The 3 need a
+    // human: AWS Config is off in each region, with nothing to restore it from.
+    expect(digest?.subject).toBe('[driftguard] sweep of 3 regions: 5 fixed, 3 need a human, 0 failed');
     // A region that was not forwarding is a gap in what the guards see: the digest says so at high severity.
     expect(digest?.attributes.severity).toBe('high');
     expect(digest?.document.first).toMatchObject({

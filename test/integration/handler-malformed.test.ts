@@ -36,6 +36,9 @@ const OWNERS: [guard: string, sample: string][] = [
   ['mfa-guard', 'iam-DeactivateMFADevice-iam-user'],
   ['mfa-guard', 'signin-ConsoleLogin-no-MFA-iam-user'],
   ['config-guard', 'config-StopConfigurationRecorder'],
+  ['activity-guard', 'logs-DeleteMetricFilter-activity'],
+  ['activity-guard', 'monitoring-DeleteAlarms-activity'],
+  ['guardduty-guard', 'guardduty-DeleteDetector'],
 ];
 
 /** The sample of the guard's first rule: the Lambda context is made from it. */
@@ -115,6 +118,26 @@ PARAMETER_BREAKS.push(
     'a channel that is not an object',
     broken('config-PutDeliveryChannel-other-bucket', (e) => (e.detail.requestParameters.deliveryChannel = 'default')),
   ],
+  [
+    'activity-guard',
+    'a metric filter event without its filter name',
+    broken('logs-DeleteMetricFilter-activity', (e) => delete e.detail.requestParameters.filterName),
+  ],
+  [
+    'activity-guard',
+    'an alarm event without alarm names',
+    broken('monitoring-DeleteAlarms-activity', (e) => (e.detail.requestParameters.alarmNames = [42])),
+  ],
+  [
+    'guardduty-guard',
+    'a missing detectorId',
+    broken('guardduty-DeleteDetector', (e) => (e.detail.requestParameters = {})),
+  ],
+  [
+    'guardduty-guard',
+    'a detectorId that is a path',
+    broken('guardduty-DeleteDetector', (e) => (e.detail.requestParameters.detectorId = '../detector/x')),
+  ],
 );
 
 const CASES: [guard: string, label: string, event: Json][] = [
@@ -135,6 +158,8 @@ const FUNCTION_ENTRIES: Record<string, () => Promise<{ handler: GuardHandler }>>
   'kms-guard': () => import('../../functions/kms-guard.js'),
   'mfa-guard': () => import('../../functions/mfa-guard.js'),
   'config-guard': () => import('../../functions/config-guard.js'),
+  'activity-guard': () => import('../../functions/activity-guard.js'),
+  'guardduty-guard': () => import('../../functions/guardduty-guard.js'),
 };
 
 describe('malformed events through each guard’s handler', () => {

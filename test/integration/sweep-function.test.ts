@@ -95,7 +95,7 @@ describe('the scheduled sweep function', () => {
     expect(run).toMatchObject({ complete: true, seen: { 'log-groups': 51 } });
     const notices = await readNotices();
     expect(notices.map((notice) => notice.attributes.outcome)).toEqual(['digest']);
-    // The 51 groups, and the region's forwarder of the guards' events home (us-east-1).
-    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 1 regions: 52 fixed/);
+    // The 51 groups, the region's forwarder of the guards' events home (us-east-1), and GuardDuty enabled there.
+    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 1 regions: 53 fixed/);
   });
 });

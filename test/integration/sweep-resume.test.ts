@@ -35,6 +35,7 @@ const RULE = {
   users: 'iam-user-mfa-quarantine',
   activity: 'activity-alarms',
   config: 'config-recorder-on',
+  guardduty: 'guardduty-enabled',
 };
 
 const config = (region: string) => emulatorClientConfig(testEndpoint(), region);
@@ -128,6 +129,11 @@ async function pagesInOrder(): Promise<{ name: string; items: string[] }[]> {
     })),
     // No multi-region trail here: the activity pass looks once, in the home region, and has nothing to alarm on.
     { name: 'activity alarms', items: [keyOf(RULE.activity, 'us-east-1', 'CloudWatch.1-14')] },
+    // One item per region: its GuardDuty detector (none here: the sweep enables it).
+    ...REGIONS.map((region) => ({
+      name: `GuardDuty of ${region}`,
+      items: [keyOf(RULE.guardduty, region, `GuardDuty ${region}`)],
+    })),
   ];
 }
 
@@ -168,7 +174,8 @@ describe('the sweep’s resume matrix', () => {
     ['users, page 1', 'inside the user pass, mid-region (an IAM marker)'],
     ['users, page 3', 'at the end of the user pass'],
     ['config of eu-west-1', 'at the end of the config pass'],
-    ['activity alarms', 'after the very last page'],
+    ['activity alarms', 'at the end of the activity pass'],
+    ['GuardDuty of eu-west-1', 'after the very last page'],
   ])('cut after "%s" (%s): the continuation sweeps exactly the rest', async (stopPage) => {
     const pages = await pagesInOrder();
     const cutAt = pages.findIndex((page) => page.name === stopPage);
@@ -199,6 +206,7 @@ describe('the sweep’s resume matrix', () => {
       users: USERS.length,
       'config-recorders': REGIONS.length,
       'activity-alarms': 1,
+      guardduty: REGIONS.length,
     });
     const counted = Object.values(rest?.counts ?? {}).reduce(
       (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + (b ?? 0), 0),

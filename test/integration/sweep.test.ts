@@ -106,12 +106,15 @@ describe('the sweep against the emulator', () => {
     // The disabled key, and the trail's key (protected since the trail uses it) whose rotation was never on.
     expect(first.counts['kms-key-protection']?.remediated).toBe(2);
     expect(first.counts['iam-user-mfa-quarantine']?.remediated).toBe(1);
+    // No detector in either region: GuardDuty enabled in both (DRIFTGUARD_GUARDDUTY_ENABLE_MISSING defaults to true).
+    expect(first.counts['guardduty-enabled']?.remediated).toBe(2);
     const notices = await readNotices();
     expect(notices).toHaveLength(1);
     expect(notices[0]?.attributes).toMatchObject({ rule: 'sweep', outcome: 'digest' });
     // Neither region has AWS Config, and the engine has no baseline to turn it on from: a human is asked, in each.
+    // GuardDuty is enabled in each (2 of the 13 fixed).
     expect(first.counts['config-recorder-on']).toEqual({ 'needs-human': 2 });
-    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 2 regions: 11 fixed, 2 need a human, 0 failed$/);
+    expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 2 regions: 13 fixed, 2 need a human, 0 failed$/);
 
     const second = await runSweep(engine(), { rules: RULES, regions: REGIONS, account: ACCOUNT });
     const acted = Object.values(second.counts).flatMap((counts) =>

@@ -10,7 +10,13 @@ import {
   desiredAlarm,
   desiredMetricFilter,
 } from '../../lib/activity-controls.js';
-import { activityTrailOf, logGroupOfArn, pickActivityTrail } from '../../lib/activity-log-group.js';
+import {
+  activityTrailOf,
+  chooseActivityTrail,
+  logGroupOfArn,
+  logsAllManagementEvents,
+  pickActivityTrail,
+} from '../../lib/activity-log-group.js';
 import { parseCloudTrailEvent } from '../../lib/envelope.js';
 import {
   type ActivityState,
@@ -18,6 +24,7 @@ import {
   activityAlarmsCloudwatch,
   alarmDrift,
   decideActivity,
+  deliveryProblem,
   filterDrift,
 } from '../../lib/rules/activity-alarms.js';
 import { loadSettings } from '../../lib/settings.js';
@@ -112,6 +119,65 @@ describe('filterDrift', () => {
       },
       'metric',
     ],
+    [
+      'a dimension added (the metric is then published only with it: the alarm sees nothing)',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          {
+            metricName: root.metricName,
+            metricNamespace: ACTIVITY_METRIC_NAMESPACE,
+            metricValue: '1',
+            dimensions: { eventID: '$.eventID' },
+          },
+        ],
+      },
+      'dimensions',
+    ],
+    [
+      'a unit on the transformation',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          {
+            metricName: root.metricName,
+            metricNamespace: ACTIVITY_METRIC_NAMESPACE,
+            metricValue: '1',
+            unit: 'Seconds',
+          },
+        ],
+      },
+      'unit Seconds',
+    ],
+    [
+      'unit None as AWS may describe it',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          { metricName: root.metricName, metricNamespace: ACTIVITY_METRIC_NAMESPACE, metricValue: '1', unit: 'None' },
+        ],
+      },
+      undefined,
+    ],
+    [
+      'a default value',
+      {
+        ...goodFilter(),
+        metricTransformations: [
+          {
+            metricName: root.metricName,
+            metricNamespace: ACTIVITY_METRIC_NAMESPACE,
+            metricValue: '1',
+            defaultValue: -1,
+          },
+        ],
+      },
+      'defaultValue -1',
+    ],
+    ['system field dimensions emitted', { ...goodFilter(), emitSystemFieldDimensions: ['@aws.region'] }, 'emitSystem'],
+    ['applied to transformed logs', { ...goodFilter(), applyOnTransformedLogs: true }, 'applyOnTransformedLogs'],
+    ['a field selection', { ...goodFilter(), fieldSelectionCriteria: '$.x = 1' }, 'fieldSelectionCriteria'],
+    ['metadata only (creation time)', { ...goodFilter(), creationTime: 1_700_000_000_000 }, undefined],
   ])('%s', (_, filter, drift) => {
     const found = filterDrift(root, filter);
     if (drift === undefined) expect(found).toBeUndefined();
@@ -133,6 +199,20 @@ describe('alarmDrift', () => {
     ['missing data breaching turned to missing', { TreatMissingData: 'missing' }, 'missing data missing'],
     ['datapoints to alarm 3', { DatapointsToAlarm: 3 }, 'datapoints to alarm 3'],
     ['a dimension added', { Dimensions: [{ Name: 'x', Value: 'y' }] }, 'dimensions'],
+    ['a unit (the filter publishes none: the alarm sees no data)', { Unit: 'Seconds' }, 'unit Seconds'],
+    ["an attacker's OK action", { OKActions: ['arn:aws:sns:us-east-1:444455556666:sink'] }, 'OK actions'],
+    [
+      "an attacker's insufficient-data action",
+      { InsufficientDataActions: ['arn:aws:sns:us-east-1:444455556666:sink'] },
+      'insufficient-data actions',
+    ],
+    ['Sum, which negative PutMetricData can hold below 1', { Statistic: 'Sum' }, 'statistic Sum'],
+    ['a field not compared one by one', { EvaluationInterval: 3600 }, 'EvaluationInterval 3600'],
+    [
+      'state and bookkeeping only',
+      { StateValue: 'ALARM', StateReason: 'x', AlarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a' },
+      undefined,
+    ],
   ])('%s', (_, change, drift) => {
     const found = alarmDrift(root, change === undefined ? undefined : { ...goodAlarm(), ...change }, TOPIC);
     if (drift === undefined) expect(found).toBeUndefined();
@@ -170,6 +250,8 @@ function state(over: Partial<ActivityState> = {}): ActivityState {
 describe('decideActivity', () => {
   it.each<[string, Partial<ActivityState>, Record<string, string | undefined>, string, string[]]>([
     ['everything in place', {}, {}, 'compliant', []],
+    ['everything in place, one confirmed subscriber', { subscribers: 1 }, {}, 'compliant', []],
+    ['the topic has no confirmed subscriber: nobody hears the alarms', { subscribers: 0 }, {}, 'drifted', []],
     [
       'nothing yet',
       { filters: [], alarms: [] },
@@ -252,6 +334,71 @@ describe('decideActivity', () => {
     if (status === 'drifted' && apis.length === 0) expect(decision.needsHuman.length).toBeGreaterThan(0);
   });
 
+  it('with a rival trail: keeps the alarms on the chosen group, asks a human to pin the trail, ignores no group', () => {
+    const rivalled = { ...activityTrailOf(trail()), rivals: ['aaa'] };
+    const sweep = decideActivity(state({ trail: rivalled }), settings);
+    expect(sweep.status).toBe('drifted');
+    expect(sweep.needsHuman).toEqual([expect.stringContaining('DRIFTGUARD_ACTIVITY_TRAIL')]);
+    const onOther = decideActivity(
+      state({
+        trail: rivalled,
+        filters: ACTIVITY_CONTROLS.slice(1).map((c) => goodFilter(c)),
+        target: { region: 'us-east-1', account: '123456789012', eventName: 'DeleteMetricFilter', logGroupName: '/aaa' },
+      }),
+      settings,
+    );
+    expect(onOther.status).toBe('drifted');
+    expect(onOther.actions.map((a) => a.api)).toEqual(['logs:PutMetricFilter']);
+  });
+
+  it.each<[string, ActivityState['delivery'], string | undefined]>([
+    ['not read', undefined, undefined],
+    [
+      'delivered 5 minutes ago',
+      { lastAt: '2026-12-01T09:55:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      undefined,
+    ],
+    ['never delivered, no error (just linked)', { checkedAt: '2026-12-01T10:00:00.000Z' }, undefined],
+    [
+      'never delivered, with an error',
+      { error: 'AccessDenied', checkedAt: '2026-12-01T10:00:00.000Z' },
+      'never delivered to the group (CloudWatch Logs error: AccessDenied)',
+    ],
+    [
+      'the delivery role made unusable 3 hours ago',
+      { error: 'AccessDenied', lastAt: '2026-12-01T07:00:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      'since 2026-12-01T07:00:00.000Z, 180 minutes (CloudWatch Logs error: AccessDenied)',
+    ],
+    [
+      'an old error, delivering again',
+      { error: 'AccessDenied', lastAt: '2026-12-01T09:58:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      undefined,
+    ],
+  ])('delivery: %s', (_, delivery, problem) => {
+    const found = deliveryProblem(delivery);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toContain(problem);
+  });
+
+  it('stopped delivery with the filters and alarms in place: drifted, a human to fix the delivery role', () => {
+    const decision = decideActivity(
+      state({
+        trail: activityTrailOf(trail({ cloudWatchLogsRoleArn: 'arn:aws:iam::123456789012:role/delivery' })),
+        delivery: { error: 'AccessDenied', lastAt: '2026-12-01T07:00:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+      }),
+      settings,
+    );
+    expect(decision.status).toBe('drifted');
+    expect(decision.actions).toEqual([]);
+    expect(decision.needsHuman).toEqual([expect.stringContaining('role/delivery')]);
+    // A trail stopped is the trail rule's to restart: no second notice for the silence it causes.
+    const stopped = state({
+      trail: activityTrailOf(trail({ isLogging: false })),
+      delivery: { lastAt: '2026-12-01T07:00:00.000Z', checkedAt: '2026-12-01T10:00:00.000Z' },
+    });
+    expect(decideActivity(stopped, settings).status).toBe('compliant');
+  });
+
   it('records the link in the trail baseline (follow), so that the trail rule keeps it', () => {
     const decision = decideActivity(
       state({
@@ -304,6 +451,92 @@ describe('the activity trail', () => {
     ["not another region's trail", [{ Name: 'a', IsMultiRegionTrail: true, HomeRegion: 'eu-west-1' }], undefined],
   ])('picks %s', (_, trails, name) => {
     expect(pickActivityTrail(trails, 'us-east-1')?.Name).toBe(name);
+  });
+
+  const decoyArn = 'arn:aws:logs:us-east-1:123456789012:log-group:decoy:*';
+  const named = (name: string, over: Partial<TrailConfig> = {}) =>
+    trail({ name, trailArn: `arn:aws:cloudtrail:us-east-1:123456789012:trail/${name}`, ...over });
+  const allManagement = { eventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' as const }] };
+  it.each<[string, TrailConfig[], string | undefined, string[] | undefined]>([
+    [
+      'not a decoy that sorts first but is not logging',
+      [named('aaa', { isLogging: false, cloudWatchLogsLogGroupArn: decoyArn }), named('org-trail', allManagement)],
+      'org-trail',
+      undefined,
+    ],
+    [
+      'not a decoy that sorts first but records no management events',
+      [
+        named('aaa', { cloudWatchLogsLogGroupArn: decoyArn, eventSelectors: [{ IncludeManagementEvents: false }] }),
+        named('org-trail', allManagement),
+      ],
+      'org-trail',
+      undefined,
+    ],
+    [
+      'not a decoy recording only read-only calls (advanced selectors)',
+      [
+        named('aaa', {
+          cloudWatchLogsLogGroupArn: decoyArn,
+          advancedEventSelectors: [
+            {
+              FieldSelectors: [
+                { Field: 'eventCategory', Equals: ['Management'] },
+                { Field: 'readOnly', Equals: ['true'] },
+              ],
+            },
+          ],
+        }),
+        named('org-trail', allManagement),
+      ],
+      'org-trail',
+      undefined,
+    ],
+    [
+      'a second qualifying trail: reported as a rival, not silently taken',
+      [named('aaa', { ...allManagement, cloudWatchLogsLogGroupArn: decoyArn }), named('org-trail', allManagement)],
+      'aaa',
+      ['org-trail'],
+    ],
+    [
+      'none qualifying: the order of pickActivityTrail',
+      [named('b', { isLogging: false }), named('a', { isLogging: false })],
+      'a',
+      undefined,
+    ],
+  ])('chooses %s', (_, configs, name, rivals) => {
+    const chosen = chooseActivityTrail(configs, 'us-east-1');
+    expect(chosen?.trail.name).toBe(name);
+    expect(chosen?.rivals).toEqual(rivals);
+  });
+
+  it.each<[string, Partial<TrailConfig>, boolean]>([
+    ['the default selector', { eventSelectors: [{}] }, true],
+    ['read and write', { eventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' }] }, true],
+    ['write only', { eventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'WriteOnly' }] }, false],
+    ['KMS events excluded', { eventSelectors: [{ ExcludeManagementEventSources: ['kms.amazonaws.com'] }] }, false],
+    ['no selector', { eventSelectors: [] }, false],
+    [
+      'advanced: management only',
+      { advancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] }] },
+      true,
+    ],
+    [
+      'advanced: one event source left out',
+      {
+        advancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Management'] },
+              { Field: 'eventSource', NotEquals: ['kms.amazonaws.com'] },
+            ],
+          },
+        ],
+      },
+      false,
+    ],
+  ])('management events: %s', (_, selectors, expected) => {
+    expect(logsAllManagementEvents(selectors)).toBe(expected);
   });
 
   it.each([

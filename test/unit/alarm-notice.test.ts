@@ -207,10 +207,87 @@ describe('the activity notice', () => {
 
   it.each([
     ['root', record('root API call'), { name: 'root', type: 'Root' }],
-    ['a role session', record('VPC created'), { name: 'deploy', type: 'AssumedRole' }],
+    [
+      'a role session (the role, the session only as data)',
+      record('VPC created'),
+      {
+        name: 'role/deploy',
+        type: 'AssumedRole',
+        session: 'deploy',
+        roleArn: 'arn:aws:iam::123456789012:role/deploy',
+        accessKeyId: 'ASIAEXAMPLESESSION02',
+      },
+    ],
     ['no identity at all', { eventName: 'X' }, { name: 'Unknown', type: 'Unknown' }],
   ])('names the actor of %s', (_label, raw, actor) => {
     expect(activityLine(raw).actor).toMatchObject(actor);
+  });
+
+  it('names the role, not the caller-chosen session name, in the subject', () => {
+    const base = record('VPC created');
+    const spoofed = {
+      ...base,
+      userIdentity: {
+        ...(base.userIdentity as Record<string, unknown>),
+        arn: 'arn:aws:sts::123456789012:assumed-role/deploy/alice@corp.example',
+      },
+    };
+    const built = notice([spoofed]);
+    expect(built.subject).toBe('[driftguard] HIGH CloudWatch.5 CreateVpc by role/deploy');
+    expect(built.subject).not.toContain('alice');
+    expect(built.text).toContain("session 'alice@corp.example' (set by the caller)");
+  });
+
+  it('lists a successful call before a flood of denied ones, and groups the denied by actor', () => {
+    const flood = Array.from({ length: 40 }, (_, index) => ({
+      ...record('trail updated'),
+      errorCode: 'AccessDenied',
+      eventID: `denied-${index}`,
+      userIdentity: {
+        type: 'IAMUser',
+        userName: `noise${index % 2}`,
+        arn: `arn:aws:iam::123456789012:user/noise${index % 2}`,
+      },
+    }));
+    const real = { ...record('trail logging stopped'), eventID: 'the-real-one' };
+    const built = notice([...flood, real]);
+    const listed = built.document.records as { eventId: string }[];
+    expect(listed[0]?.eventId).toBe('the-real-one');
+    expect(built.subject).toBe('[driftguard] HIGH CloudWatch.5 StopLogging by alice (+40 more)');
+    expect(built.document.succeeded).toBe(1);
+    expect(built.document.failedByActor).toEqual([
+      {
+        actor: 'noise0',
+        arn: 'arn:aws:iam::123456789012:user/noise0',
+        calls: 20,
+        eventNames: ['UpdateTrail'],
+        errorCodes: ['AccessDenied'],
+      },
+      {
+        actor: 'noise1',
+        arn: 'arn:aws:iam::123456789012:user/noise1',
+        calls: 20,
+        eventNames: ['UpdateTrail'],
+        errorCodes: ['AccessDenied'],
+      },
+    ]);
+    expect(built.text).toContain(
+      'noise1 (arn:aws:iam::123456789012:user/noise1): 20 failed (AccessDenied): UpdateTrail',
+    );
+  });
+
+  it('says a failed call is failed in the subject when nothing succeeded', () => {
+    const denied = { ...record('trail updated'), errorCode: 'AccessDenied' };
+    expect(notice([denied]).subject).toBe('[driftguard] HIGH CloudWatch.5 failed AccessDenied UpdateTrail by alice');
+  });
+
+  it('lists a record CloudWatch Logs matched but the local evaluator does not, marked disputed, never dropped', () => {
+    const disputed = { ...record('trail logging stopped'), eventID: 'disputed-one' };
+    const built = notice([], { disputed: [disputed], rejected: 1 });
+    expect(built.document.matched).toBe(1);
+    expect(built.document.records).toEqual([expect.objectContaining({ eventId: 'disputed-one', disputed: true })]);
+    expect(built.text).toContain('StopLogging (cloudtrail.amazonaws.com) by alice');
+    expect(built.text).toContain('(disputed: matched by CloudWatch Logs, not by the local evaluator)');
   });
 
   it('keeps the subject printable and under 100 characters', () => {

@@ -37,6 +37,7 @@ describe('backup notices', () => {
     const plan = planGroup({ region: 'us-east-1', name, creationTime: undefined, retentionInDays: 3 }, '2026-11-27', {
       now: NOW,
       sinceDays: 1,
+      settleHours: 0,
     });
     const notice = dangerNotice(plan, ctx, NOW);
     expect(notice.subject.length).toBeLessThan(100);
@@ -55,7 +56,7 @@ describe('backup notices', () => {
     const plan = planGroup(
       { region: 'us-east-1', name: '/app/audit', creationTime: undefined, retentionInDays: 1 },
       '2026-11-20',
-      { now: NOW, sinceDays: 1 },
+      { now: NOW, sinceDays: 1, settleHours: 0 },
     );
     const notice = dangerNotice(plan, ctx, NOW);
     expect(notice.subject).toBe('[driftguard] HIGH log group /app/audit backup: 9 day(s) lost to retention');

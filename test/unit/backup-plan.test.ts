@@ -41,7 +41,7 @@ describe('planGroup: the finished UTC days due', () => {
     ],
     ['a group created today may hold yesterday', undefined, 1, { creationTime: NOW - 60_000 }, ['2026-11-30']],
   ])('%s', (_, cursor, sinceDays, facts, due) => {
-    expect(planGroup(group(facts), cursor, { now: NOW, sinceDays }).due).toEqual(due);
+    expect(planGroup(group(facts), cursor, { now: NOW, sinceDays, settleHours: 0 }).due).toEqual(due);
   });
 
   it.each([
@@ -55,7 +55,7 @@ describe('planGroup: the finished UTC days due', () => {
       { day: '2026-11-30', deletesAt: '2026-12-01T00:00:00.000Z' },
     ],
   ])('retention danger: %s', (_, cursor, retentionInDays, danger) => {
-    const plan = planGroup(group({ retentionInDays }), cursor, { now: NOW, sinceDays: 1 });
+    const plan = planGroup(group({ retentionInDays }), cursor, { now: NOW, sinceDays: 1, settleHours: 0 });
     expect(plan.danger === undefined ? undefined : { day: plan.danger.day, deletesAt: plan.danger.deletesAt }).toEqual(
       danger,
     );
@@ -63,14 +63,47 @@ describe('planGroup: the finished UTC days due', () => {
 
   it('counts the days retention deleted entirely as lost, and is in danger', () => {
     // Retention 3 days at 06:00 on Dec 1: Nov 26 ended Nov 27 00:00, gone since Nov 30 00:00; Nov 27 goes at 00:00 Dec 1.
-    const plan = planGroup(group({ retentionInDays: 3 }), '2026-11-24', { now: NOW, sinceDays: 1 });
+    const plan = planGroup(group({ retentionInDays: 3 }), '2026-11-24', { now: NOW, sinceDays: 1, settleHours: 0 });
     expect(plan.lost).toEqual(['2026-11-25', '2026-11-26', '2026-11-27']);
     expect(plan.due).toEqual(['2026-11-28', '2026-11-29', '2026-11-30']);
     expect(plan.danger).toMatchObject({ day: '2026-11-28', retentionInDays: 3 });
   });
 
+  // CloudWatch Logs' user guide: log data can take up to 12 hours to become available for export. A day is due only
+  // settleHours after it ends; before that it is pending (exported by a later run, never skipped).
+  it.each([
+    ['00:15 on D+1: D ended 15 minutes ago, not due (24h)', '2026-12-01T00:15:00Z', 24, [], ['2026-11-30']],
+    ['23:59 on D+1: still not due (24h)', '2026-12-01T23:59:00Z', 24, [], ['2026-11-30']],
+    ['00:15 on D+2: D is due, D+1 is not (24h)', '2026-12-02T00:15:00Z', 24, ['2026-11-30'], ['2026-12-01']],
+    ['11:59 on D+1 with the 12h minimum: not due', '2026-12-01T11:59:00Z', 12, [], ['2026-11-30']],
+    ['12:00 on D+1 with the 12h minimum: due', '2026-12-01T12:00:00Z', 12, ['2026-11-30'], []],
+  ])('settling: %s', (_, at, settleHours, due, pending) => {
+    const plan = planGroup(group(), '2026-11-29', { now: Date.parse(at), sinceDays: 1, settleHours });
+    expect([plan.due, plan.pending]).toEqual([due, pending]);
+  });
+
+  it.each([
+    // Retention 5 days, settle 48h, at 06:00 Dec 1: Nov 30 starts deleting Dec 5 00:00 (90 hours away) but may be
+    // exported only from Dec 3 00:00: two days of margin, so in danger.
+    ['5 days, settle 48h', 5, 48],
+    // Retention 1 day: Nov 30 starts deleting Dec 1 00:00, before it may be exported at all.
+    ['1 day, settle 24h', 1, 24],
+  ])(
+    'settling: retention %s leaves too little time after the day settles: in danger',
+    (_, retentionInDays, settleHours) => {
+      const plan = planGroup(group({ retentionInDays }), '2026-11-29', { now: NOW, sinceDays: 1, settleHours });
+      expect(plan.due).toEqual([]);
+      expect(plan.danger).toMatchObject({ day: '2026-11-30' });
+    },
+  );
+
+  it('settling: retention 7 days is far from danger when the day settles', () => {
+    const plan = planGroup(group({ retentionInDays: 7 }), '2026-11-29', { now: NOW, sinceDays: 1, settleHours: 24 });
+    expect([plan.pending, plan.danger]).toEqual([['2026-11-30'], undefined]);
+  });
+
   it('is in no danger without retention (kept for ever)', () => {
-    expect(planGroup(group(), '2020-01-01', { now: NOW, sinceDays: 1 }).danger).toBeUndefined();
+    expect(planGroup(group(), '2020-01-01', { now: NOW, sinceDays: 1, settleHours: 0 }).danger).toBeUndefined();
   });
 });
 
@@ -144,6 +177,7 @@ describe('readBackupSettings', () => {
       prefix: BACKUP_PREFIX,
       logGroupPrefixes: [],
       sinceDays: 1,
+      settleHours: 24,
     });
   });
 
@@ -155,6 +189,7 @@ describe('readBackupSettings', () => {
         DRIFTGUARD_BACKUP_PREFIX: 'logs/cw',
         DRIFTGUARD_BACKUP_LOG_GROUPS: '/app/, /aws/lambda/',
         DRIFTGUARD_BACKUP_SINCE_DAYS: '30',
+        DRIFTGUARD_BACKUP_SETTLE_HOURS: '36',
       }),
     ).toEqual({
       bucket: 'my-backups',
@@ -162,6 +197,7 @@ describe('readBackupSettings', () => {
       prefix: 'logs/cw',
       logGroupPrefixes: ['/app/', '/aws/lambda/'],
       sinceDays: 30,
+      settleHours: 36,
     });
   });
 
@@ -198,6 +234,13 @@ describe('readBackupSettings', () => {
     ],
     ['DRIFTGUARD_BACKUP_SINCE_DAYS', 'week', 'DRIFTGUARD_BACKUP_SINCE_DAYS="week" is invalid'],
     ['DRIFTGUARD_BACKUP_SINCE_DAYS', '4000', 'DRIFTGUARD_BACKUP_SINCE_DAYS="4000" is invalid'],
+    [
+      'DRIFTGUARD_BACKUP_SETTLE_HOURS',
+      '6',
+      'DRIFTGUARD_BACKUP_SETTLE_HOURS="6" is invalid: allowed values are whole hours from 12 (CloudWatch Logs: data can take up to 12 hours to become exportable) to 336',
+    ],
+    ['DRIFTGUARD_BACKUP_SETTLE_HOURS', '12.5', 'DRIFTGUARD_BACKUP_SETTLE_HOURS="12.5" is invalid'],
+    ['DRIFTGUARD_BACKUP_SETTLE_HOURS', '400', 'DRIFTGUARD_BACKUP_SETTLE_HOURS="400" is invalid'],
     [
       'DRIFTGUARD_BACKUP_PREFIX',
       '/logs/',

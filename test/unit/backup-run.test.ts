@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../lib/backup/aws.js';
-import { DAY_MS, type GroupFacts } from '../../lib/backup/plan.js';
+import { DAY_MS, exportPrefix, exportRange, exportTaskName, type GroupFacts } from '../../lib/backup/plan.js';
 import {
   type BackupLogsApi,
   type BackupOptions,
@@ -13,6 +13,8 @@ import {
   type CreateExportInput,
   type ExportedDay,
   type ExportTaskView,
+  exportsExactly,
+  LEASE_MS,
   runBackup,
 } from '../../lib/backup/run.js';
 import type { Notice } from '../../lib/notices.js';
@@ -58,10 +60,16 @@ class ScriptedLogs implements BackupLogsApi {
     const taskId = `task-${this.created.length}`;
     const statuses = [...(this.scripts.shift() ?? ['COMPLETED'])];
     this.tasks.set(taskId, {
-      view: { taskId, taskName: input.taskName, status: 'PENDING', message: undefined },
+      view: { ...input, taskId, status: 'PENDING', message: undefined, createdAt: START },
       statuses,
     });
     return taskId;
+  }
+
+  async completedTask(_region: string, input: CreateExportInput) {
+    for (const { view } of this.tasks.values())
+      if (view.status === 'COMPLETED' && exportsExactly(view, input)) return view.taskId;
+    return undefined;
   }
 
   async describeTask(_region: string, taskId: string) {
@@ -72,13 +80,21 @@ class ScriptedLogs implements BackupLogsApi {
     return task.view;
   }
 
-  /** A task already running under a name, as a run that stopped before recording it would leave it. */
-  leaveRunning(taskName: string, statuses: string[]) {
+  /** A task already running, as a run that stopped before recording it would leave it (or someone else's). */
+  leaveRunning(input: CreateExportInput, statuses: string[]) {
     const taskId = `left-${this.tasks.size + 1}`;
-    this.tasks.set(taskId, { view: { taskId, taskName, status: 'RUNNING', message: undefined }, statuses });
+    this.tasks.set(taskId, { view: { ...input, taskId, status: 'RUNNING', message: undefined }, statuses });
     return taskId;
   }
 }
+
+const exportInput = (group: string, day: string): CreateExportInput => ({
+  taskName: exportTaskName(REGION, group, day),
+  logGroupName: group,
+  ...exportRange(day),
+  destination: 'backup-bucket',
+  destinationPrefix: exportPrefix('exported-logs', REGION, group, day),
+});
 
 const groupFacts = (name: string, extra: Partial<GroupFacts> = {}): GroupFacts => ({
   region: REGION,
@@ -93,8 +109,10 @@ function harness(groups: GroupFacts[], store: BackupStore = memoryStore()) {
   const notices: Notice[] = [];
   const days: ExportedDay[] = [];
   let now = START;
+  const bucketProblems: Record<string, string> = {};
   const deps = {
     logs,
+    buckets: { problem: async (region: string) => bucketProblems[region] },
     store,
     publish: async (notice: Notice) => {
       notices.push(notice);
@@ -111,12 +129,14 @@ function harness(groups: GroupFacts[], store: BackupStore = memoryStore()) {
       prefix: 'exported-logs',
       logGroupPrefixes: [],
       sinceDays: 1,
+      // The run's day maths without settling (backup-plan.test.ts covers settleHours).
+      settleHours: 0,
       account: '123456789012',
       pollMs: POLL_MS,
       onDay: (day) => days.push(day),
       ...options,
     });
-  return { logs, store, notices, days, run, elapsed: () => now - START };
+  return { logs, store, notices, days, run, bucketProblems, elapsed: () => now - START };
 }
 
 const kinds = (notices: Notice[]) => notices.map((n) => `${n.attributes.outcome}:${n.severity}`);
@@ -263,6 +283,83 @@ describe('a backup run', () => {
     expect(h.logs.created).toHaveLength(2);
   });
 
+  it('a crash as it records a COMPLETED day (the cursor write fails) leaves the task to follow: no second export', async () => {
+    const store = memoryStore();
+    const saveCursor = store.saveCursor;
+    let failures = 1;
+    store.saveCursor = async (...args) => {
+      if (failures-- > 0) throw awsError('ProvisionedThroughputExceededException');
+      return saveCursor(...args);
+    };
+    const h = harness([groupFacts('/app/web')], store);
+    await expect(h.run()).rejects.toThrow('ProvisionedThroughputExceededException');
+    const report = await h.run();
+    expect(h.logs.created).toHaveLength(1);
+    expect(await store.cursor(REGION, '/app/web')).toBe('2026-11-30');
+    expect(await store.loadTask()).toBeUndefined();
+    expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+  });
+
+  it('a crash between CreateExportTask and recording the task: the next run finds it COMPLETED by its parameters, starts no other', async () => {
+    const store = memoryStore();
+    const saveTask = store.saveTask;
+    let failures = 1;
+    store.saveTask = async (task) => {
+      if (task && failures-- > 0) throw awsError('ProvisionedThroughputExceededException');
+      return saveTask(task);
+    };
+    const h = harness([groupFacts('/app/web')], store);
+    await expect(h.run()).rejects.toThrow('ProvisionedThroughputExceededException');
+    // The task went on and completed meanwhile: it is no longer active, so adoption by the active list cannot see it.
+    expect((await h.logs.describeTask(REGION, 'task-1'))?.status).toBe('COMPLETED');
+    const report = await h.run();
+    expect(h.logs.created).toHaveLength(1);
+    expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+    expect(await store.cursor(REGION, '/app/web')).toBe('2026-11-30');
+    expect(await store.exportedBy(REGION, '/app/web', '2026-11-30')).toBe('task-1');
+    expect(await store.loadIntent()).toBeUndefined();
+  });
+
+  it('starts nothing while another run holds the lease (the CLI beside the function); runs once it has expired', async () => {
+    const store = memoryStore();
+    await store.takeLease('run-cli', START + LEASE_MS, START);
+    const h = harness([groupFacts('/app/web')], store);
+    const refused = await h.run();
+    expect(refused).toMatchObject({ complete: false, exportedDays: 0 });
+    expect(refused?.waiting).toBe(
+      `another backup run (run-cli) holds the lease until ${new Date(START + LEASE_MS).toISOString()}`,
+    );
+    expect(await h.run({ continueOnly: true })).toBeUndefined();
+    expect([h.logs.created, h.notices, await store.loadRun()]).toEqual([[], [], undefined]);
+
+    await store.takeLease('run-cli', START - 1, START - LEASE_MS);
+    expect(await h.run()).toMatchObject({ complete: true, exportedDays: 1 });
+    // Released at the end: the next run takes it.
+    expect(await store.takeLease('next', START + LEASE_MS, START)).toEqual({ held: true });
+  });
+
+  it('stops, writing nothing more, when another run took the lease while it waited', async () => {
+    const store = memoryStore();
+    const h = harness([groupFacts('/app/web'), groupFacts('/app/db')], store);
+    h.logs.scripts = [['RUNNING', 'RUNNING', 'COMPLETED']];
+    // Another holder takes the lease at the first look at the task (as if this run's had expired).
+    const describe = h.logs.describeTask.bind(h.logs);
+    let stolen = false;
+    h.logs.describeTask = async (region, taskId) => {
+      if (!stolen) {
+        stolen = true;
+        await store.releaseLease((await store.takeLease('probe', 0, 0)).holder ?? '');
+        await store.takeLease('run-other', START + 10 * LEASE_MS, START + 10 * LEASE_MS);
+      }
+      return describe(region, taskId);
+    };
+    const report = await h.run();
+    expect(report).toMatchObject({ complete: false, waiting: 'another backup run (run-other) took the lease' });
+    expect(h.logs.created).toHaveLength(1);
+    expect(await store.loadRun()).toBeUndefined();
+    expect(h.notices).toEqual([]);
+  });
+
   it('does nothing on a continuation when no run is open', async () => {
     const h = harness([groupFacts('/app/web')]);
     expect(await h.run({ continueOnly: true })).toBeUndefined();
@@ -272,11 +369,63 @@ describe('a backup run', () => {
 
   it('adopts a task of its own found running (a run stopped before recording it) instead of starting another', async () => {
     const h = harness([groupFacts('/app/web')]);
-    const { exportTaskName } = await import('../../lib/backup/plan.js');
-    h.logs.leaveRunning(exportTaskName(REGION, '/app/web', '2026-11-30'), ['RUNNING', 'COMPLETED']);
+    h.logs.leaveRunning(exportInput('/app/web', '2026-11-30'), ['RUNNING', 'COMPLETED']);
     const report = await h.run();
     expect(report).toMatchObject({ exportedDays: 1 });
     expect(h.logs.created).toEqual([]);
+    expect(await h.store.exportedBy(REGION, '/app/web', '2026-11-30')).toBe('left-1');
+    expect(kinds(h.notices)).toEqual(['digest:low']);
+  });
+
+  // Anyone with logs:CreateExportTask can start a task under the job's predictable name: one that exports anything
+  // but exactly this day of this group to this bucket and prefix is not adopted, and the day is not recorded.
+  it.each([
+    ['a 1 ms range', { to: Date.parse('2026-11-30T00:00:00.000Z') }],
+    ['another bucket', { destination: 'attacker-bucket' }],
+    ['another prefix', { destinationPrefix: 'exported-logs/elsewhere' }],
+    ['another group', { logGroupName: '/empty' }],
+  ])(
+    'does not adopt a task under its own name that exports %s: waits, notifies (high, once), exports the day itself',
+    async (_, change) => {
+      const h = harness([groupFacts('/app/web')]);
+      const impostor = 'impostor-1';
+      // The impostor holds the slot for two looks (it then completes, and the slot is free).
+      h.logs.foreign = {
+        view: {
+          ...exportInput('/app/web', '2026-11-30'),
+          ...change,
+          taskId: impostor,
+          status: 'RUNNING',
+          message: undefined,
+        },
+        looks: 2,
+      };
+      const report = await h.run();
+      expect(h.logs.created).toEqual([exportInput('/app/web', '2026-11-30')]);
+      expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+      expect(h.days.map((d) => d.taskId)).toEqual(['task-1']);
+      // The impostor's directory under the day's prefix is not the backup's: only task-1 is recorded for the day.
+      expect(await h.store.exportedBy(REGION, '/app/web', '2026-11-30')).toBe('task-1');
+      expect(kinds(h.notices)).toEqual(['needs-human:high', 'digest:low']);
+      expect(h.notices[0]?.subject).toBe(`[driftguard] HIGH log backup: export task ${impostor} uses the backup name`);
+      expect(h.notices[0]?.text).toContain(`aws logs cancel-export-task --region ${REGION} --task-id ${impostor}`);
+    },
+  );
+
+  it.each([
+    ['1 hour: only the run says so', 3_600_000, []],
+    ['7 hours: notified (medium), once', 7 * 3_600_000, ['needs-human:medium']],
+  ])('a task it did not start holding the slot for %s', async (_, age, notified) => {
+    const h = harness([groupFacts('/app/web')]);
+    h.logs.foreign = {
+      view: { taskId: 'nightly-1', taskName: 'nightly', status: 'RUNNING', message: undefined, createdAt: START - age },
+      looks: 3,
+    };
+    const report = await h.run();
+    expect(report).toMatchObject({ complete: true, exportedDays: 1 });
+    expect(kinds(h.notices)).toEqual([...notified, 'digest:low']);
+    if (notified.length)
+      expect(h.notices[0]?.subject).toBe('[driftguard] MEDIUM log backup: export task nightly-1 holds the slot for 7h');
   });
 
   it('stops a region whose bucket refuses (one notice), and goes on elsewhere', async () => {
@@ -292,6 +441,20 @@ describe('a backup run', () => {
     expect(report).toMatchObject({ complete: true, exportedDays: 0, backlog: 4 });
     expect(kinds(h.notices)).toEqual(['failed:high', 'digest:high']);
     expect(h.notices[0]?.text).toContain('logs.us-east-1.amazonaws.com s3:GetBucketAcl');
+  });
+
+  it('exports nothing to a bucket not verified as this account’s in the region (a squatted name): one notice', async () => {
+    const h = harness([groupFacts('/app/web')]);
+    h.bucketProblems[REGION] =
+      'bucket backup-bucket is not verified as this account’s (123456789012) in us-east-1: 403';
+    const report = await h.run();
+    expect(h.logs.created).toEqual([]);
+    expect(report).toMatchObject({ complete: true, exportedDays: 0, backlog: 1 });
+    expect(report?.failed.map((f) => f.error)).toEqual([`BucketNotVerified: ${h.bucketProblems[REGION]}`]);
+    expect(kinds(h.notices)).toEqual(['failed:high', 'digest:high']);
+    expect(h.notices[0]?.text).toContain(
+      "Check that bucket backup-bucket is this account's (123456789012) and in us-east-1",
+    );
   });
 
   it('keeps a refused region waiting for the rest of its run, without a second notice', async () => {

@@ -7,6 +7,7 @@ import {
   type RecorderConfig,
   type RegionRecording,
   recorderNarrowings,
+  recordingGaps,
   restoredChannel,
   restoredRecorder,
 } from '../../lib/config-recording.js';
@@ -22,7 +23,9 @@ import {
 import { ACCOUNT, params, sample, sampleWith } from './fixtures.js';
 
 const REGION = 'eu-west-1';
-const ROLE = `arn:aws:iam::${ACCOUNT}:role/config-recorder`;
+/** The service-linked role the policy (Security Hub Config.1) wants. */
+const ROLE = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig`;
+const OTHER_ACCOUNT = '444455556666';
 const EVENT_TIME = '2026-11-30T14:01:00Z';
 const CAPTURED_AT = '2026-11-29T08:00:00Z';
 
@@ -240,11 +243,92 @@ describe('decideConfigFixes without a baseline', () => {
     expect(decision.needsHuman[0]).toContain('no baseline');
   });
 
+  it.each([
+    [
+      'a customer role of the intruder',
+      { ...allOn, recorder: recorder({ roleArn: `arn:aws:iam::${ACCOUNT}:role/intruder` }) },
+    ],
+    [
+      "a key and a topic of the intruder's account",
+      {
+        ...allOn,
+        channel: channel({
+          s3KmsKeyArn: `arn:aws:kms:${REGION}:${OTHER_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+          snsTopicArn: `arn:aws:sns:${REGION}:${OTHER_ACCOUNT}:exfil`,
+        }),
+      },
+    ],
+    ['global types off', { ...allOn, recorder: recorder({ includeGlobalResourceTypes: false }) }],
+    ['a recorder that fails to record', { ...allOn, recorderError: 'AccessDenied' }],
+    ['a channel that fails to deliver', { ...allOn, deliveryError: 'AccessDenied' }],
+  ])('an event on a region with %s captures nothing (it would become the baseline)', (_case, current) => {
+    const decision = decideConfigFixes(state('PutDeliveryChannel', current, 'none'));
+    expect(decision.bookkeeping ?? []).toEqual([]);
+    expect(decision.status).toBe('drifted');
+    expect(decision.needsHuman[0]).toContain('no baseline');
+  });
+
+  it("an event's capture is re-checked when kept (the record asks for the policy, with the account)", () => {
+    const decision = decideConfigFixes(state('PutDeliveryChannel', allOn, 'none'));
+    expect(decision.bookkeeping).toEqual([
+      expect.objectContaining({ kind: 'config-baseline', mode: 'first', onlyIfCompliantFor: ACCOUNT }),
+    ]);
+    const sweep = decideConfigFixes(state(undefined, allOn, 'none'));
+    expect(sweep.bookkeeping?.[0]).not.toHaveProperty('onlyIfCompliantFor');
+  });
+
   it('the sweep captures a narrowed recorder as it is, and says so', () => {
     const narrowed = { ...allOn, recorder: recorder({ recordingFrequency: 'DAILY' }) };
     const decision = decideConfigFixes(state(undefined, narrowed, 'none'));
     expect(decision.bookkeeping).toEqual([expect.objectContaining({ mode: 'first', from: 'sweep-1' })]);
     expect(decision.needsHuman[0]).toContain('first seen by the sweep');
+  });
+});
+
+describe('recordingGaps: what a region lacks of the policy', () => {
+  it.each([
+    ['everything as the policy wants', allOn, []],
+    [
+      'global types off',
+      { ...allOn, recorder: recorder({ includeGlobalResourceTypes: false }) },
+      ['includeGlobalResourceTypes'],
+    ],
+    [
+      'a customer role',
+      { ...allOn, recorder: recorder({ roleArn: `arn:aws:iam::${ACCOUNT}:role/config` }) },
+      ['roleARN'],
+    ],
+    [
+      "another account's service-linked role",
+      { ...allOn, recorder: recorder({ roleArn: ROLE.replace(ACCOUNT, OTHER_ACCOUNT) }) },
+      ['roleARN'],
+    ],
+    ['recording fails', { ...allOn, recorderError: 'AccessDenied' }, ['recorder status']],
+    ['delivery fails', { ...allOn, deliveryError: 'AccessDenied' }, ['channel delivery']],
+    [
+      "another account's key",
+      { ...allOn, channel: channel({ s3KmsKeyArn: `arn:aws:kms:${REGION}:${OTHER_ACCOUNT}:key/k` }) },
+      ['channel KMS key'],
+    ],
+    [
+      "another account's topic",
+      { ...allOn, channel: channel({ snsTopicArn: `arn:aws:sns:${REGION}:${OTHER_ACCOUNT}:t` }) },
+      ['channel SNS topic'],
+    ],
+    ['no channel', { ...allOn, channel: undefined }, ['delivery channel']],
+    ['daily', { ...allOn, recorder: recorder({ recordingFrequency: 'DAILY' }) }, ['recordingMode']],
+  ] satisfies [string, RegionRecording, string[]][])('%s', (_case, current, expected) => {
+    expect(recordingGaps(current, ACCOUNT).map((g) => g.attribute)).toEqual(expected);
+  });
+});
+
+describe('a recorder that is on but fails to record', () => {
+  it.each([undefined, 'StopConfigurationRecorder'])('(%s) is told to a human, with its error and role', (eventName) => {
+    const decision = decideConfigFixes(state(eventName, { ...allOn, recorderError: 'AccessDenied' }));
+    expect(decision.status).toBe('drifted');
+    expect(decision.actions).toEqual([]);
+    expect(decision.needsHuman.join(' ')).toContain('fails to record (AccessDenied)');
+    expect(decision.needsHuman.join(' ')).toContain(ROLE);
   });
 });
 
@@ -365,10 +449,23 @@ describe('the rule reads its target from the event', () => {
     ['no recorder name', (p: Record<string, unknown>) => delete p.configurationRecorderName],
     ['a name that is not a string', (p: Record<string, unknown>) => (p.configurationRecorderName = { name: 'x' })],
     ['an empty name', (p: Record<string, unknown>) => (p.configurationRecorderName = '')],
+    ['a blank name', (p: Record<string, unknown>) => (p.configurationRecorderName = '   ')],
+    ['a name past 256 characters', (p: Record<string, unknown>) => (p.configurationRecorderName = 'r'.repeat(257))],
   ])('a malformed event (%s) is a clear error', (_case, change) => {
     expect(() =>
       configRecorderOn.target(sampleWith('config-StopConfigurationRecorder', (raw) => change(params(raw)))),
     ).toThrow(MalformedEventError);
+  });
+});
+
+describe('names AWS accepts are read as they are (AWS: 1-256 characters, not all blank)', () => {
+  it.each(['rec#1', 'a,b', 'team (prod)', "o'neil", 'enregistreur-été', 'r'.repeat(256)])('%s', (name) => {
+    const target = configRecorderOn.target(
+      sampleWith('config-StopConfigurationRecorder', (raw) => {
+        params(raw).configurationRecorderName = name;
+      }),
+    );
+    expect(target).toMatchObject({ recorderName: name });
   });
 });
 

@@ -13,12 +13,19 @@ const samples = cloudTrailEventFiles('events').map((file) =>
 const readme = readFileSync('README.md', 'utf8');
 
 /** IAM actions with no resource type (Service Authorization Reference): their only resource is "*". */
+// GuardDuty's CreateDetector and ListDetectors name no resource type (Service Authorization Reference).
 const WITHOUT_RESOURCE_TYPE = [
   'kms:ListKeys',
   's3:ListAllMyBuckets',
+  // Called with no recorder named (they answer the account's customer-managed one): a grant on
+  // configuration-recorder/* may not match such a request; within the account "*" grants nothing more.
+  'config:DescribeConfigurationRecorders',
+  'config:DescribeConfigurationRecorderStatus',
   'config:DescribeDeliveryChannels',
   'config:DescribeDeliveryChannelStatus',
   'config:PutDeliveryChannel',
+  'guardduty:CreateDetector',
+  'guardduty:ListDetectors',
 ];
 describe.each(RULES)('rule $id', (rule) => {
   it('declares id, title, severity, controls and a trigger', () => {

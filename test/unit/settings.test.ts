@@ -48,6 +48,7 @@ describe('loadSettings', () => {
       activityTrail: undefined,
       activityLogGroup: undefined,
       activityDeliveryRoleArn: undefined,
+      guarddutyEnableMissing: true,
     });
   });
 

@@ -12,7 +12,7 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DeleteBucketPolicyCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { dayOf } from '../../../lib/backup/plan.js';
 import { BACKUP_PREFIX, backupBucketPolicy } from '../../../lib/backup/stack.js';
 import { backupCommand } from '../../../scripts/backup.js';
@@ -23,7 +23,8 @@ const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const BUCKET = localBackupBucket(REGION);
 const GROUP = '/app/payments';
-const yesterday = dayOf(Date.now() - 86_400_000);
+/** The latest day the default 24 hours of settling lets out at any time of day (groups start there: SINCE_DAYS 2). */
+const yesterday = dayOf(Date.now() - 2 * 86_400_000);
 
 const config = () => emulatorClientConfig(testEndpoint(), REGION);
 const s3 = () => new S3Client({ ...config(), forcePathStyle: true });
@@ -38,6 +39,7 @@ const run = () =>
 describe('the backup bucket’s policy taken away from CloudWatch Logs', () => {
   beforeEach(async () => {
     await freshEngine();
+    vi.stubEnv('DRIFTGUARD_BACKUP_SINCE_DAYS', '2');
     const logs = new CloudWatchLogsClient(config());
     await logs.send(new CreateLogGroupCommand({ logGroupName: GROUP }));
     await logs.send(new CreateLogStreamCommand({ logGroupName: GROUP, logStreamName: 'app' }));
@@ -49,6 +51,9 @@ describe('the backup bucket’s policy taken away from CloudWatch Logs', () => {
       }),
     );
   }, 60_000);
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
 
   it.each([
     ['deleted', () => s3().send(new DeleteBucketPolicyCommand({ Bucket: BUCKET })), 'GetBucketAcl'],
@@ -77,7 +82,7 @@ describe('the backup bucket’s policy taken away from CloudWatch Logs', () => {
     ]);
     expect(notices[0]?.document.nextSteps).toEqual([
       expect.stringContaining(
-        `Check that bucket ${BUCKET} is in ${REGION}, and that its policy lets logs.${REGION}.amazonaws.com`,
+        `Check that bucket ${BUCKET} is this account's (${ACCOUNT}) and in ${REGION}, and that its policy lets logs.${REGION}.amazonaws.com`,
       ),
       `Then run: npm run backup -- --regions ${REGION}`,
     ]);

@@ -2,13 +2,21 @@
  * Attack: an intruder with ordinary Config permissions blinds AWS Config before acting. (1) Narrow the recorder to one
  * resource type and stop it, hoping the engine fixes one and not the other, or takes the narrowing for the baseline;
  * the events may arrive in either order. (2) Point the delivery channel at a bucket of the intruder's, through a role
- * named like the engine's config guard, hoping to be taken for the engine. Each ends with the region recording
+ * named like the engine's config guard, hoping to be taken for the engine. (3) In a region with no baseline yet, point
+ * Config at the intruder's role and key and send an event, hoping the engine adopts that as the baseline. Each ends with the region recording
  * everything through the baseline's channel, read back from the emulator, and the baseline untouched.
  */
-import { ConfigServiceClient, StopConfigurationRecorderCommand } from '@aws-sdk/client-config-service';
+import {
+  ConfigServiceClient,
+  PutConfigurationRecorderCommand,
+  PutDeliveryChannelCommand,
+  StartConfigurationRecorderCommand,
+  StopConfigurationRecorderCommand,
+} from '@aws-sdk/client-config-service';
+import { type BucketLocationConstraint, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../../lib/aws.js';
-import { ConfigBaselineStore } from '../../../lib/config-baselines.js';
+import { ConfigBaselineStore, captureConfigBaseline } from '../../../lib/config-baselines.js';
 import { readRegionRecording } from '../../../lib/config-recording.js';
 import type { CloudTrailEvent } from '../../../lib/envelope.js';
 import { configGuard } from '../../../lib/guards/config-guard.js';
@@ -96,4 +104,54 @@ describe('an intruder blinding AWS Config, through the config guard’s handler'
       expect(now.channel?.s3BucketName).toBe(`reenact-config-123456789012-${region}`);
     },
   );
+
+  it('a region the intruder set up before any baseline: an event captures none, and the keep-time check refuses it too', async () => {
+    // Prepare: no baseline; everything recorded, but through the intruder's role and a key of their account.
+    const event = sampleEvent('config-PutDeliveryChannel-other-bucket');
+    const region = event.detail.awsRegion;
+    const endpoint = emulatorClientConfig(testEndpoint(), region);
+    await new S3Client({ ...endpoint, forcePathStyle: true }).send(
+      new CreateBucketCommand({
+        Bucket: 'intruder-config',
+        CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
+      }),
+    );
+    const config = new ConfigServiceClient(endpoint);
+    await config.send(
+      new PutConfigurationRecorderCommand({
+        ConfigurationRecorder: {
+          name: 'default',
+          roleARN: `arn:aws:iam::${event.account}:role/intruder-config`,
+          recordingGroup: { allSupported: true, includeGlobalResourceTypes: true },
+        },
+      }),
+    );
+    await config.send(
+      new PutDeliveryChannelCommand({
+        DeliveryChannel: {
+          name: 'default',
+          s3BucketName: 'intruder-config',
+          s3KmsKeyArn: `arn:aws:kms:${region}:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+        },
+      }),
+    );
+    await config.send(new StartConfigurationRecorderCommand({ ConfigurationRecorderName: 'default' }));
+
+    // Act
+    const result = await guardHandler(configGuard, new CallRecorder())(event, contextFor(configGuard, event));
+    const kept = await captureConfigBaseline(
+      { settings: loadSettings(), aws: createAwsClients() },
+      region,
+      event.detail.eventID,
+      event.account,
+    );
+
+    // Assess: nothing written, nothing captured, a human told what the region lacks.
+    expect(result.outcome).toBe('needs-human');
+    expect(result.actions).toEqual([]);
+    expect(result.needsHuman[0]).toContain('no baseline');
+    expect(kept).toContain('roleARN');
+    expect(kept).toContain('channel KMS key');
+    expect((await regionState(region)).baseline).toBeUndefined();
+  });
 });
