@@ -12,7 +12,6 @@ import {
 } from './custom-resource.js';
 import { MalformedEventError } from './envelope.js';
 import type { RuleContext } from './rule.js';
-import { captureTrailBaselines } from './trail-baselines.js';
 
 /** The custom resource's logical id in the stack (serverless.yml): requests for any other resource are not ours. */
 export const CAPTURE_RESOURCE_ID = 'TrailBaselineCapture';
@@ -28,25 +27,18 @@ export interface DeployCapture {
   physicalIdPrefix: string;
 }
 
-export const TRAIL_CAPTURE: DeployCapture = {
-  resourceId: CAPTURE_RESOURCE_ID,
-  capture: (ctx, region) => captureTrailBaselines(ctx, [region], 'deploy'),
-  what: 'trail baselines',
-  physicalIdPrefix: 'driftguard-trail-baselines-',
-};
-
 /**
  * Serves the stack's own capture resource. A request of another stack or resource, or whose ResponseURL is not
  * CloudFormation's, is malformed: logged and thrown, with no capture and no PUT (a forged request would otherwise
  * rewrite baselines, or carry an answer to any URL).
  */
 export async function handleCaptureResource(
+  capture: DeployCapture,
   request: CustomResourceRequest,
   ctx: RuleContext,
   region: string,
   logger: Logger,
   send: (url: string, body: string) => Promise<unknown> = answerCloudFormation,
-  capture: DeployCapture = TRAIL_CAPTURE,
 ) {
   const foreign = foreignRequestReason(request, capture.resourceId, ctx.settings.customResource);
   if (foreign !== undefined) {

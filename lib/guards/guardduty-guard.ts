@@ -28,5 +28,5 @@ export const guarddutyGuard: Guard = {
     },
   }),
   customResource: async (request, ctx, logger) =>
-    (await handleCaptureResource(request, ctx, stateRegion(), logger, undefined, GUARDDUTY_CAPTURE)).reason,
+    (await handleCaptureResource(GUARDDUTY_CAPTURE, request, ctx, stateRegion(), logger)).reason,
 };

@@ -1,7 +1,16 @@
 import { stateRegion } from '../aws.js';
-import { handleCaptureResource } from '../deploy-capture.js';
+import { CAPTURE_RESOURCE_ID, type DeployCapture, handleCaptureResource } from '../deploy-capture.js';
 import type { Guard } from '../guard.js';
 import { trailIntegrity } from '../rules/trail-integrity.js';
+import { captureTrailBaselines } from '../trail-baselines.js';
+
+/** The custom resource that captures the home region's trail baselines when the stack is created. */
+export const TRAIL_CAPTURE: DeployCapture = {
+  resourceId: CAPTURE_RESOURCE_ID,
+  capture: (ctx, region) => captureTrailBaselines(ctx, [region], 'deploy'),
+  what: 'trail baselines',
+  physicalIdPrefix: 'driftguard-trail-baselines-',
+};
 
 export const trailGuard: Guard = {
   functionKey: 'trailGuard',
@@ -12,5 +21,5 @@ export const trailGuard: Guard = {
   environment: { DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
   // The stack's own region: its trails are captured at deploy, the other regions' by the sweep.
   customResource: async (request, ctx, logger) =>
-    (await handleCaptureResource(request, ctx, stateRegion(), logger)).reason,
+    (await handleCaptureResource(TRAIL_CAPTURE, request, ctx, stateRegion(), logger)).reason,
 };

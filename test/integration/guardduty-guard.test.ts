@@ -164,14 +164,14 @@ describe('guardduty guard against the emulator', () => {
     const logger = new Logger({ logLevel: 'SILENT' });
 
     // Act
-    const result = await handleCaptureResource(request, ctx, 'eu-west-1', logger, send, GUARDDUTY_CAPTURE);
+    const result = await handleCaptureResource(GUARDDUTY_CAPTURE, request, ctx, 'eu-west-1', logger, send);
     const foreign = handleCaptureResource(
+      GUARDDUTY_CAPTURE,
       { ...request, LogicalResourceId: 'TrailBaselineCapture' },
       ctx,
       'eu-west-1',
       logger,
       send,
-      GUARDDUTY_CAPTURE,
     );
 
     // Assess

@@ -21,6 +21,7 @@ import {
   type CustomResourceRequest,
 } from '../../lib/custom-resource.js';
 import { handleCaptureResource } from '../../lib/deploy-capture.js';
+import { TRAIL_CAPTURE } from '../../lib/guards/trail-guard.js';
 import type { RuleContext } from '../../lib/rule.js';
 import type { TrailConfig } from '../../lib/trails.js';
 import { type ResponseUrl, startResponseUrl } from '../support/response-url.js';
@@ -128,7 +129,7 @@ describe('handleCaptureResource', () => {
     const send = responder();
 
     // Act
-    const result = await handleCaptureResource(request(), context(), REGION, silentLogger(), send);
+    const result = await handleCaptureResource(TRAIL_CAPTURE, request(), context(), REGION, silentLogger(), send);
 
     // Assess
     expect(result).toEqual({ status: 'SUCCESS', reason: 'captured 1 trail baselines', captured: [TRAIL_ARN] });
@@ -150,7 +151,7 @@ describe('handleCaptureResource', () => {
 
   it('stores the whole configuration of the trail as its baseline, from "deploy"', async () => {
     // Act
-    await handleCaptureResource(request(), context(), REGION, silentLogger(), responder());
+    await handleCaptureResource(TRAIL_CAPTURE, request(), context(), REGION, silentLogger(), responder());
 
     // Assess
     const puts = dynamodbMock.commandCalls(PutItemCommand);
@@ -171,7 +172,7 @@ describe('handleCaptureResource', () => {
 
   it('reads the trail of the stack’s region only, by its ARN', async () => {
     // Act
-    await handleCaptureResource(request(), context(), REGION, silentLogger(), responder());
+    await handleCaptureResource(TRAIL_CAPTURE, request(), context(), REGION, silentLogger(), responder());
 
     // Assess
     expect(cloudtrailMock.commandCalls(DescribeTrailsCommand).map((call) => call.args[0].input)).toEqual([
@@ -192,7 +193,7 @@ describe('handleCaptureResource', () => {
     const send = responder();
 
     // Act
-    const result = await handleCaptureResource(request(), context(), REGION, silentLogger(), send);
+    const result = await handleCaptureResource(TRAIL_CAPTURE, request(), context(), REGION, silentLogger(), send);
 
     // Assess
     expect(result).toEqual({ status: 'SUCCESS', reason: 'captured 0 trail baselines', captured: [] });
@@ -207,6 +208,7 @@ describe('handleCaptureResource', () => {
 
     // Act
     const result = await handleCaptureResource(
+      TRAIL_CAPTURE,
       request({ RequestType, PhysicalResourceId: physicalId }),
       context(),
       REGION,
@@ -268,7 +270,7 @@ describe('handleCaptureResource', () => {
     const logged = vi.spyOn(logger, 'error');
 
     // Act
-    const result = await handleCaptureResource(request(), context(env), REGION, logger, send);
+    const result = await handleCaptureResource(TRAIL_CAPTURE, request(), context(env), REGION, logger, send);
 
     // Assess
     expect(result).toEqual({ status: 'FAILED', reason, captured: [] });
@@ -305,7 +307,7 @@ describe('handleCaptureResource when CloudFormation does not take the answer', (
     const logged = vi.spyOn(logger, 'error');
 
     // Act
-    const act = handleCaptureResource(request(), context(), REGION, logger, send);
+    const act = handleCaptureResource(TRAIL_CAPTURE, request(), context(), REGION, logger, send);
 
     // Assess
     await expect(act).rejects.toThrow(

@@ -9,7 +9,7 @@ import { createAwsClients } from '../../../lib/aws.js';
 import type { CustomResourceRequest } from '../../../lib/custom-resource.js';
 import { CAPTURE_RESOURCE_ID, handleCaptureResource } from '../../../lib/deploy-capture.js';
 import { MalformedEventError } from '../../../lib/envelope.js';
-import { trailGuard } from '../../../lib/guards/trail-guard.js';
+import { TRAIL_CAPTURE, trailGuard } from '../../../lib/guards/trail-guard.js';
 import { loadSettings } from '../../../lib/settings.js';
 import { TrailBaselineStore } from '../../../lib/trail-baselines.js';
 import { readTrail } from '../../../lib/trails.js';
@@ -89,6 +89,7 @@ describe('attack: a forged custom-resource request after a trail was weakened', 
 
     // Act
     const result = await handleCaptureResource(
+      TRAIL_CAPTURE,
       request({ RequestId: 'genuine-1' }),
       ctx,
       HOME,
