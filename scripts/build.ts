@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ALARM_NOTICE_FILE } from '../lib/manifest.js';
 import { GUARDS } from '../lib/registry.js';
+import { bundlePlugins } from './bundle-plugins.js';
 import { createZip } from './zip.js';
 
 export const BUILD_DIR = '.build';
@@ -38,6 +39,8 @@ export async function buildAll(root = process.cwd()): Promise<{ file: string; by
         // The DynamoDB client's endpoint cache needs a plain LRU map, not mnemonist's.
         'mnemonist/lru-cache': './lib/small-lru-cache.ts',
       },
+      // Rewrites of SDK parts no function uses, so tree shaking drops them (each explained in bundle-plugins.ts).
+      plugins: bundlePlugins(root),
       legalComments: 'none',
       write: false,
       // Some bundled CommonJS dependencies call require(); ESM output needs one.

@@ -1,0 +1,182 @@
+/**
+ * esbuild plugins of the Lambda bundles (scripts/build.ts): each rewrites one part of the AWS SDK, as esbuild loads
+ * it, so that tree shaking can drop what no function uses. node_modules is never edited. Each transform is a pure
+ * function of the file's text (unit-tested in test/unit/bundle-plugins.test.ts); the plugins only route files to them.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Plugin } from 'esbuild';
+
+/** `const _jN = "jsonName";`: the generated schema modules name every string they use once, at the top. */
+const STRING_CONST = /^const ([A-Za-z_$][\w$]*) = ("(?:[^"\\]|\\.)*");$/;
+
+/** The top-level string constants of a generated schema module, by name (as their JSON string literals). */
+export function schemaStringConstants(source: string): Map<string, string> {
+  const constants = new Map<string, string>();
+  for (const line of source.split('\n')) {
+    const match = STRING_CONST.exec(line);
+    if (match?.[1] && match[2]) constants.set(match[1], match[2]);
+  }
+  return constants;
+}
+
+/**
+ * Trait objects in the schema modules use computed keys, `{ [_jN]: _aI }`. esbuild must assume a computed key may
+ * run code (a toString), so it keeps every schema of the service, used or not (GuardDuty's ~100 KB). When the key is
+ * one of the module's own string constants, writing its literal (`{ "jsonName": _aI }`) is the same object, and
+ * esbuild may drop the schemas no command reaches. Keys that are not such constants are left as they are.
+ */
+export function inlineSchemaTraitKeys(source: string): string {
+  const constants = schemaStringConstants(source);
+  return source
+    .split('\n')
+    .map((line) =>
+      STRING_CONST.test(line)
+        ? line
+        : line.replace(/\[([A-Za-z_$][\w$]*)\]:/g, (whole, name: string) => {
+            const literal = constants.get(name);
+            return literal === undefined ? whole : `${literal}:`;
+          }),
+    )
+    .join('\n');
+}
+
+/** `n0_registry.registerError(ThrottlingException$, ThrottlingException);` */
+const ERROR_REGISTRATION = /^([A-Za-z_$][\w$]*)_registry\.registerError\(([A-Za-z_$][\w$]*)\$, ([A-Za-z_$][\w$]*)\);$/;
+
+/** The error classes (models/errors.js) whose instances carry `$retryable`: the retry strategy reads that trait. */
+export function retryableErrorClasses(errorsModule: string): Set<string> {
+  const retryable = new Set<string>();
+  for (const part of errorsModule.split(/^export class /m).slice(1)) {
+    const name = /^([A-Za-z_$][\w$]*)/.exec(part)?.[1];
+    if (name && /^\s+\$retryable\s*=/m.test(part)) retryable.add(name);
+  }
+  return retryable;
+}
+
+/** One `key: value` of a trait object, the key computed (`[_aQE]`) or literal (`"awsQueryError"`). */
+const TRAIT_ENTRY = /(?:\[([A-Za-z_$][\w$]*)\]|("(?:[^"\\]|\\.)*")):\s*(\[[^\]]*\]|[^,}\]]+)/g;
+
+/**
+ * Whether the SDK's fallback makes the same error as the registered class would, from the error schema
+ * (`export var X$ = [-3, ns, name, traits, members, types];`): its traits are only error, httpError and an
+ * awsQueryError that cannot rename it (the client reads no query codes, or the code is the shape's own name), and its
+ * members are plain strings (no jsonName, header or structured member the schema would read differently from the
+ * raw body). Anything it cannot read is not plain.
+ */
+export function plainErrorSchema(source: string, schema: string, readsQueryCodes: boolean): boolean {
+  const definition = new RegExp(
+    `^export var ${schema.replace(/\$/g, '\\$')}\\$ = \\[-3, [\\w$]+, ([\\w$]+|"[^"\\n]*"),\\n\\s*(0|\\{[^\\n]*\\}),\\n\\s*\\[([^\\n]*)\\],\\n\\s*\\[([^\\n]*)\\]\\n\\];$`,
+    'm',
+  ).exec(source);
+  if (!definition) return false;
+  const [, nameRef = '', traits = '', , types = ''] = definition;
+  const constants = schemaStringConstants(source);
+  const literal = (ref: string) => (ref.startsWith('"') ? ref : constants.get(ref));
+  const shapeName = literal(nameRef);
+  if (traits !== '0') {
+    const entries = [...traits.matchAll(TRAIT_ENTRY)];
+    const rebuilt = `{ ${entries.map(([whole]) => whole.trim()).join(', ')} }`;
+    if (rebuilt !== traits.trim()) return false;
+    for (const [, keyRef, keyLiteral, value = ''] of entries) {
+      const key = keyRef ? constants.get(keyRef) : keyLiteral;
+      if (key === '"error"' || key === '"httpError"') continue;
+      if (key !== '"awsQueryError"') return false;
+      const code = /^\[`([^`$\\]*)`, \d+\]$/.exec(value.trim())?.[1];
+      if (code === undefined) return false;
+      if (readsQueryCodes && JSON.stringify(code) !== shapeName) return false;
+    }
+  }
+  return types.trim() === '' || types.split(',').every((type) => type.trim() === '0');
+}
+
+/** Whether a client reads errors by their query codes (awsQuery/ec2Query, or JSON marked awsQueryCompatible). */
+export function readsQueryErrorCodes(runtimeConfigShared: string): boolean {
+  return /\bAws(?:Ec2)?QueryProtocol\b|\bawsQueryCompatible:\s*true\b/.test(runtimeConfigShared);
+}
+
+/**
+ * Every error class of a client is registered at the end of its schema module (`registerError(X$, X)`), so every
+ * class stays in the bundle (KMS 12 KB, CloudTrail 19 KB). Without a registration the SDK's own fallback
+ * (@aws-sdk/core ProtocolLib.getErrorSchemaOrThrowBaseException) throws the service's base exception with the same
+ * `name`, `message`, `$fault`, `$metadata` and the body's fields; the engine reads errors by name (awsErrorName). So a
+ * registration is dropped only when that fallback gives the same error: the schema is plain (plainErrorSchema)
+ * and the class sets no `$retryable` (the retry strategy reads it). The service base exception's registration (its
+ * `_s_registry`) is what the fallback throws: always kept.
+ */
+export function dropPlainErrorRegistrations(source: string, errorsModule: string, readsQueryCodes: boolean): string {
+  const retryable = retryableErrorClasses(errorsModule);
+  return source
+    .split('\n')
+    .filter((line) => {
+      const match = ERROR_REGISTRATION.exec(line);
+      if (!match) return true;
+      const [, registry, schema = '', errorClass = ''] = match;
+      if (registry === '_s' || schema !== errorClass || retryable.has(errorClass)) return true;
+      return !plainErrorSchema(source, schema, readsQueryCodes);
+    })
+    .join('\n');
+}
+
+/** A client's package.json is imported whole for the user agent, which reads only its version (name kept to say whose). */
+export function clientPackageInfo(packageJson: string): string {
+  const { name, version } = JSON.parse(packageJson) as { name?: unknown; version?: unknown };
+  if (typeof name !== 'string' || typeof version !== 'string') {
+    throw new Error('a client package.json without a string name and version: the user agent needs its version');
+  }
+  return JSON.stringify({ name, version });
+}
+
+const SCHEMA_MODULE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
+const CLIENT_PACKAGE_JSON = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/;
+
+/** Rewrites each client's schema modules (inlineSchemaTraitKeys, dropPlainErrorRegistrations). */
+const sdkSchemas: Plugin = {
+  name: 'driftguard-sdk-schemas',
+  setup(build) {
+    build.onLoad({ filter: SCHEMA_MODULE }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const client = join(dirname(args.path), '..');
+      const registered = /\.registerError\(/.test(source)
+        ? dropPlainErrorRegistrations(
+            source,
+            readFileSync(join(client, 'models', 'errors.js'), 'utf8'),
+            readsQueryErrorCodes(readFileSync(join(client, 'runtimeConfig.shared.js'), 'utf8')),
+          )
+        : source;
+      return { contents: inlineSchemaTraitKeys(registered), loader: 'js' };
+    });
+  },
+};
+
+/** Each client's package.json reduced to what its user agent reads (clientPackageInfo). */
+const sdkPackageInfo: Plugin = {
+  name: 'driftguard-sdk-package-info',
+  setup(build) {
+    build.onLoad({ filter: CLIENT_PACKAGE_JSON }, (args) => ({
+      contents: clientPackageInfo(readFileSync(args.path, 'utf8')),
+      loader: 'json',
+    }));
+  },
+};
+
+/**
+ * `@smithy/core/event-streams` (with its codec and a Sha256 checksum, ~20 KB) is imported by the CloudWatch Logs and
+ * S3 clients' config (for StartLiveTail, SelectObjectContent) and loaded by every protocol on an event-stream
+ * operation. No function sends one: lib/no-event-streams.ts stands in, and throws if one is ever sent.
+ */
+function noEventStreams(root: string): Plugin {
+  return {
+    name: 'driftguard-no-event-streams',
+    setup(build) {
+      build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, () => ({
+        path: resolve(root, 'lib/no-event-streams.ts'),
+      }));
+    },
+  };
+}
+
+/** The plugins of every Lambda bundle; root: the service's folder (where lib/ is). */
+export function bundlePlugins(root: string): Plugin[] {
+  return [sdkSchemas, sdkPackageInfo, noEventStreams(root)];
+}
