@@ -176,7 +176,47 @@ function noEventStreams(root: string): Plugin {
   };
 }
 
+/** Where the SDK's node:crypto hashes import their pure-JavaScript fallbacks: importer path ending, import path. */
+const JS_HASH_FALLBACKS = [
+  { importer: /[\\/]checksum[\\/]sha256[\\/]Sha256Node\.js$/, path: './Sha256Js' },
+  { importer: /[\\/]sha[\\/]sha1[\\/]Sha1Node\.js$/, path: './Sha1Js' },
+];
+
+/**
+ * Sha256Node (@smithy/core) and Sha1Node (@aws-sdk/checksums, S3's clients) bundle a pure-JavaScript hash (~3 KB
+ * each) for runtimes without node:crypto's; Lambda's Node.js has it. lib/native-hashes-only.ts stands in for the
+ * fallbacks, and throws if one is ever constructed. Other importers of the JavaScript hashes keep them.
+ */
+function nativeHashesOnly(root: string): Plugin {
+  return {
+    name: 'driftguard-native-hashes-only',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/(Sha256Js|Sha1Js)$/ }, (args) =>
+        JS_HASH_FALLBACKS.some(({ importer, path }) => importer.test(args.importer) && path === args.path)
+          ? { path: resolve(root, 'lib/native-hashes-only.ts') }
+          : undefined,
+      );
+    },
+  };
+}
+
+/**
+ * Powertools' logger with its commons and the invoke store (~21 KB of each minified bundle) gives way to
+ * lib/lambda-logger.ts, which writes the same lines for what the engine calls and throws on what it does not cover.
+ * Local runs and tests keep Powertools (type imports name it; only the bundles resolve it here).
+ */
+function lambdaLogger(root: string): Plugin {
+  return {
+    name: 'driftguard-lambda-logger',
+    setup(build) {
+      build.onResolve({ filter: /^@aws-lambda-powertools\/logger(\/middleware)?$/ }, () => ({
+        path: resolve(root, 'lib/lambda-logger.ts'),
+      }));
+    },
+  };
+}
+
 /** The plugins of every Lambda bundle; root: the service's folder (where lib/ is). */
 export function bundlePlugins(root: string): Plugin[] {
-  return [sdkSchemas, sdkPackageInfo, noEventStreams(root)];
+  return [sdkSchemas, sdkPackageInfo, noEventStreams(root), nativeHashesOnly(root), lambdaLogger(root)];
 }
