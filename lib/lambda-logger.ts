@@ -48,6 +48,13 @@ const isLevel = (name: unknown): name is LevelName => typeof name === 'string' &
 const levelName = (level: number): LevelName =>
   (Object.keys(LEVELS) as LevelName[]).find((name) => LEVELS[name] === level) ?? 'INFO';
 
+/** Powertools' getBooleanFromEnv: unset is false, anything but true/false a clear error. */
+function booleanFromEnv(key: string): boolean {
+  const value = (process.env[key]?.trim() ?? 'false').toLowerCase();
+  if (value !== 'true' && value !== 'false') throw new Error(`Environment variable ${key} must be a boolean`);
+  return value === 'true';
+}
+
 function isDevMode(): boolean {
   return ['1', 'y', 'yes', 't', 'true', 'on'].includes(env('POWERTOOLS_DEV').toLowerCase());
 }
@@ -183,7 +190,7 @@ export class Logger {
   private readonly indentation: number;
   private readonly serviceName: string;
   private readonly sampleRate: number = 0;
-  private readonly logEvent = env('POWERTOOLS_LOGGER_LOG_EVENT').toLowerCase() === 'true';
+  private readonly logEvent = booleanFromEnv('POWERTOOLS_LOGGER_LOG_EVENT');
   private readonly alcLevel: LevelName | undefined;
   private readonly initialLevel: number = LEVELS.INFO;
   private level: number = LEVELS.INFO;
