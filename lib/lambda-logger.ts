@@ -223,8 +223,11 @@ export class Logger {
     else if (isLevel(fromEnv)) this.level = LEVELS[fromEnv];
     this.initialLevel = this.level;
     const envRate = Number(env('POWERTOOLS_LOGGER_SAMPLE_RATE') || '0');
-    if (Number.isNaN(envRate)) throw new TypeError('Environment variable POWERTOOLS_LOGGER_SAMPLE_RATE must be a number');
-    const rate = [options.sampleRateValue, envRate].find((value) => typeof value === 'number' && value >= 0 && value <= 1);
+    if (Number.isNaN(envRate))
+      throw new TypeError('Environment variable POWERTOOLS_LOGGER_SAMPLE_RATE must be a number');
+    const rate = [options.sampleRateValue, envRate].find(
+      (value) => typeof value === 'number' && value >= 0 && value <= 1,
+    );
     if (rate !== undefined) {
       this.sampleRate = rate;
       if (this.sampled() && this.level > LEVELS.TRACE) this.setDebugBySampling();
@@ -383,7 +386,8 @@ export class Logger {
       if (value !== undefined && value !== '' && value !== null) printed[key] = value;
     }
     // Powertools' console methods: the level's own, CRITICAL as error, TRACE as log.
-    const method = level === LEVELS.CRITICAL ? 'error' : level === LEVELS.TRACE ? 'log' : (CONSOLE_METHODS[level] ?? 'info');
+    const method =
+      level === LEVELS.CRITICAL ? 'error' : level === LEVELS.TRACE ? 'log' : (CONSOLE_METHODS[level] ?? 'info');
     this.console[method](JSON.stringify(printed, jsonReplacer(), this.indentation));
   }
 }

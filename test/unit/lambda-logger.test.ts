@@ -77,7 +77,10 @@ const SCENARIOS: [string, Record<string, string>, Scenario][] = [
   ],
   [
     'keys appended, merged, removed and reset by the middleware',
-    { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1' },
+    {
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
+    },
     async (log, inject) => {
       log.info('before any invocation');
       await invoke(log, inject, () => {
@@ -146,16 +149,8 @@ const SCENARIOS: [string, Record<string, string>, Scenario][] = [
       await invoke(log, inject, () => log.debug('second'));
     },
   ],
-  [
-    'a time zone other than UTC',
-    { TZ: 'Asia/Kolkata' },
-    (log) => log.info('offset timestamp'),
-  ],
-  [
-    "Lambda's TZ=:UTC",
-    { TZ: ':UTC' },
-    (log) => log.info('ISO timestamp'),
-  ],
+  ['a time zone other than UTC', { TZ: 'Asia/Kolkata' }, (log) => log.info('offset timestamp')],
+  ["Lambda's TZ=:UTC", { TZ: ':UTC' }, (log) => log.info('ISO timestamp')],
 ];
 
 /** Every variable either logger reads: unset unless the scenario sets it. */

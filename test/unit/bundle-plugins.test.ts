@@ -1,0 +1,273 @@
+/**
+ * The bundles' SDK transforms (scripts/bundle-plugins.ts) on small inputs, on the installed clients' own files (so an
+ * SDK upgrade that changes their shape fails here), and the stand-ins they route to.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { NativeHashUnavailableError, Sha1Js, Sha256Js } from '../../lib/native-hashes-only.js';
+import {
+  EventStreamSerde,
+  EventStreamsNotBundledError,
+  eventStreamSerdeProvider,
+  resolveEventStreamSerdeConfig,
+} from '../../lib/no-event-streams.js';
+import {
+  bundlePlugins,
+  clientPackageInfo,
+  dropPlainErrorRegistrations,
+  inlineSchemaTraitKeys,
+  plainErrorSchema,
+  readsQueryErrorCodes,
+  retryableErrorClasses,
+  schemaStringConstants,
+} from '../../scripts/bundle-plugins.js';
+
+const CONSTANTS = [
+  'const _e = "error";',
+  'const _hE = "httpError";',
+  'const _jN = "jsonName";',
+  'const _aQE = "awsQueryError";',
+  'const _c = "client";',
+  'const _m = "message";',
+  'const _NFE = "NotFoundException";',
+  'const _X = "Quote\\"d";',
+].join('\n');
+
+describe('inlineSchemaTraitKeys', () => {
+  it.each([
+    ['a computed key naming a string constant', '{ [_jN]: _m }', '{ "jsonName": _m }'],
+    ['several on one line', '{ [_e]: _c, [_hE]: 404 }', '{ "error": _c, "httpError": 404 }'],
+    ['an escaped constant', '{ [_X]: 1 }', '{ "Quote\\"d": 1 }'],
+    ['a key that is no string constant', '{ [n0]: 1, [_unknown]: 2 }', '{ [n0]: 1, [_unknown]: 2 }'],
+    ['an array, not a key', '[_m, _e]', '[_m, _e]'],
+    ['a member list with traits', '[[0, { [_jN]: _m }], 0]', '[[0, { "jsonName": _m }], 0]'],
+  ])('%s', (_label, line, expected) => {
+    expect(inlineSchemaTraitKeys(`${CONSTANTS}\n${line}`)).toBe(`${CONSTANTS}\n${expected}`);
+  });
+
+  it('leaves the constants themselves as they are', () => {
+    const source = 'const _a = "[_a]: x";\nconst _b = "b";\n{ [_b]: 1 }';
+    expect(inlineSchemaTraitKeys(source)).toBe('const _a = "[_a]: x";\nconst _b = "b";\n{ "b": 1 }');
+  });
+
+  it('reads only top-level string constants', () => {
+    expect(schemaStringConstants('const _a = "a";\n  const _b = "b";\nconst _c = `c`;\nlet _d = "d";')).toEqual(
+      new Map([['_a', '"a"']]),
+    );
+  });
+});
+
+/** A schema module's error part: the base exception's registration, then each error's schema and registration. */
+function schemaModule(errors: string[]): string {
+  return [
+    CONSTANTS,
+    'const _s_registry = new TypeRegistry(_s);',
+    'export var FooServiceException$ = [-3, _s, "FooServiceException", 0, [], []];',
+    '_s_registry.registerError(FooServiceException$, FooServiceException);',
+    'const n0_registry = new TypeRegistry(n0);',
+    ...errors,
+  ].join('\n');
+}
+
+const error = (name: string, traits: string, members: string, types: string) =>
+  `export var ${name}$ = [-3, n0, "${name}",\n    ${traits},\n    [${members}],\n    [${types}]\n];\nn0_registry.registerError(${name}$, ${name});`;
+
+describe('plainErrorSchema', () => {
+  it.each<[string, string, boolean, boolean]>([
+    ['message only, error and httpError traits', error('Plain', '{ [_e]: _c, [_hE]: 404 }', '_m', '0'), false, true],
+    ['no members, no traits', error('Bare', '0', '', ''), false, true],
+    ['literal trait keys (already inlined)', error('Lit', '{ "error": _c }', '_m', '0'), false, true],
+    ['a jsonName member', error('Json', '{ [_e]: _c }', '_m', '[0, { [_jN]: _m }]'), false, false],
+    ['a structured member', error('Item', '{ [_e]: _c }', '_m, _I', '0, () => AttributeMap'), false, false],
+    ['a numeric member', error('Num', '{ [_e]: _c }', '_m, _n', '0, 1'), false, false],
+    ['an unknown trait', error('Odd', '{ [_e]: _c, [_re]: 1 }', '_m', '0'), false, false],
+    [
+      'a query code under JSON',
+      error('NotFoundException', '{ [_aQE]: [`NotFound`, 404], [_e]: _c }', '_m', '0'),
+      false,
+      true,
+    ],
+    [
+      'a renaming query code under query',
+      error('NotFoundException', '{ [_aQE]: [`NotFound`, 404], [_e]: _c }', '_m', '0'),
+      true,
+      false,
+    ],
+    [
+      'a query code equal to the name under query',
+      error('NotFoundException', '{ [_aQE]: [`NotFoundException`, 404], [_e]: _c }', '_m', '0'),
+      true,
+      true,
+    ],
+  ])('%s: plain %s', (_label, definition, readsQueryCodes, plain) => {
+    const name = /export var (\w+)\$/.exec(definition)?.[1] ?? '';
+    expect(plainErrorSchema(schemaModule([definition]), name, readsQueryCodes)).toBe(plain);
+  });
+
+  it('is not plain when the definition cannot be read', () => {
+    expect(plainErrorSchema(schemaModule([]), 'Missing', false)).toBe(false);
+  });
+});
+
+describe('dropPlainErrorRegistrations', () => {
+  const errors = [
+    'export class Plain extends __BaseException {\n    name = "Plain";\n}',
+    'export class Retried extends __BaseException {\n    name = "Retried";\n    $retryable = {};\n}',
+  ].join('\n');
+  const source = schemaModule([
+    error('Plain', '{ [_e]: _c }', '_m', '0'),
+    error('Retried', '{ [_e]: _c }', '_m', '0'),
+    error('Item', '{ [_e]: _c }', '_m, _I', '0, () => AttributeMap'),
+  ]);
+  const kept = dropPlainErrorRegistrations(source, errors, false)
+    .split('\n')
+    .filter((line) => line.includes('registerError('));
+
+  it.each([
+    ['the base exception (what the fallback throws)', 'FooServiceException', true],
+    ['a plain error', 'Plain', false],
+    ['an error whose class sets $retryable', 'Retried', true],
+    ['an error with a member the schema reads', 'Item', true],
+  ])('%s: kept %s', (_label, name, expected) => {
+    expect(kept.some((line) => line.includes(`(${name}$, ${name})`))).toBe(expected);
+  });
+
+  it('keeps every schema definition (only registrations go)', () => {
+    expect(dropPlainErrorRegistrations(source, errors, false)).toContain('export var Plain$ = [-3, n0, "Plain",');
+  });
+
+  it('finds the classes that set $retryable', () => {
+    expect(retryableErrorClasses(errors)).toEqual(new Set(['Retried']));
+  });
+});
+
+const require = createRequire(import.meta.url);
+const clientDir = (client: string) => join(dirname(require.resolve(`@aws-sdk/${client}/package.json`)), 'dist-es');
+const clientFile = (client: string, file: string) => readFileSync(join(clientDir(client), file), 'utf8');
+
+/** The registrations left in an installed client's schema module. */
+function registeredErrors(client: string): string[] {
+  const transformed = dropPlainErrorRegistrations(
+    clientFile(client, 'schemas/schemas_0.js'),
+    clientFile(client, 'models/errors.js'),
+    readsQueryErrorCodes(clientFile(client, 'runtimeConfig.shared.js')),
+  );
+  return [...transformed.matchAll(/registerError\(\w+\$, (\w+)\)/g)].map((match) => match[1] ?? '');
+}
+
+describe('on the installed clients', () => {
+  it.each([
+    ['client-dynamodb', 'ConditionalCheckFailedException', true, 'its Item is read by the event ledger'],
+    ['client-dynamodb', 'TransactionCanceledException', true, 'its CancellationReasons are read'],
+    ['client-dynamodb', 'ReplicatedWriteConflictException', true, 'its class sets $retryable'],
+    ['client-dynamodb', 'ResourceNotFoundException', false, 'message only'],
+    ['client-kms', 'NotFoundException', false, 'JSON: its query code is never read'],
+    ['client-sns', 'NotFoundException', true, 'query: its code NotFound would otherwise be its name'],
+    ['client-iam', 'NoSuchEntityException', true, 'query: code NoSuchEntity'],
+    ['client-cloudwatch-logs', 'ResourceNotFoundException', false, 'message only'],
+    ['client-account', 'TooManyRequestsException', true, 'its class sets $retryable (throttling)'],
+    ['client-guardduty', 'BadRequestException', true, 'its members have jsonName traits'],
+  ])('%s %s: kept %s (%s)', (client, name, kept) => {
+    const registered = registeredErrors(client);
+    expect(registered.length).toBeGreaterThan(0);
+    expect(registered.includes(name)).toBe(kept);
+  });
+
+  it.each([
+    ['client-sns', true],
+    ['client-iam', true],
+    ['client-sts', true],
+    ['client-cloudwatch', true],
+    ['client-kms', false],
+    ['client-dynamodb', false],
+    ['client-s3', false],
+  ])('%s reads query error codes: %s', (client, expected) => {
+    expect(readsQueryErrorCodes(clientFile(client, 'runtimeConfig.shared.js'))).toBe(expected);
+  });
+
+  it('inlines every trait key of a schema module', () => {
+    const inlined = inlineSchemaTraitKeys(clientFile('client-guardduty', 'schemas/schemas_0.js'));
+    expect(inlined).not.toMatch(/\[_\w+\]:/);
+  });
+});
+
+describe('clientPackageInfo', () => {
+  it('keeps the name and the version only', () => {
+    expect(JSON.parse(clientPackageInfo(clientFile('client-kms', '../package.json')))).toEqual({
+      name: '@aws-sdk/client-kms',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+    });
+  });
+
+  it.each([['{"name":"x"}'], ['{"version":"1.0.0"}'], ['{"name":1,"version":"1"}']])('refuses %s', (json) => {
+    expect(() => clientPackageInfo(json)).toThrow(/string name and version/);
+  });
+});
+
+/** Bundles one import line with the plugins, as scripts/build.ts does. */
+async function bundled(entry: string): Promise<string> {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: process.cwd(), loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    write: false,
+    logLevel: 'silent',
+    plugins: bundlePlugins(process.cwd()),
+  });
+  return result.outputFiles[0]?.text ?? '';
+}
+
+describe('the plugins route to the stand-ins', () => {
+  it.each([
+    [
+      "import { eventStreamSerdeProvider } from '@smithy/core/event-streams'; console.log(eventStreamSerdeProvider);",
+      'lib/no-event-streams.ts',
+      'eventstream-serde/EventStreamMarshaller.js',
+    ],
+    [
+      "import { Logger } from '@aws-lambda-powertools/logger'; console.log(Logger);",
+      'lib/lambda-logger.ts',
+      'node_modules/@aws-lambda-powertools/logger',
+    ],
+    [
+      "import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'; console.log(injectLambdaContext);",
+      'lib/lambda-logger.ts',
+      'node_modules/@aws/lambda-invoke-store',
+    ],
+    [
+      "import { Sha256 } from '@smithy/core/checksum'; console.log(Sha256);",
+      'lib/native-hashes-only.ts',
+      'sha256/Sha256Js.js',
+    ],
+  ])('%s', async (entry, standIn, original) => {
+    const code = await bundled(entry);
+    expect(code).toContain(standIn);
+    expect(code).not.toContain(original);
+  });
+});
+
+describe('the stand-ins', () => {
+  it('build a client config as the original, and throw when an event stream is used', () => {
+    const config = resolveEventStreamSerdeConfig({ eventStreamSerdeProvider });
+    expect(() =>
+      config.eventStreamMarshaller.serialize((async function* () {})(), () => ({
+        headers: {},
+        body: new Uint8Array(),
+      })),
+    ).toThrow(EventStreamsNotBundledError);
+    expect(() => new EventStreamSerde()).toThrow(/event streams are not bundled/);
+  });
+
+  it.each([
+    ['SHA-256', () => new Sha256Js()],
+    ['SHA-1', () => new Sha1Js()],
+  ])('the %s fallback throws', (algorithm, construct) => {
+    expect(construct).toThrow(NativeHashUnavailableError);
+    expect(construct).toThrow(algorithm);
+  });
+});
