@@ -16,9 +16,14 @@ export function artifactPath(file: string): string {
 /** The artifacts of every function the manifest deploys: each guard, the sweep, the backup and the alarm notice. */
 export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', 'backup', ALARM_NOTICE_FILE];
 
-/** Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own). */
-export async function buildAll(root = process.cwd()): Promise<{ file: string; bytes: number; zipBytes: number }[]> {
-  const buildDir = join(root, BUILD_DIR);
+/**
+ * Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own), or into buildDir
+ * (the bundle tests build into a temporary folder).
+ */
+export async function buildAll(
+  root = process.cwd(),
+  buildDir = join(root, BUILD_DIR),
+): Promise<{ file: string; bytes: number; zipBytes: number }[]> {
   rmSync(buildDir, { recursive: true, force: true });
   mkdirSync(buildDir, { recursive: true });
   const sizes = [];
@@ -52,7 +57,7 @@ export async function buildAll(root = process.cwd()): Promise<{ file: string; by
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'index.mjs'), code);
     const zip = createZip([{ name: 'index.mjs', data: code }]);
-    writeFileSync(join(root, artifactPath(file)), zip);
+    writeFileSync(join(buildDir, `${file}.zip`), zip);
     sizes.push({ file, bytes: code.length, zipBytes: zip.length });
   }
   return sizes;
