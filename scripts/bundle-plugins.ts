@@ -57,37 +57,60 @@ export function retryableErrorClasses(errorsModule: string): Set<string> {
 /** One `key: value` of a trait object, the key computed (`[_aQE]`) or literal (`"awsQueryError"`). */
 const TRAIT_ENTRY = /(?:\[([A-Za-z_$][\w$]*)\]|("(?:[^"\\]|\\.)*")):\s*(\[[^\]]*\]|[^,}\]]+)/g;
 
+/** What an error schema says that matters here: its fault, its query code, whether it is otherwise plain. */
+export interface ErrorSchemaFacts {
+  /** Its members are plain strings, its traits only error, httpError and awsQueryError. */
+  plain: boolean;
+  /** The awsQueryError code, when it differs from the shape's name (a query client names the error by it). */
+  renamingQueryCode?: string;
+  /** The error trait: "client" or "server". */
+  fault?: string;
+}
+
 /**
- * Whether the SDK's fallback makes the same error as the registered class would, from the error schema
- * (`export var X$ = [-3, ns, name, traits, members, types];`): its traits are only error, httpError and an
- * awsQueryError that cannot rename it (the client reads no query codes, or the code is the shape's own name), and its
- * members are plain strings (no jsonName, header or structured member the schema would read differently from the
- * raw body). Anything it cannot read is not plain.
+ * Reads an error schema (`export var X$ = [-3, ns, name, traits, members, types];`): plain when its traits are only
+ * error, httpError and awsQueryError and its members plain strings (no jsonName, header or structured member the
+ * schema would read differently from the raw body). Anything it cannot read is not plain.
  */
-export function plainErrorSchema(source: string, schema: string, readsQueryCodes: boolean): boolean {
+export function readErrorSchema(source: string, schema: string): ErrorSchemaFacts {
   const definition = new RegExp(
     `^export var ${schema.replace(/\$/g, '\\$')}\\$ = \\[-3, [\\w$]+, ([\\w$]+|"[^"\\n]*"),\\n\\s*(0|\\{[^\\n]*\\}),\\n\\s*\\[([^\\n]*)\\],\\n\\s*\\[([^\\n]*)\\]\\n\\];$`,
     'm',
   ).exec(source);
-  if (!definition) return false;
+  if (!definition) return { plain: false };
   const [, nameRef = '', traits = '', , types = ''] = definition;
   const constants = schemaStringConstants(source);
   const literal = (ref: string) => (ref.startsWith('"') ? ref : constants.get(ref));
-  const shapeName = literal(nameRef);
-  if (traits !== '0') {
-    const entries = [...traits.matchAll(TRAIT_ENTRY)];
-    const rebuilt = `{ ${entries.map(([whole]) => whole.trim()).join(', ')} }`;
-    if (rebuilt !== traits.trim()) return false;
-    for (const [, keyRef, keyLiteral, value = ''] of entries) {
-      const key = keyRef ? constants.get(keyRef) : keyLiteral;
-      if (key === '"error"' || key === '"httpError"') continue;
-      if (key !== '"awsQueryError"') return false;
+  const facts: ErrorSchemaFacts = {
+    plain: types.trim() === '' || types.split(',').every((type) => type.trim() === '0'),
+  };
+  if (traits === '0') return facts;
+  const entries = [...traits.matchAll(TRAIT_ENTRY)];
+  if (`{ ${entries.map(([whole]) => whole.trim()).join(', ')} }` !== traits.trim()) return { plain: false };
+  for (const [, keyRef, keyLiteral, value = ''] of entries) {
+    const key = keyRef ? constants.get(keyRef) : keyLiteral;
+    if (key === '"error"') {
+      const fault = literal(value.trim());
+      if (fault === undefined) return { plain: false };
+      facts.fault = JSON.parse(fault) as string;
+    } else if (key === '"awsQueryError"') {
       const code = /^\[`([^`$\\]*)`, \d+\]$/.exec(value.trim())?.[1];
-      if (code === undefined) return false;
-      if (readsQueryCodes && JSON.stringify(code) !== shapeName) return false;
+      if (code === undefined) return { plain: false };
+      if (JSON.stringify(code) !== literal(nameRef)) facts.renamingQueryCode = code;
+    } else if (key !== '"httpError"') {
+      return { plain: false };
     }
   }
-  return types.trim() === '' || types.split(',').every((type) => type.trim() === '0');
+  return facts;
+}
+
+/**
+ * Whether the SDK's fallback makes the same error as the registered class would: the schema is plain and no query
+ * code renames it (a client that reads query codes names the error by the code unless the schema maps it back).
+ */
+export function plainErrorSchema(source: string, schema: string, readsQueryCodes: boolean): boolean {
+  const facts = readErrorSchema(source, schema);
+  return facts.plain && !(readsQueryCodes && facts.renamingQueryCode !== undefined);
 }
 
 /** Whether a client reads errors by their query codes (awsQuery/ec2Query, or JSON marked awsQueryCompatible). */
@@ -95,27 +118,48 @@ export function readsQueryErrorCodes(runtimeConfigShared: string): boolean {
   return /\bAws(?:Ec2)?QueryProtocol\b|\bawsQueryCompatible:\s*true\b/.test(runtimeConfigShared);
 }
 
+/** The one class the named registrations share (see dropPlainErrorRegistrations), made per error from the base. */
+export const NAMED_ERROR_FACTORY =
+  'const __driftguardNamedError = (name, fault) => { const NamedError = class extends __driftguardBase { name = name; $fault = fault; constructor(opts) { super({ name, $fault: fault, ...opts }); Object.setPrototypeOf(this, NamedError.prototype); } }; Object.defineProperty(NamedError, "name", { value: name }); return NamedError; };';
+
+/** `import { SNSServiceException } from "../models/SNSServiceException";`: the base exception of a schema module. */
+const BASE_EXCEPTION_IMPORT = /^import \{ ([A-Za-z_$][\w$]*) \} from "\.\.\/models\/\1";$/m;
+
 /**
  * Every error class of a client is registered at the end of its schema module (`registerError(X$, X)`), so every
  * class stays in the bundle (KMS 12 KB, CloudTrail 19 KB). Without a registration the SDK's own fallback
  * (@aws-sdk/core ProtocolLib.getErrorSchemaOrThrowBaseException) throws the service's base exception with the same
- * `name`, `message`, `$fault`, `$metadata` and the body's fields; the engine reads errors by name (awsErrorName). So a
- * registration is dropped only when that fallback gives the same error: the schema is plain (plainErrorSchema)
- * and the class sets no `$retryable` (the retry strategy reads it). The service base exception's registration (its
- * `_s_registry`) is what the fallback throws: always kept.
+ * `name`, `message`, `$fault`, `$metadata` and the body's fields; the engine reads errors by name (awsErrorName). So
+ * a registration is dropped when that fallback gives the same error: the schema is plain (plainErrorSchema) and the
+ * class sets no `$retryable` (the retry strategy reads it). A query client (SNS, IAM, STS, CloudWatch) needs the
+ * registration of a schema whose query code differs from its name (NotFound -> NotFoundException): when that schema
+ * is otherwise plain, it is registered with a class made by one small factory (same name, $fault, base class and
+ * shapeId, set by registerError) instead of its generated one, so the generated classes drop out. The service base
+ * exception's registration (its `_s_registry`) is what the fallback throws: always kept.
  */
 export function dropPlainErrorRegistrations(source: string, errorsModule: string, readsQueryCodes: boolean): string {
   const retryable = retryableErrorClasses(errorsModule);
-  return source
-    .split('\n')
-    .filter((line) => {
-      const match = ERROR_REGISTRATION.exec(line);
-      if (!match) return true;
-      const [, registry, schema = '', errorClass = ''] = match;
-      if (registry === '_s' || schema !== errorClass || retryable.has(errorClass)) return true;
-      return !plainErrorSchema(source, schema, readsQueryCodes);
-    })
-    .join('\n');
+  const base = BASE_EXCEPTION_IMPORT.exec(source)?.[1];
+  let named = false;
+  const lines = source.split('\n').flatMap((line) => {
+    const match = ERROR_REGISTRATION.exec(line);
+    if (!match) return [line];
+    const [, registry, schema = '', errorClass = ''] = match;
+    if (registry === '_s' || schema !== errorClass || retryable.has(errorClass)) return [line];
+    const facts = readErrorSchema(source, schema);
+    if (!facts.plain) return [line];
+    if (!readsQueryCodes || facts.renamingQueryCode === undefined) return [];
+    if (!base || !facts.fault) return [line];
+    named = true;
+    return [
+      `${registry}_registry.registerError(${schema}$, __driftguardNamedError(${JSON.stringify(errorClass)}, ${JSON.stringify(facts.fault)}));`,
+    ];
+  });
+  if (named && base) {
+    const at = lines.findIndex((line) => BASE_EXCEPTION_IMPORT.test(line));
+    lines.splice(at + 1, 0, `const __driftguardBase = ${base};`, NAMED_ERROR_FACTORY);
+  }
+  return lines.join('\n');
 }
 
 /** A client's package.json is imported whole for the user agent, which reads only its version (name kept to say whose). */

@@ -147,4 +147,13 @@ describe('the built log-group guard', () => {
       await proxy.close();
     }
   });
+
+  it('names an SNS query error as the SDK does (code NotFound: NotFoundException) when the notice cannot go out', async () => {
+    await freshEngine({ DRIFTGUARD_NOTICE_TOPIC_ARN: `arn:aws:sns:us-east-1:${EMULATOR_ACCOUNT_ID}:driftguard-gone` });
+    await createGroup();
+    const handler = await coldStart();
+    const failed = await handler(EVENT, CONTEXT).catch((error: Error & { result?: HandledEvent }) => error);
+    expect(failed).toMatchObject({ name: 'RemediationFailedError' });
+    expect((failed as { result?: HandledEvent }).result?.notice?.error).toMatch(/^NotFoundException: /);
+  });
 });

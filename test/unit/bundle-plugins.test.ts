@@ -19,6 +19,7 @@ import {
   clientPackageInfo,
   dropPlainErrorRegistrations,
   inlineSchemaTraitKeys,
+  NAMED_ERROR_FACTORY,
   plainErrorSchema,
   readsQueryErrorCodes,
   retryableErrorClasses,
@@ -64,6 +65,7 @@ describe('inlineSchemaTraitKeys', () => {
 function schemaModule(errors: string[]): string {
   return [
     CONSTANTS,
+    'import { FooServiceException } from "../models/FooServiceException";',
     'const _s_registry = new TypeRegistry(_s);',
     'export var FooServiceException$ = [-3, _s, "FooServiceException", 0, [], []];',
     '_s_registry.registerError(FooServiceException$, FooServiceException);',
@@ -139,6 +141,20 @@ describe('dropPlainErrorRegistrations', () => {
     expect(dropPlainErrorRegistrations(source, errors, false)).toContain('export var Plain$ = [-3, n0, "Plain",');
   });
 
+  it('registers a query-renamed plain error with a named class made from the base exception', () => {
+    const renamed = schemaModule([error('NotFoundException', '{ [_aQE]: [`NotFound`, 404], [_e]: _c }', '_m', '0')]);
+    const lines = dropPlainErrorRegistrations(renamed, '', true).split('\n');
+    expect(lines).toContain(
+      'n0_registry.registerError(NotFoundException$, __driftguardNamedError("NotFoundException", "client"));',
+    );
+    const base = lines.indexOf('import { FooServiceException } from "../models/FooServiceException";');
+    expect(lines.slice(base + 1, base + 3)).toEqual([
+      'const __driftguardBase = FooServiceException;',
+      NAMED_ERROR_FACTORY,
+    ]);
+    expect(dropPlainErrorRegistrations(renamed, '', false)).not.toContain('registerError(NotFoundException$');
+  });
+
   it('finds the classes that set $retryable', () => {
     expect(retryableErrorClasses(errors)).toEqual(new Set(['Retried']));
   });
@@ -148,32 +164,36 @@ const require = createRequire(import.meta.url);
 const clientDir = (client: string) => join(dirname(require.resolve(`@aws-sdk/${client}/package.json`)), 'dist-es');
 const clientFile = (client: string, file: string) => readFileSync(join(clientDir(client), file), 'utf8');
 
-/** The registrations left in an installed client's schema module. */
-function registeredErrors(client: string): string[] {
+/** How an installed client's schema module registers each error after the transform: its class, a named one, none. */
+function registrations(client: string): Map<string, 'class' | 'named'> {
   const transformed = dropPlainErrorRegistrations(
     clientFile(client, 'schemas/schemas_0.js'),
     clientFile(client, 'models/errors.js'),
     readsQueryErrorCodes(clientFile(client, 'runtimeConfig.shared.js')),
   );
-  return [...transformed.matchAll(/registerError\(\w+\$, (\w+)\)/g)].map((match) => match[1] ?? '');
+  const found = new Map<string, 'class' | 'named'>();
+  for (const [, schema = '', ctor = ''] of transformed.matchAll(/registerError\((\w+)\$, ([^)]+\)?)\);/g)) {
+    found.set(schema, ctor === schema ? 'class' : 'named');
+  }
+  return found;
 }
 
 describe('on the installed clients', () => {
   it.each([
-    ['client-dynamodb', 'ConditionalCheckFailedException', true, 'its Item is read by the event ledger'],
-    ['client-dynamodb', 'TransactionCanceledException', true, 'its CancellationReasons are read'],
-    ['client-dynamodb', 'ReplicatedWriteConflictException', true, 'its class sets $retryable'],
-    ['client-dynamodb', 'ResourceNotFoundException', false, 'message only'],
-    ['client-kms', 'NotFoundException', false, 'JSON: its query code is never read'],
-    ['client-sns', 'NotFoundException', true, 'query: its code NotFound would otherwise be its name'],
-    ['client-iam', 'NoSuchEntityException', true, 'query: code NoSuchEntity'],
-    ['client-cloudwatch-logs', 'ResourceNotFoundException', false, 'message only'],
-    ['client-account', 'TooManyRequestsException', true, 'its class sets $retryable (throttling)'],
-    ['client-guardduty', 'BadRequestException', true, 'its members have jsonName traits'],
-  ])('%s %s: kept %s (%s)', (client, name, kept) => {
-    const registered = registeredErrors(client);
-    expect(registered.length).toBeGreaterThan(0);
-    expect(registered.includes(name)).toBe(kept);
+    ['client-dynamodb', 'ConditionalCheckFailedException', 'class', 'its Item is read by the event ledger'],
+    ['client-dynamodb', 'TransactionCanceledException', 'class', 'its CancellationReasons are read'],
+    ['client-dynamodb', 'ReplicatedWriteConflictException', 'class', 'its class sets $retryable'],
+    ['client-dynamodb', 'ResourceNotFoundException', 'dropped', 'message only'],
+    ['client-kms', 'NotFoundException', 'dropped', 'JSON: its query code is never read'],
+    ['client-sns', 'NotFoundException', 'named', 'query: its code NotFound must still name it NotFoundException'],
+    ['client-iam', 'NoSuchEntityException', 'named', 'query: code NoSuchEntity'],
+    ['client-cloudwatch-logs', 'ResourceNotFoundException', 'dropped', 'message only'],
+    ['client-account', 'TooManyRequestsException', 'class', 'its class sets $retryable (throttling)'],
+    ['client-guardduty', 'BadRequestException', 'class', 'its members have jsonName traits'],
+  ])('%s %s: %s (%s)', (client, name, expected) => {
+    const found = registrations(client);
+    expect(found.size).toBeGreaterThan(0);
+    expect(found.get(name) ?? 'dropped').toBe(expected);
   });
 
   it.each([
@@ -191,6 +211,38 @@ describe('on the installed clients', () => {
   it('inlines every trait key of a schema module', () => {
     const inlined = inlineSchemaTraitKeys(clientFile('client-guardduty', 'schemas/schemas_0.js'));
     expect(inlined).not.toMatch(/\[_\w+\]:/);
+  });
+});
+
+describe('the named error class', () => {
+  it('makes the error the generated class makes, as the query protocol builds it', async () => {
+    const { NotFoundException, SNSServiceException } = await import('@aws-sdk/client-sns');
+    const { TypeRegistry } = await import('@smithy/core/schema');
+    const factory = new Function('__driftguardBase', `${NAMED_ERROR_FACTORY} return __driftguardNamedError;`) as (
+      base: unknown,
+    ) => (name: string, fault: string) => new (opts: object) => Error;
+    const Named = factory(SNSServiceException)('NotFoundException', 'client');
+    new TypeRegistry('test.named').registerError([-3, 'test.named', 'NotFoundException', 0, [], []], Named);
+    const describeError = (error: Error) => ({
+      name: error.name,
+      message: error.message,
+      keys: Object.keys(error).sort(),
+      fields: { ...error },
+      constructorName: error.constructor.name,
+      isServiceException: error instanceof SNSServiceException,
+      isError: error instanceof Error,
+    });
+    // AwsQueryProtocol.handleError: new ErrorCtor({}), then the metadata, fault, message and members assigned.
+    const built = (Ctor: new (opts: object) => Error) =>
+      describeError(
+        Object.assign(new Ctor({}), {
+          $metadata: { httpStatusCode: 404 },
+          $fault: 'client',
+          message: 'Topic does not exist',
+        }),
+      );
+    expect(built(Named)).toEqual(built(NotFoundException as unknown as new (opts: object) => Error));
+    expect((Named as unknown as { shapeId: string }).shapeId).toBe('test.named#NotFoundException');
   });
 });
 
