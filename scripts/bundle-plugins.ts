@@ -260,7 +260,20 @@ function lambdaLogger(root: string): Plugin {
   };
 }
 
+/**
+ * zod/mini (~20 KB of each minified bundle, for the envelope and alarm schemas) gives way to lib/small-zod.ts, which
+ * gives the same data and issues for the functions those schemas use. Local runs and tests keep zod.
+ */
+function smallZod(root: string): Plugin {
+  return {
+    name: 'driftguard-small-zod',
+    setup(build) {
+      build.onResolve({ filter: /^zod\/mini$/ }, () => ({ path: resolve(root, 'lib/small-zod.ts') }));
+    },
+  };
+}
+
 /** The plugins of every Lambda bundle; root: the service's folder (where lib/ is). */
 export function bundlePlugins(root: string): Plugin[] {
-  return [sdkSchemas, sdkPackageInfo, noEventStreams(root), nativeHashesOnly(root), lambdaLogger(root)];
+  return [sdkSchemas, sdkPackageInfo, noEventStreams(root), nativeHashesOnly(root), lambdaLogger(root), smallZod(root)];
 }

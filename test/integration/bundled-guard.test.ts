@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseCloudTrailEvent } from '../../lib/envelope.js';
 import type { HandledEvent } from '../../lib/pipeline.js';
 import { buildAll } from '../../scripts/build.js';
 import { EMULATOR_ACCOUNT_ID, emulatorRequests, resetEmulatorRequests } from '../../scripts/emulator/launcher.js';
@@ -155,5 +156,24 @@ describe('the built log-group guard', () => {
     const failed = await handler(EVENT, CONTEXT).catch((error: Error & { result?: HandledEvent }) => error);
     expect(failed).toMatchObject({ name: 'RemediationFailedError' });
     expect((failed as { result?: HandledEvent }).result?.notice?.error).toMatch(/^NotFoundException: /);
+  });
+
+  it('refuses a malformed envelope with the message zod gives from source', async () => {
+    const handler = await coldStart();
+    const malformed = structuredClone(EVENT);
+    delete malformed.detail.eventID;
+    malformed.detail.awsRegion = 7;
+    const fromSource = (() => {
+      try {
+        parseCloudTrailEvent(malformed);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(fromSource).toMatch(/detail\.awsRegion: expected string, got a number; detail\.eventID: missing/);
+    await expect(handler(malformed, CONTEXT)).rejects.toMatchObject({
+      name: 'MalformedEventError',
+      message: fromSource,
+    });
   });
 });

@@ -291,6 +291,7 @@ describe('the plugins route to the stand-ins', () => {
       'lib/lambda-logger.ts',
       'node_modules/@aws/lambda-invoke-store',
     ],
+    ["import * as z from 'zod/mini'; console.log(z.looseObject);", 'lib/small-zod.ts', 'node_modules/zod'],
     [
       "import { Sha256 } from '@smithy/core/checksum'; console.log(Sha256);",
       'lib/native-hashes-only.ts',
