@@ -186,22 +186,22 @@ interface LambdaContextData {
 }
 
 export class Logger {
-  private readonly console: Console;
-  private readonly indentation: number;
-  private readonly serviceName: string;
-  private readonly sampleRate: number = 0;
-  private readonly logEvent = booleanFromEnv('POWERTOOLS_LOGGER_LOG_EVENT');
-  private readonly alcLevel: LevelName | undefined;
-  private readonly initialLevel: number = LEVELS.INFO;
-  private level: number = LEVELS.INFO;
-  private coldStart = env('AWS_LAMBDA_INITIALIZATION_TYPE') === 'on-demand';
-  private sampleRefreshes = 0;
-  private lambdaContext: LambdaContextData | undefined;
-  private temporary: Attributes = {};
-  private readonly keys = new Set<string>();
-  private readonly warnedOnce = new Set<string>();
+  readonly #console: Console;
+  readonly #indentation: number;
+  readonly #serviceName: string;
+  #sampleRate: number = 0;
+  #logEvent = booleanFromEnv('POWERTOOLS_LOGGER_LOG_EVENT');
+  readonly #alcLevel: LevelName | undefined;
+  #initialLevel: number = LEVELS.INFO;
+  #level: number = LEVELS.INFO;
+  #coldStart = env('AWS_LAMBDA_INITIALIZATION_TYPE') === 'on-demand';
+  #sampleRefreshes = 0;
+  #lambdaContext: LambdaContextData | undefined;
+  #temporary: Attributes = {};
+  #keys = new Set<string>();
+  #warnedOnce = new Set<string>();
   /** Lines logged while the logger is being built, printed once it is (as Powertools does). */
-  private pending: [number, LogInput, ExtraInput[]][] | undefined = [];
+  #pending: [number, LogInput, ExtraInput[]][] | undefined = [];
 
   constructor(options: LoggerOptions = {}) {
     for (const option of Object.keys(options)) {
@@ -210,18 +210,18 @@ export class Logger {
     if (env('AWS_LAMBDA_MAX_CONCURRENCY') !== '') {
       throw new LambdaLoggerUnsupportedError('several invocations at once in one process (AWS_LAMBDA_MAX_CONCURRENCY)');
     }
-    this.serviceName = options.serviceName || env('POWERTOOLS_SERVICE_NAME') || 'service_undefined';
+    this.#serviceName = options.serviceName || env('POWERTOOLS_SERVICE_NAME') || 'service_undefined';
     const lambdaLevel = env('AWS_LAMBDA_LOG_LEVEL');
     const alc = lambdaLevel === 'FATAL' ? 'CRITICAL' : lambdaLevel;
-    this.alcLevel = isLevel(alc) ? alc : undefined;
+    this.#alcLevel = isLevel(alc) ? alc : undefined;
     const configured = options.logLevel?.toUpperCase();
     const fromEnv = env('POWERTOOLS_LOG_LEVEL') || env('LOG_LEVEL');
-    if (this.alcLevel) {
-      this.warnIfBelowAlc(configured);
-      this.level = LEVELS[this.alcLevel];
-    } else if (isLevel(configured)) this.level = LEVELS[configured];
-    else if (isLevel(fromEnv)) this.level = LEVELS[fromEnv];
-    this.initialLevel = this.level;
+    if (this.#alcLevel) {
+      this.#warnIfBelowAlc(configured);
+      this.#level = LEVELS[this.#alcLevel];
+    } else if (isLevel(configured)) this.#level = LEVELS[configured];
+    else if (isLevel(fromEnv)) this.#level = LEVELS[fromEnv];
+    this.#initialLevel = this.#level;
     const envRate = Number(env('POWERTOOLS_LOGGER_SAMPLE_RATE') || '0');
     if (Number.isNaN(envRate))
       throw new TypeError('Environment variable POWERTOOLS_LOGGER_SAMPLE_RATE must be a number');
@@ -229,62 +229,62 @@ export class Logger {
       (value) => typeof value === 'number' && value >= 0 && value <= 1,
     );
     if (rate !== undefined) {
-      this.sampleRate = rate;
-      if (this.sampled() && this.level > LEVELS.TRACE) this.setDebugBySampling();
+      this.#sampleRate = rate;
+      if (this.#sampled() && this.#level > LEVELS.TRACE) this.#setDebugBySampling();
     }
-    this.console = isDevMode() ? console : new Console({ stdout: process.stdout, stderr: process.stderr });
-    this.indentation = isDevMode() ? 4 : 0;
-    const pending = this.pending ?? [];
-    this.pending = undefined;
-    for (const [level, input, extra] of pending) this.log(level, input, extra);
+    this.#console = isDevMode() ? console : new Console({ stdout: process.stdout, stderr: process.stderr });
+    this.#indentation = isDevMode() ? 4 : 0;
+    const pending = this.#pending ?? [];
+    this.#pending = undefined;
+    for (const [level, input, extra] of pending) this.#log(level, input, extra);
   }
 
   trace(input: LogInput, ...extra: ExtraInput[]): void {
-    this.log(LEVELS.TRACE, input, extra);
+    this.#log(LEVELS.TRACE, input, extra);
   }
   debug(input: LogInput, ...extra: ExtraInput[]): void {
-    this.log(LEVELS.DEBUG, input, extra);
+    this.#log(LEVELS.DEBUG, input, extra);
   }
   info(input: LogInput, ...extra: ExtraInput[]): void {
-    this.log(LEVELS.INFO, input, extra);
+    this.#log(LEVELS.INFO, input, extra);
   }
   warn(input: LogInput, ...extra: ExtraInput[]): void {
-    this.log(LEVELS.WARN, input, extra);
+    this.#log(LEVELS.WARN, input, extra);
   }
   error(input: LogInput, ...extra: ExtraInput[]): void {
-    this.log(LEVELS.ERROR, input, extra);
+    this.#log(LEVELS.ERROR, input, extra);
   }
   critical(input: LogInput, ...extra: ExtraInput[]): void {
-    this.log(LEVELS.CRITICAL, input, extra);
+    this.#log(LEVELS.CRITICAL, input, extra);
   }
 
   getLevelName(): LevelName {
-    return levelName(this.level);
+    return levelName(this.#level);
   }
 
   /** Keys added to every line until resetKeys (the middleware's resetKeys: after each invocation). */
   appendKeys(attributes: Attributes): void {
-    const kept = this.withoutReservedKeys(attributes);
-    deepMerge(this.temporary, kept);
-    for (const key of Object.keys(kept)) this.keys.add(key);
+    const kept = this.#withoutReservedKeys(attributes);
+    deepMerge(this.#temporary, kept);
+    for (const key of Object.keys(kept)) this.#keys.add(key);
   }
 
   removeKeys(keys: string[]): void {
     for (const key of keys) {
-      this.temporary[key] = undefined;
-      this.keys.delete(key);
+      this.#temporary[key] = undefined;
+      this.#keys.delete(key);
     }
   }
 
   resetKeys(): void {
-    this.keys.clear();
-    this.temporary = {};
+    this.#keys.clear();
+    this.#temporary = {};
   }
 
   addContext(context: Context & { tenantId?: string }): void {
-    this.lambdaContext = {
+    this.#lambdaContext = {
       invokedFunctionArn: context.invokedFunctionArn,
-      coldStart: this.takeColdStart(),
+      coldStart: this.#takeColdStart(),
       awsRequestId: context.awsRequestId,
       memoryLimitInMB: context.memoryLimitInMB,
       functionName: context.functionName,
@@ -294,51 +294,51 @@ export class Logger {
 
   /** Before each invocation: sampling decides again (not on the first, which the constructor decided). */
   refreshSampleRateCalculation(): void {
-    if (this.sampleRefreshes === 0) {
-      this.sampleRefreshes += 1;
+    if (this.#sampleRefreshes === 0) {
+      this.#sampleRefreshes += 1;
       return;
     }
-    if (this.sampled() && this.level > LEVELS.TRACE) this.setDebugBySampling();
-    else this.setLevel(this.initialLevel);
+    if (this.#sampled() && this.#level > LEVELS.TRACE) this.#setDebugBySampling();
+    else this.#setLevel(this.#initialLevel);
   }
 
   logEventIfEnabled(event: unknown, overwrite?: boolean): void {
-    if (typeof overwrite === 'boolean' ? overwrite : this.logEvent) this.info('Lambda invocation event', { event });
+    if (typeof overwrite === 'boolean' ? overwrite : this.#logEvent) this.info('Lambda invocation event', { event });
   }
 
-  private takeColdStart(): boolean {
-    const cold = this.coldStart;
-    this.coldStart = false;
+  #takeColdStart(): boolean {
+    const cold = this.#coldStart;
+    this.#coldStart = false;
     return cold;
   }
 
-  private sampled(): boolean {
-    return this.sampleRate > 0 && randomInt(0, 100) / 100 <= this.sampleRate;
+  #sampled(): boolean {
+    return this.#sampleRate > 0 && randomInt(0, 100) / 100 <= this.#sampleRate;
   }
 
-  private setDebugBySampling(): void {
-    this.setLevel(LEVELS.DEBUG);
+  #setDebugBySampling(): void {
+    this.#setLevel(LEVELS.DEBUG);
     this.debug('Setting log level to DEBUG due to sampling rate');
   }
 
   /** Powertools' setLogLevel: under Lambda's log level control (AWS_LAMBDA_LOG_LEVEL) that level stands. */
-  private setLevel(level: number): void {
-    if (this.alcLevel) {
-      this.warnIfBelowAlc(levelName(level));
+  #setLevel(level: number): void {
+    if (this.#alcLevel) {
+      this.#warnIfBelowAlc(levelName(level));
       return;
     }
-    this.level = level;
+    this.#level = level;
   }
 
-  private warnIfBelowAlc(selected: string | undefined): void {
-    if (!this.alcLevel || !isLevel(selected) || LEVELS[this.alcLevel] <= LEVELS[selected]) return;
-    const message = `Current log level (${selected}) does not match AWS Lambda Advanced Logging Controls minimum log level (${this.alcLevel}). This can lead to data loss, consider adjusting them.`;
-    if (this.warnedOnce.has(message)) return;
-    this.warnedOnce.add(message);
+  #warnIfBelowAlc(selected: string | undefined): void {
+    if (!this.#alcLevel || !isLevel(selected) || LEVELS[this.#alcLevel] <= LEVELS[selected]) return;
+    const message = `Current log level (${selected}) does not match AWS Lambda Advanced Logging Controls minimum log level (${this.#alcLevel}). This can lead to data loss, consider adjusting them.`;
+    if (this.#warnedOnce.has(message)) return;
+    this.#warnedOnce.add(message);
     this.warn(message);
   }
 
-  private withoutReservedKeys(attributes: Attributes): Attributes {
+  #withoutReservedKeys(attributes: Attributes): Attributes {
     const kept: Attributes = {};
     for (const [key, value] of Object.entries(attributes)) {
       if (RESERVED_KEYS.includes(key)) this.warn(`The key "${key}" is a reserved key and will be dropped.`);
@@ -347,38 +347,38 @@ export class Logger {
     return kept;
   }
 
-  private log(level: number, input: LogInput, extra: ExtraInput[]): void {
-    if (this.pending) {
-      if (level >= this.level) this.pending.push([level, input, extra]);
+  #log(level: number, input: LogInput, extra: ExtraInput[]): void {
+    if (this.#pending) {
+      if (level >= this.#level) this.#pending.push([level, input, extra]);
       return;
     }
-    if (level < this.level) return;
-    const context = this.lambdaContext;
+    if (level < this.#level) return;
+    const context = this.#lambdaContext;
     const line: Attributes = {
       level: levelName(level),
       message: typeof input === 'string' ? input : input.message,
       timestamp: formatTimestamp(new Date()),
-      service: this.serviceName,
+      service: this.#serviceName,
       cold_start: context?.coldStart,
       function_arn: context?.invokedFunctionArn,
       function_memory_size: context?.memoryLimitInMB,
       function_name: context?.functionName,
       function_request_id: context?.awsRequestId,
-      sampling_rate: this.sampleRate,
+      sampling_rate: this.#sampleRate,
       xray_trace_id: xRayTraceId(),
       tenant_id: context?.tenantId,
     };
     const additional: Attributes = {};
-    for (const key of this.keys) if (this.temporary[key] !== undefined) additional[key] = this.temporary[key];
+    for (const key of this.#keys) if (this.#temporary[key] !== undefined) additional[key] = this.#temporary[key];
     if (typeof input !== 'string') {
       const { message: _message, ...rest } = input;
-      Object.assign(additional, this.withoutReservedKeys(rest));
+      Object.assign(additional, this.#withoutReservedKeys(rest));
     }
     for (const item of extra) {
       if (item === null || item === undefined) continue;
       if (item instanceof Error) additional.error = item;
       else if (typeof item === 'string') additional.extra = item;
-      else Object.assign(additional, this.withoutReservedKeys(item));
+      else Object.assign(additional, this.#withoutReservedKeys(item));
     }
     deepMerge(line, additional);
     const printed: Attributes = {};
@@ -388,7 +388,7 @@ export class Logger {
     // Powertools' console methods: the level's own, CRITICAL as error, TRACE as log.
     const method =
       level === LEVELS.CRITICAL ? 'error' : level === LEVELS.TRACE ? 'log' : (CONSOLE_METHODS[level] ?? 'info');
-    this.console[method](JSON.stringify(printed, jsonReplacer(), this.indentation));
+    this.#console[method](JSON.stringify(printed, jsonReplacer(), this.#indentation));
   }
 }
 

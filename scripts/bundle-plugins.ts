@@ -227,6 +227,39 @@ const JS_HASH_FALLBACKS = [
 ];
 
 /**
+ * The DynamoDB client's endpoint cache (@aws-sdk/endpoint-cache, with an LRU map) serves endpoint discovery, which
+ * no DynamoDB command of this SDK uses: lib/no-endpoint-cache.ts stands in, and throws if the cache is ever used.
+ */
+function noEndpointCache(root: string): Plugin {
+  return {
+    name: 'driftguard-no-endpoint-cache',
+    setup(build) {
+      build.onResolve({ filter: /^@aws-sdk\/endpoint-cache$/ }, () => ({
+        path: resolve(root, 'lib/no-endpoint-cache.ts'),
+      }));
+    },
+  };
+}
+
+/**
+ * @smithy/core asks EC2 instance metadata for a region (getInstanceMetadataRegion, with its own HTTP calls) when no
+ * region is configured, and for defaults mode "auto" off Lambda; on Lambda AWS_REGION is always set and the engine
+ * names each client's region. lib/no-instance-metadata-region.ts stands in, and throws if it is ever asked.
+ */
+function noInstanceMetadataRegion(root: string): Plugin {
+  return {
+    name: 'driftguard-no-instance-metadata-region',
+    setup(build) {
+      build.onResolve({ filter: /[\\/]getInstanceMetadataRegion$/ }, (args) =>
+        /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]config[\\/]/.test(args.importer)
+          ? { path: resolve(root, 'lib/no-instance-metadata-region.ts') }
+          : undefined,
+      );
+    },
+  };
+}
+
+/**
  * Sha256Node (@smithy/core) and Sha1Node (@aws-sdk/checksums, S3's clients) bundle a pure-JavaScript hash (~3 KB
  * each) for runtimes without node:crypto's; Lambda's Node.js has it. lib/native-hashes-only.ts stands in for the
  * fallbacks, and throws if one is ever constructed. Other importers of the JavaScript hashes keep them.
@@ -275,5 +308,14 @@ function smallZod(root: string): Plugin {
 
 /** The plugins of every Lambda bundle; root: the service's folder (where lib/ is). */
 export function bundlePlugins(root: string): Plugin[] {
-  return [sdkSchemas, sdkPackageInfo, noEventStreams(root), nativeHashesOnly(root), lambdaLogger(root), smallZod(root)];
+  return [
+    sdkSchemas,
+    sdkPackageInfo,
+    noEventStreams(root),
+    noEndpointCache(root),
+    noInstanceMetadataRegion(root),
+    nativeHashesOnly(root),
+    lambdaLogger(root),
+    smallZod(root),
+  ];
 }

@@ -8,12 +8,14 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { NativeHashUnavailableError, Sha1Js, Sha256Js } from '../../lib/native-hashes-only.js';
+import { EndpointCache, EndpointDiscoveryNotBundledError } from '../../lib/no-endpoint-cache.js';
 import {
   EventStreamSerde,
   EventStreamsNotBundledError,
   eventStreamSerdeProvider,
   resolveEventStreamSerdeConfig,
 } from '../../lib/no-event-streams.js';
+import { getInstanceMetadataRegion, RegionNotConfiguredError } from '../../lib/no-instance-metadata-region.js';
 import {
   bundlePlugins,
   clientPackageInfo,
@@ -293,6 +295,16 @@ describe('the plugins route to the stand-ins', () => {
     ],
     ["import * as z from 'zod/mini'; console.log(z.looseObject);", 'lib/small-zod.ts', 'node_modules/zod'],
     [
+      "import { EndpointCache } from '@aws-sdk/endpoint-cache'; console.log(EndpointCache);",
+      'lib/no-endpoint-cache.ts',
+      'node_modules/mnemonist',
+    ],
+    [
+      "import { NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config'; console.log(NODE_REGION_CONFIG_OPTIONS);",
+      'lib/no-instance-metadata-region.ts',
+      'regionConfig/getInstanceMetadataRegion.js',
+    ],
+    [
       "import { Sha256 } from '@smithy/core/checksum'; console.log(Sha256);",
       'lib/native-hashes-only.ts',
       'sha256/Sha256Js.js',
@@ -322,5 +334,15 @@ describe('the stand-ins', () => {
   ])('the %s fallback throws', (algorithm, construct) => {
     expect(construct).toThrow(NativeHashUnavailableError);
     expect(construct).toThrow(algorithm);
+  });
+
+  it('the endpoint cache is built as the client builds it, and throws when used', () => {
+    const cache = new EndpointCache(1000);
+    expect(() => cache.getEndpoint()).toThrow(EndpointDiscoveryNotBundledError);
+    expect(() => cache.set()).toThrow(/endpoint discovery is not bundled/);
+  });
+
+  it('the instance metadata region lookup throws', async () => {
+    await expect(getInstanceMetadataRegion()).rejects.toThrow(RegionNotConfiguredError);
   });
 });
