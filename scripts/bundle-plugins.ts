@@ -162,6 +162,24 @@ export function dropPlainErrorRegistrations(source: string, errorsModule: string
   return lines.join('\n');
 }
 
+const PARTITIONS_MODULE = /^export const partitionsInfo = (\{[\s\S]*\});\s*$/;
+
+/**
+ * The SDK's partition table (@aws-sdk/core util-endpoints partitions.js) names every region with a description
+ * ("Asia Pacific (Tokyo)") that endpoint resolution never reads: the rules read a partition's outputs (dnsSuffix,
+ * name, supportsFIPS, ...), and a region's own entry only to find its partition (and any output it overrides).
+ * The descriptions go; every region keeps its entry and every other field. A table of another shape is an error.
+ */
+export function partitionsWithoutDescriptions(source: string): string {
+  const table = PARTITIONS_MODULE.exec(source)?.[1];
+  if (!table) throw new Error('partitions.js is not `export const partitionsInfo = {...};`: its shape changed');
+  const info = JSON.parse(table) as { partitions: { regions: Record<string, Record<string, unknown>> }[] };
+  for (const { regions } of info.partitions) {
+    for (const region of Object.values(regions)) delete region.description;
+  }
+  return `export const partitionsInfo = ${JSON.stringify(info)};\n`;
+}
+
 /** A client's package.json is imported whole for the user agent, which reads only its version (name kept to say whose). */
 export function clientPackageInfo(packageJson: string): string {
   const { name, version } = JSON.parse(packageJson) as { name?: unknown; version?: unknown };
@@ -190,6 +208,20 @@ const sdkSchemas: Plugin = {
         : source;
       return { contents: inlineSchemaTraitKeys(registered), loader: 'js' };
     });
+  },
+};
+
+const PARTITIONS_FILE =
+  /[\\/]@aws-sdk[\\/]core[\\/]dist-es[\\/]submodules[\\/]client[\\/]util-endpoints[\\/]lib[\\/]aws[\\/]partitions\.js$/;
+
+/** The partition table without region descriptions (partitionsWithoutDescriptions). */
+const sdkPartitions: Plugin = {
+  name: 'driftguard-sdk-partitions',
+  setup(build) {
+    build.onLoad({ filter: PARTITIONS_FILE }, (args) => ({
+      contents: partitionsWithoutDescriptions(readFileSync(args.path, 'utf8')),
+      loader: 'js',
+    }));
   },
 };
 
@@ -260,6 +292,46 @@ function noInstanceMetadataRegion(root: string): Plugin {
 }
 
 /**
+ * @smithy/core's config loader reads ~/.aws/config and ~/.aws/credentials (an INI parser, ~2 KB) for each setting a
+ * client resolves; a Lambda function has neither. lib/no-shared-config-files.ts stands in for the loader's reader:
+ * no files, as the SDK finds on Lambda, and an error if one is there after all. Other importers keep the original.
+ */
+function noSharedConfigFiles(root: string): Plugin {
+  return {
+    name: 'driftguard-no-shared-config-files',
+    setup(build) {
+      build.onResolve({ filter: /[\\/]shared-ini-file-loader[\\/]loadSharedConfigFiles$/ }, (args) =>
+        /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]config[\\/]node-config-provider[\\/]fromSharedConfigFiles\.js$/.test(
+          args.importer,
+        )
+          ? { path: resolve(root, 'lib/no-shared-config-files.ts') }
+          : undefined,
+      );
+    },
+  };
+}
+
+/**
+ * @smithy/core's node stream mixin imports the web-stream one (sdk-stream-mixin.browser, with browser base64 and
+ * UTF-8 helpers) for bodies that are not node streams; the node HTTP handler only gives node streams.
+ * lib/node-streams-only.ts stands in, and refuses such a body as the node mixin refuses an unknown one.
+ */
+function nodeStreamsOnly(root: string): Plugin {
+  return {
+    name: 'driftguard-node-streams-only',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/sdk-stream-mixin\.browser$/ }, (args) =>
+        /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]serde[\\/]util-stream[\\/]sdk-stream-mixin\.js$/.test(
+          args.importer,
+        )
+          ? { path: resolve(root, 'lib/node-streams-only.ts') }
+          : undefined,
+      );
+    },
+  };
+}
+
+/**
  * Sha256Node (@smithy/core) and Sha1Node (@aws-sdk/checksums, S3's clients) bundle a pure-JavaScript hash (~3 KB
  * each) for runtimes without node:crypto's; Lambda's Node.js has it. lib/native-hashes-only.ts stands in for the
  * fallbacks, and throws if one is ever constructed. Other importers of the JavaScript hashes keep them.
@@ -311,9 +383,12 @@ export function bundlePlugins(root: string): Plugin[] {
   return [
     sdkSchemas,
     sdkPackageInfo,
+    sdkPartitions,
     noEventStreams(root),
     noEndpointCache(root),
     noInstanceMetadataRegion(root),
+    noSharedConfigFiles(root),
+    nodeStreamsOnly(root),
     nativeHashesOnly(root),
     lambdaLogger(root),
     smallZod(root),

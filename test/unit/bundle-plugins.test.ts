@@ -2,8 +2,9 @@
  * The bundles' SDK transforms (scripts/bundle-plugins.ts) on small inputs, on the installed clients' own files (so an
  * SDK upgrade that changes their shape fails here), and the stand-ins they route to.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -16,12 +17,15 @@ import {
   resolveEventStreamSerdeConfig,
 } from '../../lib/no-event-streams.js';
 import { getInstanceMetadataRegion, RegionNotConfiguredError } from '../../lib/no-instance-metadata-region.js';
+import { loadSharedConfigFiles, SharedConfigFilesNotBundledError } from '../../lib/no-shared-config-files.js';
+import { sdkStreamMixin, WebStreamsNotBundledError } from '../../lib/node-streams-only.js';
 import {
   bundlePlugins,
   clientPackageInfo,
   dropPlainErrorRegistrations,
   inlineSchemaTraitKeys,
   NAMED_ERROR_FACTORY,
+  partitionsWithoutDescriptions,
   plainErrorSchema,
   readsQueryErrorCodes,
   retryableErrorClasses,
@@ -106,7 +110,7 @@ describe('plainErrorSchema', () => {
       true,
       true,
     ],
-  ])('%s: plain %s', (_label, definition, readsQueryCodes, plain) => {
+  ])('%s', (_label, definition, readsQueryCodes, plain) => {
     const name = /export var (\w+)\$/.exec(definition)?.[1] ?? '';
     expect(plainErrorSchema(schemaModule([definition]), name, readsQueryCodes)).toBe(plain);
   });
@@ -248,6 +252,29 @@ describe('the named error class', () => {
   });
 });
 
+describe('partitionsWithoutDescriptions', () => {
+  const file = join(
+    dirname(require.resolve('@aws-sdk/core/package.json')),
+    'dist-es/submodules/client/util-endpoints/lib/aws/partitions.js',
+  );
+  const tableOf = (source: string) => JSON.parse(/= (\{[\s\S]*\});/.exec(source)?.[1] ?? 'null');
+
+  it('keeps every partition, region and output of the installed table, without the descriptions', () => {
+    const original = tableOf(readFileSync(file, 'utf8'));
+    const stripped = tableOf(partitionsWithoutDescriptions(readFileSync(file, 'utf8')));
+    for (const partition of original.partitions) {
+      for (const region of Object.values(partition.regions) as Record<string, unknown>[]) delete region.description;
+    }
+    expect(stripped).toEqual(original);
+    expect(stripped.partitions.length).toBeGreaterThan(0);
+    expect(Object.keys(stripped.partitions[0].regions)).toContain('eu-west-1');
+  });
+
+  it('refuses a table of another shape', () => {
+    expect(() => partitionsWithoutDescriptions('export default {};')).toThrow(/shape changed/);
+  });
+});
+
 describe('clientPackageInfo', () => {
   it('keeps the name and the version only', () => {
     expect(JSON.parse(clientPackageInfo(clientFile('client-kms', '../package.json')))).toEqual({
@@ -294,6 +321,16 @@ describe('the plugins route to the stand-ins', () => {
       'node_modules/@aws/lambda-invoke-store',
     ],
     ["import * as z from 'zod/mini'; console.log(z.looseObject);", 'lib/small-zod.ts', 'node_modules/zod'],
+    [
+      "import { loadConfig } from '@smithy/core/config'; console.log(loadConfig);",
+      'lib/no-shared-config-files.ts',
+      'shared-ini-file-loader/parseIni.js',
+    ],
+    [
+      "import { sdkStreamMixin } from '@smithy/core/serde'; console.log(sdkStreamMixin);",
+      'lib/node-streams-only.ts',
+      'sdk-stream-mixin.browser.js',
+    ],
     [
       "import { EndpointCache } from '@aws-sdk/endpoint-cache'; console.log(EndpointCache);",
       'lib/no-endpoint-cache.ts',
@@ -344,5 +381,17 @@ describe('the stand-ins', () => {
 
   it('the instance metadata region lookup throws', async () => {
     await expect(getInstanceMetadataRegion()).rejects.toThrow(RegionNotConfiguredError);
+  });
+
+  it('the shared config reader finds no files as the SDK does on Lambda, and refuses a file that is there', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'driftguard-config-'));
+    const missing = { configFilepath: join(folder, 'config'), filepath: join(folder, 'credentials') };
+    await expect(loadSharedConfigFiles(missing)).resolves.toEqual({ configFile: {}, credentialsFile: {} });
+    writeFileSync(missing.configFilepath, '[default]\nregion = eu-west-1\n');
+    await expect(loadSharedConfigFiles(missing)).rejects.toThrow(SharedConfigFilesNotBundledError);
+  });
+
+  it('a body that is not a node stream is refused', () => {
+    expect(() => sdkStreamMixin(new Blob(['x']))).toThrow(WebStreamsNotBundledError);
   });
 });
