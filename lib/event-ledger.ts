@@ -159,6 +159,34 @@ export class EventLedger {
   }
 
   /**
+   * An attempt that ended in an error before it could claim the event (a read failed) still counts: the failure
+   * notice goes out on Lambda's last attempt, which the claims alone would count one short. Never touches a done
+   * event; a new record starts as "retry", which the next claim may take.
+   */
+  async countUnclaimedAttempt(recordKey: string): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(recordKey),
+          UpdateExpression:
+            'SET #status = if_not_exists(#status, :retry), expiresAt = if_not_exists(expiresAt, :expires) ADD attempts :one',
+          ConditionExpression: 'attribute_not_exists(pk) OR #status <> :done',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':retry': { S: 'retry' },
+            ':done': { S: 'done' },
+            ':one': { N: '1' },
+            ':expires': { N: String(Math.floor(Date.now() / 1000) + KEEP_SECONDS) },
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
    * Settles the attempt in one call, if it still holds the event: its status, its notice (sent or left pending), a
    * failed attempt's writes, and the engine's records of the event in the same transaction. A failure here is thrown:
    * see `settleAfterNotice`.

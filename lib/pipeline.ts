@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { sendAction } from './actions.js';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
-import { type Claim, EventLedger, type PendingNotice, type Settlement } from './event-ledger.js';
+import { type Claim, EventInProgressError, EventLedger, type PendingNotice, type Settlement } from './event-ledger.js';
 import { keyUsagePut } from './key-usage.js';
 import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
 import { recordKey } from './record-key.js';
@@ -112,7 +112,16 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
     return await runRule(event, rule, target, ctx, run);
   } catch (error) {
     const { claim } = run;
-    if (run.settled || claim === undefined) throw error;
+    if (run.settled) throw error;
+    if (claim === undefined) {
+      // Failed before its claim (a read): counted all the same, unless another attempt holds the event.
+      if (!(error instanceof EventInProgressError)) {
+        await ledger.countUnclaimedAttempt(run.key).catch((countError: unknown) => {
+          ctx.logger?.warn('the failed attempt could not be counted', countError as Error);
+        });
+      }
+      throw error;
+    }
     // Unexpected: the next attempt may run at once (else the lock expires with this invocation), and sends the notice
     // this one would have sent, should it find the writes done.
     await ledger

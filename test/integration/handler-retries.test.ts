@@ -66,6 +66,21 @@ describe.each(RULE_SCENARIOS)('retries through the handler: $label', (scenario) 
     expect(scenario.isFixed(await scenario.readState(event))).toBe(false);
   });
 
+  it('an attempt that failed before its claim counts: one failed notice, on the last attempt', async () => {
+    // Prepare: the first attempt's first read fails (throttled, say); the fix fails on the two that follow.
+    const { recorder, noticesByAttempt, deliver } = await prepared(scenario);
+    recorder.fail(scenario.firstRead, 1, serverError);
+    recorder.fail(scenario.fix, Number.POSITIVE_INFINITY, serverError);
+
+    // Act
+    const delivery = await deliver();
+
+    // Assess
+    expect(delivery.deadLettered).toBe(true);
+    expect(delivery.attempts[0]?.error).not.toBeInstanceOf(RemediationFailedError);
+    expect(noticesByAttempt.map((notices) => notices.map(outcomeOf))).toEqual([[], [], ['failed']]);
+  });
+
   it('a redelivery after the lasting failure repairs the resource and sends no second notice', async () => {
     // Prepare
     const { event, recorder, noticesByAttempt, deliver } = await prepared(scenario);
