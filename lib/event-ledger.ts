@@ -1,15 +1,17 @@
 /**
  * One item per event and guard in the state table: the event's idempotency record and its notice outbox at once, so
- * that a remediated event costs two state-table calls: one conditional write that claims the event (before any read
- * of the resource), one that settles it (with the engine's own records of the event, in one transaction).
+ * that a remediated event costs two state-table calls: one conditional write that claims the event once the rule has
+ * decided (with the notice of what it is about to do, before its first write), one that settles it (with the engine's
+ * own records of the event, in one transaction).
  *
  * Item: pk = "idempotency#<record key>" (lib/record-key.ts), sk = the guard's file; status "in-progress" (held until
  * lockedUntil, the invocation's deadline), "retry" (an attempt failed: the next may run) or "done" (result kept);
- * beside it what earlier attempts left: the notice they could not send, whether a notice went out, the writes they
- * made before failing, how many attempts claimed it. Kept a week (expiresAt, the table's TTL).
+ * beside it what earlier attempts left: the notice they planned or could not send, whether a notice went out, the
+ * writes they made before failing, how many attempts claimed it. Kept a week (expiresAt, the table's TTL).
  *
- * Guarantees: a repeated event returns the first result with no other call; a notice claimed by an attempt that could
- * not send it is sent by the next attempt, and never twice; a failure is notified once, on Lambda's last attempt.
+ * Guarantees: a repeated event makes no write and sends no notice (it returns the first result); an attempt that
+ * stops after its writes, whatever the cause (a failed publish, a timeout, a crash), leaves the notice it planned,
+ * which the next attempt sends, never twice; a failure is notified once, on Lambda's last attempt.
  */
 import {
   type AttributeValue,
@@ -43,11 +45,6 @@ export type Claim =
       earlierWrites: EarlierWrite[];
       /** This attempt's number (counted by the claim itself, so that an attempt that never settles counts too). */
       attempt: number;
-      /**
-       * An earlier attempt took the event and never settled nor released it (a timeout, a crash, or its settle and
-       * release both failing): it may have made writes whose notice it could not leave.
-       */
-      interrupted: boolean;
     }
   | { kind: 'done'; result: unknown };
 
@@ -114,15 +111,18 @@ export class EventLedger {
   /**
    * Claims the event until `deadline` (ms since the epoch: the invocation's own), unless it is done or held by a live
    * attempt. One conditional write; what earlier attempts left comes back with it, as does a done event's result.
+   * `planned`: the notice of the writes this attempt is about to make, left for the next attempt should this one stop
+   * before it settles (it replaces an earlier attempt's, which this attempt's own notice supersedes).
    */
-  async claim(recordKey: string, deadline: number): Promise<Claim> {
+  async claim(recordKey: string, deadline: number, planned?: PendingNotice): Promise<Claim> {
     const now = Date.now();
+    const plan = planned ? ', notice = :notice, topicArn = :topic' : '';
     try {
       const { Attributes = {} } = await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: this.key(recordKey),
-          UpdateExpression: 'SET #status = :inProgress, lockedUntil = :lock, expiresAt = :expires ADD attempts :one',
+          UpdateExpression: `SET #status = :inProgress, lockedUntil = :lock, expiresAt = :expires${plan} ADD attempts :one`,
           ConditionExpression: this.answerRepeats
             ? 'attribute_not_exists(pk) OR #status = :retry OR (#status = :inProgress AND lockedUntil < :now)'
             : 'attribute_not_exists(pk) OR #status <> :inProgress OR lockedUntil < :now',
@@ -134,6 +134,7 @@ export class EventLedger {
             ':now': { N: String(now) },
             ':one': { N: '1' },
             ':expires': { N: String(Math.floor(now / 1000) + KEEP_SECONDS) },
+            ...(planned ? { ':notice': { S: JSON.stringify(planned.notice) }, ':topic': { S: planned.topicArn } } : {}),
           },
           ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -146,8 +147,6 @@ export class EventLedger {
         noticeSent: Attributes.noticeSent?.BOOL === true,
         earlierWrites: writesOf(Attributes.earlierWrites),
         attempt: Number(Attributes.attempts?.N ?? 0) + 1,
-        // The claim's condition let it take an in-progress event only once its lock had expired.
-        interrupted: Attributes.status?.S === 'in-progress',
       };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -156,6 +155,34 @@ export class EventLedger {
       throw new EventInProgressError(
         `event ${recordKey} is being handled by another attempt until ${item.lockedUntil?.N}`,
       );
+    }
+  }
+
+  /**
+   * An attempt that ended in an error before it could claim the event (a read failed) still counts: the failure
+   * notice goes out on Lambda's last attempt, which the claims alone would count one short. Never touches a done
+   * event; a new record starts as "retry", which the next claim may take.
+   */
+  async countUnclaimedAttempt(recordKey: string): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(recordKey),
+          UpdateExpression:
+            'SET #status = if_not_exists(#status, :retry), expiresAt = if_not_exists(expiresAt, :expires) ADD attempts :one',
+          ConditionExpression: 'attribute_not_exists(pk) OR #status <> :done',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':retry': { S: 'retry' },
+            ':done': { S: 'done' },
+            ':one': { N: '1' },
+            ':expires': { N: String(Math.floor(Date.now() / 1000) + KEEP_SECONDS) },
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { sendAction } from './actions.js';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
 import { type CloudTrailEvent, parseCloudTrailEvent } from './envelope.js';
-import { type Claim, EventLedger, type PendingNotice, type Settlement } from './event-ledger.js';
+import { type Claim, EventInProgressError, EventLedger, type PendingNotice, type Settlement } from './event-ledger.js';
 import { keyUsagePut } from './key-usage.js';
 import { buildNotice, type EarlierWrite, type Notice, publishNotice } from './notices.js';
 import { recordKey } from './record-key.js';
@@ -101,19 +101,31 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
   // A dry run writes nothing, not even the event's record; without a state table there is none to keep.
   const ledger = ctx.dryRun ? undefined : (ctx.ledger ?? ruleLedger(ctx, rule));
   if (ledger === undefined) return runRule(event, rule, target, ctx, undefined);
-  const key = recordKey(event);
-  // Claimed before the first read: a repeated event is answered from its record, with no other call.
-  const claim = await ledger.claim(key, ctx.deadline ?? Date.now() + DEFAULT_LOCK_MS);
-  if (claim.kind === 'done') return claim.result as HandledEvent;
-  const run: LedgerRun = { ledger, key, claim, settled: false };
+  const run: LedgerRun = {
+    ledger,
+    key: recordKey(event),
+    deadline: ctx.deadline ?? Date.now() + DEFAULT_LOCK_MS,
+    claim: undefined,
+    settled: false,
+  };
   try {
     return await runRule(event, rule, target, ctx, run);
   } catch (error) {
+    const { claim } = run;
     if (run.settled) throw error;
+    if (claim === undefined) {
+      // Failed before its claim (a read): counted all the same, unless another attempt holds the event.
+      if (!(error instanceof EventInProgressError)) {
+        await ledger.countUnclaimedAttempt(run.key).catch((countError: unknown) => {
+          ctx.logger?.warn('the failed attempt could not be counted', countError as Error);
+        });
+      }
+      throw error;
+    }
     // Unexpected: the next attempt may run at once (else the lock expires with this invocation), and sends the notice
     // this one would have sent, should it find the writes done.
     await ledger
-      .release(key, claim.lock, { ...(run.pending ? { pending: run.pending } : {}), noticeSent: run.noticeSent })
+      .release(run.key, claim.lock, { ...(run.pending ? { pending: run.pending } : {}), noticeSent: run.noticeSent })
       .catch((releaseError: unknown) => {
         ctx.logger?.warn('the event could not be released for a retry', releaseError as Error);
       });
@@ -132,11 +144,14 @@ function ruleLedger(ctx: EngineContext, rule: AnyRule): EventLedger | undefined 
 /** Without a Lambda deadline (replay, tests): the event's lock is held this long. */
 const DEFAULT_LOCK_MS = 60_000;
 
-/** The event's record in the state table, as this attempt claimed it. */
+/** The event's record in the state table, as this attempt claims it once its rule has decided. */
 interface LedgerRun {
   ledger: EventLedger;
   key: string;
-  claim: Extract<Claim, { kind: 'claimed' }>;
+  /** The invocation's end: the claim holds the event until then. */
+  deadline: number;
+  /** Set by the claim (claimEvent); undefined before it. */
+  claim: Extract<Claim, { kind: 'claimed' }> | undefined;
   /** The attempt's end is written: nothing to release. */
   settled: boolean;
   /** What the next attempt must send should this one end in an error (kept on the record by the release). */
@@ -145,7 +160,23 @@ interface LedgerRun {
   noticeSent?: boolean;
 }
 
-async function settle(run: LedgerRun, settlement: Settlement): Promise<void> {
+type ClaimedRun = LedgerRun & { claim: NonNullable<LedgerRun['claim']> };
+
+/**
+ * Claims the event once the rule has decided, before anything is written: a repeated event is answered from its
+ * record (the reads it made are all it costs), and an attempt about to write leaves the notice of what it plans, so
+ * that a retry sends it should this attempt stop after its writes (a timeout, a crash). Returns the first result of
+ * an event already handled.
+ */
+async function claimEvent(run: LedgerRun, planned: PendingNotice | undefined): Promise<HandledEvent | undefined> {
+  const claim = await run.ledger.claim(run.key, run.deadline, planned);
+  if (claim.kind === 'done') return claim.result as HandledEvent;
+  run.claim = claim;
+  run.pending = planned;
+  return undefined;
+}
+
+async function settle(run: ClaimedRun, settlement: Settlement): Promise<void> {
   await run.ledger.settle(run.key, run.claim.lock, settlement);
   run.settled = true;
 }
@@ -160,7 +191,7 @@ export class RecordsNotKeptError extends Error {
  * the settle carried the event's own records: then the attempt fails (released with no notice pending), so that
  * Lambda's retry writes them and sends no second notice.
  */
-async function settleAfterNotice(run: LedgerRun, settlement: Settlement, ctx: EngineContext): Promise<void> {
+async function settleAfterNotice(run: ClaimedRun, settlement: Settlement, ctx: EngineContext): Promise<void> {
   let how: 'settled' | 'marked' | 'lost';
   try {
     how = await run.ledger.settleAfterNotice(run.key, run.claim.lock, settlement);
@@ -203,7 +234,7 @@ async function runRule(
     state = await rule.inspect(target, ruleContext);
     if (state === undefined) {
       const gone = ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
-      return settleQuiet(gone, rule, event, ctx, run, records);
+      return settleQuiet(gone, event, ctx, run, records);
     }
     decision = rule.decide(state, ctx.settings);
   }
@@ -231,13 +262,19 @@ async function runRule(
     });
   const topic = ctx.settings.noticeTopicArn;
   const writes = !(ctx.dryRun || (ctx.settings.mode === 'notify' && !rule.ownInfrastructure));
-  if (run && topic !== undefined && writes && decision.status === 'drifted') {
-    // An attempt that fails after its writes leaves this for the next, which may find the resource fixed.
-    const planned = decision;
-    run.pending = {
-      notice: noticeOf(planned, outcomeOf(true, 0, planned), planned.reason, planned.actions, []),
-      topicArn: topic,
-    };
+  let claimed: ClaimedRun | undefined;
+  if (run) {
+    // An attempt that stops after its writes leaves this for the next, which may find the resource fixed.
+    const planned =
+      topic !== undefined && writes && decision.status === 'drifted'
+        ? {
+            notice: noticeOf(decision, outcomeOf(true, 0, decision), decision.reason, decision.actions, []),
+            topicArn: topic,
+          }
+        : undefined;
+    const answered = await claimEvent(run, planned);
+    if (answered) return answered;
+    claimed = run as ClaimedRun;
   }
   const settled = await settleDecision(rule, resource, state, decision, {
     ...ruleContext,
@@ -250,7 +287,7 @@ async function runRule(
       resource,
       `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`,
     );
-    return settleQuiet(gone, rule, event, ctx, run, records);
+    return settleQuiet(gone, event, ctx, claimed, records);
   }
   if (settled.outcome === 'compliant' || settled.outcome === 'ignored') {
     const quiet = {
@@ -258,11 +295,11 @@ async function runRule(
       outcome: settled.outcome,
       findings: settled.decision.findings,
     };
-    return settleQuiet(quiet, rule, event, ctx, run, records);
+    return settleQuiet(quiet, event, ctx, claimed, records);
   }
   decision = settled.decision;
   const { outcome, reason, failures } = settled;
-  const notice = noticeOf(decision, outcome, reason, settled.done, failures, run?.claim.earlierWrites ?? []);
+  const notice = noticeOf(decision, outcome, reason, settled.done, failures, claimed?.claim.earlierWrites ?? []);
   const result: HandledEvent = {
     ...base,
     rule: rule.id,
@@ -276,7 +313,7 @@ async function runRule(
     notice: { subject: notice.subject, severity: notice.severity, published: false },
   };
   if (!NOTIFIED.includes(outcome) || ctx.dryRun) return result;
-  if (run === undefined) {
+  if (claimed === undefined) {
     await deliver(notice, result, event, ctx);
     ctx.logger?.info('event handled', {
       outcome: result.outcome,
@@ -290,33 +327,33 @@ async function runRule(
     outcome === 'failed' ? settled.done.map(({ api, summary }): EarlierWrite => ({ api, summary })) : undefined;
   const status = outcome === 'failed' ? 'retry' : 'done';
   const notifyAt = ctx.failedNoticeAttempt ?? 1;
-  if (run.claim.noticeSent) {
+  if (claimed.claim.noticeSent) {
     result.notice = {
       ...(result.notice as NonNullable<HandledEvent['notice']>),
       error: 'already sent for this event (a repeated delivery)',
     };
-    await settle(run, { status, result, noticeSent: true, failedWrites, records });
-  } else if (outcome === 'failed' && run.claim.attempt < notifyAt) {
+    await settle(claimed, { status, result, noticeSent: true, failedWrites, records });
+  } else if (outcome === 'failed' && claimed.claim.attempt < notifyAt) {
     result.notice = {
       ...(result.notice as NonNullable<HandledEvent['notice']>),
-      error: `attempt ${run.claim.attempt} of ${notifyAt}: notified if the last one fails too`,
+      error: `attempt ${claimed.claim.attempt} of ${notifyAt}: notified if the last one fails too`,
     };
     // What a later attempt sends if it finds the resource already as it should be (this attempt's writes held).
-    await settle(run, { status, pending: run.pending, failedWrites, records });
+    await settle(claimed, { status, pending: claimed.pending, failedWrites, records });
   } else {
-    if (topic !== undefined) run.pending = { notice, topicArn: topic };
+    if (topic !== undefined) claimed.pending = { notice, topicArn: topic };
     const delivered = await deliver(notice, result, event, ctx);
     if (delivered === 'no-topic') {
-      await settle(run, { status, ...(status === 'done' ? { result } : {}), failedWrites, records });
+      await settle(claimed, { status, ...(status === 'done' ? { result } : {}), failedWrites, records });
     } else if (delivered === 'sent') {
       await settleAfterNotice(
-        run,
+        claimed,
         { status, ...(status === 'done' ? { result } : {}), noticeSent: true, failedWrites, records },
         ctx,
       );
     } else {
       // Not sent, so retried: the next attempt sends it (or its own, if it finds more to do).
-      await settle(run, {
+      await settle(claimed, {
         status: 'retry',
         ...(topic === undefined ? {} : { pending: { notice, topicArn: topic } }),
         ...(failedWrites ? { failedWrites } : {}),
@@ -336,71 +373,38 @@ function deferToSettle(record: EngineRecord, ctx: EngineContext, records: Put[])
 }
 
 /**
- * A result with no notice of its own: the notice an earlier attempt left pending is sent (its publish failed, or its
- * writes held though it failed), then the event is settled with the result a repeat returns.
+ * A result with no notice of its own: the notice an earlier attempt left pending is sent (its publish failed, or it
+ * stopped after its writes), then the event is settled with the result a repeat returns.
  */
 async function settleQuiet(
   result: HandledEvent,
-  rule: AnyRule,
   event: CloudTrailEvent,
   ctx: EngineContext,
   run: LedgerRun | undefined,
   records: Put[],
 ): Promise<HandledEvent> {
   if (run === undefined) return result;
-  const pending = run.claim.noticeSent
-    ? undefined
-    : (run.claim.pending ?? interruptedNotice(result, rule, event, run, ctx));
-  run.pending = pending;
+  if (run.claim === undefined) {
+    const answered = await claimEvent(run, undefined);
+    if (answered) return answered;
+  }
+  const claimed = run as ClaimedRun;
+  const pending = claimed.claim.noticeSent ? undefined : claimed.claim.pending;
+  claimed.pending = pending;
   if (pending === undefined) {
-    await settle(run, { status: 'done', result, records });
+    await settle(claimed, { status: 'done', result, records });
     return result;
   }
   try {
     await publishTo(ctx, pending.notice, pending.topicArn, event.detail.awsRegion);
   } catch (error) {
     // Still pending: the retry sends it.
-    await settle(run, { status: 'retry', pending, records });
+    await settle(claimed, { status: 'retry', pending, records });
     throw error;
   }
   if (result.notice) result.notice = { ...result.notice, published: true };
-  await settleAfterNotice(run, { status: 'done', result, noticeSent: true, records }, ctx);
+  await settleAfterNotice(claimed, { status: 'done', result, noticeSent: true, records }, ctx);
   return result;
-}
-
-/**
- * An earlier attempt took the event and ended without settling or releasing it (a timeout, a crash): whatever it
- * wrote, it could leave no notice of it. Finding the resource now as the rule requires, the retry says so, and how to
- * see what was changed, rather than nothing.
- */
-function interruptedNotice(
-  result: HandledEvent,
-  rule: AnyRule,
-  event: CloudTrailEvent,
-  run: LedgerRun,
-  ctx: EngineContext,
-): PendingNotice | undefined {
-  const topic = ctx.settings.noticeTopicArn;
-  const { resource } = result;
-  if (!run.claim.interrupted || topic === undefined || resource === null || result.outcome !== 'compliant') return;
-  const notice = buildNotice({
-    event,
-    ruleId: rule.id,
-    ruleTitle: rule.title,
-    severity: rule.severity,
-    outcome: 'needs-human',
-    reason: `an earlier attempt at this event stopped (a timeout or a crash) before recording what it did; now ${result.reason}`,
-    resource,
-    findings: result.findings,
-    actions: [],
-    failures: [],
-    needsHuman: [
-      `An earlier attempt of the engine at this event may have changed ${resource.type} ${resource.id} before it stopped: check CloudTrail for writes to it since ${event.detail.eventTime}; it is now as the rule requires.`,
-    ],
-    earlierWrites: run.claim.earlierWrites,
-  });
-  result.notice = { subject: notice.subject, severity: notice.severity, published: false };
-  return { notice, topicArn: topic };
 }
 
 function outcomeOf(writes: boolean, failureCount: number, decision: Decision): Outcome {

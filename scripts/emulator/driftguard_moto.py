@@ -53,6 +53,7 @@ import cloudwatch_patches  # noqa: E402 - needs moto, checked above
 import config_patches  # noqa: E402 - needs moto, checked above
 import guardduty_patches  # noqa: E402 - needs moto, checked above
 import logs_export_patches  # noqa: E402 - needs moto, checked above
+import server_patches  # noqa: E402 - needs moto, checked above
 from request_counter import with_request_counter  # noqa: E402 - the benchmark counts calls where they arrive
 
 
@@ -537,6 +538,7 @@ def apply_patches() -> None:
     config_patches.apply()
     guardduty_patches.apply()
     logs_export_patches.apply()
+    server_patches.apply()
 
 
 def _exit_cleanly(signum: int, frame: Any) -> None:

@@ -2,19 +2,15 @@
  * Writes an attempt made before it failed are named in the notice that follows: the retry re-reads the resource,
  * finds them done, and would otherwise report only its own. Read from the notices (the topic's SQS inbox).
  */
-import {
-  AssociateKmsKeyCommand,
-  CloudWatchLogsClient,
-  PutRetentionPolicyCommand,
-} from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EventLedger } from '../../lib/event-ledger.js';
 import { recordKey } from '../../lib/record-key.js';
 import { loadSettings } from '../../lib/settings.js';
-import { emulatorClientConfig, LOCAL_LOG_KEY_ALIAS } from '../../scripts/provision.js';
-import { type DeliveredNotice, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { emulatorClientConfig } from '../../scripts/provision.js';
+import { type DeliveredNotice, describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 import { CallRecorder, contextFor, deliverAsLambda, guardHandler } from '../support/handler-harness.js';
+import { serverError } from '../support/intercept.js';
 import { LOG_GROUP_SCENARIO } from '../support/rule-scenarios.js';
 
 describe('the writes of a failed attempt', () => {
@@ -44,38 +40,54 @@ describe('the writes of a failed attempt', () => {
     expect(notices[0]?.document.actions).not.toContainEqual(expect.objectContaining({ api: 'logs:AssociateKmsKey' }));
   });
 
-  it('of an attempt that died before recording anything are told by the retry, once', async () => {
-    // Prepare: an attempt claims the event, fixes the group, then dies (a timeout, a crash) before any other write to
-    // the state table: its lock expires, and nothing it did is on the event's record.
+  it('of an attempt that stopped after its writes, before recording anything else, are sent by the retry, once', async () => {
+    // Prepare: the first attempt claims the event with the notice it plans, fixes the group, then its publish, its
+    // settle and its release all fail, and its lock expires (as a timeout or a crash leaves it).
     const event = await LOG_GROUP_SCENARIO.prepare();
-    const settings = loadSettings();
     const recorder = new CallRecorder();
-    const { guard } = LOG_GROUP_SCENARIO;
-    const died = await new EventLedger(recorder.aws, String(settings.stateTable), guard.file).claim(
-      recordKey(event),
-      Date.now() + 1,
+    recorder.fail('SNS:Publish', 1, serverError);
+    recorder.fail('DynamoDB:TransactWriteItems', 1, serverError);
+    recorder.fail('DynamoDB:UpdateItem', 2, serverError, (input) =>
+      /^SET #status = :(status|retry)/.test(String(input.UpdateExpression)),
     );
-    const region = event.detail.awsRegion;
-    const logGroupName = String(event.detail.requestParameters?.logGroupName);
-    const { KeyMetadata } = await new KMSClient(emulatorClientConfig(testEndpoint(), region)).send(
-      new DescribeKeyCommand({ KeyId: LOCAL_LOG_KEY_ALIAS }),
+    const handler = guardHandler(LOG_GROUP_SCENARIO.guard, recorder);
+    const context = contextFor(LOG_GROUP_SCENARIO.guard, event);
+
+    // Act: the first attempt; then its invocation's time runs out (its lock, the deadline, is now past); the retries.
+    const died = await handler(event, context).then(
+      () => 'settled',
+      (error: Error) => error.name,
     );
-    const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), region));
-    await logs.send(new AssociateKmsKeyCommand({ logGroupName, kmsKeyId: String(KeyMetadata?.Arn) }));
-    await logs.send(new PutRetentionPolicyCommand({ logGroupName, retentionInDays: settings.logRetentionDays }));
-    const handler = guardHandler(guard, recorder);
+    await expireLock(recordKey(event), LOG_GROUP_SCENARIO.guard.file);
+    const group = await describeGroup(String(event.detail.requestParameters?.logGroupName), event.detail.awsRegion);
+    const retried = await deliverAsLambda(handler, event, context);
+    const again = await deliverAsLambda(handler, event, context);
 
-    // Act
-    const retried = await deliverAsLambda(handler, event, contextFor(guard, event));
-    const again = await deliverAsLambda(handler, event, contextFor(guard, event));
-
-    // Assess: the retry finds the group fixed, and says an earlier attempt may have changed it; no second notice.
-    expect(died.kind).toBe('claimed');
+    // Assess: the first attempt's writes held; the retry finds the group fixed and sends the notice the first attempt
+    // planned, naming both fixes; the repeat sends nothing.
+    expect(died).not.toBe('settled');
+    expect(group?.kmsKeyId).toMatch(/^arn:aws:kms:/);
     expect(retried.attempts.map(({ result }) => result?.outcome)).toEqual(['compliant']);
     expect(again.attempts.map(({ result }) => result?.outcome)).toEqual(['compliant']);
     const notices: DeliveredNotice[] = await readNotices();
-    expect(notices.map((notice) => notice.document.outcome)).toEqual(['needs-human']);
-    expect(String(notices[0]?.document.reason)).toMatch(/^an earlier attempt at this event stopped/);
-    expect(notices[0]?.text).toContain('check CloudTrail for writes to it since');
+    expect(notices.map((notice) => notice.document.outcome)).toEqual(['remediated']);
+    expect(((notices[0]?.document.actions ?? []) as { api: string }[]).map(({ api }) => api)).toEqual([
+      'logs:AssociateKmsKey',
+      'logs:PutRetentionPolicy',
+    ]);
   });
 });
+
+/** The event's record as an attempt's lock leaves it once the invocation's deadline has passed. */
+async function expireLock(key: string, guard: string) {
+  await new DynamoDBClient(emulatorClientConfig(testEndpoint(), 'us-east-1')).send(
+    new UpdateItemCommand({
+      TableName: String(loadSettings().stateTable),
+      Key: { pk: { S: `idempotency#${key}` }, sk: { S: guard } },
+      UpdateExpression: 'SET lockedUntil = :past',
+      ConditionExpression: '#status = :inProgress',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) }, ':inProgress': { S: 'in-progress' } },
+    }),
+  );
+}

@@ -19,6 +19,7 @@ import {
   resourceCalls,
   sampleEvent,
   stateTableItems,
+  writeCalls,
 } from '../support/handler-harness.js';
 import { assumedRole, madeBy } from '../support/identities.js';
 import { serverError } from '../support/intercept.js';
@@ -63,6 +64,21 @@ describe.each(RULE_SCENARIOS)('retries through the handler: $label', (scenario) 
       expect.objectContaining({ api: expect.stringMatching(new RegExp(`:${scenario.fix.split(':')[1]}$`)) }),
     ]);
     expect(scenario.isFixed(await scenario.readState(event))).toBe(false);
+  });
+
+  it('an attempt that failed before its claim counts: one failed notice, on the last attempt', async () => {
+    // Prepare: the first attempt's first read fails (throttled, say); the fix fails on the two that follow.
+    const { recorder, noticesByAttempt, deliver } = await prepared(scenario);
+    recorder.fail(scenario.firstRead, 1, serverError);
+    recorder.fail(scenario.fix, Number.POSITIVE_INFINITY, serverError);
+
+    // Act
+    const delivery = await deliver();
+
+    // Assess
+    expect(delivery.deadLettered).toBe(true);
+    expect(delivery.attempts[0]?.error).not.toBeInstanceOf(RemediationFailedError);
+    expect(noticesByAttempt.map((notices) => notices.map(outcomeOf))).toEqual([[], [], ['failed']]);
   });
 
   it('a redelivery after the lasting failure repairs the resource and sends no second notice', async () => {
@@ -161,7 +177,8 @@ describe.each(RULE_SCENARIOS)('retries through the handler: $label', (scenario) 
     expect(first.outcome).toBe('remediated');
     expect(notices.map(outcomeOf)).toEqual(['remediated']);
     expect(repeated).toEqual(first);
-    expect(outsideStateTable(recorder.since(mark))).toEqual([]);
+    // It re-reads the resource (the claim follows the rule's decision); its one write is the claim, refused.
+    expect(writeCalls(recorder.since(mark))).toEqual(['DynamoDB:UpdateItem']);
     expect(await readNotices()).toEqual([]);
   });
 });

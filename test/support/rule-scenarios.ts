@@ -26,6 +26,8 @@ export interface RuleScenario {
   prepare(): Promise<CloudTrailEvent>;
   /** The first write of the fix, as the call recorder names it (where a fault is injected). */
   fix: string;
+  /** The first read its rule makes (before the event is claimed). */
+  firstRead: string;
   /** The resource's state as the emulator reports it. */
   readState(event: CloudTrailEvent): Promise<Record<string, unknown>>;
   /** Whether that state is the fixed one. */
@@ -48,6 +50,7 @@ export const LOG_GROUP_SCENARIO: RuleScenario = {
   guard: logGroupGuard,
   prepare: () => reenacted(sampleEvent('logs-CreateLogGroup-plain')),
   fix: 'CloudWatchLogs:AssociateKmsKey',
+  firstRead: 'CloudWatchLogs:DescribeLogGroups',
   async readState(event) {
     const group = await describeGroup(String(event.detail.requestParameters?.logGroupName), event.detail.awsRegion);
     return { kmsKeyId: group?.kmsKeyId, retentionInDays: group?.retentionInDays };
@@ -60,6 +63,7 @@ export const TRAIL_SCENARIO: RuleScenario = {
   guard: trailGuard,
   prepare: () => reenacted(sampleEvent('cloudtrail-StopLogging')),
   fix: 'CloudTrail:StartLogging',
+  firstRead: 'CloudTrail:DescribeTrails',
   async readState(event) {
     return { ...(await readTrail(createAwsClients(), trailName(event), event.detail.awsRegion)) };
   },
@@ -71,6 +75,7 @@ export const KMS_SCENARIO: RuleScenario = {
   guard: kmsGuard,
   prepare: () => reenacted(sampleEvent('kms-DisableKey')),
   fix: 'KMS:EnableKey',
+  firstRead: 'KMS:DescribeKey',
   async readState(event) {
     const kms = new KMSClient(emulatorClientConfig(testEndpoint(), event.detail.awsRegion));
     const KeyId = keyOf(event);
@@ -90,6 +95,7 @@ const quarantineScenario = (label: string, sample: string, userName: string): Ru
   guard: mfaGuard,
   prepare: () => reenacted(sampleEvent(sample)),
   fix: 'IAM:AttachUserPolicy',
+  firstRead: 'IAM:ListMFADevices',
   readState: () => readIamUserState(userName),
   isFixed: quarantined,
 });
@@ -120,6 +126,7 @@ export const MFA_RELEASE_SCENARIO: RuleScenario = {
     return reenacted(sampleEvent('iam-EnableMFADevice'));
   },
   fix: 'IAM:DetachUserPolicy',
+  firstRead: 'IAM:ListMFADevices',
   readState: () => readIamUserState('bob'),
   isFixed: (state) => !quarantined(state),
 };
@@ -129,6 +136,7 @@ export const CONFIG_SCENARIO: RuleScenario = {
   guard: configGuard,
   prepare: () => reenacted(sampleEvent('config-StopConfigurationRecorder')),
   fix: 'ConfigService:StartConfigurationRecorder',
+  firstRead: 'ConfigService:DescribeConfigurationRecorders',
   async readState(event) {
     return { ...(await readRegionRecording(createAwsClients(), event.detail.awsRegion)) };
   },

@@ -1,5 +1,5 @@
 /**
- * Attack: the event's record (lib/event-ledger.ts) answers a repeated event from what was stored, with no read of the
+ * Attack: the event's record (lib/event-ledger.ts) answers a repeated event from what was stored, with no write to the
  * resource. Two ways to make it answer for a drift it never saw: a record that shares a handled event's id but says
  * something else (AWS's documentation has such a pair), and a delivery sent while an attempt holds the event. The
  * first is handled on its own (its record key digests what it says) and its group fixed; the second makes no write
@@ -21,6 +21,7 @@ import {
   outsideStateTable,
   reenacted,
   sampleEvent,
+  writeCalls,
 } from '../../support/handler-harness.js';
 
 const noticeGroups = async () => (await readNotices()).map((notice) => (notice.document.resource as { id: string }).id);
@@ -70,9 +71,9 @@ describe('the event record cannot be made to answer for a drift it never saw', (
     // Act
     const held = handler(event, contextFor(logGroupGuard, event));
 
-    // Assess: refused before any read or write of the group, and nothing notified.
+    // Assess: refused before any write to the group (its claim follows the reads), and nothing notified.
     await expect(held).rejects.toBeInstanceOf(EventInProgressError);
-    expect(outsideStateTable(recorder.since(mark))).toEqual([]);
+    expect(writeCalls(outsideStateTable(recorder.since(mark)))).toEqual([]);
     const group = await describeGroup(String(event.detail.requestParameters?.logGroupName), event.detail.awsRegion);
     expect(group?.logGroupName).toBe(event.detail.requestParameters?.logGroupName);
     expect([group?.kmsKeyId, group?.retentionInDays]).toEqual([undefined, undefined]);
