@@ -24,7 +24,7 @@ export function schemaStringConstants(source: string): Map<string, string> {
  * Trait objects in the schema modules use computed keys, `{ [_jN]: _aI }`. esbuild must assume a computed key may
  * run code (a toString), so it keeps every schema of the service, used or not (GuardDuty's ~100 KB). When the key is
  * one of the module's own string constants, writing its literal (`{ "jsonName": _aI }`) is the same object, and
- * esbuild may drop the schemas no command reaches. Keys that are not such constants are left as they are.
+ * esbuild may drop the schemas no command reaches. Only keys (after `{` or `,`) that are such constants change.
  */
 export function inlineSchemaTraitKeys(source: string): string {
   const constants = schemaStringConstants(source);
@@ -33,7 +33,7 @@ export function inlineSchemaTraitKeys(source: string): string {
     .map((line) =>
       STRING_CONST.test(line)
         ? line
-        : line.replace(/\[([A-Za-z_$][\w$]*)\]:/g, (whole, name: string) => {
+        : line.replace(/(?<=[{,]\s*)\[([A-Za-z_$][\w$]*)\]:/g, (whole, name: string) => {
             const literal = constants.get(name);
             return literal === undefined ? whole : `${literal}:`;
           }),

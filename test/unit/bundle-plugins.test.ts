@@ -50,6 +50,7 @@ describe('inlineSchemaTraitKeys', () => {
     ['an escaped constant', '{ [_X]: 1 }', '{ "Quote\\"d": 1 }'],
     ['a key that is no string constant', '{ [n0]: 1, [_unknown]: 2 }', '{ [n0]: 1, [_unknown]: 2 }'],
     ['an array, not a key', '[_m, _e]', '[_m, _e]'],
+    ['an element read in a conditional, not a key', 'x ? a[_m]: b', 'x ? a[_m]: b'],
     ['a member list with traits', '[[0, { [_jN]: _m }], 0]', '[[0, { "jsonName": _m }], 0]'],
   ])('%s', (_label, line, expected) => {
     expect(inlineSchemaTraitKeys(`${CONSTANTS}\n${line}`)).toBe(`${CONSTANTS}\n${expected}`);
