@@ -18,12 +18,6 @@ import type { Context } from 'aws-lambda';
 const LEVELS = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 } as const;
 type LevelName = keyof typeof LEVELS;
 const RESERVED_KEYS = ['level', 'message', 'sampling_rate', 'service', 'timestamp'];
-const CONSOLE_METHODS: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
-  [LEVELS.DEBUG]: 'debug',
-  [LEVELS.INFO]: 'info',
-  [LEVELS.WARN]: 'warn',
-  [LEVELS.ERROR]: 'error',
-};
 const SUPPORTED_OPTIONS = ['serviceName', 'logLevel', 'sampleRateValue'];
 
 type Attributes = Record<string, unknown>;
@@ -200,8 +194,6 @@ export class Logger {
   #temporary: Attributes = {};
   #keys = new Set<string>();
   #warnedOnce = new Set<string>();
-  /** Lines logged while the logger is being built, printed once it is (as Powertools does). */
-  #pending: [number, LogInput, ExtraInput[]][] | undefined = [];
 
   constructor(options: LoggerOptions = {}) {
     for (const option of Object.keys(options)) {
@@ -211,14 +203,17 @@ export class Logger {
       throw new LambdaLoggerUnsupportedError('several invocations at once in one process (AWS_LAMBDA_MAX_CONCURRENCY)');
     }
     this.#serviceName = options.serviceName || env('POWERTOOLS_SERVICE_NAME') || 'service_undefined';
+    // Ready to print first: what the constructor logs (a level warning, sampling) prints as Powertools prints it.
+    this.#console = isDevMode() ? console : new Console({ stdout: process.stdout, stderr: process.stderr });
+    this.#indentation = isDevMode() ? 4 : 0;
     const lambdaLevel = env('AWS_LAMBDA_LOG_LEVEL');
     const alc = lambdaLevel === 'FATAL' ? 'CRITICAL' : lambdaLevel;
     this.#alcLevel = isLevel(alc) ? alc : undefined;
     const configured = options.logLevel?.toUpperCase();
     const fromEnv = env('POWERTOOLS_LOG_LEVEL') || env('LOG_LEVEL');
     if (this.#alcLevel) {
-      this.#warnIfBelowAlc(configured);
       this.#level = LEVELS[this.#alcLevel];
+      this.#warnIfBelowAlc(configured);
     } else if (isLevel(configured)) this.#level = LEVELS[configured];
     else if (isLevel(fromEnv)) this.#level = LEVELS[fromEnv];
     this.#initialLevel = this.#level;
@@ -232,11 +227,6 @@ export class Logger {
       this.#sampleRate = rate;
       if (this.#sampled() && this.#level > LEVELS.TRACE) this.#setDebugBySampling();
     }
-    this.#console = isDevMode() ? console : new Console({ stdout: process.stdout, stderr: process.stderr });
-    this.#indentation = isDevMode() ? 4 : 0;
-    const pending = this.#pending ?? [];
-    this.#pending = undefined;
-    for (const [level, input, extra] of pending) this.#log(level, input, extra);
   }
 
   trace(input: LogInput, ...extra: ExtraInput[]): void {
@@ -348,10 +338,6 @@ export class Logger {
   }
 
   #log(level: number, input: LogInput, extra: ExtraInput[]): void {
-    if (this.#pending) {
-      if (level >= this.#level) this.#pending.push([level, input, extra]);
-      return;
-    }
     if (level < this.#level) return;
     const context = this.#lambdaContext;
     const line: Attributes = {
@@ -387,7 +373,11 @@ export class Logger {
     }
     // Powertools' console methods: the level's own, CRITICAL as error, TRACE as log.
     const method =
-      level === LEVELS.CRITICAL ? 'error' : level === LEVELS.TRACE ? 'log' : (CONSOLE_METHODS[level] ?? 'info');
+      level === LEVELS.CRITICAL
+        ? 'error'
+        : level === LEVELS.TRACE
+          ? 'log'
+          : (levelName(level).toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
     this.#console[method](JSON.stringify(printed, jsonReplacer(), this.#indentation));
   }
 }

@@ -63,7 +63,7 @@ function invoke(logger: LoggerLike, inject: Inject, body: () => void, event: unk
     .catch(() => undefined);
 }
 
-const SCENARIOS: [string, Record<string, string>, Scenario][] = [
+const SCENARIOS: [string, Record<string, string>, Scenario, { logLevel?: string }?][] = [
   [
     'messages with objects, strings, errors, nulls and bigints',
     {},
@@ -134,6 +134,23 @@ const SCENARIOS: [string, Record<string, string>, Scenario][] = [
     },
   ],
   [
+    "a constructor level under Lambda's (AWS_LAMBDA_LOG_LEVEL=WARN): warned once",
+    { AWS_LAMBDA_LOG_LEVEL: 'WARN' },
+    async (log, inject) => {
+      log.info('dropped');
+      await invoke(log, inject, () => log.warn('kept'));
+    },
+    { logLevel: 'debug' },
+  ],
+  [
+    "a constructor level under Lambda's (AWS_LAMBDA_LOG_LEVEL=ERROR): the warning itself dropped",
+    { AWS_LAMBDA_LOG_LEVEL: 'ERROR', POWERTOOLS_LOGGER_SAMPLE_RATE: '1' },
+    async (log, inject) => {
+      await invoke(log, inject, () => log.error('kept'));
+    },
+    { logLevel: 'DEBUG' },
+  ],
+  [
     'the event logged by the middleware (POWERTOOLS_LOGGER_LOG_EVENT)',
     { POWERTOOLS_LOGGER_LOG_EVENT: 'true', POWERTOOLS_SERVICE_NAME: 'from-env' },
     async (log, inject) => {
@@ -172,7 +189,7 @@ async function linesOf(
   implementation: Implementation,
   env: Record<string, string>,
   scenario: Scenario,
-  serviceName?: string,
+  options: { serviceName?: string; logLevel?: string },
 ) {
   for (const [key, value] of Object.entries({ ...BASE_ENV, ...env })) vi.stubEnv(key, value);
   const lines: [string, string][] = [];
@@ -186,7 +203,7 @@ async function linesOf(
     });
   }
   try {
-    const logger = implementation.create(serviceName === undefined ? {} : { serviceName });
+    const logger = implementation.create(options);
     await scenario(logger, implementation.inject);
   } finally {
     vi.restoreAllMocks();
@@ -200,11 +217,11 @@ describe('the bundles’ logger', () => {
     vi.useRealTimers();
   });
 
-  it.each(SCENARIOS)('writes what Powertools writes: %s', async (_label, env, scenario) => {
+  it.each(SCENARIOS)('writes what Powertools writes: %s', async (_label, env, scenario, levelOption = {}) => {
     vi.useFakeTimers({ now: new Date('2026-12-01T12:34:56.789Z'), toFake: ['Date'] });
-    const serviceName = env.POWERTOOLS_SERVICE_NAME ? undefined : 'driftguard';
-    const expected = await linesOf(POWERTOOLS, env, scenario, serviceName);
-    const actual = await linesOf(OURS, env, scenario, serviceName);
+    const options = { ...(env.POWERTOOLS_SERVICE_NAME ? {} : { serviceName: 'driftguard' }), ...levelOption };
+    const expected = await linesOf(POWERTOOLS, env, scenario, options);
+    const actual = await linesOf(OURS, env, scenario, options);
     expect(actual).toEqual(expected);
     if (env.POWERTOOLS_LOG_LEVEL !== 'SILENT') expect(expected.length).toBeGreaterThan(0);
   });
