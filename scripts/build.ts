@@ -18,7 +18,7 @@ export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', 'b
 
 /**
  * Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own), or into buildDir
- * (the bundle tests build into a temporary folder).
+ * (the bundle tests build into a temporary folder). The folder is emptied first.
  */
 export async function buildAll(
   root = process.cwd(),
