@@ -31,6 +31,11 @@ const KEEP_SECONDS = 7 * 24 * 60 * 60;
 export interface PendingNotice {
   notice: Notice;
   topicArn: string;
+  /**
+   * Only planned: what an attempt was about to do when it claimed the event (it may have stopped before doing it).
+   * A later attempt sends it only if it finds the resource as the rule requires.
+   */
+  planned?: boolean;
 }
 
 /** What claiming an event found: this attempt runs (with what earlier ones left), or it was handled already. */
@@ -45,6 +50,8 @@ export type Claim =
       earlierWrites: EarlierWrite[];
       /** This attempt's number (counted by the claim itself, so that an attempt that never settles counts too). */
       attempt: number;
+      /** An earlier attempt (or delivery) left a record: what this attempt read before its claim may be stale. */
+      earlier: boolean;
     }
   | { kind: 'done'; result: unknown };
 
@@ -74,7 +81,29 @@ const writesOf = (value: AttributeValue | undefined): EarlierWrite[] =>
 
 function pendingOf(item: Record<string, AttributeValue>): PendingNotice | undefined {
   const notice = item.notice?.S;
-  return notice ? { notice: JSON.parse(notice) as Notice, topicArn: item.topicArn?.S ?? '' } : undefined;
+  if (!notice) return undefined;
+  return {
+    notice: JSON.parse(notice) as Notice,
+    topicArn: item.topicArn?.S ?? '',
+    ...(item.noticePlanned?.BOOL === true ? { planned: true } : {}),
+  };
+}
+
+/** The record's notice as `pending` leaves it: SET (with whether it is only planned), or REMOVEd. */
+function noticeUpdate(
+  pending: PendingNotice | undefined,
+  set: string[],
+  remove: string[],
+  values: Record<string, AttributeValue>,
+): void {
+  if (pending === undefined) {
+    remove.push('notice', 'topicArn', 'noticePlanned');
+    return;
+  }
+  set.push('notice = :notice', 'topicArn = :topic', 'noticePlanned = :planned');
+  values[':notice'] = { S: JSON.stringify(pending.notice) };
+  values[':topic'] = { S: pending.topicArn };
+  values[':planned'] = { BOOL: pending.planned === true };
 }
 
 /** The attempt still holds the event: its own lock, not expired into another attempt's claim. */
@@ -116,7 +145,7 @@ export class EventLedger {
    */
   async claim(recordKey: string, deadline: number, planned?: PendingNotice): Promise<Claim> {
     const now = Date.now();
-    const plan = planned ? ', notice = :notice, topicArn = :topic' : '';
+    const plan = planned ? ', notice = :notice, topicArn = :topic, noticePlanned = :planned' : '';
     try {
       const { Attributes = {} } = await this.dynamodb.send(
         new UpdateItemCommand({
@@ -134,7 +163,13 @@ export class EventLedger {
             ':now': { N: String(now) },
             ':one': { N: '1' },
             ':expires': { N: String(Math.floor(now / 1000) + KEEP_SECONDS) },
-            ...(planned ? { ':notice': { S: JSON.stringify(planned.notice) }, ':topic': { S: planned.topicArn } } : {}),
+            ...(planned
+              ? {
+                  ':notice': { S: JSON.stringify(planned.notice) },
+                  ':topic': { S: planned.topicArn },
+                  ':planned': { BOOL: true },
+                }
+              : {}),
           },
           ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -147,6 +182,7 @@ export class EventLedger {
         noticeSent: Attributes.noticeSent?.BOOL === true,
         earlierWrites: writesOf(Attributes.earlierWrites),
         attempt: Number(Attributes.attempts?.N ?? 0) + 1,
+        earlier: Attributes.status !== undefined,
       };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -159,11 +195,13 @@ export class EventLedger {
   }
 
   /**
-   * An attempt that ended in an error before it could claim the event (a read failed) still counts: the failure
-   * notice goes out on Lambda's last attempt, which the claims alone would count one short. Never touches a done
-   * event; a new record starts as "retry", which the next claim may take.
+   * An attempt that ended in an error before it could claim the event (a read failed) still counts, so that the
+   * failure notice goes out on Lambda's last attempt, unless another attempt holds the event (a concurrent duplicate
+   * does not count against it). A new record starts as "retry", which the next claim may take. An event already done
+   * answers with its result: a repeat whose re-read failed is not an error.
    */
-  async countUnclaimedAttempt(recordKey: string): Promise<void> {
+  async countUnclaimedAttempt(recordKey: string): Promise<Extract<Claim, { kind: 'done' }> | undefined> {
+    const now = Date.now();
     try {
       await this.dynamodb.send(
         new UpdateItemCommand({
@@ -171,18 +209,26 @@ export class EventLedger {
           Key: this.key(recordKey),
           UpdateExpression:
             'SET #status = if_not_exists(#status, :retry), expiresAt = if_not_exists(expiresAt, :expires) ADD attempts :one',
-          ConditionExpression: 'attribute_not_exists(pk) OR #status <> :done',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #status = :retry OR (#status = :inProgress AND lockedUntil < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':retry': { S: 'retry' },
-            ':done': { S: 'done' },
+            ':inProgress': { S: 'in-progress' },
+            ':now': { N: String(now) },
             ':one': { N: '1' },
-            ':expires': { N: String(Math.floor(Date.now() / 1000) + KEEP_SECONDS) },
+            ':expires': { N: String(Math.floor(now / 1000) + KEEP_SECONDS) },
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      return undefined;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      const item = error.Item ?? {};
+      return item.status?.S === 'done' && this.answerRepeats
+        ? { kind: 'done', result: JSON.parse(item.result?.S ?? 'null') }
+        : undefined;
     }
   }
 
@@ -225,11 +271,7 @@ export class EventLedger {
       set.push('#result = :result');
       values[':result'] = { S: JSON.stringify(settlement.result) };
     }
-    if (settlement.pending) {
-      set.push('notice = :notice', 'topicArn = :topic');
-      values[':notice'] = { S: JSON.stringify(settlement.pending.notice) };
-      values[':topic'] = { S: settlement.pending.topicArn };
-    } else remove.push('notice', 'topicArn');
+    noticeUpdate(settlement.pending, set, remove, values);
     if (settlement.noticeSent) {
       set.push('noticeSent = :sent');
       values[':sent'] = { BOOL: true };
@@ -254,48 +296,71 @@ export class EventLedger {
   }
 
   /**
-   * After a notice went out, its being sent must be kept: settled, or (when that write fails) marked sent by a second
-   * write, with the event's records. Only when both fail may a retry send it again; then the mark's error is thrown,
-   * for the caller to log (or, when records were not written, to throw: see the pipeline's settleAfterNotice).
+   * After a notice went out, its being sent must be kept: settled, or (when that write fails) marked sent and released,
+   * or else marked sent by a write no lock can refuse (it only silences: no other attempt may send this event's notice
+   * again), each with the event's records. Only when all three fail may a later attempt send it again; then the last
+   * error is thrown, for the caller to log (or, when records were not written, to throw: see the pipeline's
+   * settleAfterNotice).
    */
   async settleAfterNotice(recordKey: string, lock: number, settlement: Settlement): Promise<'settled' | 'marked'> {
     try {
       await this.settle(recordKey, lock, settlement);
       return 'settled';
     } catch {
-      // A result it cannot keep: the next attempt runs (and sends no second notice). The event's own records (a key's
-      // usage) go with the mark, in one transaction: if this fails too, the caller decides.
-      await this.settle(recordKey, lock, {
-        status: 'retry',
-        noticeSent: true,
-        ...(settlement.records ? { records: settlement.records } : {}),
-      });
+      const records = settlement.records ?? [];
+      try {
+        // The next attempt runs (and sends no second notice), with the event's records in the same call.
+        await this.settle(recordKey, lock, { status: 'retry', noticeSent: true, records });
+      } catch {
+        // The lock is lost (another attempt took over) or the write failed again: mark it sent all the same.
+        await this.markSent(recordKey, records);
+      }
       return 'marked';
     }
   }
 
+  /** The event's notice went out: no attempt sends it again (the lock and status are left as they are). */
+  private async markSent(recordKey: string, records: Put[]): Promise<void> {
+    const mark = {
+      TableName: this.table,
+      Key: this.key(recordKey),
+      UpdateExpression: 'SET noticeSent = :sent REMOVE notice, topicArn, noticePlanned',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':sent': { BOOL: true } },
+    };
+    if (records.length === 0) {
+      await this.dynamodb.send(new UpdateItemCommand(mark));
+      return;
+    }
+    await this.dynamodb.send(
+      new TransactWriteItemsCommand({ TransactItems: [{ Update: mark }, ...records.map((Put) => ({ Put }))] }),
+    );
+  }
+
   /**
    * An attempt that ended in an unexpected error lets the next one run at once (its lock would expire anyway), and
-   * leaves it the notice it would have sent (the next attempt sends it if it finds the writes done).
+   * leaves on the record what the next one must know: the notice pending (this attempt's plan, or a notice it could
+   * not send; none: the record's is removed), that a notice went out, and the writes a failed attempt made.
    */
   async release(
     recordKey: string,
     lock: number,
-    left: { pending?: PendingNotice; noticeSent?: boolean } = {},
+    left: { pending?: PendingNotice | undefined; noticeSent?: boolean; failedWrites?: EarlierWrite[] | undefined } = {},
   ): Promise<void> {
-    const { pending, noticeSent } = left;
+    const { pending, noticeSent, failedWrites } = left;
     const set = ['#status = :retry'];
     const remove = ['lockedUntil'];
     const values: Record<string, AttributeValue> = { ':retry': { S: 'retry' }, ...lockValues(lock) };
     if (noticeSent) {
       // Sent by this attempt (not recorded by its settle): no second one, whatever was pending.
       set.push('noticeSent = :sent');
-      remove.push('notice', 'topicArn');
+      remove.push('notice', 'topicArn', 'noticePlanned');
       values[':sent'] = { BOOL: true };
-    } else if (pending) {
-      set.push('notice = :notice', 'topicArn = :topic');
-      values[':notice'] = { S: JSON.stringify(pending.notice) };
-      values[':topic'] = { S: pending.topicArn };
+    } else noticeUpdate(pending, set, remove, values);
+    if (failedWrites && failedWrites.length > 0) {
+      set.push('earlierWrites = list_append(if_not_exists(earlierWrites, :none), :writes)');
+      values[':none'] = { L: [] };
+      values[':writes'] = { L: failedWrites.map((write) => ({ S: JSON.stringify(write) })) };
     }
     await this.dynamodb.send(
       new UpdateItemCommand({

@@ -114,18 +114,23 @@ export async function handleEvent(checked: CheckedEvent, ctx: EngineContext): Pr
     const { claim } = run;
     if (run.settled) throw error;
     if (claim === undefined) {
-      // Failed before its claim (a read): counted all the same, unless another attempt holds the event.
-      if (!(error instanceof EventInProgressError)) {
-        await ledger.countUnclaimedAttempt(run.key).catch((countError: unknown) => {
-          ctx.logger?.warn('the failed attempt could not be counted', countError as Error);
-        });
-      }
+      if (error instanceof EventInProgressError) throw error;
+      // Failed before its claim (a read): counted all the same; a repeat of an event already done answers as it did.
+      const done = await ledger.countUnclaimedAttempt(run.key).catch((countError: unknown) => {
+        ctx.logger?.warn('the failed attempt could not be counted', countError as Error);
+        return undefined;
+      });
+      if (done) return done.result as HandledEvent;
       throw error;
     }
     // Unexpected: the next attempt may run at once (else the lock expires with this invocation), and sends the notice
     // this one would have sent, should it find the writes done.
     await ledger
-      .release(run.key, claim.lock, { ...(run.pending ? { pending: run.pending } : {}), noticeSent: run.noticeSent })
+      .release(run.key, claim.lock, {
+        pending: run.pending,
+        noticeSent: run.noticeSent,
+        failedWrites: run.failedWrites,
+      })
       .catch((releaseError: unknown) => {
         ctx.logger?.warn('the event could not be released for a retry', releaseError as Error);
       });
@@ -154,8 +159,13 @@ interface LedgerRun {
   claim: Extract<Claim, { kind: 'claimed' }> | undefined;
   /** The attempt's end is written: nothing to release. */
   settled: boolean;
-  /** What the next attempt must send should this one end in an error (kept on the record by the release). */
+  /**
+   * What the record must carry for the next attempt should this one end in an error (the release writes it): this
+   * attempt's plan, or a notice it or an earlier attempt could not send; undefined: none.
+   */
   pending?: PendingNotice | undefined;
+  /** The writes of this attempt's failed fixes (the release keeps them for the next notice, as the settle would). */
+  failedWrites?: EarlierWrite[] | undefined;
   /** This attempt sent the event's notice (recorded by the release should its settle not record it). */
   noticeSent?: boolean;
 }
@@ -172,7 +182,7 @@ async function claimEvent(run: LedgerRun, planned: PendingNotice | undefined): P
   const claim = await run.ledger.claim(run.key, run.deadline, planned);
   if (claim.kind === 'done') return claim.result as HandledEvent;
   run.claim = claim;
-  run.pending = planned;
+  run.pending = planned ?? (claim.noticeSent ? undefined : claim.pending);
   return undefined;
 }
 
@@ -262,19 +272,35 @@ async function runRule(
     });
   const topic = ctx.settings.noticeTopicArn;
   const writes = !(ctx.dryRun || (ctx.settings.mode === 'notify' && !rule.ownInfrastructure));
+  // What an attempt that stops after its writes leaves for the next, which may find the resource fixed.
+  const planOf = (d: Decision): PendingNotice | undefined =>
+    topic !== undefined && writes && d.status === 'drifted'
+      ? { notice: noticeOf(d, outcomeOf(true, 0, d), d.reason, d.actions, []), topicArn: topic, planned: true }
+      : undefined;
   let claimed: ClaimedRun | undefined;
   if (run) {
-    // An attempt that stops after its writes leaves this for the next, which may find the resource fixed.
-    const planned =
-      topic !== undefined && writes && decision.status === 'drifted'
-        ? {
-            notice: noticeOf(decision, outcomeOf(true, 0, decision), decision.reason, decision.actions, []),
-            topicArn: topic,
-          }
-        : undefined;
-    const answered = await claimEvent(run, planned);
+    const answered = await claimEvent(run, planOf(decision));
     if (answered) return answered;
     claimed = run as ClaimedRun;
+    const { claim } = claimed;
+    const earlierPending = claim.noticeSent ? undefined : claim.pending;
+    if (claim.earlier && state !== undefined) {
+      // Another attempt or delivery has had this event: what was read before the claim may be stale. Read again, and
+      // act on the present state only (never a second time on what another attempt already did).
+      claimed.pending = earlierPending;
+      state = await rule.inspect(target, ruleContext);
+      if (state === undefined) {
+        const gone = ignored(
+          base,
+          rule.id,
+          resource,
+          `${resource.type} ${resource.id} no longer exists: nothing to do`,
+        );
+        return settleQuiet(gone, event, ctx, claimed, records);
+      }
+      decision = rule.decide(state, ctx.settings);
+      claimed.pending = planOf(decision) ?? earlierPending;
+    }
   }
   const settled = await settleDecision(rule, resource, state, decision, {
     ...ruleContext,
@@ -299,7 +325,7 @@ async function runRule(
   }
   decision = settled.decision;
   const { outcome, reason, failures } = settled;
-  const notice = noticeOf(decision, outcome, reason, settled.done, failures, claimed?.claim.earlierWrites ?? []);
+  const notice = noticeOf(decision, outcome, reason, settled.done, failures, earlierWritesOf(claimed, decision));
   const result: HandledEvent = {
     ...base,
     rule: rule.id,
@@ -326,6 +352,7 @@ async function runRule(
   const failedWrites =
     outcome === 'failed' ? settled.done.map(({ api, summary }): EarlierWrite => ({ api, summary })) : undefined;
   const status = outcome === 'failed' ? 'retry' : 'done';
+  claimed.failedWrites = failedWrites;
   const notifyAt = ctx.failedNoticeAttempt ?? 1;
   if (claimed.claim.noticeSent) {
     result.notice = {
@@ -365,6 +392,27 @@ async function runRule(
   return result;
 }
 
+/**
+ * The writes earlier attempts at the event made: those a failed attempt recorded, and those an attempt planned before
+ * it stopped (a timeout, a crash) which this attempt, reading the resource again, has no need to make: found in place.
+ */
+function earlierWritesOf(claimed: ClaimedRun | undefined, decision: Decision): EarlierWrite[] {
+  if (claimed === undefined) return [];
+  const { earlierWrites, pending } = claimed.claim;
+  if (!pending?.planned) return earlierWrites;
+  const known = new Set([...decision.actions.map(({ api }) => api), ...earlierWrites.map(({ api }) => api)]);
+  const planned = (pending.notice.document.actions ?? []) as EarlierWrite[];
+  return [
+    ...earlierWrites,
+    ...planned
+      .filter(({ api }) => !known.has(api))
+      .map(({ api, summary }) => ({
+        api,
+        summary: `${summary} (planned by an earlier attempt that stopped before recording it; found in place)`,
+      })),
+  ];
+}
+
 /** An event's own record the pipeline writes with the event's settle instead of on its own: a key's usage. */
 function deferToSettle(record: EngineRecord, ctx: EngineContext, records: Put[]): boolean {
   if (record.kind !== 'key-usage' || ctx.settings.stateTable === undefined) return false;
@@ -389,7 +437,10 @@ async function settleQuiet(
     if (answered) return answered;
   }
   const claimed = run as ClaimedRun;
-  const pending = claimed.claim.noticeSent ? undefined : claimed.claim.pending;
+  const earlier = claimed.claim.noticeSent ? undefined : claimed.claim.pending;
+  // A plan is told only when the resource is found as the rule requires (the attempt that made it may have stopped
+  // before its writes: a deleted or exempted resource was not remediated).
+  const pending = earlier?.planned && result.outcome !== 'compliant' ? undefined : earlier;
   claimed.pending = pending;
   if (pending === undefined) {
     await settle(claimed, { status: 'done', result, records });
