@@ -165,17 +165,26 @@ export function dropPlainErrorRegistrations(source: string, errorsModule: string
 const PARTITIONS_MODULE = /^export const partitionsInfo = (\{[\s\S]*\});\s*$/;
 
 /**
- * The SDK's partition table (@aws-sdk/core util-endpoints partitions.js) names every region with a description
- * ("Asia Pacific (Tokyo)") that endpoint resolution never reads: the rules read a partition's outputs (dnsSuffix,
- * name, supportsFIPS, ...), and a region's own entry only to find its partition (and any output it overrides).
- * The descriptions go; every region keeps its entry and every other field. A table of another shape is an error.
+ * The SDK's partition table (@aws-sdk/core util-endpoints partitions.js) lists every region of every partition, each
+ * with a description ("Asia Pacific (Tokyo)"). Endpoint resolution (partition.js) reads a region's entry to find its
+ * partition (its outputs, with any field the entry overrides), and for a region not listed takes the first partition
+ * whose regionRegex matches. So the descriptions go (never read), and so does the entry of a region that the
+ * regexes already give to its own partition with nothing to override: every region resolves to the same outputs.
+ * Kept: the pseudo-regions no regex matches (aws-global, aws-cn-global, ...). A table of another shape is an error.
  */
-export function partitionsWithoutDescriptions(source: string): string {
+export function trimmedPartitions(source: string): string {
   const table = PARTITIONS_MODULE.exec(source)?.[1];
   if (!table) throw new Error('partitions.js is not `export const partitionsInfo = {...};`: its shape changed');
-  const info = JSON.parse(table) as { partitions: { regions: Record<string, Record<string, unknown>> }[] };
-  for (const { regions } of info.partitions) {
-    for (const region of Object.values(regions)) delete region.description;
+  const info = JSON.parse(table) as {
+    partitions: { id: string; regionRegex: string; regions: Record<string, Record<string, unknown>> }[];
+  };
+  const byRegex = (region: string) => info.partitions.find(({ regionRegex }) => new RegExp(regionRegex).test(region));
+  for (const partition of info.partitions) {
+    const regions: Record<string, Record<string, unknown>> = {};
+    for (const [region, { description: _description, ...overrides }] of Object.entries(partition.regions)) {
+      if (Object.keys(overrides).length > 0 || byRegex(region)?.id !== partition.id) regions[region] = overrides;
+    }
+    partition.regions = regions;
   }
   return `export const partitionsInfo = ${JSON.stringify(info)};\n`;
 }
@@ -214,12 +223,12 @@ const sdkSchemas: Plugin = {
 const PARTITIONS_FILE =
   /[\\/]@aws-sdk[\\/]core[\\/]dist-es[\\/]submodules[\\/]client[\\/]util-endpoints[\\/]lib[\\/]aws[\\/]partitions\.js$/;
 
-/** The partition table without region descriptions (partitionsWithoutDescriptions). */
+/** The partition table without what endpoint resolution never reads (trimmedPartitions). */
 const sdkPartitions: Plugin = {
   name: 'driftguard-sdk-partitions',
   setup(build) {
     build.onLoad({ filter: PARTITIONS_FILE }, (args) => ({
-      contents: partitionsWithoutDescriptions(readFileSync(args.path, 'utf8')),
+      contents: trimmedPartitions(readFileSync(args.path, 'utf8')),
       loader: 'js',
     }));
   },

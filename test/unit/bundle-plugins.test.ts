@@ -25,11 +25,11 @@ import {
   dropPlainErrorRegistrations,
   inlineSchemaTraitKeys,
   NAMED_ERROR_FACTORY,
-  partitionsWithoutDescriptions,
   plainErrorSchema,
   readsQueryErrorCodes,
   retryableErrorClasses,
   schemaStringConstants,
+  trimmedPartitions,
 } from '../../scripts/bundle-plugins.js';
 
 const CONSTANTS = [
@@ -253,26 +253,45 @@ describe('the named error class', () => {
   });
 });
 
-describe('partitionsWithoutDescriptions', () => {
+describe('trimmedPartitions', () => {
   const file = join(
     dirname(require.resolve('@aws-sdk/core/package.json')),
     'dist-es/submodules/client/util-endpoints/lib/aws/partitions.js',
   );
   const tableOf = (source: string) => JSON.parse(/= (\{[\s\S]*\});/.exec(source)?.[1] ?? 'null');
+  const original = tableOf(readFileSync(file, 'utf8'));
+  const trimmed = tableOf(trimmedPartitions(readFileSync(file, 'utf8')));
+  const regions = original.partitions.flatMap((partition: { regions: object }) => Object.keys(partition.regions));
 
-  it('keeps every partition, region and output of the installed table, without the descriptions', () => {
-    const original = tableOf(readFileSync(file, 'utf8'));
-    const stripped = tableOf(partitionsWithoutDescriptions(readFileSync(file, 'utf8')));
-    for (const partition of original.partitions) {
-      for (const region of Object.values(partition.regions) as Record<string, unknown>[]) delete region.description;
+  /** The SDK's own partition() over a table, without the descriptions (which the trimmed table drops). */
+  async function resolvedWith(table: unknown, region: string) {
+    const { partition, setPartitionInfo, useDefaultPartitionInfo } = await import('@aws-sdk/core/client');
+    setPartitionInfo(table as never);
+    try {
+      const { description: _description, ...outputs } = partition(region) as unknown as Record<string, unknown>;
+      return outputs;
+    } finally {
+      useDefaultPartitionInfo();
     }
-    expect(stripped).toEqual(original);
-    expect(stripped.partitions.length).toBeGreaterThan(0);
-    expect(Object.keys(stripped.partitions[0].regions)).toContain('eu-west-1');
+  }
+
+  it.each([...regions, 'eu-central-9', 'us-gov-east-7', 'cn-north-5', 'not-a-region', 'aws-global', ''])(
+    'resolves %s as the full table does',
+    async (region) => {
+      expect(await resolvedWith(trimmed, region)).toEqual(await resolvedWith(original, region));
+    },
+  );
+
+  it('keeps the pseudo-regions no regex matches, and every partition and output', () => {
+    expect(Object.keys(trimmed.partitions[0].regions)).toContain('aws-global');
+    expect(Object.keys(trimmed.partitions[0].regions)).not.toContain('eu-west-1');
+    expect(trimmed.partitions.map((partition: { outputs: object }) => partition.outputs)).toEqual(
+      original.partitions.map((partition: { outputs: object }) => partition.outputs),
+    );
   });
 
   it('refuses a table of another shape', () => {
-    expect(() => partitionsWithoutDescriptions('export default {};')).toThrow(/shape changed/);
+    expect(() => trimmedPartitions('export default {};')).toThrow(/shape changed/);
   });
 });
 
