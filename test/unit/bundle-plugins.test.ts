@@ -341,6 +341,7 @@ describe('the plugins route to the stand-ins', () => {
       'node_modules/@aws/lambda-invoke-store',
     ],
     ["import * as z from 'zod/mini'; console.log(z.looseObject);", 'lib/small-zod.ts', 'node_modules/zod'],
+    ["import middy from '@middy/core'; console.log(middy);", 'lib/small-middy.ts', 'node_modules/@middy/core'],
     [
       "import { loadConfig } from '@smithy/core/config'; console.log(loadConfig);",
       'lib/no-shared-config-files.ts',
