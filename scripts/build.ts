@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ALARM_NOTICE_FILE } from '../lib/manifest.js';
 import { GUARDS } from '../lib/registry.js';
-import { bundlePlugins } from './bundle-plugins.js';
+import { bundlePlugins, refuseUndefinedImports } from './bundle-plugins.js';
 import { createZip } from './zip.js';
 
 export const BUILD_DIR = '.build';
@@ -52,6 +52,7 @@ export async function buildAll(
       banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
       logLevel: 'error',
     });
+    refuseUndefinedImports(file, result.warnings);
     const code = Buffer.from(result.outputFiles[0]?.contents ?? []);
     const dir = join(buildDir, file);
     mkdirSync(dir, { recursive: true });

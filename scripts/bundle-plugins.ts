@@ -400,6 +400,17 @@ function smallMiddy(root: string): Plugin {
   };
 }
 
+/**
+ * A stand-in lacks what the code reads of it (a zod function read through `z.`, say): esbuild only warns that the
+ * import "will always be undefined". The build refuses such a bundle rather than ship one that fails at start.
+ */
+export function refuseUndefinedImports(file: string, warnings: { id?: string; text: string }[]): void {
+  const undefinedImports = warnings.filter((warning) => warning.id === 'import-is-undefined');
+  if (undefinedImports.length > 0) {
+    throw new Error(`${file}: ${undefinedImports.map((warning) => warning.text).join('; ')}`);
+  }
+}
+
 /** The plugins of every Lambda bundle; root: the service's folder (where lib/ is). */
 export function bundlePlugins(root: string): Plugin[] {
   return [

@@ -27,6 +27,7 @@ import {
   NAMED_ERROR_FACTORY,
   plainErrorSchema,
   readsQueryErrorCodes,
+  refuseUndefinedImports,
   retryableErrorClasses,
   schemaStringConstants,
   trimmedPartitions,
@@ -371,6 +372,31 @@ describe('the plugins route to the stand-ins', () => {
     const code = await bundled(entry);
     expect(code).toContain(standIn);
     expect(code).not.toContain(original);
+  });
+});
+
+describe('refuseUndefinedImports', () => {
+  it('refuses a bundle that reads what a stand-in lacks', async () => {
+    const result = await build({
+      stdin: {
+        contents: "import * as z from 'zod/mini'; console.log(z.union);",
+        resolveDir: process.cwd(),
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+      plugins: bundlePlugins(process.cwd()),
+    });
+    expect(() => refuseUndefinedImports('probe', result.warnings)).toThrow(
+      /probe: Import "union" will always be undefined/,
+    );
+  });
+
+  it('accepts a bundle without such imports', () => {
+    expect(() => refuseUndefinedImports('probe', [{ id: 'other', text: 'something else' }])).not.toThrow();
   });
 });
 
