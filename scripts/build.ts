@@ -41,8 +41,6 @@ export async function buildAll(
       alias: {
         // Lambda's credentials are in its environment: the node default chain's other providers stay out.
         '@aws-sdk/credential-provider-node': './lib/lambda-credentials.ts',
-        // The DynamoDB client's endpoint cache needs a plain LRU map, not mnemonist's.
-        'mnemonist/lru-cache': './lib/small-lru-cache.ts',
       },
       // Rewrites of SDK parts no function uses, so tree shaking drops them (each explained in bundle-plugins.ts).
       plugins: bundlePlugins(root),
