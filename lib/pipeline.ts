@@ -238,14 +238,20 @@ async function runRule(
     aws: ctx.aws,
     ...(run ? { deferRecord: (record: EngineRecord) => deferToSettle(record, ctx, records) } : {}),
   };
+  // The resource is gone (before or while the rule acts): nothing to do, but what an earlier attempt left is told.
+  const gone = (why: string) =>
+    settleQuiet(
+      ignored(base, rule.id, resource, `${resource.type} ${resource.id} ${why}: nothing to do`),
+      event,
+      ctx,
+      run,
+      records,
+    );
   let decision = rule.preScreen?.(target, ctx.settings);
   let state: unknown;
   if (decision === undefined) {
     state = await rule.inspect(target, ruleContext);
-    if (state === undefined) {
-      const gone = ignored(base, rule.id, resource, `${resource.type} ${resource.id} no longer exists: nothing to do`);
-      return settleQuiet(gone, event, ctx, run, records);
-    }
+    if (state === undefined) return gone('no longer exists');
     decision = rule.decide(state, ctx.settings);
   }
   const noticeOf = (
@@ -289,15 +295,7 @@ async function runRule(
       // act on the present state only (never a second time on what another attempt already did).
       claimed.pending = earlierPending;
       state = await rule.inspect(target, ruleContext);
-      if (state === undefined) {
-        const gone = ignored(
-          base,
-          rule.id,
-          resource,
-          `${resource.type} ${resource.id} no longer exists: nothing to do`,
-        );
-        return settleQuiet(gone, event, ctx, claimed, records);
-      }
+      if (state === undefined) return gone('no longer exists');
       decision = rule.decide(state, ctx.settings);
       claimed.pending = planOf(decision) ?? earlierPending;
     }
@@ -306,15 +304,7 @@ async function runRule(
     ...ruleContext,
     dryRun: ctx.dryRun ?? false,
   });
-  if (settled.gone) {
-    const gone = ignored(
-      base,
-      rule.id,
-      resource,
-      `${resource.type} ${resource.id} was deleted meanwhile: nothing to do`,
-    );
-    return settleQuiet(gone, event, ctx, claimed, records);
-  }
+  if (settled.gone) return gone('was deleted meanwhile');
   if (settled.outcome === 'compliant' || settled.outcome === 'ignored') {
     const quiet = {
       ...ignored(base, rule.id, resource, settled.reason),

@@ -3,13 +3,15 @@
  * finds them done, and would otherwise report only its own. Read from the notices (the topic's SQS inbox).
  */
 
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { recordKey } from '../../lib/record-key.js';
-import { loadSettings } from '../../lib/settings.js';
-import { emulatorClientConfig } from '../../scripts/provision.js';
-import { type DeliveredNotice, describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
-import { CallRecorder, contextFor, deliverAsLambda, guardHandler } from '../support/handler-harness.js';
+import { type DeliveredNotice, describeGroup, freshEngine, readNotices } from '../support/emulator.js';
+import {
+  CallRecorder,
+  contextFor,
+  deliverAsLambda,
+  expireEventLock,
+  guardHandler,
+} from '../support/handler-harness.js';
 import { serverError } from '../support/intercept.js';
 import { LOG_GROUP_SCENARIO } from '../support/rule-scenarios.js';
 
@@ -58,7 +60,7 @@ describe('the writes of a failed attempt', () => {
       () => 'settled',
       (error: Error) => error.name,
     );
-    await expireLock(recordKey(event), LOG_GROUP_SCENARIO.guard.file);
+    await expireEventLock(event, LOG_GROUP_SCENARIO.guard);
     const group = await describeGroup(String(event.detail.requestParameters?.logGroupName), event.detail.awsRegion);
     const retried = await deliverAsLambda(handler, event, context);
     const again = await deliverAsLambda(handler, event, context);
@@ -77,17 +79,3 @@ describe('the writes of a failed attempt', () => {
     ]);
   });
 });
-
-/** The event's record as an attempt's lock leaves it once the invocation's deadline has passed. */
-async function expireLock(key: string, guard: string) {
-  await new DynamoDBClient(emulatorClientConfig(testEndpoint(), 'us-east-1')).send(
-    new UpdateItemCommand({
-      TableName: String(loadSettings().stateTable),
-      Key: { pk: { S: `idempotency#${key}` }, sk: { S: guard } },
-      UpdateExpression: 'SET lockedUntil = :past',
-      ConditionExpression: '#status = :inProgress',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) }, ':inProgress': { S: 'in-progress' } },
-    }),
-  );
-}

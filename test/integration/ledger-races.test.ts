@@ -5,29 +5,21 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createGuardHandler } from '../../lib/handler.js';
-import { recordKey } from '../../lib/record-key.js';
 import { loadSettings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
-import { CallRecorder, contextFor, deliverAsLambda, guardHandler, writeCalls } from '../support/handler-harness.js';
+import {
+  CallRecorder,
+  contextFor,
+  deliverAsLambda,
+  expireEventLock,
+  guardHandler,
+  writeCalls,
+} from '../support/handler-harness.js';
 import { interceptedClients, serverError } from '../support/intercept.js';
 import { KMS_SCENARIO, LOG_GROUP_SCENARIO } from '../support/rule-scenarios.js';
-
-async function expireLock(key: string, guard: string) {
-  await new DynamoDBClient(emulatorClientConfig(testEndpoint(), 'us-east-1')).send(
-    new UpdateItemCommand({
-      TableName: String(loadSettings().stateTable),
-      Key: { pk: { S: `idempotency#${key}` }, sk: { S: guard } },
-      UpdateExpression: 'SET lockedUntil = :past',
-      ConditionExpression: '#status = :inProgress',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) }, ':inProgress': { S: 'in-progress' } },
-    }),
-  );
-}
 
 const apis = (notice: { document: Record<string, unknown> } | undefined, field: string) =>
   ((notice?.document[field] ?? []) as { api: string }[]).map(({ api }) => api);
@@ -111,7 +103,7 @@ describe('the event record under races and crashes', () => {
       if ((await describeGroup(name, event.detail.awsRegion))?.kmsKeyId) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await expireLock(recordKey(event), guard.file);
+    await expireEventLock(event, guard);
     // B: Lambda's retry.
     const retried = await deliverAsLambda(guardHandler(guard, new CallRecorder()), event, contextFor(guard, event));
     const notices = await readNotices();
@@ -143,7 +135,7 @@ describe('the event record under races and crashes', () => {
     const recorder = new CallRecorder();
     recorder.fail('DynamoDB:UpdateItem', 2, serverError, (input) => JSON.stringify(input).includes(':sent'));
     const first = await deliverAsLambda(guardHandler(guard, recorder), event, contextFor(guard, event));
-    await expireLock(recordKey(event), guard.file);
+    await expireEventLock(event, guard);
     // An EventBridge duplicate (or a DLQ redrive, or a replay against the stack's table), later.
     const again = await deliverAsLambda(guardHandler(guard, new CallRecorder()), event, contextFor(guard, event));
     const notices = await readNotices();

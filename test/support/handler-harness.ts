@@ -5,13 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { type AwsClients, createAwsClients } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { type Guard, LAMBDA_ATTEMPTS } from '../../lib/guard.js';
 import { createGuardHandler } from '../../lib/handler.js';
 import type { HandledEvent } from '../../lib/pipeline.js';
+import { recordKey } from '../../lib/record-key.js';
 import { loadSettings, type Settings } from '../../lib/settings.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { REENACTMENTS, reenactmentKey } from '../../scripts/reenact/index.js';
@@ -136,6 +137,20 @@ export async function stateTableItems(table = loadSettings().stateTable): Promis
     start = page.LastEvaluatedKey;
   } while (start);
   return items;
+}
+
+/** The event's record as an attempt's lock leaves it once the invocation's deadline has passed (a timeout, a crash). */
+export async function expireEventLock(event: CloudTrailEvent, guard: Guard): Promise<void> {
+  await new DynamoDBClient(emulatorClientConfig(testEndpoint(), 'us-east-1')).send(
+    new UpdateItemCommand({
+      TableName: String(loadSettings().stateTable),
+      Key: { pk: { S: `idempotency#${recordKey(event)}` }, sk: { S: guard.file } },
+      UpdateExpression: 'SET lockedUntil = :past',
+      ConditionExpression: '#status = :inProgress',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':past': { N: String(Date.now() - 1) }, ':inProgress': { S: 'in-progress' } },
+    }),
+  );
 }
 
 /** An event's record: its idempotency record and notice outbox in one item (lib/event-ledger.ts: pk "idempotency#..."). */
