@@ -13,7 +13,7 @@ import {
 import { type AwsClients, awsErrorName } from './aws.js';
 import { registerBaselineKeeper } from './records.js';
 import { RegionBaselineStore } from './region-baselines.js';
-import type { RuleContext } from './rule.js';
+import type { Finding, RuleContext } from './rule.js';
 
 /** How often GuardDuty publishes updated findings, from the shortest (most frequent) to the longest. */
 export const PUBLISHING_FREQUENCIES = ['FIFTEEN_MINUTES', 'ONE_HOUR', 'SIX_HOURS'] as const;
@@ -226,16 +226,69 @@ export function detectorLosses(baseline: DetectorConfig, now: DetectorConfig): s
   return lost;
 }
 
-/** Reads the region's detector and stores it as the region's baseline where it has none; undefined when not stored. */
-export async function captureGuardDutyBaseline(ctx: RuleContext, region: string, from: string) {
+/** The features CreateDetector enables when none is named (API_CreateDetector; RUNTIME_MONITORING is opt-in). */
+const DEFAULT_FEATURES = [
+  'S3_DATA_EVENTS',
+  'EKS_AUDIT_LOGS',
+  'EBS_MALWARE_PROTECTION',
+  'RDS_LOGIN_EVENTS',
+  'LAMBDA_NETWORK_LOGS',
+];
+
+/**
+ * What a detector lacks against the policy a first baseline taken from an event needs: enabled, every default feature
+ * GetDetector names ENABLED (one a region lacks is not named), no ARCHIVE filter, no ACTIVE trusted IP list, every
+ * export under a key of `account` (the bucket's ARN names no owner). Empty when it meets it.
+ */
+export function detectorGaps(d: DetectorConfig, account: string): Finding[] {
+  const gaps: Finding[] = d.enabled ? [] : [{ attribute: 'detector', before: 'suspended', after: 'enabled' }];
+  for (const name of DEFAULT_FEATURES) {
+    const status = d.features[name];
+    if (status !== undefined && status !== 'ENABLED')
+      gaps.push({ attribute: `feature ${name}`, before: status, after: 'ENABLED' });
+  }
+  for (const f of d.filters)
+    if (f.action === 'ARCHIVE') gaps.push({ attribute: `filter ${f.name}`, before: 'ARCHIVE', after: 'none' });
+  for (const s of d.trustedIpSets)
+    if (s.status === 'ACTIVE')
+      gaps.push({ attribute: `trusted IP list ${s.name}`, before: 'ACTIVE', after: 'inactive' });
+  for (const x of d.destinations)
+    if (x.kmsKeyArn.split(':')[4] !== account)
+      gaps.push({
+        attribute: `export to ${x.destinationArn}`,
+        before: `key ${x.kmsKeyArn}`,
+        after: `a key of ${account}`,
+      });
+  return gaps;
+}
+
+export const gapText = (gaps: Finding[]) => gaps.map((g) => `${g.attribute} ${g.before}`).join(', ');
+
+/** What an event's first capture says when the detector is short of the policy (`gaps`), with the next step. */
+export const refusedCapture = (region: string, gaps: string) =>
+  `GuardDuty in ${region}: no baseline captured: ${gaps}. Fix it (aws guardduty update-detector --region ${region} --detector-id <id> --enable --features Name=<name>,Status=ENABLED, delete-filter, update-ip-set --no-activate, delete-publishing-destination): the sweep then captures it; as it is: npm run sweep -- --regions ${region}.`;
+
+/**
+ * Reads the region's detector and stores it as the region's baseline where it has none: the baseline, or undefined
+ * when none was stored. `onlyIfCompliantFor` (an event's capture, with the account): the detector read now must meet
+ * the policy (detectorGaps), or nothing is stored and its gaps are returned.
+ */
+export async function captureGuardDutyBaseline(
+  ctx: RuleContext,
+  region: string,
+  from: string,
+  onlyIfCompliantFor?: string,
+) {
   const config = await readDetector(ctx.aws, region);
   if (!config) return undefined;
+  const gaps = onlyIfCompliantFor === undefined ? [] : detectorGaps(config, onlyIfCompliantFor);
+  if (gaps.length > 0) return gapText(gaps);
   const baseline: GuardDutyBaseline = { region, config, capturedAt: new Date().toISOString(), capturedFrom: from };
   const stored = await new GuardDutyBaselineStore(ctx.aws, ctx.settings.stateTable).put(baseline, 'first');
   return stored ? baseline : undefined;
 }
 
-/** Captures the baseline of each region that has a detector and no baseline yet; returns the regions captured. */
+/** Captures the baseline of each region that has a detector and no baseline yet (as it is); the regions captured. */
 export async function captureGuardDutyBaselines(ctx: RuleContext, regions: string[], from: string): Promise<string[]> {
   const captured: string[] = [];
   for (const region of regions) if (await captureGuardDutyBaseline(ctx, region, from)) captured.push(region);
@@ -262,8 +315,8 @@ export async function followGuardDutyBaseline(ctx: RuleContext, region: string, 
 // The pipeline keeps a rule's guardduty-baseline records through this (lib/records.ts).
 registerBaselineKeeper('guardduty-baseline', async (record, ctx) => {
   if (record.mode === 'first') {
-    await captureGuardDutyBaseline(ctx, record.region, record.from);
-    return undefined;
+    const refused = await captureGuardDutyBaseline(ctx, record.region, record.from, record.onlyIfCompliantFor);
+    return typeof refused === 'string' ? refusedCapture(record.region, refused) : undefined;
   }
   const kept = await followGuardDutyBaseline(ctx, record.region, record.from);
   return (

@@ -113,7 +113,15 @@ export type EngineRecord =
   /** The quarantine released: its record dropped once everything it took is given back. */
   | { kind: 'quarantine-released'; userName: string; summary: string }
   /** A region's GuardDuty baseline: `first` where the region has none (a capture), `follow` replaces it. */
-  | { kind: 'guardduty-baseline'; region: string; from: string; mode: 'first' | 'follow'; summary: string };
+  | {
+      kind: 'guardduty-baseline';
+      region: string;
+      from: string;
+      mode: 'first' | 'follow';
+      /** As config-baseline's: an event's first capture stores only a detector that meets the policy of this account. */
+      onlyIfCompliantFor?: string;
+      summary: string;
+    };
 
 /** One attribute that drifted from policy. */
 export interface Finding {

@@ -23,12 +23,15 @@ import { type CloudTrailEvent, MalformedEventError, requireStringParameter } fro
 import {
   type DestinationConfig,
   type DetectorConfig,
+  detectorGaps,
   detectorIdIn,
   type FilterConfig,
   type GuardDutyBaseline,
   GuardDutyBaselineStore,
+  gapText,
   longerFrequency,
   readDetector,
+  refusedCapture,
   sameCriteria,
 } from '../guardduty-baselines.js';
 import {
@@ -178,6 +181,8 @@ function baselineRecord(target: GuardDutyTarget, mode: 'first' | 'follow'): Engi
     region: target.region,
     from: target.eventId ?? target.sweepId ?? 'capture',
     mode,
+    // An event's first capture stores only a detector that meets the policy when read again (after the writes).
+    ...(mode === 'first' && target.eventName ? { onlyIfCompliantFor: target.account } : {}),
     summary: mode === 'first' ? 'baseline captured' : 'the baseline follows',
   };
 }
@@ -428,29 +433,40 @@ export function decideGuardDuty(
   if (!current) return baseline ? decideRecreate(state, baseline) : decideMissing(target, settings);
   const silenced = silencers(state);
   if (!baseline) {
-    // No baseline: the present detector becomes it, but never from a suspended one (it is enabled first).
-    const record = baselineRecord(target, 'first');
-    if (!current.enabled) {
-      return {
-        status: 'drifted',
-        reason: `GuardDuty is suspended in ${target.region} (no baseline yet)`,
-        findings: [{ attribute: 'detector', before: 'suspended', after: 'enabled' }, ...silenced.findings],
-        actions: [
-          {
-            api: 'guardduty:UpdateDetector',
-            params: { DetectorId: current.detectorId, Enable: true },
-            summary: 'detector enabled',
-            brief: 'detector enabled',
-          },
-        ],
-        needsHuman: silenced.steps,
-        severity: 'critical',
-        bookkeeping: [record],
-      };
-    }
-    if (silenced.steps.length > 0)
-      return { ...needsHuman('findings silenced', silenced.steps, 'high', silenced.findings), bookkeeping: [record] };
-    return noAction('compliant', `GuardDuty is enabled in ${target.region}`, [record]);
+    // No baseline: the present detector becomes it, enabled first if suspended. An event (the intruder's own, maybe)
+    // captures only a detector that otherwise meets the policy (checked again when kept); the sweep captures any, as
+    // Config's does, and tells what it lacks.
+    const all = detectorGaps(current, target.account);
+    const gaps = all.filter((g) => g.attribute !== 'detector');
+    const told = silenced.findings.map((f) => f.attribute);
+    const findings = [...all.filter((g) => !told.includes(g.attribute)), ...silenced.findings];
+    const steps = gaps.length
+      ? [
+          target.eventName
+            ? refusedCapture(target.region, gapText(gaps))
+            : `GuardDuty in ${target.region} first seen by the sweep with ${gapText(gaps)}: captured as it is; fix it if not intended.`,
+        ]
+      : [];
+    const capture = target.eventName && gaps.length ? [] : [baselineRecord(target, 'first')];
+    if (findings.length === 0) return noAction('compliant', `GuardDuty is enabled in ${target.region}`, capture);
+    return {
+      status: 'drifted',
+      reason: `GuardDuty ${current.enabled ? 'weakened or silenced' : 'suspended'} in ${target.region} (no baseline yet)`,
+      findings,
+      actions: current.enabled
+        ? []
+        : [
+            {
+              api: 'guardduty:UpdateDetector',
+              params: { DetectorId: current.detectorId, Enable: true },
+              summary: 'detector enabled',
+              brief: 'detector enabled',
+            },
+          ],
+      needsHuman: [...silenced.steps, ...steps],
+      severity: current.enabled ? 'high' : 'critical',
+      bookkeeping: capture,
+    };
   }
   const base = baseline.config;
   const restore = detectorRestore(base, current);
