@@ -4,6 +4,7 @@ import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { MalformedEventError } from '../../lib/envelope.js';
 import {
   type DetectorConfig,
+  detectorGaps,
   detectorLosses,
   type GuardDutyBaseline,
   longerFrequency,
@@ -476,6 +477,75 @@ describe('decideGuardDuty', () => {
     expect(decision.actions.map((a) => [a.api, (a.params as { DetectorId: string }).DetectorId, a.resolve])).toEqual([
       ['guardduty:CreateFilter', 'd1', undefined],
       ['guardduty:CreatePublishingDestination', 'd1', undefined],
+    ]);
+  });
+});
+
+describe('the policy a first baseline taken from an event needs', () => {
+  it.each<[string, Partial<DetectorConfig>, string[]]>([
+    ['a detector as CreateDetector makes it, with a NOOP filter and an inactive list', {}, []],
+    [
+      'runtime monitoring off (opt-in) and a feature this region lacks',
+      { features: { S3_DATA_EVENTS: 'ENABLED' } },
+      [],
+    ],
+    ['any finding frequency', { findingPublishingFrequency: 'SIX_HOURS' }, []],
+    ['suspended', { enabled: false }, ['detector suspended']],
+    [
+      'default features off',
+      { features: { ...ENABLED_FEATURES, S3_DATA_EVENTS: 'DISABLED', LAMBDA_NETWORK_LOGS: 'DISABLED' } },
+      ['feature S3_DATA_EVENTS DISABLED', 'feature LAMBDA_NETWORK_LOGS DISABLED'],
+    ],
+    ['an ARCHIVE filter', { filters: [NOOP_FILTER, ARCHIVE_FILTER] }, ['filter suppress-scanner ARCHIVE']],
+    ['an active trusted IP list', { trustedIpSets: [TRUSTED] }, ['trusted IP list vpn ACTIVE']],
+    [
+      'an export under another account’s key',
+      { destinations: [{ ...DESTINATION, kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/theirs' }] },
+      ['export to arn:aws:s3:::findings key arn:aws:kms:eu-west-1:444455556666:key/theirs'],
+    ],
+  ])('%s', (_label, change, gaps) => {
+    const config = detector({ features: { ...ENABLED_FEATURES, RUNTIME_MONITORING: 'DISABLED' }, ...change });
+    expect(detectorGaps(config, ACCOUNT).map((g) => `${g.attribute} ${g.before}`)).toEqual(gaps);
+  });
+
+  it.each<[string, GuardDutyTarget, Partial<DetectorConfig>, string[], string[], RegExp]>([
+    [
+      'an event, a feature off: no capture, a human told the gap and the next step',
+      target('UpdateDetector'),
+      { features: { ...ENABLED_FEATURES, EKS_AUDIT_LOGS: 'DISABLED' } },
+      [],
+      [],
+      /GuardDuty in eu-west-1: no baseline captured: feature EKS_AUDIT_LOGS DISABLED\. Fix it \(aws guardduty update-detector --region eu-west-1 .*npm run sweep -- --regions eu-west-1/,
+    ],
+    [
+      'an event, suspended with an active trusted list: enabled, no capture',
+      target('UpdateIPSet', { ipSetId: 'ip9' }),
+      { enabled: false, trustedIpSets: [TRUSTED] },
+      ['guardduty:UpdateDetector'],
+      [],
+      /no baseline captured: trusted IP list vpn ACTIVE/,
+    ],
+    [
+      'the sweep, an ARCHIVE filter: captured as it is, the gap told (as Config’s sweep)',
+      target(),
+      { filters: [ARCHIVE_FILTER] },
+      [],
+      ['first'],
+      /first seen by the sweep with filter suppress-scanner ARCHIVE: captured as it is/,
+    ],
+  ])('no baseline: %s', (_label, t, change, apis, modes, step) => {
+    const decision = decideGuardDuty(state(t, detector(change)), ENABLE_MISSING);
+    expect(decision.status).toBe('drifted');
+    expect(decision.actions.map((a) => a.api)).toEqual(apis);
+    expect(decision.bookkeeping?.map((r) => (r.kind === 'guardduty-baseline' ? r.mode : r.kind))).toEqual(modes);
+    expect(decision.needsHuman.join(' ')).toMatch(step);
+  });
+
+  it('an event on a detector that meets the policy: captured, on condition it still does when kept', () => {
+    const decision = decideGuardDuty(state(target('UpdateDetector'), detector()), ENABLE_MISSING);
+    expect(decision.status).toBe('compliant');
+    expect(decision.bookkeeping).toEqual([
+      expect.objectContaining({ kind: 'guardduty-baseline', mode: 'first', onlyIfCompliantFor: ACCOUNT }),
     ]);
   });
 });
