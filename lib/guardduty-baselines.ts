@@ -237,7 +237,7 @@ const DEFAULT_FEATURES = [
 
 /**
  * What a detector lacks against the policy a first baseline taken from an event needs: enabled, every default feature
- * GetDetector names ENABLED (one a region lacks is not named), no ARCHIVE filter, no ACTIVE trusted IP list, every
+ * GetDetector names ENABLED (one a region lacks is not named), no ARCHIVE filter, no trusted IP list ACTIVE or ACTIVATING (CreateIPSet's until it is loaded), every
  * export under a key of `account` (the bucket's ARN names no owner). Empty when it meets it.
  */
 export function detectorGaps(d: DetectorConfig, account: string): Finding[] {
@@ -250,8 +250,8 @@ export function detectorGaps(d: DetectorConfig, account: string): Finding[] {
   for (const f of d.filters)
     if (f.action === 'ARCHIVE') gaps.push({ attribute: `filter ${f.name}`, before: 'ARCHIVE', after: 'none' });
   for (const s of d.trustedIpSets)
-    if (s.status === 'ACTIVE')
-      gaps.push({ attribute: `trusted IP list ${s.name}`, before: 'ACTIVE', after: 'inactive' });
+    if (/^ACTIV/.test(s.status))
+      gaps.push({ attribute: `trusted IP list ${s.name}`, before: s.status, after: 'inactive' });
   for (const x of d.destinations)
     if (x.kmsKeyArn.split(':')[4] !== account)
       gaps.push({

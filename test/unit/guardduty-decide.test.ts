@@ -499,6 +499,12 @@ describe('the policy a first baseline taken from an event needs', () => {
     ['an ARCHIVE filter', { filters: [NOOP_FILTER, ARCHIVE_FILTER] }, ['filter suppress-scanner ARCHIVE']],
     ['an active trusted IP list', { trustedIpSets: [TRUSTED] }, ['trusted IP list vpn ACTIVE']],
     [
+      'a trusted IP list still activating',
+      { trustedIpSets: [{ ...TRUSTED, status: 'ACTIVATING' }] },
+      ['trusted IP list vpn ACTIVATING'],
+    ],
+    ['a trusted IP list deactivating', { trustedIpSets: [{ ...TRUSTED, status: 'DEACTIVATING' }] }, []],
+    [
       'an export under another account’s key',
       { destinations: [{ ...DESTINATION, kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/theirs' }] },
       ['export to arn:aws:s3:::findings key arn:aws:kms:eu-west-1:444455556666:key/theirs'],
