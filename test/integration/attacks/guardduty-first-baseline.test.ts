@@ -22,6 +22,8 @@ import { createAwsClients } from '../../../lib/aws.js';
 import type { CloudTrailEvent } from '../../../lib/envelope.js';
 import { captureGuardDutyBaseline, GuardDutyBaselineStore, readDetector } from '../../../lib/guardduty-baselines.js';
 import { guarddutyGuard } from '../../../lib/guards/guardduty-guard.js';
+import { settleDecision } from '../../../lib/pipeline.js';
+import { decideGuardDuty, type GuardDutyTarget, guarddutyEnabled } from '../../../lib/rules/guardduty-enabled.js';
 import { loadSettings } from '../../../lib/settings.js';
 import { emulatorClientConfig } from '../../../scripts/provision.js';
 import { freshEngine, testEndpoint } from '../../support/emulator.js';
@@ -180,5 +182,39 @@ describe('GuardDuty weakened in a region with no baseline yet, then an event', (
     expect(result.outcome).toBe('compliant');
     expect(writes).toEqual([]);
     expect(baseline?.config).toMatchObject({ enabled: true, features: { S3_DATA_EVENTS: 'ENABLED' }, filters: [] });
+  });
+
+  it('weakened between the decision and the keeping of the baseline: the keeper refuses, a human is told', async () => {
+    // Prepare: a compliant detector, decided on; then an ARCHIVE filter lands before the record is kept.
+    const region = 'us-west-2';
+    const gd = new GuardDutyClient(emulatorClientConfig(testEndpoint(), region));
+    const { DetectorId = '' } = await gd.send(new CreateDetectorCommand({ Enable: true }));
+    const target: GuardDutyTarget = {
+      region,
+      account: '123456789012',
+      detectorId: DetectorId,
+      eventName: 'UpdateDetector',
+      eventId: 'race-1',
+      eventTime: '2026-12-01T09:00:00Z',
+    };
+    const state = { target, current: await readDetector(createAwsClients(), region), baseline: undefined };
+    const decision = decideGuardDuty(state, { guarddutyEnableMissing: true });
+    await gd.send(
+      new CreateFilterCommand({ DetectorId, Name: 'late', Action: 'ARCHIVE', FindingCriteria: { Criterion: {} } }),
+    );
+
+    // Act
+    const settled = await settleDecision(guarddutyEnabled, guarddutyEnabled.describe(target), state, decision, {
+      ...ctx(),
+      dryRun: false,
+    });
+
+    // Assess
+    expect(decision.status).toBe('compliant');
+    expect(settled.outcome).toBe('needs-human');
+    expect(settled.decision.needsHuman.join(' ')).toMatch(
+      /GuardDuty in us-west-2: no baseline captured: filter late ARCHIVE/,
+    );
+    expect(await new GuardDutyBaselineStore(createAwsClients(), loadSettings().stateTable).get(region)).toBeUndefined();
   });
 });
