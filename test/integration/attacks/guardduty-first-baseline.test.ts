@@ -4,7 +4,8 @@
  * of theirs reach the engine, hoping the weakened detector is adopted as the baseline the engine then defends. The
  * event's capture is refused (no baseline stored, and the keep-time check refuses it too), a human is told the gap and
  * the next step, and nothing is written to GuardDuty but the enabling of a suspended detector. A detector that meets
- * the policy still has its baseline captured by the event. GuardDuty's twin of Config's "a region the intruder set up
+ * the policy still has its baseline captured by the event; one weakened after the decision, before the record is kept,
+ * is refused by the keeper. GuardDuty's twin of Config's "a region the intruder set up
  * before any baseline" (config-recorder-blinded.test.ts).
  */
 
