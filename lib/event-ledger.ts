@@ -13,6 +13,8 @@
  * stops after its writes, whatever the cause (a failed publish, a timeout, a crash), leaves the notice it planned,
  * which the next attempt sends, never twice; a failure is notified once, on Lambda's last attempt.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -44,6 +46,8 @@ export type Claim =
       kind: 'claimed';
       /** The lock this attempt holds (its settle names it). */
       lock: number;
+      /** This claim's own mark on the record: a write the SDK sent again after it applied is known as this attempt's. */
+      token: string;
       pending: PendingNotice | undefined;
       /** A notice for this event went out already (a failed one, on the last attempt): no second one. */
       noticeSent: boolean;
@@ -145,13 +149,14 @@ export class EventLedger {
    */
   async claim(recordKey: string, deadline: number, planned?: PendingNotice): Promise<Claim> {
     const now = Date.now();
+    const token = randomUUID();
     const plan = planned ? ', notice = :notice, topicArn = :topic, noticePlanned = :planned' : '';
     try {
       const { Attributes = {} } = await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: this.key(recordKey),
-          UpdateExpression: `SET #status = :inProgress, lockedUntil = :lock, expiresAt = :expires${plan} ADD attempts :one`,
+          UpdateExpression: `SET #status = :inProgress, lockedUntil = :lock, claimToken = :token, expiresAt = :expires${plan} ADD attempts :one`,
           ConditionExpression: this.answerRepeats
             ? 'attribute_not_exists(pk) OR #status = :retry OR (#status = :inProgress AND lockedUntil < :now)'
             : 'attribute_not_exists(pk) OR #status <> :inProgress OR lockedUntil < :now',
@@ -160,6 +165,7 @@ export class EventLedger {
             ':inProgress': { S: 'in-progress' },
             ...(this.answerRepeats ? { ':retry': { S: 'retry' } } : {}),
             ':lock': { N: String(deadline) },
+            ':token': { S: token },
             ':now': { N: String(now) },
             ':one': { N: '1' },
             ':expires': { N: String(Math.floor(now / 1000) + KEEP_SECONDS) },
@@ -178,6 +184,7 @@ export class EventLedger {
       return {
         kind: 'claimed',
         lock: deadline,
+        token,
         pending: pendingOf(Attributes),
         noticeSent: Attributes.noticeSent?.BOOL === true,
         earlierWrites: writesOf(Attributes.earlierWrites),
@@ -188,6 +195,21 @@ export class EventLedger {
       if (!isConditionFailure(error)) throw error;
       const item = error.Item ?? {};
       if (item.status?.S === 'done') return { kind: 'done', result: JSON.parse(item.result?.S ?? 'null') };
+      if (item.claimToken?.S === token && item.lockedUntil?.N === String(deadline)) {
+        // This claim applied and its answer was lost; the SDK sent it again. What earlier attempts left is read from
+        // the record as the claim left it (an earlier notice its plan replaced is not known), and the resource is read
+        // again before anything is written.
+        return {
+          kind: 'claimed',
+          lock: deadline,
+          token,
+          pending: planned ? undefined : pendingOf(item),
+          noticeSent: item.noticeSent?.BOOL === true,
+          earlierWrites: writesOf(item.earlierWrites),
+          attempt: Number(item.attempts?.N ?? 1),
+          earlier: true,
+        };
+      }
       throw new EventInProgressError(
         `event ${recordKey} is being handled by another attempt until ${item.lockedUntil?.N}`,
       );
@@ -237,13 +259,22 @@ export class EventLedger {
    * failed attempt's writes, and the engine's records of the event in the same transaction. A failure here is thrown:
    * see `settleAfterNotice`.
    */
-  async settle(recordKey: string, lock: number, settlement: Settlement): Promise<void> {
+  async settle(recordKey: string, lock: number, settlement: Settlement, token?: string): Promise<void> {
     const update = this.settleUpdate(recordKey, lock, settlement);
     const records = settlement.records ?? [];
     if (records.length === 0) {
-      await this.dynamodb.send(new UpdateItemCommand(update));
+      try {
+        await this.dynamodb.send(new UpdateItemCommand({ ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
+      } catch (error) {
+        // Applied, its answer lost, sent again by the SDK: the record is settled by this claim (no other took it).
+        const item = isConditionFailure(error) ? (error.Item ?? {}) : {};
+        const settledByThisClaim =
+          token !== undefined && item.claimToken?.S === token && item.lockedUntil === undefined;
+        if (!settledByThisClaim) throw error;
+      }
       return;
     }
+    // A transaction the SDK sends again carries the same ClientRequestToken: DynamoDB applies it once.
     await this.dynamodb.send(
       new TransactWriteItemsCommand({
         TransactItems: [
@@ -302,9 +333,14 @@ export class EventLedger {
    * error is thrown, for the caller to log (or, when records were not written, to throw: see the pipeline's
    * settleAfterNotice).
    */
-  async settleAfterNotice(recordKey: string, lock: number, settlement: Settlement): Promise<'settled' | 'marked'> {
+  async settleAfterNotice(
+    recordKey: string,
+    lock: number,
+    settlement: Settlement,
+    token?: string,
+  ): Promise<'settled' | 'marked'> {
     try {
-      await this.settle(recordKey, lock, settlement);
+      await this.settle(recordKey, lock, settlement, token);
       return 'settled';
     } catch {
       const records = settlement.records ?? [];

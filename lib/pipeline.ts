@@ -187,7 +187,7 @@ async function claimEvent(run: LedgerRun, planned: PendingNotice | undefined): P
 }
 
 async function settle(run: ClaimedRun, settlement: Settlement): Promise<void> {
-  await run.ledger.settle(run.key, run.claim.lock, settlement);
+  await run.ledger.settle(run.key, run.claim.lock, settlement, run.claim.token);
   run.settled = true;
 }
 
@@ -204,7 +204,7 @@ export class RecordsNotKeptError extends Error {
 async function settleAfterNotice(run: ClaimedRun, settlement: Settlement, ctx: EngineContext): Promise<void> {
   let how: 'settled' | 'marked' | 'lost';
   try {
-    how = await run.ledger.settleAfterNotice(run.key, run.claim.lock, settlement);
+    how = await run.ledger.settleAfterNotice(run.key, run.claim.lock, settlement, run.claim.token);
   } catch (error) {
     ctx.logger?.warn('notice sent but not recorded as sent', error as Error);
     how = 'lost';

@@ -18,7 +18,7 @@ import {
   guardHandler,
   writeCalls,
 } from '../support/handler-harness.js';
-import { interceptedClients, serverError } from '../support/intercept.js';
+import { answersLostInsideRetries, interceptedClients, serverError } from '../support/intercept.js';
 import { KMS_SCENARIO, LOG_GROUP_SCENARIO } from '../support/rule-scenarios.js';
 
 const apis = (notice: { document: Record<string, unknown> } | undefined, field: string) =>
@@ -188,5 +188,37 @@ describe('the event record under races and crashes', () => {
     const notices = await readNotices();
     expect(delivery.attempts.map(({ result }) => result?.outcome)).toEqual([undefined, 'ignored']);
     expect(notices).toEqual([]);
+  });
+  it("a claim and a settle the SDK sent again after they applied are this attempt's: remediated once, no error", async () => {
+    // Prepare: the claim's first answer and the settle's first answer are lost after DynamoDB applied them.
+    const event = await KMS_SCENARIO.prepare();
+    const { guard } = KMS_SCENARIO;
+    const lost = { claim: 1, settle: 1 };
+    const aws = answersLostInsideRetries(3, ({ command, input }) => {
+      const expression = String(input.UpdateExpression ?? '');
+      if (command === 'UpdateItem' && expression.startsWith('SET #status = :inProgress') && lost.claim > 0) {
+        lost.claim -= 1;
+        return true;
+      }
+      if (command === 'UpdateItem' && expression.startsWith('SET #status = :status') && lost.settle > 0) {
+        lost.settle -= 1;
+        return true;
+      }
+      return false;
+    });
+    const handler = createGuardHandler(guard, {
+      settings: loadSettings(),
+      aws,
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+
+    // Act
+    const delivery = await deliverAsLambda(handler, event, contextFor(guard, event));
+
+    // Assess
+    expect(lost).toEqual({ claim: 0, settle: 0 });
+    expect(delivery.attempts.map(({ result, error }) => result?.outcome ?? error?.name)).toEqual(['remediated']);
+    expect((await readNotices()).map((n) => n.document.outcome)).toEqual(['remediated']);
+    expect(KMS_SCENARIO.isFixed(await KMS_SCENARIO.readState(event))).toBe(true);
   });
 });

@@ -127,3 +127,21 @@ export function faultsInsideRetries(attempts: number, fault: (send: SendAttempt)
     { step: 'finalizeRequest', priority: 'low', name: 'faultInsideRetries' },
   );
 }
+
+/**
+ * The engine's clients with answers lost inside the SDK's retry loop: a send for which `lose` says so reaches the
+ * emulator and is applied, then fails as a 500 would after the commit, and the SDK sends it again (as it does when
+ * AWS's answer does not arrive). `attempts` quota-free, fast retries.
+ */
+export function answersLostInsideRetries(attempts: number, lose: (send: SendAttempt) => boolean): AwsClients {
+  return withMiddleware(
+    createAwsClients({ retryStrategy: quotaFreeRetries(attempts) }),
+    () => (next: Next, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+      const answered = await next(args);
+      if (lose({ command: String(context.commandName ?? '').replace(/Command$/, ''), input: args.input }))
+        throw serverError();
+      return answered;
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'answerLostInsideRetries' },
+  );
+}
