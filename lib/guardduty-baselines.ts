@@ -257,16 +257,16 @@ export function detectorGaps(d: DetectorConfig, account: string): Finding[] {
       gaps.push({
         attribute: `export to ${x.destinationArn}`,
         before: `key ${x.kmsKeyArn}`,
-        after: `a key of ${account}`,
+        after: account,
       });
   return gaps;
 }
 
 export const gapText = (gaps: Finding[]) => gaps.map((g) => `${g.attribute} ${g.before}`).join(', ');
 
-/** What an event's first capture says when the detector is short of the policy (`gaps`), with the next step. */
-export const refusedCapture = (region: string, gaps: string) =>
-  `GuardDuty in ${region}: no baseline captured: ${gaps}. Fix it (aws guardduty update-detector --region ${region} --detector-id <id> --enable --features Name=<name>,Status=ENABLED, delete-filter, update-ip-set --no-activate, delete-publishing-destination): the sweep then captures it; as it is: npm run sweep -- --regions ${region}.`;
+/** A first capture's gaps told: refused (an event's: with the next step), or `asItIs` (the sweep's, stored anyway). */
+export const firstCaptureText = (region: string, gaps: string, asItIs?: boolean) =>
+  `GuardDuty in ${region}: ${asItIs ? 'baseline captured as it is' : 'no baseline captured'}: ${gaps}.${asItIs ? '' : ` Fix it, then the sweep captures it; as it is: npm run sweep -- --regions ${region}.`}`;
 
 /**
  * Reads the region's detector and stores it as the region's baseline where it has none: the baseline, or undefined
@@ -316,7 +316,7 @@ export async function followGuardDutyBaseline(ctx: RuleContext, region: string, 
 registerBaselineKeeper('guardduty-baseline', async (record, ctx) => {
   if (record.mode === 'first') {
     const refused = await captureGuardDutyBaseline(ctx, record.region, record.from, record.onlyIfCompliantFor);
-    return typeof refused === 'string' ? refusedCapture(record.region, refused) : undefined;
+    return typeof refused === 'string' ? firstCaptureText(record.region, refused) : undefined;
   }
   const kept = await followGuardDutyBaseline(ctx, record.region, record.from);
   return (

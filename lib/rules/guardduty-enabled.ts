@@ -26,12 +26,12 @@ import {
   detectorGaps,
   detectorIdIn,
   type FilterConfig,
+  firstCaptureText,
   type GuardDutyBaseline,
   GuardDutyBaselineStore,
   gapText,
   longerFrequency,
   readDetector,
-  refusedCapture,
   sameCriteria,
 } from '../guardduty-baselines.js';
 import {
@@ -436,35 +436,24 @@ export function decideGuardDuty(
     // No baseline: the present detector becomes it, enabled first if suspended. An event (the intruder's own, maybe)
     // captures only a detector that otherwise meets the policy (checked again when kept); the sweep captures any, as
     // Config's does, and tells what it lacks.
-    const all = detectorGaps(current, target.account);
-    const gaps = all.filter((g) => g.attribute !== 'detector');
+    const gaps = detectorGaps(current, target.account).filter((g) => g.attribute !== 'detector');
+    const enable = detectorRestore({ ...current, enabled: true }, current);
     const told = silenced.findings.map((f) => f.attribute);
-    const findings = [...all.filter((g) => !told.includes(g.attribute)), ...silenced.findings];
-    const steps = gaps.length
-      ? [
-          target.eventName
-            ? refusedCapture(target.region, gapText(gaps))
-            : `GuardDuty in ${target.region} first seen by the sweep with ${gapText(gaps)}: captured as it is; fix it if not intended.`,
-        ]
-      : [];
+    const findings = [
+      ...(enable?.findings ?? []),
+      ...gaps.filter((g) => !told.includes(g.attribute)),
+      ...silenced.findings,
+    ];
+    const steps = gaps.length ? [firstCaptureText(target.region, gapText(gaps), !target.eventName)] : [];
     const capture = target.eventName && gaps.length ? [] : [baselineRecord(target, 'first')];
     if (findings.length === 0) return noAction('compliant', `GuardDuty is enabled in ${target.region}`, capture);
     return {
       status: 'drifted',
-      reason: `GuardDuty ${current.enabled ? 'weakened or silenced' : 'suspended'} in ${target.region} (no baseline yet)`,
+      reason: `GuardDuty ${enable ? 'suspended' : 'weakened'} in ${target.region} (no baseline yet)`,
       findings,
-      actions: current.enabled
-        ? []
-        : [
-            {
-              api: 'guardduty:UpdateDetector',
-              params: { DetectorId: current.detectorId, Enable: true },
-              summary: 'detector enabled',
-              brief: 'detector enabled',
-            },
-          ],
+      actions: enable ? [enable.action] : [],
       needsHuman: [...silenced.steps, ...steps],
-      severity: current.enabled ? 'high' : 'critical',
+      severity: enable ? 'critical' : 'high',
       bookkeeping: capture,
     };
   }

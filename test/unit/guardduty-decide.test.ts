@@ -521,7 +521,7 @@ describe('the policy a first baseline taken from an event needs', () => {
       { features: { ...ENABLED_FEATURES, EKS_AUDIT_LOGS: 'DISABLED' } },
       [],
       [],
-      /GuardDuty in eu-west-1: no baseline captured: feature EKS_AUDIT_LOGS DISABLED\. Fix it \(aws guardduty update-detector --region eu-west-1 .*npm run sweep -- --regions eu-west-1/,
+      /GuardDuty in eu-west-1: no baseline captured: feature EKS_AUDIT_LOGS DISABLED\. Fix it, then the sweep captures it; as it is: npm run sweep -- --regions eu-west-1\./,
     ],
     [
       'an event, suspended with an active trusted list: enabled, no capture',
@@ -537,7 +537,7 @@ describe('the policy a first baseline taken from an event needs', () => {
       { filters: [ARCHIVE_FILTER] },
       [],
       ['first'],
-      /first seen by the sweep with filter suppress-scanner ARCHIVE: captured as it is/,
+      /^GuardDuty in eu-west-1: baseline captured as it is: filter suppress-scanner ARCHIVE\.$/,
     ],
   ])('no baseline: %s', (_label, t, change, apis, modes, step) => {
     const decision = decideGuardDuty(state(t, detector(change)), ENABLE_MISSING);
