@@ -174,7 +174,7 @@ describe('GuardDuty weakened in a region with no baseline yet, then an event', (
   it('a detector that meets the policy: the event captures its baseline', async () => {
     // Act
     const { result, writes, baseline } = await attack(
-      'eu-north-1',
+      'eu-west-3',
       'UpdateDetector-enable-runtime-monitoring',
       async () => [],
     );
