@@ -237,8 +237,9 @@ const DEFAULT_FEATURES = [
 
 /**
  * What a detector lacks against the policy a first baseline taken from an event needs: enabled, every default feature
- * GetDetector names ENABLED (one a region lacks is not named), no ARCHIVE filter, no trusted IP list ACTIVE or ACTIVATING (CreateIPSet's until it is loaded), every
- * export under a key of `account` (the bucket's ARN names no owner). Empty when it meets it.
+ * GetDetector names ENABLED (one a region lacks is not named), no ARCHIVE filter, no trusted IP list ACTIVE or
+ * ACTIVATING (CreateIPSet's status until the list is loaded), every export under a key of `account` (the bucket's ARN
+ * names no owner). Finding frequency is not part of it: every value is acceptable. Empty when it meets it.
  */
 export function detectorGaps(d: DetectorConfig, account: string): Finding[] {
   const gaps: Finding[] = d.enabled ? [] : [{ attribute: 'detector', before: 'suspended', after: 'enabled' }];
