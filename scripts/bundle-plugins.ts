@@ -245,157 +245,91 @@ const sdkPackageInfo: Plugin = {
   },
 };
 
-/**
- * `@smithy/core/event-streams` (with its codec and a Sha256 checksum, ~20 KB) is imported by the CloudWatch Logs and
- * S3 clients' config (for StartLiveTail, SelectObjectContent) and loaded by every protocol on an event-stream
- * operation. No function sends one: lib/no-event-streams.ts stands in, and throws if one is ever sent.
- */
-function noEventStreams(root: string): Plugin {
-  return {
-    name: 'driftguard-no-event-streams',
-    setup(build) {
-      build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, () => ({
-        path: resolve(root, 'lib/no-event-streams.ts'),
-      }));
-    },
-  };
-}
-
 /** Where the SDK's node:crypto hashes import their pure-JavaScript fallbacks: importer path ending, import path. */
 const JS_HASH_FALLBACKS = [
   { importer: /[\\/]checksum[\\/]sha256[\\/]Sha256Node\.js$/, path: './Sha256Js' },
   { importer: /[\\/]sha[\\/]sha1[\\/]Sha1Node\.js$/, path: './Sha1Js' },
 ];
 
-/**
- * The DynamoDB client's endpoint cache (@aws-sdk/endpoint-cache, with an LRU map) serves endpoint discovery, which
- * no DynamoDB command of this SDK uses: lib/no-endpoint-cache.ts stands in, and throws if the cache is ever used.
- */
-function noEndpointCache(root: string): Plugin {
-  return {
-    name: 'driftguard-no-endpoint-cache',
-    setup(build) {
-      build.onResolve({ filter: /^@aws-sdk\/endpoint-cache$/ }, () => ({
-        path: resolve(root, 'lib/no-endpoint-cache.ts'),
-      }));
-    },
-  };
+/** A module of lib/ that stands in, in the bundles only, for what an import resolves to. */
+interface StandIn {
+  /** The stand-in, under lib/. */
+  file: string;
+  /** The imports it answers (esbuild's onResolve filter). */
+  filter: RegExp;
+  /** Only these importers get it (others keep the original); all, when absent. */
+  importedBy?: (args: { path: string; importer: string }) => boolean;
 }
 
-/**
- * @smithy/core asks EC2 instance metadata for a region (getInstanceMetadataRegion, with its own HTTP calls) when no
- * region is configured, and for defaults mode "auto" off Lambda; on Lambda AWS_REGION is always set and the engine
- * names each client's region. lib/no-instance-metadata-region.ts stands in, and throws if it is ever asked.
- */
-function noInstanceMetadataRegion(root: string): Plugin {
-  return {
-    name: 'driftguard-no-instance-metadata-region',
-    setup(build) {
-      build.onResolve({ filter: /[\\/]getInstanceMetadataRegion$/ }, (args) =>
-        /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]config[\\/]/.test(args.importer)
-          ? { path: resolve(root, 'lib/no-instance-metadata-region.ts') }
-          : undefined,
-      );
-    },
-  };
-}
+const STAND_INS: StandIn[] = [
+  // `@smithy/core/event-streams` (with its codec and a Sha256 checksum, ~20 KB) is imported by the CloudWatch Logs and
+  // S3 clients' config (for StartLiveTail, SelectObjectContent) and loaded by every protocol on an event-stream
+  // operation. No function sends one: the stand-in throws if one is ever sent.
+  { file: 'no-event-streams.ts', filter: /^@smithy\/core\/event-streams$/ },
+  // The DynamoDB client's endpoint cache (@aws-sdk/endpoint-cache, with an LRU map) serves endpoint discovery, which
+  // no DynamoDB command of this SDK uses: the stand-in throws if the cache is ever used.
+  { file: 'no-endpoint-cache.ts', filter: /^@aws-sdk\/endpoint-cache$/ },
+  // @smithy/core asks EC2 instance metadata for a region (getInstanceMetadataRegion, with its own HTTP calls) when no
+  // region is configured, and for defaults mode "auto" off Lambda; on Lambda AWS_REGION is always set and the engine
+  // names each client's region. The stand-in throws if it is ever asked.
+  {
+    file: 'no-instance-metadata-region.ts',
+    filter: /[\\/]getInstanceMetadataRegion$/,
+    importedBy: ({ importer }) => /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]config[\\/]/.test(importer),
+  },
+  // @smithy/core's config loader reads ~/.aws/config and ~/.aws/credentials (an INI parser, ~2 KB) for each setting a
+  // client resolves; a Lambda function has neither. The stand-in for the loader's reader finds no files, as the SDK
+  // does on Lambda, and is an error if one is there after all.
+  {
+    file: 'no-shared-config-files.ts',
+    filter: /[\\/]shared-ini-file-loader[\\/]loadSharedConfigFiles$/,
+    importedBy: ({ importer }) =>
+      /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]config[\\/]node-config-provider[\\/]fromSharedConfigFiles\.js$/.test(
+        importer,
+      ),
+  },
+  // @smithy/core's node stream mixin imports the web-stream one (sdk-stream-mixin.browser, with browser base64 and
+  // UTF-8 helpers) for bodies that are not node streams; the node HTTP handler only gives node streams. The stand-in
+  // refuses such a body as the node mixin refuses an unknown one.
+  {
+    file: 'node-streams-only.ts',
+    filter: /^\.\/sdk-stream-mixin\.browser$/,
+    importedBy: ({ importer }) =>
+      /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]serde[\\/]util-stream[\\/]sdk-stream-mixin\.js$/.test(
+        importer,
+      ),
+  },
+  // Sha256Node (@smithy/core) and Sha1Node (@aws-sdk/checksums, S3's clients) bundle a pure-JavaScript hash (~3 KB
+  // each) for runtimes without node:crypto's; Lambda's Node.js has it. The stand-in throws if one is ever
+  // constructed. Other importers of the JavaScript hashes keep them.
+  {
+    file: 'native-hashes-only.ts',
+    filter: /^\.\/(Sha256Js|Sha1Js)$/,
+    importedBy: (args) =>
+      JS_HASH_FALLBACKS.some(({ importer, path }) => importer.test(args.importer) && path === args.path),
+  },
+  // Powertools' logger with its commons and the invoke store (~21 KB of each minified bundle) gives way to a logger
+  // that writes the same lines for what the engine calls and throws on what it does not cover. Local runs and tests
+  // keep Powertools (type imports name it; only the bundles resolve it here).
+  { file: 'lambda-logger.ts', filter: /^@aws-lambda-powertools\/logger(\/middleware)?$/ },
+  // zod/mini (~20 KB of each minified bundle, for the envelope and alarm schemas) gives way to one that gives the same
+  // data and issues for the functions those schemas use. Local runs and tests keep zod.
+  { file: 'small-zod.ts', filter: /^zod\/mini$/ },
+  // @middy/core (~2.5 KB of each minified bundle, with response streaming no function uses) gives way to one that runs
+  // a request as middy does for the one middleware the functions use.
+  { file: 'small-middy.ts', filter: /^@middy\/core$/ },
+];
 
-/**
- * @smithy/core's config loader reads ~/.aws/config and ~/.aws/credentials (an INI parser, ~2 KB) for each setting a
- * client resolves; a Lambda function has neither. lib/no-shared-config-files.ts stands in for the loader's reader:
- * no files, as the SDK finds on Lambda, and an error if one is there after all. Other importers keep the original.
- */
-function noSharedConfigFiles(root: string): Plugin {
+/** The stand-ins of lib/, each where its import resolves (for its importers only, when it names them). */
+function standIns(root: string): Plugin {
   return {
-    name: 'driftguard-no-shared-config-files',
+    name: 'driftguard-stand-ins',
     setup(build) {
-      build.onResolve({ filter: /[\\/]shared-ini-file-loader[\\/]loadSharedConfigFiles$/ }, (args) =>
-        /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]config[\\/]node-config-provider[\\/]fromSharedConfigFiles\.js$/.test(
-          args.importer,
-        )
-          ? { path: resolve(root, 'lib/no-shared-config-files.ts') }
-          : undefined,
-      );
-    },
-  };
-}
-
-/**
- * @smithy/core's node stream mixin imports the web-stream one (sdk-stream-mixin.browser, with browser base64 and
- * UTF-8 helpers) for bodies that are not node streams; the node HTTP handler only gives node streams.
- * lib/node-streams-only.ts stands in, and refuses such a body as the node mixin refuses an unknown one.
- */
-function nodeStreamsOnly(root: string): Plugin {
-  return {
-    name: 'driftguard-node-streams-only',
-    setup(build) {
-      build.onResolve({ filter: /^\.\/sdk-stream-mixin\.browser$/ }, (args) =>
-        /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]serde[\\/]util-stream[\\/]sdk-stream-mixin\.js$/.test(
-          args.importer,
-        )
-          ? { path: resolve(root, 'lib/node-streams-only.ts') }
-          : undefined,
-      );
-    },
-  };
-}
-
-/**
- * Sha256Node (@smithy/core) and Sha1Node (@aws-sdk/checksums, S3's clients) bundle a pure-JavaScript hash (~3 KB
- * each) for runtimes without node:crypto's; Lambda's Node.js has it. lib/native-hashes-only.ts stands in for the
- * fallbacks, and throws if one is ever constructed. Other importers of the JavaScript hashes keep them.
- */
-function nativeHashesOnly(root: string): Plugin {
-  return {
-    name: 'driftguard-native-hashes-only',
-    setup(build) {
-      build.onResolve({ filter: /^\.\/(Sha256Js|Sha1Js)$/ }, (args) =>
-        JS_HASH_FALLBACKS.some(({ importer, path }) => importer.test(args.importer) && path === args.path)
-          ? { path: resolve(root, 'lib/native-hashes-only.ts') }
-          : undefined,
-      );
-    },
-  };
-}
-
-/**
- * Powertools' logger with its commons and the invoke store (~21 KB of each minified bundle) gives way to
- * lib/lambda-logger.ts, which writes the same lines for what the engine calls and throws on what it does not cover.
- * Local runs and tests keep Powertools (type imports name it; only the bundles resolve it here).
- */
-function lambdaLogger(root: string): Plugin {
-  return {
-    name: 'driftguard-lambda-logger',
-    setup(build) {
-      build.onResolve({ filter: /^@aws-lambda-powertools\/logger(\/middleware)?$/ }, () => ({
-        path: resolve(root, 'lib/lambda-logger.ts'),
-      }));
-    },
-  };
-}
-
-/**
- * zod/mini (~20 KB of each minified bundle, for the envelope and alarm schemas) gives way to lib/small-zod.ts, which
- * gives the same data and issues for the functions those schemas use. Local runs and tests keep zod.
- */
-function smallZod(root: string): Plugin {
-  return {
-    name: 'driftguard-small-zod',
-    setup(build) {
-      build.onResolve({ filter: /^zod\/mini$/ }, () => ({ path: resolve(root, 'lib/small-zod.ts') }));
-    },
-  };
-}
-
-/**
- * @middy/core (~2.5 KB of each minified bundle, with response streaming no function uses) gives way to
- * lib/small-middy.ts, which runs a request as middy does for the one middleware the functions use.
- */
-function smallMiddy(root: string): Plugin {
-  return {
-    name: 'driftguard-small-middy',
-    setup(build) {
-      build.onResolve({ filter: /^@middy\/core$/ }, () => ({ path: resolve(root, 'lib/small-middy.ts') }));
+      for (const { file, filter, importedBy } of STAND_INS) {
+        build.onResolve({ filter }, (args) =>
+          importedBy === undefined || importedBy(args) ? { path: resolve(root, 'lib', file) } : undefined,
+        );
+      }
     },
   };
 }
@@ -413,18 +347,5 @@ export function refuseUndefinedImports(file: string, warnings: { id?: string; te
 
 /** The plugins of every Lambda bundle; root: the service's folder (where lib/ is). */
 export function bundlePlugins(root: string): Plugin[] {
-  return [
-    sdkSchemas,
-    sdkPackageInfo,
-    sdkPartitions,
-    noEventStreams(root),
-    noEndpointCache(root),
-    noInstanceMetadataRegion(root),
-    noSharedConfigFiles(root),
-    nodeStreamsOnly(root),
-    nativeHashesOnly(root),
-    lambdaLogger(root),
-    smallZod(root),
-    smallMiddy(root),
-  ];
+  return [sdkSchemas, sdkPackageInfo, sdkPartitions, standIns(root)];
 }
