@@ -16,9 +16,7 @@ import {
 import { awsErrorName } from './aws.js';
 import { type ActionOf, command, type PermissionDeclaration } from './rule.js';
 import { insightTypes, managementCoverage, onOff, type Weakening } from './trail-weakenings.js';
-import { createTrailInput, type TrailConfig } from './trails.js';
-
-export const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
+import { createTrailInput, TRAIL_ARNS, type TrailConfig } from './trails.js';
 
 /** Restoring a trail's CloudWatch Logs delivery hands CloudTrail the trail's role. */
 const PASS_ROLE_TO_CLOUDTRAIL: PermissionDeclaration = {

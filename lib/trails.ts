@@ -12,6 +12,22 @@ import {
   ListTagsCommand,
 } from '@aws-sdk/client-cloudtrail';
 import { type AwsClients, arnRegion, awsErrorName } from './aws.js';
+import type { PermissionDeclaration } from './rule.js';
+
+/** Every trail of the account, in any region (IAM's resource for the trail calls). */
+export const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
+
+/** The reads `readTrail` makes: a rule that reads trails declares these. */
+export const TRAIL_READS: PermissionDeclaration = {
+  actions: [
+    'cloudtrail:DescribeTrails',
+    'cloudtrail:GetTrailStatus',
+    'cloudtrail:GetEventSelectors',
+    'cloudtrail:GetInsightSelectors',
+    'cloudtrail:ListTags',
+  ],
+  resource: TRAIL_ARNS,
+};
 
 export interface TrailConfig {
   name: string;

@@ -237,7 +237,7 @@ async function deliver(notice: Notice, result: HandledEvent, event: AlarmStateCh
   // The role may update items under notice#alarm# alone (scripts/serverless-manifest.ts).
   const key = `alarm#${event.id}`;
   const noticeKey = `${ACTIVITY_RULE}#notice`;
-  if (outbox && !(await outbox.claim(key, noticeKey, notice, topic)).claimed) {
+  if (outbox && !(await outbox.claim(key, noticeKey, notice, topic))) {
     result.notice = { ...result.notice, error: 'already sent for this event (a repeated delivery)' };
     return;
   }

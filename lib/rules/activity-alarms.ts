@@ -51,6 +51,7 @@ import {
   STATE_TABLE_ARN,
 } from '../rule.js';
 import type { Settings } from '../settings.js';
+import { TRAIL_ARNS, TRAIL_READS } from '../trails.js';
 
 export const ACTIVITY_LOG_EVENTS = ['DeleteMetricFilter', 'PutMetricFilter', 'DeleteLogGroup'] as const;
 export const ACTIVITY_ALARM_EVENTS = ['DeleteAlarms', 'PutMetricAlarm', 'DisableAlarmActions'] as const;
@@ -115,7 +116,6 @@ const LOG_GROUP_ARNS = 'arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group
 const ALARM_ARNS = ACTIVITY_CONTROLS.map(
   (control) => `arn:\${AWS::Partition}:cloudwatch:*:\${AWS::AccountId}:alarm:\${AWS::StackName}-${control.id}`,
 );
-const TRAIL_ARNS = 'arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*';
 
 const COMMANDS = {
   'logs:CreateLogGroup': command(CloudWatchLogsClient, CreateLogGroupCommand, LOG_GROUP_ARNS),
@@ -624,16 +624,7 @@ export const activityAlarms = defineRule<ActivityTarget, ActivityState, typeof C
       actions: ['cloudwatch:DescribeAlarms'],
       resource: 'arn:${AWS::Partition}:cloudwatch:*:${AWS::AccountId}:alarm:*',
     },
-    {
-      actions: [
-        'cloudtrail:DescribeTrails',
-        'cloudtrail:GetTrailStatus',
-        'cloudtrail:GetEventSelectors',
-        'cloudtrail:GetInsightSelectors',
-        'cloudtrail:ListTags',
-      ],
-      resource: TRAIL_ARNS,
-    },
+    TRAIL_READS,
     { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: STATE_TABLE_ARN },
     // The notice topic's subscribers (CloudWatch.1-14 ask for one): the stack's topic only.
     {

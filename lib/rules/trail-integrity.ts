@@ -27,12 +27,11 @@ import {
   recreateActions,
   restoreActions,
   startLogging,
-  TRAIL_ARNS,
   TRAIL_COMMANDS,
   type TrailAction,
 } from '../trail-restore.js';
 import { arnAccount, firstSeenGaps, trailWeakenings, unrestoredAttributes } from '../trail-weakenings.js';
-import { readTrail, type TrailConfig, trailReference } from '../trails.js';
+import { readTrail, TRAIL_READS, type TrailConfig, trailReference } from '../trails.js';
 
 export const TRAIL_EVENTS = [
   'DeleteTrail',
@@ -367,16 +366,7 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
   trigger: { source: 'aws.cloudtrail', detailTypes: ['AWS API Call via CloudTrail'], eventNames: [...TRAIL_EVENTS] },
   commands: TRAIL_COMMANDS,
   reads: [
-    {
-      actions: [
-        'cloudtrail:DescribeTrails',
-        'cloudtrail:GetTrailStatus',
-        'cloudtrail:GetEventSelectors',
-        'cloudtrail:GetInsightSelectors',
-        'cloudtrail:ListTags',
-      ],
-      resource: TRAIL_ARNS,
-    },
+    TRAIL_READS,
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
     // Whether a baseline's bucket is the account's own, before a restore writes to it.
     { actions: ['s3:ListAllMyBuckets'], resource: '*' },
