@@ -18,7 +18,7 @@ import re
 import threading
 from collections import Counter
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 COUNTER_PATH = "/driftguard-api/requests"
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/aws4_request")
@@ -35,12 +35,21 @@ def _operation(environ: dict[str, Any]) -> tuple[str, bytes | None]:
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
-        return action or "unknown", body
+        return _form_action(body.decode("utf-8", "replace")) or "unknown", body
     query_action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
     if query_action:
         return query_action, None
     return f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}", None
+
+
+def _form_action(form: str) -> str:
+    """parse_qs(form).get("Action", [""])[0] without decoding the other fields (an SNS Publish carries its whole message
+    in the form): the first Action field with a value."""
+    for field in form.split("&"):
+        name, equals, value = field.partition("=")
+        if equals and value and unquote_plus(name) == "Action":
+            return unquote_plus(value)
+    return ""
 
 
 def _answer(start_response: Any, status: str, answer: dict[str, Any]) -> list[bytes]:

@@ -22,20 +22,46 @@ answer changes.
    - The validator deep-copies the tree through pickle's reduce protocol, per node: `Node.__deepcopy__` copies a
      node's attributes directly (children, parent, type; anything else through `copy.deepcopy`), with the same memo,
      so parents and shared values are the same objects in the copy as before.
-   - Each of the ten traversers rebuilt its processing map (a new dict of bound methods) twice per node visited: the
-     map, and which processor takes a node of a given type, are kept per traverser. The traversal order, the
-     processors called and the errors raised are moto's own (the maps do not depend on a traverser's state).
+   - Each of the ten traversers rebuilt its processing map (a new dict of bound methods) twice per node visited, and
+     visited every name and value under a node: which method processes a node of a given type is found once per
+     traverser class (each map is a literal dict of the class's own methods, whatever the traverser's state), and
+     children that are not nodes are skipped (moto's visit returns them unchanged). The order of the walk, the
+     pre-processing hook, the processors called and the errors raised are moto's own.
+   - ActionCountValidator and OverlappingPathsValidator ask every node of the tree for all its clauses (a walk of the
+     subtree each, so a walk of the tree costs the square of its size): while one of them walks a tree, which it does
+     not change, a node's clauses of given types are found once.
+   - Those two and UpdateHashRangeKeyValidator read nothing but the tree, the ExpressionAttributeNames and the
+     table's key attributes: once they passed on a parsed expression with the same names and key attributes (and
+     the whole validation succeeded), they are not run on it again; every other validator (values, the item's paths,
+     functions, operations, types, empty keys) runs on every request.
 
-3. moto's dispatch: `call_action` lists the response class's methods with `inspect.getmembers` on every request, to
-   check that the action is one of them: the list is kept per class (the classes do not change once the server
-   serves; every patch is applied before).
+3. moto's dispatch.
+   - `call_action` lists the response class's methods with `inspect.getmembers` on every request, to check that the
+     action is one of them: the list is kept per class (the classes do not change once the server serves; every
+     patch is applied before).
+   - `DomainDispatcherApplication.get_backend_for_host` matches the host against every service's URL patterns (a few
+     hundred regular expressions) on every request: the backend found for a host is kept (the patterns do not
+     change; a host no backend matches is looked up each time, as before).
+
+4. HTTP/1.1 keep-alive. werkzeug's development server answers HTTP/1.1 but sends "Connection: close" on every
+   response, so each request paid a new TCP connection and a new thread on both sides (about half of the server's
+   CPU per request, and a share of the SDK's). `KeepAliveRequestHandler` keeps the connection open unless the client
+   asked to close it (HTTP/1.0, "Connection: close") or the request's body has no declared length (chunked). Every
+   response still carries a Content-Length or is sent chunked (werkzeug chunks a response without a length on
+   HTTP/1.1); a response whose body does not match the length it declares closes its connection. The request body is
+   read to its declared end after each response (werkzeug's own drain would read into the client's next request), and
+   the server never closes an idle kept-alive connection: it is closed by the client (the SDK's agent) or when the
+   server stops, so a client reusing it is never answered by a reset. TCP_NODELAY: the headers and the body are two
+   writes, and the body must not wait for the client's delayed ACK.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import socket
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -44,8 +70,15 @@ from moto.core import responses as core_responses
 from moto.core import utils as core_utils
 from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.dynamodb.parsing import ast_nodes
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
-from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
+from moto.dynamodb.parsing.validators import (
+    ActionCountValidator,
+    OverlappingPathsValidator,
+    UpdateExpressionValidator,
+    UpdateHashRangeKeyValidator,
+    Validator,
+)
 from moto.sqs.exceptions import InvalidAttributeName
 from moto.sqs.models import Queue, SQSBackend
 from werkzeug import serving
@@ -225,17 +258,20 @@ def _traverse(self: ast_nodes.DepthFirstTraverser, root: Any) -> Any:
     if memo is not None:
         memo.active = {}
 
+    node_types = _node_types
+
     def visit(node: Any, child_id: int) -> Any:
         node_type = type(node)
-        if not _is_node(node_type):
-            return node
         parent_node = node.parent
         children = node.children
         if children is not None:
             for index, child_node in enumerate(children):
                 if pre is not None:
                     pre(node, index)
-                if _is_node(type(child_node)):
+                is_node = node_types.get(type(child_node))
+                if is_node is None:
+                    is_node = _is_node(type(child_node))
+                if is_node:
                     visit(child_node, index)
         try:
             processor = processors[node_type]
@@ -249,7 +285,7 @@ def _traverse(self: ast_nodes.DepthFirstTraverser, root: Any) -> Any:
         return node
 
     try:
-        return visit(root, -1)
+        return visit(root, -1) if _is_node(type(root)) else root
     finally:
         if memo is not None:
             memo.active = None
@@ -295,6 +331,43 @@ def _patch_find_clauses() -> None:
     ast_nodes.Node.find_clauses = find_clauses  # type: ignore[method-assign]
 
 
+# The checks that read the tree and nothing of the item (each returns the node it is given): ActionCountValidator (the
+# tree), OverlappingPathsValidator (the tree and the ExpressionAttributeNames) and UpdateHashRangeKeyValidator (those and
+# the table's key attributes). Once they passed for a parsed expression with the same names and key attributes, they
+# pass again: they are not run again on it. Every other validator (values, the item's paths, functions, operations,
+# types) runs on every request.
+_PURE_CHECKS = (ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator)
+_passed_checks: weakref.WeakKeyDictionary[Any, set[Any]] = weakref.WeakKeyDictionary()
+_passed_lock = threading.Lock()
+
+
+def _patch_update_validator() -> None:
+    original_init = Validator.__init__
+
+    def __init__(self: Validator, expression: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - moto's name
+        self._dg_source = expression  # type: ignore[attr-defined]
+        original_init(self, expression, *args, **kwargs)
+
+    def validate(self: UpdateExpressionValidator) -> Any:
+        source = getattr(self, "_dg_source", None)
+        names = self.expression_attribute_names or {}
+        key = (tuple(sorted(names.items())), tuple(self.table.table_key_attrs))
+        with _passed_lock:
+            passed = source is not None and key in _passed_checks.get(source, ())
+        node = self.node_to_validate
+        for processor in self.processors:
+            if passed and isinstance(processor, _PURE_CHECKS):
+                continue
+            node = processor.traverse(node)
+        if source is not None and not passed:
+            with _passed_lock:
+                _passed_checks.setdefault(source, set()).add(key)
+        return node
+
+    Validator.__init__ = __init__  # type: ignore[method-assign]
+    UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
+
+
 def _patch_dynamodb() -> None:
     make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
 
@@ -321,6 +394,7 @@ def _patch_dynamodb() -> None:
     traverser.traverse_node_recursively = _traverse_node_recursively  # type: ignore[method-assign]
     traverser.traverse = _traverse  # type: ignore[method-assign]
     _patch_find_clauses()
+    _patch_update_validator()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -328,6 +402,8 @@ def _patch_dynamodb() -> None:
 # --------------------------------------------------------------------------------------------------
 
 _method_names: dict[type, frozenset[str]] = {}
+_backends_by_host: dict[str, Any] = {}
+_HOSTS_LIMIT = 4096
 
 
 def _patch_dispatch() -> None:
@@ -341,6 +417,20 @@ def _patch_dispatch() -> None:
         return names
 
     core_responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+    find_backend = DomainDispatcherApplication.get_backend_for_host
+
+    def get_backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
+        if host is None:
+            return None
+        backend = _backends_by_host.get(host)
+        if backend is None:
+            backend = find_backend(self, host)
+            if backend is not None and len(_backends_by_host) < _HOSTS_LIMIT:
+                _backends_by_host[host] = backend
+        return backend
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -418,6 +508,9 @@ class KeepAliveRequestHandler(serving.WSGIRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # A response goes out in two writes (headers, then body): with Nagle's algorithm on, the body would wait for
+        # the client's delayed ACK of the headers (40 ms) on a connection that stays open.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server = self.server
         with _wrap_lock:
             if not getattr(server, "_driftguard_checked", False):

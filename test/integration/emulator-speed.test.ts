@@ -3,7 +3,6 @@
  * from the unpatched server (moto 5.2.1) through the same SDK calls, and is read back here from the patched one.
  */
 import { Agent, type AgentOptions, request } from 'node:http';
-import type { Duplex } from 'node:stream';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -38,7 +37,7 @@ class CountingAgent extends Agent {
   constructor(options: AgentOptions = {}) {
     super({ keepAlive: true, maxSockets: 50, ...options });
   }
-  override createConnection(...args: Parameters<Agent['createConnection']>): Duplex {
+  override createConnection(...args: Parameters<Agent['createConnection']>): ReturnType<Agent['createConnection']> {
     this.opened += 1;
     return super.createConnection(...args);
   }
@@ -154,7 +153,11 @@ describe('DynamoDB update expressions', () => {
     ],
     [
       'a key attribute updated',
-      { UpdateExpression: 'SET #k = :v', ExpressionAttributeNames: { '#k': 'pk' }, ExpressionAttributeValues: { ':v': { S: 'b' } } },
+      {
+        UpdateExpression: 'SET #k = :v',
+        ExpressionAttributeNames: { '#k': 'pk' },
+        ExpressionAttributeValues: { ':v': { S: 'b' } },
+      },
       'ValidationException',
       'One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key',
     ],
@@ -190,7 +193,11 @@ describe('DynamoDB update expressions', () => {
     ],
     [
       'a failed condition',
-      { UpdateExpression: 'SET n = :one', ConditionExpression: 'attribute_not_exists(pk)', ExpressionAttributeValues: one },
+      {
+        UpdateExpression: 'SET n = :one',
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ExpressionAttributeValues: one,
+      },
       'ConditionalCheckFailedException',
       'The conditional request failed',
     ],
@@ -243,8 +250,20 @@ describe('HTTP/1.1 keep-alive', () => {
     const agent = new CountingAgent();
     const ddb = new DynamoDBClient({ ...emulatorClientConfig(endpoint, region), requestHandler: { httpAgent: agent } });
     const key = { TableName: `speed-${run}`, Key: { pk: { S: 'keep' } } };
-    await ddb.send(new UpdateItemCommand({ ...key, UpdateExpression: 'ADD c :one', ExpressionAttributeValues: { ':one': { N: '1' } } }));
-    await ddb.send(new UpdateItemCommand({ ...key, UpdateExpression: 'ADD c :one', ExpressionAttributeValues: { ':one': { N: '1' } } }));
+    await ddb.send(
+      new UpdateItemCommand({
+        ...key,
+        UpdateExpression: 'ADD c :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+    await ddb.send(
+      new UpdateItemCommand({
+        ...key,
+        UpdateExpression: 'ADD c :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
     expect(agent.opened).toBe(1);
     // Idle for a while (the server must not close a kept-alive connection under a client about to reuse it).
     await new Promise((resolve) => setTimeout(resolve, 2_500));
