@@ -35,6 +35,12 @@ answer changes.
      the whole validation succeeded), they are not run on it again; every other validator (values, the item's paths,
      functions, operations, types, empty keys) runs on every request.
 
+   - ConditionExpressionParser lexes each condition expression (ConditionExpression of UpdateItem, PutItem, DeleteItem
+     and of each transaction item) into tokens with regular expressions compiled per token: the tokens of each string
+     are kept (at most 512 strings) and handed out in a new deque each time. Lexing reads nothing but the string;
+     the tokens are immutable tuples whose child lists moto never changes; the parse that follows (names, values,
+     functions, comparisons) runs on every request. A string that does not lex raises its error every time.
+
 3. moto's dispatch.
    - `call_action` lists the response class's methods with `inspect.getmembers` on every request, to check that the
      action is one of them: the list is kept per class (the classes do not change once the server serves; every
@@ -62,13 +68,14 @@ import json
 import socket
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
 from moto.core import responses as core_responses
 from moto.core import utils as core_utils
 from moto.core.utils import camelcase_to_underscores, unix_time_millis
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.parsing import ast_nodes
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -368,6 +375,31 @@ def _patch_update_validator() -> None:
     UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
 
 
+_lexed: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+
+
+def _patch_condition_lexer() -> None:
+    lex = ConditionExpressionParser._lex_condition_expression
+
+    def _lex_condition_expression(self: ConditionExpressionParser) -> deque[Any]:
+        expression = self.condition_expression
+        if not isinstance(expression, str):
+            return lex(self)
+        with _parsed_lock:
+            nodes = _lexed.get(expression)
+            if nodes is not None:
+                _lexed.move_to_end(expression)
+        if nodes is None:
+            nodes = tuple(lex(self))
+            with _parsed_lock:
+                _lexed[expression] = nodes
+                while len(_lexed) > _PARSED_LIMIT:
+                    _lexed.popitem(last=False)
+        return deque(nodes)
+
+    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+
+
 def _patch_dynamodb() -> None:
     make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
 
@@ -395,6 +427,7 @@ def _patch_dynamodb() -> None:
     traverser.traverse = _traverse  # type: ignore[method-assign]
     _patch_find_clauses()
     _patch_update_validator()
+    _patch_condition_lexer()
 
 
 # --------------------------------------------------------------------------------------------------
