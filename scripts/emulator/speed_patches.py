@@ -77,7 +77,6 @@ from moto.core import utils as core_utils
 from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.parsing import ast_nodes
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.parsing.validators import (
     ActionCountValidator,
@@ -86,6 +85,7 @@ from moto.dynamodb.parsing.validators import (
     UpdateHashRangeKeyValidator,
     Validator,
 )
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sqs.exceptions import InvalidAttributeName
 from moto.sqs.models import Queue, SQSBackend
 from werkzeug import serving
@@ -188,7 +188,7 @@ def _patch_sqs() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# 2. DynamoDB update expressions
+# 2. DynamoDB update and condition expressions
 # --------------------------------------------------------------------------------------------------
 
 _PARSED_LIMIT = 512
