@@ -1,0 +1,276 @@
+/**
+ * The two S3 reads the engine makes, and nothing else of S3: ListBuckets (is a trail's bucket among this account's?)
+ * and HeadBucket with ExpectedBucketOwner (is the backup's bucket this account's, and in which region?).
+ *
+ * Sent through the SDK's own client core: its middleware stack (so the engine's call counter and the tests'
+ * interceptors see them as they see every call), its retry strategies (adaptive by default, as every client), SigV4
+ * and the node HTTP handler. What it leaves out is @aws-sdk/client-s3 itself: its endpoint rules, REST-XML protocol and
+ * S3 features (Express sessions, multi-region signing, checksums, redirects followed) made a fifth of the trail
+ * guard's bundle, for a GET of `/` and a HEAD of one bucket.
+ *
+ * Endpoints: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (an emulator: path style), else the region's S3 endpoint of its
+ * partition, FIPS and dual-stack as AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT ask. A bucket is addressed
+ * virtual-hosted when its name is a DNS label without dots, else path style (as the SDK does).
+ */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { parseXML } from '@aws-sdk/xml-builder';
+import { Sha256 } from '@smithy/core/checksum';
+import { Client, Command, ServiceException } from '@smithy/core/client';
+import { HttpRequest, type HttpResponse } from '@smithy/core/protocols';
+import { getRetryPlugin, resolveRetryConfig } from '@smithy/core/retry';
+import { NodeHttpHandler, streamCollector } from '@smithy/node-http-handler';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { HttpHandlerOptions, RequestHandler, RetryStrategyV2 } from '@smithy/types';
+
+export interface S3BucketsConfig {
+  region: string;
+  retryMode?: string;
+  maxAttempts?: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  retryStrategy?: RetryStrategyV2;
+  /** The node HTTP handler unless given (tests answer with faults the emulator cannot give: 5xx, throttling). */
+  requestHandler?: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
+}
+
+export interface ListBucketsInput {
+  Prefix?: string;
+  ContinuationToken?: string;
+}
+
+export interface HeadBucketInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+interface Metadata {
+  $metadata: { httpStatusCode?: number; requestId?: string; attempts?: number; totalRetryDelay?: number };
+}
+
+export interface ListBucketsOutput extends Metadata {
+  Buckets: { Name: string }[];
+  ContinuationToken?: string;
+}
+
+export interface HeadBucketOutput extends Metadata {
+  BucketRegion?: string;
+}
+
+/** S3's error, named by its code (AccessDenied, NoSuchBucket; for a HEAD, which has no body: NotFound, Forbidden...). */
+export class S3ServiceError extends ServiceException {
+  /** The region S3 names for the bucket (x-amz-bucket-region), when it answered one (a 301 from another region). */
+  readonly BucketRegion?: string;
+  constructor(name: string, message: string, status: number, headers: Record<string, string>) {
+    super({
+      name,
+      message,
+      $fault: status >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode: status, requestId: headers['x-amz-request-id'] },
+    });
+    this.BucketRegion = headers['x-amz-bucket-region'];
+  }
+}
+
+/** What S3 calls a body-less status (HEAD answers carry no error document). */
+const STATUS_NAMES: Record<number, string> = {
+  301: 'PermanentRedirect',
+  400: 'BadRequest',
+  403: 'Forbidden',
+  404: 'NotFound',
+  500: 'InternalError',
+  503: 'SlowDown',
+};
+
+const DNS_LABEL = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+/** The DNS suffix of the region's partition (the SDK's partition table, for the partitions S3 is in). */
+function dnsSuffix(region: string): string {
+  if (region.startsWith('cn-')) return 'amazonaws.com.cn';
+  if (region.startsWith('us-isob-')) return 'sc2s.sgov.gov';
+  if (region.startsWith('us-isof-')) return 'csp.hci.ic.gov';
+  if (region.startsWith('us-iso-')) return 'c2s.ic.gov';
+  if (region.startsWith('eu-isoe-')) return 'cloud.adc-e.uk';
+  return 'amazonaws.com';
+}
+
+function flag(name: string): boolean {
+  return process.env[name]?.trim().toLowerCase() === 'true';
+}
+
+/** Where a request for `bucket` (none: the service) goes in `region`. */
+export function s3Location(region: string, bucket?: string): { url: URL; path: string } {
+  const custom = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL;
+  if (custom) {
+    const url = new URL(custom);
+    return { url, path: `${url.pathname.replace(/\/$/, '')}/${bucket ?? ''}` };
+  }
+  const fips = flag('AWS_USE_FIPS_ENDPOINT') ? '-fips' : '';
+  const dualstack = flag('AWS_USE_DUALSTACK_ENDPOINT') ? '.dualstack' : '';
+  const host = `s3${fips}${dualstack}.${region}.${dnsSuffix(region)}`;
+  if (bucket !== undefined && DNS_LABEL.test(bucket)) return { url: new URL(`https://${bucket}.${host}`), path: '/' };
+  return { url: new URL(`https://${host}`), path: `/${bucket ?? ''}` };
+}
+
+type Resolved = ReturnType<typeof resolveRetryConfig<S3BucketsConfig>> & {
+  requestHandler: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
+  signer: SignatureV4;
+  apiVersion: string;
+};
+
+type Input = ListBucketsInput | HeadBucketInput;
+type Output = ListBucketsOutput | HeadBucketOutput;
+type Stack = Client<HttpHandlerOptions, Input, Output, Resolved>['middlewareStack'];
+
+/** The request of one command, and the output read from its answer. */
+interface Operation<I, O> {
+  request(input: I, region: string): HttpRequest;
+  output(status: number, headers: Record<string, string>, body: string): O;
+}
+
+const LIST_BUCKETS: Operation<ListBucketsInput, Omit<ListBucketsOutput, '$metadata'>> = {
+  request(input, region) {
+    const { url, path } = s3Location(region);
+    const query: Record<string, string> = { 'x-id': 'ListBuckets' };
+    if (input.Prefix !== undefined) query.prefix = input.Prefix;
+    if (input.ContinuationToken !== undefined) query['continuation-token'] = input.ContinuationToken;
+    return httpRequest('GET', url, path, query, {});
+  },
+  output(_status, _headers, body) {
+    const result = (parseXML(body) as { ListAllMyBucketsResult?: Record<string, unknown> }).ListAllMyBucketsResult;
+    if (!result) throw new Error('ListBuckets answered without a ListAllMyBucketsResult');
+    const listed = (result.Buckets as { Bucket?: unknown } | undefined)?.Bucket;
+    const buckets = (Array.isArray(listed) ? listed : listed ? [listed] : []) as { Name?: unknown }[];
+    const token = result.ContinuationToken;
+    return {
+      Buckets: buckets.map((bucket) => ({ Name: String(bucket.Name ?? '') })),
+      ...(typeof token === 'string' && token ? { ContinuationToken: token } : {}),
+    };
+  },
+};
+
+const HEAD_BUCKET: Operation<HeadBucketInput, Omit<HeadBucketOutput, '$metadata'>> = {
+  request(input, region) {
+    if (!input.Bucket) throw new Error('HeadBucket needs a Bucket');
+    const { url, path } = s3Location(region, input.Bucket);
+    const headers: Record<string, string> = {};
+    if (input.ExpectedBucketOwner) headers['x-amz-expected-bucket-owner'] = input.ExpectedBucketOwner;
+    return httpRequest('HEAD', url, path, {}, headers);
+  },
+  output(_status, headers) {
+    const region = headers['x-amz-bucket-region'];
+    return region ? { BucketRegion: region } : {};
+  },
+};
+
+function httpRequest(
+  method: string,
+  url: URL,
+  path: string,
+  query: Record<string, string>,
+  headers: Record<string, string>,
+): HttpRequest {
+  return new HttpRequest({
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path,
+    query,
+    headers: { ...headers, host: url.host },
+  });
+}
+
+function errorOf(status: number, headers: Record<string, string>, body: string): S3ServiceError {
+  let code = STATUS_NAMES[status] ?? String(status);
+  let message = `S3 answered ${status}`;
+  if (body.trim()) {
+    try {
+      const error = (parseXML(body) as { Error?: { Code?: unknown; Message?: unknown } }).Error;
+      if (error?.Code) code = String(error.Code);
+      if (error?.Message) message = String(error.Message);
+    } catch {
+      // Not XML (a proxy's page): the status names it.
+    }
+  }
+  return new S3ServiceError(code, message, status, headers);
+}
+
+function command<I, O>(name: string, operation: Operation<I, O>) {
+  return Command.classBuilder<I & object, O & Metadata, Resolved, Input, Output>()
+    .m((_Command, _stack, config: Resolved) => [
+      {
+        applyToStack(stack: Stack) {
+          stack.add(
+            (next) => async (args) => {
+              const request = operation.request(args.input as I, config.region);
+              return next({ ...args, request });
+            },
+            { step: 'serialize', name: 's3BucketsSerializer' },
+          );
+          stack.add(
+            (next) => async (args) => {
+              const { response } = (await next(args)) as {
+                response: { statusCode: number; headers: Record<string, string>; body?: unknown };
+              };
+              const body =
+                response.body === undefined
+                  ? ''
+                  : new TextDecoder().decode(await streamCollector(response.body as never));
+              if (response.statusCode < 200 || response.statusCode >= 300) {
+                const error = errorOf(response.statusCode, response.headers, body);
+                Object.defineProperty(error, '$response', { value: response, enumerable: false });
+                throw error;
+              }
+              const output = operation.output(response.statusCode, response.headers, body);
+              const $metadata = {
+                httpStatusCode: response.statusCode,
+                requestId: response.headers['x-amz-request-id'],
+              };
+              return { response, output: { ...output, $metadata } };
+            },
+            { step: 'deserialize', name: 's3BucketsDeserializer' },
+          );
+        },
+      },
+    ])
+    .s('AmazonS3', name)
+    .n('S3Client', `${name}Command`)
+    .build();
+}
+
+export const ListBucketsCommand = command('ListBuckets', LIST_BUCKETS);
+export const HeadBucketCommand = command('HeadBucket', HEAD_BUCKET);
+
+/** A client for the two commands above: `new S3BucketsClient({ region })`, as any SDK client. */
+export class S3BucketsClient extends Client<HttpHandlerOptions, Input, Output, Resolved> {
+  constructor(input: S3BucketsConfig) {
+    // As the SDK's clients: AWS_RETRY_MODE and AWS_MAX_ATTEMPTS when the caller sets neither.
+    const attempts = Number(process.env.AWS_MAX_ATTEMPTS);
+    const retry = resolveRetryConfig({
+      ...input,
+      retryMode: input.retryMode ?? (process.env.AWS_RETRY_MODE || 'standard'),
+      ...(input.maxAttempts === undefined && attempts > 0 ? { maxAttempts: attempts } : {}),
+    });
+    const config: Resolved = Object.assign(retry, {
+      apiVersion: '2006-03-01',
+      requestHandler: input.requestHandler ?? new NodeHttpHandler(),
+      signer: new SignatureV4({
+        service: 's3',
+        region: input.region,
+        credentials: input.credentials ?? defaultProvider(),
+        sha256: Sha256,
+        uriEscapePath: false,
+        applyChecksum: true,
+      }),
+    });
+    super(config);
+    this.middlewareStack.use(getRetryPlugin(config));
+    this.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as HttpRequest;
+        // Signed on every attempt (after the retry middleware): a retry is a new request time.
+        return next({ ...args, request: await config.signer.sign(request) });
+      },
+      { step: 'finalizeRequest', name: 's3BucketsSigner' },
+    );
+  }
+}
