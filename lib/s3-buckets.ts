@@ -149,7 +149,9 @@ const LIST_BUCKETS: Operation<ListBucketsInput, Omit<ListBucketsOutput, '$metada
 
 const HEAD_BUCKET: Operation<HeadBucketInput, Omit<HeadBucketOutput, '$metadata'>> = {
   request(input, region) {
-    if (!input.Bucket) throw new Error('HeadBucket needs a Bucket');
+    // S3's names, old ones included (capitals, underscores): nothing that could change the request's path.
+    if (!/^[A-Za-z0-9._-]{1,255}$/.test(input.Bucket) || /^\.+$/.test(input.Bucket))
+      throw new Error(`HeadBucket needs a bucket name, not ${JSON.stringify(input.Bucket)}`);
     const { url, path } = s3Location(region, input.Bucket);
     const headers: Record<string, string> = {};
     if (input.ExpectedBucketOwner) headers['x-amz-expected-bucket-owner'] = input.ExpectedBucketOwner;

@@ -213,9 +213,14 @@ describe('HeadBucket', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it('refuses a HeadBucket without a bucket before sending anything', async () => {
-    const { client, sent } = clientAnswering([{ status: 200 }]);
-    await expect(client.send(new HeadBucketCommand({ Bucket: '' }))).rejects.toThrow('HeadBucket needs a Bucket');
-    expect(sent).toHaveLength(0);
-  });
+  it.each(['', 'a/../b', '..', 'name?x=1', 'a b', 'b#c'])(
+    'refuses %j as a bucket name before sending anything (it could change the request’s path)',
+    async (Bucket) => {
+      const { client, sent } = clientAnswering([{ status: 200 }]);
+      await expect(client.send(new HeadBucketCommand({ Bucket }))).rejects.toThrow(
+        `HeadBucket needs a bucket name, not ${JSON.stringify(Bucket)}`,
+      );
+      expect(sent).toHaveLength(0);
+    },
+  );
 });
