@@ -9,9 +9,10 @@
  * guard's bundle, for a GET of `/` and a HEAD of one bucket.
  *
  * Endpoints: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (an emulator: path style), else the region's S3 endpoint of its
- * partition, FIPS and dual-stack as AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT ask. A bucket is addressed
+ * partition (the SDK's partition table), FIPS and dual-stack as AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT ask. A bucket is addressed
  * virtual-hosted when its name is a DNS label without dots, else path style (as the SDK does).
  */
+import { partition } from '@aws-sdk/core/client';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { parseXML } from '@aws-sdk/xml-builder';
 import { Sha256 } from '@smithy/core/checksum';
@@ -73,24 +74,17 @@ export class S3ServiceError extends ServiceException {
 /** What S3 calls a body-less status (HEAD answers carry no error document). */
 const STATUS_NAMES: Record<number, string> = {
   301: 'PermanentRedirect',
+  307: 'TemporaryRedirect',
   400: 'BadRequest',
   403: 'Forbidden',
   404: 'NotFound',
   500: 'InternalError',
+  502: 'BadGateway',
   503: 'SlowDown',
+  504: 'GatewayTimeout',
 };
 
 const DNS_LABEL = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-
-/** The DNS suffix of the region's partition (the SDK's partition table, for the partitions S3 is in). */
-function dnsSuffix(region: string): string {
-  if (region.startsWith('cn-')) return 'amazonaws.com.cn';
-  if (region.startsWith('us-isob-')) return 'sc2s.sgov.gov';
-  if (region.startsWith('us-isof-')) return 'csp.hci.ic.gov';
-  if (region.startsWith('us-iso-')) return 'c2s.ic.gov';
-  if (region.startsWith('eu-isoe-')) return 'cloud.adc-e.uk';
-  return 'amazonaws.com';
-}
 
 function flag(name: string): boolean {
   return process.env[name]?.trim().toLowerCase() === 'true';
@@ -103,14 +97,23 @@ export function s3Location(region: string, bucket?: string): { url: URL; path: s
     const url = new URL(custom);
     return { url, path: `${url.pathname.replace(/\/$/, '')}/${bucket ?? ''}` };
   }
-  const fips = flag('AWS_USE_FIPS_ENDPOINT') ? '-fips' : '';
-  const dualstack = flag('AWS_USE_DUALSTACK_ENDPOINT') ? '.dualstack' : '';
-  const host = `s3${fips}${dualstack}.${region}.${dnsSuffix(region)}`;
+  // The SDK's partition table (aws, aws-cn, aws-us-gov, aws-eusc, the iso partitions), as its S3 rules read it.
+  if (!/^[a-z0-9-]+$/.test(region)) throw new Error(`S3: ${JSON.stringify(region)} is no region`);
+  const { dnsSuffix, name, supportsFIPS, supportsDualStack } = partition(region);
+  const fips = flag('AWS_USE_FIPS_ENDPOINT');
+  const dualstack = flag('AWS_USE_DUALSTACK_ENDPOINT');
+  // S3 has no FIPS endpoints in China, though the partition has (S3's own endpoint rules say so).
+  const noFips = fips && (!supportsFIPS || name === 'aws-cn');
+  if (noFips || (dualstack && !supportsDualStack))
+    throw new Error(`S3: partition ${name} (${region}) has no ${noFips ? 'FIPS' : 'dual-stack'} endpoint`);
+  const host = `s3${fips ? '-fips' : ''}${dualstack ? '.dualstack' : ''}.${region}.${dnsSuffix}`;
   if (bucket !== undefined && DNS_LABEL.test(bucket)) return { url: new URL(`https://${bucket}.${host}`), path: '/' };
   return { url: new URL(`https://${host}`), path: `/${bucket ?? ''}` };
 }
 
 type Resolved = ReturnType<typeof resolveRetryConfig<S3BucketsConfig>> & {
+  /** S3's time minus ours, from its answers' Date header (ms). */
+  clockOffset: number;
   requestHandler: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
   signer: SignatureV4;
   apiVersion: string;
@@ -135,8 +138,10 @@ const LIST_BUCKETS: Operation<ListBucketsInput, Omit<ListBucketsOutput, '$metada
     return httpRequest('GET', url, path, query, {});
   },
   output(_status, _headers, body) {
-    const result = (parseXML(body) as { ListAllMyBucketsResult?: Record<string, unknown> }).ListAllMyBucketsResult;
-    if (!result) throw new Error('ListBuckets answered without a ListAllMyBucketsResult');
+    const result = (parseXMLOrNothing(body) as { ListAllMyBucketsResult?: Record<string, unknown> })
+      .ListAllMyBucketsResult;
+    // S3 may answer 200 with an error document: a 500 for the SDK too, retried.
+    if (!result) throw new S3ServiceError('InternalError', 'ListBuckets answered 200 without a bucket list', 500, {});
     const listed = (result.Buckets as { Bucket?: unknown } | undefined)?.Bucket;
     const buckets = (Array.isArray(listed) ? listed : listed ? [listed] : []) as { Name?: unknown }[];
     const token = result.ContinuationToken;
@@ -154,7 +159,14 @@ const HEAD_BUCKET: Operation<HeadBucketInput, Omit<HeadBucketOutput, '$metadata'
       throw new Error(`HeadBucket needs a bucket name, not ${JSON.stringify(input.Bucket)}`);
     const { url, path } = s3Location(region, input.Bucket);
     const headers: Record<string, string> = {};
-    if (input.ExpectedBucketOwner) headers['x-amz-expected-bucket-owner'] = input.ExpectedBucketOwner;
+    if (input.ExpectedBucketOwner !== undefined) {
+      // An empty owner would send no check at all: refused, as any value that is no account id.
+      if (!/^\d{12}$/.test(input.ExpectedBucketOwner))
+        throw new Error(
+          `HeadBucket's ExpectedBucketOwner must be an account id, not ${JSON.stringify(input.ExpectedBucketOwner)}`,
+        );
+      headers['x-amz-expected-bucket-owner'] = input.ExpectedBucketOwner;
+    }
     return httpRequest('HEAD', url, path, {}, headers);
   },
   output(_status, headers) {
@@ -179,6 +191,14 @@ function httpRequest(
     query,
     headers: { ...headers, host: url.host },
   });
+}
+
+function parseXMLOrNothing(body: string): unknown {
+  try {
+    return parseXML(body);
+  } catch {
+    return {};
+  }
 }
 
 function errorOf(status: number, headers: Record<string, string>, body: string): S3ServiceError {
@@ -254,6 +274,7 @@ export class S3BucketsClient extends Client<HttpHandlerOptions, Input, Output, R
     });
     const config: Resolved = Object.assign(retry, {
       apiVersion: '2006-03-01',
+      clockOffset: 0,
       requestHandler: input.requestHandler ?? new NodeHttpHandler(),
       signer: new SignatureV4({
         service: 's3',
@@ -268,11 +289,50 @@ export class S3BucketsClient extends Client<HttpHandlerOptions, Input, Output, R
     this.middlewareStack.use(getRetryPlugin(config));
     this.middlewareStack.add(
       (next) => async (args) => {
-        const request = args.request as HttpRequest;
-        // Signed on every attempt (after the retry middleware): a retry is a new request time.
-        return next({ ...args, request: await config.signer.sign(request) });
+        // Signed on every attempt (after the retry middleware): a retry is a new request time. The clock is corrected
+        // by S3's Date header, as the SDK's signer does: a skewed clock is refused once (RequestTimeTooSkewed), then
+        // the retry is signed with S3's time.
+        const sentAt = Date.now();
+        const request = await config.signer.sign(args.request as HttpRequest, {
+          signingDate: new Date(sentAt + config.clockOffset),
+        });
+        const sample = (response: unknown) => {
+          const date = (response as { headers?: Record<string, string> } | undefined)?.headers?.date;
+          const server = date ? Date.parse(date) : Number.NaN;
+          if (Number.isNaN(server) || Date.now() - sentAt > 900_000) return false;
+          const was = config.clockOffset;
+          config.clockOffset = server - Date.now();
+          return Math.abs(config.clockOffset) >= 240_000 && config.clockOffset !== was;
+        };
+        try {
+          const result = await next({ ...args, request });
+          sample(result.response);
+          return result;
+        } catch (error) {
+          const failed = error as { $response?: unknown; $metadata?: { clockSkewCorrected?: boolean } };
+          if (sample(failed.$response) && failed.$metadata) failed.$metadata.clockSkewCorrected = true;
+          throw error;
+        }
       },
       { step: 'finalizeRequest', name: 's3BucketsSigner' },
     );
   }
+}
+
+/** Whether `name` is among the account's buckets: ListBuckets by prefix, every page (S3 pages at 10,000). */
+export async function bucketListed(s3: S3BucketsClient, name: string): Promise<boolean> {
+  const seen = new Set<string>();
+  let ContinuationToken: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListBucketsCommand({ Prefix: name, ...(ContinuationToken ? { ContinuationToken } : {}) }),
+    );
+    if (page.Buckets.some((bucket) => bucket.Name === name)) return true;
+    ContinuationToken = page.ContinuationToken;
+    // 100 pages cover S3's largest bucket quota (1,000,000); a token answered twice would never end.
+    if (ContinuationToken && (seen.has(ContinuationToken) || seen.size >= 100))
+      throw new Error(`ListBuckets for ${name} did not end: ${seen.size + 1} pages, token ${ContinuationToken}`);
+    if (ContinuationToken) seen.add(ContinuationToken);
+  } while (ContinuationToken);
+  return false;
 }

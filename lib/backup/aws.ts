@@ -152,10 +152,10 @@ export function sdkBucketApi(): BackupBucketApi {
       } catch (error) {
         const found = error instanceof S3ServiceError ? elsewhere(bucket, error.BucketRegion, region) : undefined;
         const name = awsErrorName(error) || 'Error';
-        return (
-          found ??
-          `bucket ${bucket} is not verified as this account's (${account}) in ${region}: HeadBucket with ExpectedBucketOwner answered ${name} (owned by another account, missing, or in another region)`
-        );
+        // A redirect to another region checked no owner: both are said.
+        return found
+          ? `${found}; and it is not verified as this account's (${account}): HeadBucket answered ${name}`
+          : `bucket ${bucket} is not verified as this account's (${account}) in ${region}: HeadBucket with ExpectedBucketOwner answered ${name} (owned by another account, missing, or in another region)`;
       }
     },
   };

@@ -20,7 +20,7 @@ import {
   type Severity,
   STATE_TABLE_ARN,
 } from '../rule.js';
-import { ListBucketsCommand, S3BucketsClient } from '../s3-buckets.js';
+import { bucketListed, S3BucketsClient } from '../s3-buckets.js';
 import { type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
 import {
   explainTrailFailure,
@@ -285,16 +285,7 @@ function decideRecreate(state: TrailState, baseline: TrailBaseline): Decision<Tr
 
 /** Whether the account owns the bucket: it is among the account's own buckets (ListBuckets lists only those). */
 async function ownsBucket(ctx: RuleContext, name: string, region: string): Promise<boolean> {
-  const s3 = ctx.aws.client(S3BucketsClient, region);
-  let ContinuationToken: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListBucketsCommand({ Prefix: name, ...(ContinuationToken ? { ContinuationToken } : {}) }),
-    );
-    if (page.Buckets.some((bucket) => bucket.Name === name)) return true;
-    ContinuationToken = page.ContinuationToken;
-  } while (ContinuationToken);
-  return false;
+  return bucketListed(ctx.aws.client(S3BucketsClient, region), name);
 }
 
 async function inspectDependencies(

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponse } from '@smithy/core/protocols';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  bucketListed,
   HeadBucketCommand,
   ListBucketsCommand,
   S3BucketsClient,
@@ -33,6 +34,7 @@ describe('s3Location', () => {
     ['us-gov-west-1', 'logs-1', 'https://logs-1.s3.us-gov-west-1.amazonaws.com/', '/'],
     ['us-iso-east-1', undefined, 'https://s3.us-iso-east-1.c2s.ic.gov/', '/'],
     ['us-isob-east-1', undefined, 'https://s3.us-isob-east-1.sc2s.sgov.gov/', '/'],
+    ['eusc-de-east-1', 'logs-1', 'https://logs-1.s3.eusc-de-east-1.amazonaws.eu/', '/'],
     // Names that are no single DNS label go path style: a dot breaks the wildcard certificate, capitals are old names.
     ['us-east-1', 'logs.example.com', 'https://s3.us-east-1.amazonaws.com/', '/logs.example.com'],
     ['us-east-1', 'Old_Bucket', 'https://s3.us-east-1.amazonaws.com/', '/Old_Bucket'],
@@ -52,6 +54,15 @@ describe('s3Location', () => {
     vi.stubEnv('AWS_USE_FIPS_ENDPOINT', fips);
     vi.stubEnv('AWS_USE_DUALSTACK_ENDPOINT', dualstack);
     expect(s3Location('us-east-1', 'b-1').url.href).toBe(url);
+  });
+
+  it.each([
+    ['cn-north-1', 'AWS_USE_FIPS_ENDPOINT', 'S3: partition aws-cn (cn-north-1) has no FIPS endpoint'],
+    ['us-east-1.evil.example', 'AWS_USE_FIPS_ENDPOINT', 'S3: "us-east-1.evil.example" is no region'],
+  ])('refuses %s with %s rather than guess a host', (region, setting, message) => {
+    noEndpoint();
+    vi.stubEnv(setting, 'true');
+    expect(() => s3Location(region, 'b-1')).toThrow(message);
   });
 
   it('goes path style to a configured endpoint, S3’s own before the general one', () => {
@@ -174,12 +185,69 @@ describe('ListBuckets', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it('refuses an answer that is not a bucket list, by name', async () => {
+  it.each([
+    [
+      'an error document',
+      '<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>',
+    ],
+    ['nothing', ''],
+    ['a page that is no XML', '<html><body>gateway'],
+  ])('takes a 200 with %s for a 500: retried, then named InternalError', async (_label, body) => {
     noEndpoint();
-    const { client } = clientAnswering([{ status: 200, body: '<Other/>' }]);
-    await expect(client.send(new ListBucketsCommand({}))).rejects.toThrow(
-      'ListBuckets answered without a ListAllMyBucketsResult',
-    );
+    const { client, sent } = clientAnswering([{ status: 200, body }]);
+    await expect(client.send(new ListBucketsCommand({}))).rejects.toMatchObject({
+      name: 'InternalError',
+      message: 'ListBuckets answered 200 without a bucket list',
+      $metadata: { httpStatusCode: 500 },
+    });
+    expect(sent).toHaveLength(3);
+  });
+
+  it('corrects a skewed clock from S3’s Date header, and signs the retry with S3’s time', async () => {
+    noEndpoint();
+    const serverTime = Date.now() + 3_600_000;
+    const skewed = '<Error><Code>RequestTimeTooSkewed</Code><Message>The difference is too large.</Message></Error>';
+    const date = new Date(serverTime).toUTCString();
+    const { client, sent } = clientAnswering([
+      { status: 403, body: skewed, headers: { date } },
+      { status: 200, body: LISTED(['c']), headers: { date } },
+    ]);
+    const output = await client.send(new ListBucketsCommand({ Prefix: 'c' }));
+    expect(output.$metadata.attempts).toBe(2);
+    const stamp = (request: HttpRequest | undefined) =>
+      Date.parse(
+        String(request?.headers['x-amz-date']).replace(
+          /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/,
+          '$1-$2-$3T$4:$5:$6Z',
+        ),
+      );
+    expect(Math.abs(stamp(sent[0]) - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(stamp(sent[1]) - serverTime)).toBeLessThan(60_000);
+  });
+});
+
+describe('bucketListed', () => {
+  it('follows the continuation token to the page that lists the bucket', async () => {
+    noEndpoint();
+    const { client, sent } = clientAnswering([
+      { status: 200, body: LISTED(['trail-logs-a'], 'page-2') },
+      { status: 200, body: LISTED(['trail-logs']) },
+    ]);
+    expect(await bucketListed(client, 'trail-logs')).toBe(true);
+    expect(sent.map((request) => request.query['continuation-token'])).toEqual([undefined, 'page-2']);
+  });
+
+  it('answers false when no page lists it, and only the exact name counts', async () => {
+    noEndpoint();
+    const { client } = clientAnswering([{ status: 200, body: LISTED(['trail-logs-old', 'trail-logsx']) }]);
+    expect(await bucketListed(client, 'trail-logs')).toBe(false);
+  });
+
+  it('stops at a token answered twice, by name', async () => {
+    noEndpoint();
+    const { client, sent } = clientAnswering([{ status: 200, body: LISTED(['x-1'], 'again') }]);
+    await expect(bucketListed(client, 'x')).rejects.toThrow('ListBuckets for x did not end: 2 pages, token again');
+    expect(sent).toHaveLength(2);
   });
 });
 
@@ -205,6 +273,7 @@ describe('HeadBucket', () => {
     [404, {}, 'NotFound', undefined],
     [301, { 'x-amz-bucket-region': 'ap-south-1' }, 'PermanentRedirect', 'ap-south-1'],
     [400, { 'x-amz-bucket-region': 'us-west-2' }, 'BadRequest', 'us-west-2'],
+    [307, {}, 'TemporaryRedirect', undefined],
   ])('a body-less %i is %s (bucket region %s)', async (status, headers, name, bucketRegion) => {
     noEndpoint();
     const { client, sent } = clientAnswering([{ status, headers }]);
@@ -212,6 +281,17 @@ describe('HeadBucket', () => {
     expect(error).toMatchObject({ name, BucketRegion: bucketRegion, $metadata: { httpStatusCode: status } });
     expect(sent).toHaveLength(1);
   });
+
+  it.each(['', '12345678901', '1234567890123', 'account'])(
+    'refuses the expected owner %j (an empty one would check no owner) before sending anything',
+    async (ExpectedBucketOwner) => {
+      const { client, sent } = clientAnswering([{ status: 200 }]);
+      await expect(client.send(new HeadBucketCommand({ Bucket: 'b-1', ExpectedBucketOwner }))).rejects.toThrow(
+        `HeadBucket's ExpectedBucketOwner must be an account id, not ${JSON.stringify(ExpectedBucketOwner)}`,
+      );
+      expect(sent).toHaveLength(0);
+    },
+  );
 
   it.each(['', 'a/../b', '..', 'name?x=1', 'a b', 'b#c'])(
     'refuses %j as a bucket name before sending anything (it could change the request’s path)',
