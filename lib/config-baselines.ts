@@ -8,7 +8,7 @@ import {
   recorderNarrowings,
   recordingGaps,
 } from './config-recording.js';
-import { registerBaselineKeeper } from './records.js';
+import { registerRecordKeeper } from './records.js';
 import { RegionBaselineStore } from './region-baselines.js';
 import type { RuleContext } from './rule.js';
 
@@ -117,7 +117,7 @@ export async function followConfigBaseline(
 }
 
 // The pipeline keeps a rule's config-baseline records through this (lib/records.ts).
-registerBaselineKeeper('config-baseline', async (record, ctx) => {
+registerRecordKeeper('config-baseline', async (record, ctx) => {
   if (record.mode === 'first') {
     const refused = await captureConfigBaseline(ctx, record.region, record.from, record.onlyIfCompliantFor);
     return typeof refused === 'string'

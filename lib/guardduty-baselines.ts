@@ -11,7 +11,7 @@ import {
   ListPublishingDestinationsCommand,
 } from '@aws-sdk/client-guardduty';
 import { type AwsClients, awsErrorName } from './aws.js';
-import { registerBaselineKeeper } from './records.js';
+import { registerRecordKeeper } from './records.js';
 import { RegionBaselineStore } from './region-baselines.js';
 import type { Finding, RuleContext } from './rule.js';
 
@@ -241,38 +241,70 @@ const DEFAULT_FEATURES = [
  * ACTIVATING (CreateIPSet's status until the list is loaded), every export under a key of `account` (the bucket's ARN
  * names no owner). Finding frequency is not part of it: every value is acceptable. Empty when it meets it.
  */
-export function detectorGaps(d: DetectorConfig, account: string): Finding[] {
-  const gaps: Finding[] = d.enabled ? [] : [{ attribute: 'detector', before: 'suspended', after: 'enabled' }];
+export function detectorGaps(d: DetectorConfig, account: string, region: string): Gap[] {
+  const gaps: Gap[] = d.enabled ? [] : [{ attribute: 'detector', before: 'suspended', after: 'enabled' }];
+  const aws = (command: string, rest: string) =>
+    `aws guardduty ${command} --region ${region} --detector-id ${d.detectorId} ${rest}`;
   for (const name of DEFAULT_FEATURES) {
     const status = d.features[name];
     if (status !== undefined && status !== 'ENABLED')
-      gaps.push({ attribute: `feature ${name}`, before: status, after: 'ENABLED' });
+      gaps.push({
+        attribute: `feature ${name}`,
+        before: status,
+        after: 'ENABLED',
+        fix: aws('update-detector', `--features Name=${name},Status=ENABLED`),
+      });
   }
   for (const f of d.filters)
-    if (f.action === 'ARCHIVE') gaps.push({ attribute: `filter ${f.name}`, before: 'ARCHIVE', after: 'none' });
+    if (f.action === 'ARCHIVE')
+      gaps.push({
+        attribute: `filter ${f.name}`,
+        before: 'ARCHIVE',
+        after: 'none',
+        fix: aws('delete-filter', `--filter-name ${f.name}`),
+      });
   for (const s of d.trustedIpSets)
     if (/^ACTIV/.test(s.status))
-      gaps.push({ attribute: `trusted IP list ${s.name}`, before: s.status, after: 'inactive' });
+      gaps.push({
+        attribute: `trusted IP list ${s.name}`,
+        before: s.status,
+        after: 'inactive',
+        fix: aws('update-ip-set', `--ip-set-id ${s.id} --no-activate`),
+      });
   for (const x of d.destinations)
     if (x.kmsKeyArn.split(':')[4] !== account)
       gaps.push({
         attribute: `export to ${x.destinationArn}`,
         before: `key ${x.kmsKeyArn}`,
         after: account,
+        fix: aws(
+          'update-publishing-destination',
+          `--destination-id <id from aws guardduty list-publishing-destinations> --destination-properties DestinationArn=${x.destinationArn},KmsKeyArn=<a key of ${account}>`,
+        ),
       });
   return gaps;
 }
 
+/** A gap, with the command that closes it (the detector's suspension has none: the engine enables it). */
+export type Gap = Finding & { fix?: string };
+
 export const gapText = (gaps: Finding[]) => gaps.map((g) => `${g.attribute} ${g.before}`).join(', ');
 
-/** A first capture's gaps told: refused (an event's: with the next step), or `asItIs` (the sweep's, stored anyway). */
-export const firstCaptureText = (region: string, gaps: string, asItIs?: boolean) =>
-  `GuardDuty in ${region}: ${asItIs ? 'baseline captured as it is' : 'no baseline captured'}: ${gaps}.${asItIs ? '' : ` Fix it, then the sweep captures it; as it is: npm run sweep -- --regions ${region}.`}`;
+/**
+ * A first capture's gaps told: refused (an event's: with the commands that close them, the next step), or `asItIs`
+ * (the sweep's, stored anyway).
+ */
+export const firstCaptureText = (region: string, gaps: Gap[], asItIs?: boolean) =>
+  `GuardDuty in ${region}: ${asItIs ? 'baseline captured as it is' : 'no baseline captured'}: ${gapText(gaps)}.${
+    asItIs
+      ? ''
+      : ` Fix it (${gaps.flatMap((g) => g.fix ?? []).join('; ')}), then the sweep captures it; as it is: npm run sweep -- --regions ${region}.`
+  }`;
 
 /**
  * Reads the region's detector and stores it as the region's baseline where it has none: the baseline, or undefined
  * when none was stored. `onlyIfCompliantFor` (an event's capture, with the account): the detector read now must meet
- * the policy (detectorGaps), or nothing is stored and its gaps are returned.
+ * the policy (detectorGaps), or nothing is stored and the refusal is returned (firstCaptureText).
  */
 export async function captureGuardDutyBaseline(
   ctx: RuleContext,
@@ -282,8 +314,8 @@ export async function captureGuardDutyBaseline(
 ) {
   const config = await readDetector(ctx.aws, region);
   if (!config) return undefined;
-  const gaps = onlyIfCompliantFor === undefined ? [] : detectorGaps(config, onlyIfCompliantFor);
-  if (gaps.length > 0) return gapText(gaps);
+  const gaps = onlyIfCompliantFor === undefined ? [] : detectorGaps(config, onlyIfCompliantFor, region);
+  if (gaps.length > 0) return firstCaptureText(region, gaps);
   const baseline: GuardDutyBaseline = { region, config, capturedAt: new Date().toISOString(), capturedFrom: from };
   const stored = await new GuardDutyBaselineStore(ctx.aws, ctx.settings.stateTable).put(baseline, 'first');
   return stored ? baseline : undefined;
@@ -314,10 +346,10 @@ export async function followGuardDutyBaseline(ctx: RuleContext, region: string, 
 }
 
 // The pipeline keeps a rule's guardduty-baseline records through this (lib/records.ts).
-registerBaselineKeeper('guardduty-baseline', async (record, ctx) => {
+registerRecordKeeper('guardduty-baseline', async (record, ctx) => {
   if (record.mode === 'first') {
     const refused = await captureGuardDutyBaseline(ctx, record.region, record.from, record.onlyIfCompliantFor);
-    return typeof refused === 'string' ? firstCaptureText(record.region, refused) : undefined;
+    return typeof refused === 'string' ? refused : undefined;
   }
   const kept = await followGuardDutyBaseline(ctx, record.region, record.from);
   return (

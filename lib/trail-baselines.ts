@@ -6,7 +6,7 @@ import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtr
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
 import { KeyUsageStore } from './key-usage.js';
-import { registerBaselineKeeper } from './records.js';
+import { registerRecordKeeper } from './records.js';
 import type { RuleContext } from './rule.js';
 import { StateTableMissingError } from './state-table-missing.js';
 import { trailWeakenings } from './trail-weakenings.js';
@@ -179,7 +179,7 @@ export async function captureTrailBaselines(ctx: RuleContext, regions: string[],
 }
 
 // The pipeline keeps a rule's trail-baseline records through this (lib/records.ts).
-registerBaselineKeeper('trail-baseline', async (record, ctx) => {
+registerRecordKeeper('trail-baseline', async (record, ctx) => {
   if (record.mode === 'first') {
     await captureTrailBaseline(ctx, record.trail, record.region, record.from);
     return undefined;

@@ -44,6 +44,8 @@ export async function backupCommand(options: BackupCliOptions): Promise<BackupRe
     const aws = createAwsClients();
     const home = process.env.AWS_REGION ?? 'us-east-1';
     const { Account = '' } = await new STSClient({ region: home }).send(new GetCallerIdentityCommand({}));
+    // The account the buckets must belong to: without it, no bucket could be checked.
+    if (!/^\d{12}$/.test(Account)) throw new Error(`GetCallerIdentity named no account (${JSON.stringify(Account)})`);
     const report = await backupJob(aws, {
       account: Account,
       ...(options.regions ? { regions: options.regions } : {}),

@@ -16,10 +16,10 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClients, arnRegion, awsErrorName, stateRegion } from '../aws.js';
 import { type Notice, publishInput } from '../notices.js';
+import { HeadBucketCommand, S3BucketsClient, S3ServiceError } from '../s3-buckets.js';
 import type { Day } from './plan.js';
 import {
   type BackupBucketApi,
@@ -126,31 +126,36 @@ export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
 
 /**
  * HeadBucket with ExpectedBucketOwner (S3 answers 403 when another account owns the bucket) in the region's endpoint
- * (a bucket elsewhere answers a redirect, or names its region in x-amz-bucket-region).
+ * (a bucket elsewhere answers a redirect that names its region in x-amz-bucket-region; it is not followed).
  */
 export function sdkBucketApi(): BackupBucketApi {
-  const clients = new Map<string, S3Client>();
+  const clients = new Map<string, S3BucketsClient>();
   const s3 = (region: string) => {
     let client = clients.get(region);
     if (!client) {
-      // Path style against an emulator endpoint (its buckets are no DNS names there).
-      client = new S3Client({ region, ...(process.env.AWS_ENDPOINT_URL ? { forcePathStyle: true } : {}) });
+      client = new S3BucketsClient({ region });
       clients.set(region, client);
     }
     return client;
   };
+  const elsewhere = (bucket: string, found: string | undefined, region: string) =>
+    found && found !== region
+      ? `bucket ${bucket} is in ${found}, not ${region}: a log group exports only to a bucket of its own region`
+      : undefined;
   return {
     async problem(region, bucket, account) {
       try {
         const { BucketRegion } = await s3(region).send(
           new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: account }),
         );
-        return BucketRegion && BucketRegion !== region
-          ? `bucket ${bucket} is in ${BucketRegion}, not ${region}: a log group exports only to a bucket of its own region`
-          : undefined;
+        return elsewhere(bucket, BucketRegion, region);
       } catch (error) {
+        const found = error instanceof S3ServiceError ? elsewhere(bucket, error.BucketRegion, region) : undefined;
         const name = awsErrorName(error) || 'Error';
-        return `bucket ${bucket} is not verified as this account's (${account}) in ${region}: HeadBucket with ExpectedBucketOwner answered ${name} (owned by another account, missing, or in another region)`;
+        // A redirect to another region checked no owner: both are said.
+        return found
+          ? `${found}; and it is not verified as this account's (${account}): HeadBucket answered ${name}`
+          : `bucket ${bucket} is not verified as this account's (${account}) in ${region}: HeadBucket with ExpectedBucketOwner answered ${name} (owned by another account, missing, or in another region)`;
       }
     },
   };

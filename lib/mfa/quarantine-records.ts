@@ -5,6 +5,8 @@
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, stateRegion } from '../aws.js';
+import { registerRecordKeeper, StateTableMissingError } from '../records.js';
+import type { RuleContext } from '../rule.js';
 
 export interface QuarantineRecord {
   /** The quarantine's marker: when, and after which event or sweep. */
@@ -50,3 +52,19 @@ export class QuarantineRecords {
     await this.dynamodb.send(new DeleteItemCommand({ TableName: this.table, Key: keyOf(userName) }));
   }
 }
+
+function quarantineRecords(ctx: RuleContext): QuarantineRecords {
+  // Decided only where a state table is set (lib/mfa/containment.ts): without one, no key is deactivated.
+  if (ctx.settings.stateTable === undefined) throw new StateTableMissingError('quarantine records');
+  return new QuarantineRecords(ctx.aws, ctx.settings.stateTable);
+}
+
+// The pipeline keeps a rule's quarantine records through these (lib/records.ts).
+registerRecordKeeper('quarantine', async (record, ctx) => {
+  await quarantineRecords(ctx).put(record.userName, { since: record.since, keys: record.keys });
+  return undefined;
+});
+registerRecordKeeper('quarantine-released', async (record, ctx) => {
+  await quarantineRecords(ctx).delete(record.userName);
+  return undefined;
+});

@@ -29,7 +29,6 @@ import {
   firstCaptureText,
   type GuardDutyBaseline,
   GuardDutyBaselineStore,
-  gapText,
   longerFrequency,
   readDetector,
   sameCriteria,
@@ -436,15 +435,15 @@ export function decideGuardDuty(
     // No baseline: the present detector becomes it, enabled first if suspended. An event (the intruder's own, maybe)
     // captures only a detector that otherwise meets the policy (checked again when kept); the sweep captures any, as
     // Config's does, and tells what it lacks.
-    const gaps = detectorGaps(current, target.account).filter((g) => g.attribute !== 'detector');
+    const gaps = detectorGaps(current, target.account, target.region).filter((g) => g.attribute !== 'detector');
     const enable = detectorRestore({ ...current, enabled: true }, current);
     const told = silenced.findings.map((f) => f.attribute);
     const findings = [
       ...(enable?.findings ?? []),
-      ...gaps.filter((g) => !told.includes(g.attribute)),
+      ...gaps.filter((g) => !told.includes(g.attribute)).map(({ fix, ...finding }) => finding),
       ...silenced.findings,
     ];
-    const steps = gaps.length ? [firstCaptureText(target.region, gapText(gaps), !target.eventName)] : [];
+    const steps = gaps.length ? [firstCaptureText(target.region, gaps, !target.eventName)] : [];
     const capture = target.eventName && gaps.length ? [] : [baselineRecord(target, 'first')];
     if (findings.length === 0) return noAction('compliant', `GuardDuty is enabled in ${target.region}`, capture);
     return {

@@ -7,7 +7,6 @@
  */
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { type CloudTrailEvent, NAME_RULES, requireStringParameter, requireValidName } from '../envelope.js';
 import {
@@ -21,6 +20,7 @@ import {
   type Severity,
   STATE_TABLE_ARN,
 } from '../rule.js';
+import { bucketListed, S3BucketsClient } from '../s3-buckets.js';
 import { type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
 import {
   explainTrailFailure,
@@ -285,8 +285,7 @@ function decideRecreate(state: TrailState, baseline: TrailBaseline): Decision<Tr
 
 /** Whether the account owns the bucket: it is among the account's own buckets (ListBuckets lists only those). */
 async function ownsBucket(ctx: RuleContext, name: string, region: string): Promise<boolean> {
-  const { Buckets = [] } = await ctx.aws.client(S3Client, region).send(new ListBucketsCommand({ Prefix: name }));
-  return Buckets.some((bucket) => bucket.Name === name);
+  return bucketListed(ctx.aws.client(S3BucketsClient, region), name);
 }
 
 async function inspectDependencies(

@@ -511,7 +511,38 @@ describe('the policy a first baseline taken from an event needs', () => {
     ],
   ])('%s', (_label, change, gaps) => {
     const config = detector({ features: { ...ENABLED_FEATURES, RUNTIME_MONITORING: 'DISABLED' }, ...change });
-    expect(detectorGaps(config, ACCOUNT).map((g) => `${g.attribute} ${g.before}`)).toEqual(gaps);
+    expect(detectorGaps(config, ACCOUNT, 'eu-west-1').map((g) => `${g.attribute} ${g.before}`)).toEqual(gaps);
+  });
+
+  it.each<[string, Partial<DetectorConfig>, string[]]>([
+    ['suspended: the engine enables it, no command', { enabled: false }, []],
+    [
+      'a default feature off',
+      { features: { ...ENABLED_FEATURES, RDS_LOGIN_EVENTS: 'DISABLED' } },
+      [
+        'aws guardduty update-detector --region eu-west-1 --detector-id d1 --features Name=RDS_LOGIN_EVENTS,Status=ENABLED',
+      ],
+    ],
+    [
+      'an ARCHIVE filter',
+      { filters: [NOOP_FILTER, ARCHIVE_FILTER] },
+      ['aws guardduty delete-filter --region eu-west-1 --detector-id d1 --filter-name suppress-scanner'],
+    ],
+    [
+      'an active trusted IP list',
+      { trustedIpSets: [TRUSTED] },
+      [`aws guardduty update-ip-set --region eu-west-1 --detector-id d1 --ip-set-id ${TRUSTED.id} --no-activate`],
+    ],
+    [
+      'an export under another account’s key',
+      { destinations: [{ ...DESTINATION, kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/theirs' }] },
+      [
+        `aws guardduty update-publishing-destination --region eu-west-1 --detector-id d1 --destination-id <id from aws guardduty list-publishing-destinations> --destination-properties DestinationArn=arn:aws:s3:::findings,KmsKeyArn=<a key of ${ACCOUNT}>`,
+      ],
+    ],
+  ])('the command that closes each gap: %s', (_label, change, fixes) => {
+    const config = detector({ features: ENABLED_FEATURES, ...change });
+    expect(detectorGaps(config, ACCOUNT, 'eu-west-1').flatMap((g) => g.fix ?? [])).toEqual(fixes);
   });
 
   it.each<[string, GuardDutyTarget, Partial<DetectorConfig>, string[], string[], RegExp]>([
@@ -521,7 +552,7 @@ describe('the policy a first baseline taken from an event needs', () => {
       { features: { ...ENABLED_FEATURES, EKS_AUDIT_LOGS: 'DISABLED' } },
       [],
       [],
-      /GuardDuty in eu-west-1: no baseline captured: feature EKS_AUDIT_LOGS DISABLED\. Fix it, then the sweep captures it; as it is: npm run sweep -- --regions eu-west-1\./,
+      /GuardDuty in eu-west-1: no baseline captured: feature EKS_AUDIT_LOGS DISABLED\. Fix it \(aws guardduty update-detector --region eu-west-1 --detector-id d1 --features Name=EKS_AUDIT_LOGS,Status=ENABLED\), then the sweep captures it; as it is: npm run sweep -- --regions eu-west-1\./,
     ],
     [
       'an event, suspended with an active trusted list: enabled, no capture',
