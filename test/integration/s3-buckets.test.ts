@@ -70,11 +70,22 @@ describe('S3BucketsClient against the emulator', () => {
     });
   });
 
-  it('the backup’s bucket check: its own region’s bucket passes, another region’s and a missing one are named', async () => {
+  it('is refused 403 when the bucket is not the expected owner’s (the emulator checks the owner as S3 does)', async () => {
+    const s3 = createAwsClients().client(S3BucketsClient, 'us-east-1');
+    await expect(
+      s3.send(new HeadBucketCommand({ Bucket: 's3b-other', ExpectedBucketOwner: '111122223333' })),
+    ).rejects.toMatchObject({ name: 'Forbidden', $metadata: { httpStatusCode: 403 } });
+  });
+
+  it('the backup’s bucket check: its own region’s bucket passes; another account’s, another region’s and a missing one are named', async () => {
     const buckets = sdkBucketApi();
     expect(await buckets.problem('us-east-1', 's3b-other', ACCOUNT)).toBeUndefined();
     expect(await buckets.problem('us-east-1', 's3b-eu-backup', ACCOUNT)).toBe(
       'bucket s3b-eu-backup is in eu-west-1, not us-east-1: a log group exports only to a bucket of its own region',
+    );
+    // The name re-created by another account: the account the backup expects is not the bucket's owner.
+    expect(await buckets.problem('us-east-1', 's3b-other', '111122223333')).toBe(
+      "bucket s3b-other is not verified as this account's (111122223333) in us-east-1: HeadBucket with ExpectedBucketOwner answered Forbidden (owned by another account, missing, or in another region)",
     );
     expect(await buckets.problem('us-east-1', 's3b-never-made', ACCOUNT)).toBe(
       `bucket s3b-never-made is not verified as this account's (${ACCOUNT}) in us-east-1: HeadBucket with ExpectedBucketOwner answered NotFound (owned by another account, missing, or in another region)`,
