@@ -4,6 +4,8 @@
  * two run times (cost must grow linearly).
  */
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
@@ -18,6 +20,12 @@ import { emulatorEnv, resetEmulator, startEmulator } from './emulator/launcher.j
 import { emulatorClientConfig, LOCAL_LOG_KEY_ALIAS, provisionEngineResources } from './provision.js';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
+
+/** V8's collector, to read the heap a sweep leaves live (peak RSS moves with the collector's slack, run to run). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
   let next = 0;
@@ -51,6 +59,7 @@ async function seed(endpoint: string, total: number) {
 
 export async function sweepFigures(sizes: number[]) {
   const emulator = await startEmulator();
+  const gc = collector();
   const figures = [];
   try {
     Object.assign(process.env, emulatorEnv(emulator.url));
@@ -68,12 +77,15 @@ export async function sweepFigures(sizes: number[]) {
       const report = await runSweep(engine, { rules: RULES, regions: REGIONS, account: '123456789012', fresh: true });
       const seconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
+      gc();
+      const retainedMb = process.memoryUsage().heapUsed / 1024 / 1024;
       const counts = report.counts['log-group-encryption-retention'] ?? {};
       figures.push({
         total,
         seconds,
         groupsPerSecond: total / seconds,
         peakRssMb: peak / 1024 / 1024,
+        retainedMb,
         callsPerGroup: (awsCallCounter.calls - calls) / total,
         remediated: counts.remediated ?? 0,
         compliant: counts.compliant ?? 0,

@@ -268,7 +268,7 @@ if (process.env.BENCH_SWEEP !== '0') {
   );
   for (const f of sweeps) {
     console.log(
-      `  ${f.total} groups: ${f.seconds.toFixed(1)} s, ${f.groupsPerSecond.toFixed(0)} groups/s, peak RSS ${f.peakRssMb.toFixed(0)} MB, ${f.callsPerGroup.toFixed(2)} AWS calls/group`,
+      `  ${f.total} groups: ${f.seconds.toFixed(1)} s, ${f.groupsPerSecond.toFixed(0)} groups/s, peak RSS ${f.peakRssMb.toFixed(0)} MB, heap live after it ${f.retainedMb.toFixed(0)} MB, ${f.callsPerGroup.toFixed(2)} AWS calls/group`,
     );
   }
   const [small, large] = sweeps;
