@@ -11,6 +11,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, arnRegion, stateRegion } from './aws.js';
+import { oncePerRun, type SharedReads } from './sweep/once-per-run.js';
 
 export type DependentType = 'log-group' | 'trail';
 
@@ -71,8 +72,17 @@ export class KeyUsageStore {
     }));
   }
 
-  /** Every key anything is recorded as using, in `region`, each once: the whole table scanned, page by page. */
-  async *keysInRegion(region: string): AsyncGenerator<string> {
+  /**
+   * Every key anything is recorded as using, in `region`, each once. The whole table is scanned, page by page: once
+   * per sweep run (`reads`) for all its regions.
+   */
+  async keysInRegion(region: string, reads?: SharedReads): Promise<string[]> {
+    const byRegion = await oncePerRun(`keys in ${this.table}`, reads, () => this.keysByRegion());
+    return byRegion.get(region) ?? [];
+  }
+
+  private async keysByRegion(): Promise<Map<string, string[]>> {
+    const byRegion = new Map<string, string[]>();
     const seen = new Set<string>();
     let start: Record<string, AttributeValue> | undefined;
     do {
@@ -87,11 +97,13 @@ export class KeyUsageStore {
       );
       for (const item of page.Items ?? []) {
         const keyArn = item.pk?.S?.slice(KEY_PREFIX.length);
-        if (keyArn === undefined || seen.has(keyArn) || arnRegion(keyArn) !== region) continue;
+        const region = keyArn && arnRegion(keyArn);
+        if (keyArn === undefined || !region || seen.has(keyArn)) continue;
         seen.add(keyArn);
-        yield keyArn;
+        byRegion.set(region, [...(byRegion.get(region) ?? []), keyArn]);
       }
       start = page.LastEvaluatedKey;
     } while (start);
+    return byRegion;
   }
 }

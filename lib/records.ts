@@ -1,27 +1,27 @@
 /** The engine's own records, kept in the state table: which keys resources use, trail baselines, quarantines. */
 
-import { KeyUsageStore } from './key-usage.js';
 import type { EngineRecord, RuleContext } from './rule.js';
 
 import { StateTableMissingError } from './state-table-missing.js';
 
 export { StateTableMissingError };
 
-type KeptElsewhere = Exclude<EngineRecord['kind'], 'key-usage'>;
-type RecordKeeper<K extends KeptElsewhere> = (
+type RecordKind = EngineRecord['kind'];
+type RecordKeeper<K extends RecordKind> = (
   record: Extract<EngineRecord, { kind: K }>,
   ctx: RuleContext,
 ) => Promise<string | undefined>;
 
 /**
  * Records are kept by their own modules (baselines: lib/config-baselines.ts, guardduty-baselines.ts,
- * trail-baselines.ts; quarantines: lib/mfa/quarantine-records.ts), each registering its keeper when it loads; the
+ * trail-baselines.ts; quarantines: lib/mfa/quarantine-records.ts; key usage: the log-group rule's, outside an event's
+ * settle, which writes it itself), each registering its keeper when it loads; the
  * rules that make such records import them. A guard's bundle then carries only its own service clients and records:
  * the log-group guard has no CloudTrail, Config or GuardDuty client, and no quarantine records.
  */
-const keepers: { [K in KeptElsewhere]?: RecordKeeper<K> } = {};
+const keepers: { [K in RecordKind]?: RecordKeeper<K> } = {};
 
-export function registerRecordKeeper<K extends KeptElsewhere>(kind: K, keeper: RecordKeeper<K>): void {
+export function registerRecordKeeper<K extends RecordKind>(kind: K, keeper: RecordKeeper<K>): void {
   (keepers as Record<K, RecordKeeper<K>>)[kind] = keeper;
 }
 
@@ -33,11 +33,6 @@ export const keptBeforeWrites = (record: EngineRecord): boolean => record.kind =
 
 /** Keeps the record; returns why it was not kept as planned (a trail's baseline kept instead of following). */
 export async function keepRecord(record: EngineRecord, ctx: RuleContext): Promise<string | undefined> {
-  if (record.kind === 'key-usage') {
-    if (ctx.settings.stateTable)
-      await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
-    return;
-  }
   const keeper = keepers[record.kind] as RecordKeeper<typeof record.kind> | undefined;
   if (keeper === undefined) throw new Error(`a ${record.kind} record to keep, but its keeper is not loaded`);
   return keeper(record as never, ctx);

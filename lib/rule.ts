@@ -3,6 +3,7 @@ import type { AwsClients, ClientClass } from './aws.js';
 import type { CloudTrailEvent } from './envelope.js';
 import type { KeyDependent } from './key-usage.js';
 import type { Settings } from './settings.js';
+import type { SharedReads } from './sweep/once-per-run.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export const OUTCOMES = ['remediated', 'compliant', 'ignored', 'planned', 'failed', 'needs-human'] as const;
@@ -190,6 +191,8 @@ export interface SweepContext extends RuleContext {
   /** ISO-8601 time the sweep started. */
   now: string;
   dryRun: boolean;
+  /** Reads of the whole state table this run's regions share (lib/sweep/once-per-run.ts); none: read each time. */
+  sharedReads?: SharedReads;
 }
 
 /** A resource the sweep looked at: its present state and the rule's decision, or undefined when it is gone. */

@@ -4,11 +4,12 @@
  */
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { type AwsClients, awsErrorName, stateRegion } from './aws.js';
+import { type AwsClients, arnRegion, awsErrorName, stateRegion } from './aws.js';
 import { KeyUsageStore } from './key-usage.js';
 import { registerRecordKeeper } from './records.js';
 import type { RuleContext } from './rule.js';
 import { StateTableMissingError } from './state-table-missing.js';
+import { oncePerRun, type SharedReads } from './sweep/once-per-run.js';
 import { trailWeakenings } from './trail-weakenings.js';
 import { readTrail, type TrailConfig } from './trails.js';
 
@@ -47,26 +48,35 @@ export class TrailBaselineStore {
     return body === undefined ? undefined : (JSON.parse(body) as TrailBaseline);
   }
 
-  /** Every baseline of trails homed in the region (the sweep's way to find trails deleted while no event was seen). */
-  async *inRegion(region: string): AsyncGenerator<TrailBaseline> {
+  /**
+   * Every baseline of trails homed in the region (the sweep's way to find trails deleted while no event was seen), in
+   * any partition. The whole table is scanned, page by page: once per sweep run (`reads`) for all its regions.
+   */
+  async inRegion(region: string, reads?: SharedReads): Promise<TrailBaseline[]> {
+    const byRegion = await oncePerRun(`trail baselines in ${this.tableName()}`, reads, () => this.byRegion());
+    return byRegion.get(region) ?? [];
+  }
+
+  private async byRegion(): Promise<Map<string, TrailBaseline[]>> {
+    const byRegion = new Map<string, TrailBaseline[]>();
     let start: Record<string, never> | undefined;
     do {
       const page = await this.dynamodb.send(
         new ScanCommand({
           TableName: this.tableName(),
           FilterExpression: 'begins_with(pk, :prefix) AND sk = :sk',
-          ExpressionAttributeValues: {
-            ':prefix': { S: `trail#arn:aws:cloudtrail:${region}:` },
-            ':sk': { S: 'baseline' },
-          },
+          ExpressionAttributeValues: { ':prefix': { S: 'trail#arn:' }, ':sk': { S: 'baseline' } },
           ExclusiveStartKey: start,
         }),
       );
       for (const item of page.Items ?? []) {
-        if (item.baseline?.S) yield JSON.parse(item.baseline.S) as TrailBaseline;
+        const region = arnRegion(item.pk?.S?.slice('trail#'.length) ?? '');
+        if (!region || !item.baseline?.S) continue;
+        byRegion.set(region, [...(byRegion.get(region) ?? []), JSON.parse(item.baseline.S) as TrailBaseline]);
       }
       start = page.LastEvaluatedKey as typeof start;
     } while (start);
+    return byRegion;
   }
 
   /**

@@ -327,9 +327,8 @@ export const keySweep: RuleSweep<string, KeyState> = {
     const kms = ctx.aws.client(KMSClient, region);
     const keys = new Set<string>();
     if (ctx.settings.stateTable) {
-      for await (const keyArn of new KeyUsageStore(ctx.aws, ctx.settings.stateTable).keysInRegion(region)) {
-        keys.add(keyArn);
-      }
+      const store = new KeyUsageStore(ctx.aws, ctx.settings.stateTable);
+      for (const keyArn of await store.keysInRegion(region, ctx.sharedReads)) keys.add(keyArn);
     }
     for (const keyArn of await taggedKeys(kms)) keys.add(keyArn);
     const stackKey = await configuredKeyArn(kms, ctx.settings.logKmsKey, region);

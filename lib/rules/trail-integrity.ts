@@ -409,7 +409,7 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
         items.push({ ...sweeping, name: Name, firstSeen: (await store.get(TrailARN)) === undefined });
       }
       // A trail with a baseline but no longer listed was deleted while no event was seen: it is re-created.
-      for await (const { config } of store.inRegion(region)) {
+      for (const { config } of await store.inRegion(region, ctx.sharedReads)) {
         if (!listed.has(config.trailArn)) items.push({ ...sweeping, name: config.name, firstSeen: false });
       }
       return { items };

@@ -190,6 +190,7 @@ export async function runSweep(engine: RuleContext, options: SweepOptions): Prom
     account: options.account,
     sweepId: report.sweepId,
     now: report.startedAt,
+    sharedReads: new Map(),
   };
   const run: SweepRun = { ctx, report, options };
   const passes = options.rules.filter((rule) => rule.sweep !== undefined);

@@ -1104,8 +1104,7 @@ describe('KeyUsageStore.keysInRegion', () => {
     const store = new KeyUsageStore(context().aws, TABLE);
 
     // Act
-    const keys: string[] = [];
-    for await (const keyArn of store.keysInRegion(REGION)) keys.push(keyArn);
+    const keys = await store.keysInRegion(REGION);
 
     // Assess
     expect(keys).toEqual([KEY_ARN, OTHER_KEY_ARN]);
@@ -1127,11 +1126,44 @@ describe('KeyUsageStore.keysInRegion', () => {
     const store = new KeyUsageStore(context().aws, TABLE);
 
     // Act
-    const keys: string[] = [];
-    for await (const keyArn of store.keysInRegion(REGION)) keys.push(keyArn);
+    const keys = await store.keysInRegion(REGION);
 
     // Assess
     expect(keys).toEqual([]);
+  });
+
+  it('scans once per sweep run for all its regions, and again for the next run', async () => {
+    // Prepare
+    dynamoMock.on(ScanCommand).resolves({ Items: [keyItem(KEY_ARN, 'a'), keyItem(US_KEY_ARN, 'b')] });
+    const store = new KeyUsageStore(context().aws, TABLE);
+
+    // Act
+    const run = new Map();
+    const first = [await store.keysInRegion(REGION, run), await store.keysInRegion('us-east-1', run)];
+    const next = await store.keysInRegion(REGION, new Map());
+
+    // Assess
+    expect(first).toEqual([[KEY_ARN], [US_KEY_ARN]]);
+    expect(next).toEqual([KEY_ARN]);
+    expect(dynamoMock.commandCalls(ScanCommand)).toHaveLength(2);
+  });
+
+  it('scans again after a failed scan, in the same run', async () => {
+    // Prepare
+    dynamoMock
+      .on(ScanCommand)
+      .rejectsOnce(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }))
+      .resolves({ Items: [keyItem(KEY_ARN, 'a')] });
+    const store = new KeyUsageStore(context().aws, TABLE);
+
+    // Act
+    const run = new Map();
+    const failed = await store.keysInRegion(REGION, run).catch((error: Error) => error.name);
+    const retried = await store.keysInRegion(REGION, run);
+
+    // Assess
+    expect(failed).toBe('ProvisionedThroughputExceededException');
+    expect(retried).toEqual([KEY_ARN]);
   });
 });
 

@@ -1,0 +1,22 @@
+/**
+ * A read of the whole state table that every region of a sweep needs (the keys in use, the trails' baselines): made
+ * once per sweep run and shared by its regions' passes, where each region scanned the table again (a sweep of 17
+ * regions read it 34 times). The reads live in the run's context (runSweep makes them): a continuation, in another
+ * invocation, reads again; a failed read is read again by the next pass. Without them it is read every time.
+ */
+/** The reads a sweep run shares, by what was read. */
+export type SharedReads = Map<string, Promise<unknown>>;
+
+export function oncePerRun<T>(what: string, reads: SharedReads | undefined, read: () => Promise<T>): Promise<T> {
+  if (reads === undefined) return read();
+  let pending = reads.get(what) as Promise<T> | undefined;
+  if (pending === undefined) {
+    const made = read();
+    pending = made;
+    reads.set(what, made);
+    made.catch(() => {
+      if (reads.get(what) === made) reads.delete(what);
+    });
+  }
+  return pending;
+}
