@@ -11,6 +11,7 @@ import {
   ListPublishingDestinationsCommand,
 } from '@aws-sdk/client-guardduty';
 import { type AwsClients, awsErrorName } from './aws.js';
+import { shellWord } from './notices.js';
 import { registerRecordKeeper } from './records.js';
 import { RegionBaselineStore } from './region-baselines.js';
 import type { Finding, RuleContext } from './rule.js';
@@ -242,9 +243,11 @@ const DEFAULT_FEATURES = [
  * names no owner). Finding frequency is not part of it: every value is acceptable. Empty when it meets it.
  */
 export function detectorGaps(d: DetectorConfig, account: string, region: string): Gap[] {
-  const gaps: Gap[] = d.enabled ? [] : [{ attribute: 'detector', before: 'suspended', after: 'enabled' }];
   const aws = (command: string, rest: string) =>
-    `aws guardduty ${command} --region ${region} --detector-id ${d.detectorId} ${rest}`;
+    `aws guardduty ${command} --region ${region} --detector-id ${shellWord(d.detectorId)} ${rest}`;
+  const gaps: Gap[] = d.enabled
+    ? []
+    : [{ attribute: 'detector', before: 'suspended', after: 'enabled', fix: aws('update-detector', '--enable') }];
   for (const name of DEFAULT_FEATURES) {
     const status = d.features[name];
     if (status !== undefined && status !== 'ENABLED')
@@ -261,7 +264,7 @@ export function detectorGaps(d: DetectorConfig, account: string, region: string)
         attribute: `filter ${f.name}`,
         before: 'ARCHIVE',
         after: 'none',
-        fix: aws('delete-filter', `--filter-name ${f.name}`),
+        fix: aws('delete-filter', `--filter-name ${shellWord(f.name)}`),
       });
   for (const s of d.trustedIpSets)
     if (/^ACTIV/.test(s.status))
@@ -269,7 +272,7 @@ export function detectorGaps(d: DetectorConfig, account: string, region: string)
         attribute: `trusted IP list ${s.name}`,
         before: s.status,
         after: 'inactive',
-        fix: aws('update-ip-set', `--ip-set-id ${s.id} --no-activate`),
+        fix: aws('update-ip-set', `--ip-set-id ${shellWord(s.id)} --no-activate`),
       });
   for (const x of d.destinations)
     if (x.kmsKeyArn.split(':')[4] !== account)
@@ -277,16 +280,21 @@ export function detectorGaps(d: DetectorConfig, account: string, region: string)
         attribute: `export to ${x.destinationArn}`,
         before: `key ${x.kmsKeyArn}`,
         after: account,
-        fix: aws(
+        fix: `${aws(
           'update-publishing-destination',
-          `--destination-id <id from aws guardduty list-publishing-destinations> --destination-properties DestinationArn=${x.destinationArn},KmsKeyArn=<a key of ${account}>`,
-        ),
+          `--destination-id DESTINATION_ID --destination-properties ${shellWord(JSON.stringify({ DestinationArn: x.destinationArn, KmsKeyArn: 'KEY_ARN' }))}`,
+        )} (DESTINATION_ID: aws guardduty list-publishing-destinations; KEY_ARN: a key of ${account})`,
       });
   return gaps;
 }
 
-/** A gap, with the command that closes it (the detector's suspension has none: the engine enables it). */
+/** A gap, with the command that closes it. */
 export type Gap = Finding & { fix?: string };
+
+const fixesText = (gaps: Gap[]) => {
+  const fixes = gaps.flatMap((g) => g.fix ?? []);
+  return fixes.length ? ` (${fixes.join('; ')})` : '';
+};
 
 export const gapText = (gaps: Finding[]) => gaps.map((g) => `${g.attribute} ${g.before}`).join(', ');
 
@@ -298,7 +306,7 @@ export const firstCaptureText = (region: string, gaps: Gap[], asItIs?: boolean) 
   `GuardDuty in ${region}: ${asItIs ? 'baseline captured as it is' : 'no baseline captured'}: ${gapText(gaps)}.${
     asItIs
       ? ''
-      : ` Fix it (${gaps.flatMap((g) => g.fix ?? []).join('; ')}), then the sweep captures it; as it is: npm run sweep -- --regions ${region}.`
+      : ` Fix it${fixesText(gaps)}, then the sweep captures it; as it is: npm run sweep -- --regions ${region}.`
   }`;
 
 /**

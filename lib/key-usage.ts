@@ -40,6 +40,16 @@ export function keyUsagePut(table: string, keyArn: string, dependent: Omit<KeyDe
   };
 }
 
+/** Records that `dependent` uses the key (the writers' way: the reads below stay out of their bundles). */
+export async function recordKeyUsage(
+  aws: AwsClients,
+  table: string,
+  keyArn: string,
+  dependent: Omit<KeyDependent, 'seenAt'>,
+): Promise<void> {
+  await aws.client(DynamoDBClient, stateRegion()).send(new PutItemCommand(keyUsagePut(table, keyArn, dependent)));
+}
+
 export class KeyUsageStore {
   private readonly dynamodb: DynamoDBClient;
 
@@ -48,10 +58,6 @@ export class KeyUsageStore {
     private readonly table: string,
   ) {
     this.dynamodb = aws.client(DynamoDBClient, stateRegion());
-  }
-
-  async record(keyArn: string, dependent: Omit<KeyDependent, 'seenAt'>): Promise<void> {
-    await this.dynamodb.send(new PutItemCommand(keyUsagePut(this.table, keyArn, dependent)));
   }
 
   /** Everything recorded as using the key (first 100, enough to name in a notice and to decide). */

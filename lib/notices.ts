@@ -5,6 +5,12 @@ import type { Action, Finding, Outcome, Resource, Severity } from './rule.js';
 import { actorName } from './screening.js';
 
 /** What a notice is built from: the handled event and what the engine decided and did. */
+/**
+ * A value as one shell word for a command a notice tells a human to run: single-quoted, a quote inside it closed and
+ * escaped. Names an intruder chose (an export's S3 prefix, a filter's criteria) then reach the command as data.
+ */
+export const shellWord = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+
 export interface NoticeInput {
   event: CloudTrailEvent;
   ruleId: string;

@@ -25,6 +25,9 @@ export function registerRecordKeeper<K extends RecordKind>(kind: K, keeper: Reco
   (keepers as Record<K, RecordKeeper<K>>)[kind] = keeper;
 }
 
+/** Whether a keeper of `kind` is loaded (each guard's bundle must load the keepers of the records its rules make). */
+export const keeperLoaded = (kind: RecordKind): boolean => keepers[kind] !== undefined;
+
 /**
  * Kept before the actions are written, not after: a record that lets the engine undo its own writes (the keys a
  * quarantine deactivates) must exist before the first of them, or a failed attempt would lose it.

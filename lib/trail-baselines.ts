@@ -5,7 +5,7 @@
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, arnRegion, awsErrorName, stateRegion } from './aws.js';
-import { KeyUsageStore } from './key-usage.js';
+import { recordKeyUsage } from './key-usage.js';
 import { registerRecordKeeper } from './records.js';
 import type { RuleContext } from './rule.js';
 import { StateTableMissingError } from './state-table-missing.js';
@@ -49,37 +49,6 @@ export class TrailBaselineStore {
   }
 
   /**
-   * Every baseline of trails homed in the region (the sweep's way to find trails deleted while no event was seen), in
-   * any partition. The whole table is scanned, page by page: once per sweep run (`reads`) for all its regions.
-   */
-  async inRegion(region: string, reads?: SharedReads): Promise<TrailBaseline[]> {
-    const byRegion = await oncePerRun(`trail baselines in ${this.tableName()}`, reads, () => this.byRegion());
-    return byRegion.get(region) ?? [];
-  }
-
-  private async byRegion(): Promise<Map<string, TrailBaseline[]>> {
-    const byRegion = new Map<string, TrailBaseline[]>();
-    let start: Record<string, never> | undefined;
-    do {
-      const page = await this.dynamodb.send(
-        new ScanCommand({
-          TableName: this.tableName(),
-          FilterExpression: 'begins_with(pk, :prefix) AND sk = :sk',
-          ExpressionAttributeValues: { ':prefix': { S: 'trail#arn:' }, ':sk': { S: 'baseline' } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const region = arnRegion(item.pk?.S?.slice('trail#'.length) ?? '');
-        if (!region || !item.baseline?.S) continue;
-        byRegion.set(region, [...(byRegion.get(region) ?? []), JSON.parse(item.baseline.S) as TrailBaseline]);
-      }
-      start = page.LastEvaluatedKey as typeof start;
-    } while (start);
-    return byRegion;
-  }
-
-  /**
    * Stores the baseline: `first` only where the trail has none (captures must not rewrite what the engine guards),
    * `follow` in place of the one it read (`replacing`, compared by its capturedAt: none when there was none). False
    * when the condition failed: a `first` found one already, or a `follow`'s baseline was rewritten meanwhile.
@@ -113,6 +82,42 @@ export class TrailBaselineStore {
   }
 }
 
+/**
+ * Every baseline of trails homed in the region (the sweep's way to find trails deleted while no event was seen), in
+ * any partition. The whole table is scanned, page by page: once per sweep run (`reads`) for all its regions.
+ */
+export async function trailBaselinesInRegion(
+  aws: AwsClients,
+  table: string | undefined,
+  region: string,
+  reads?: SharedReads,
+): Promise<TrailBaseline[]> {
+  if (table === undefined) throw new StateTableMissingError();
+  const byRegion = await oncePerRun(`trail baselines in ${table}`, reads, async () => {
+    const found = new Map<string, TrailBaseline[]>();
+    const dynamodb = aws.client(DynamoDBClient, stateRegion());
+    let start: Record<string, never> | undefined;
+    do {
+      const page = await dynamodb.send(
+        new ScanCommand({
+          TableName: table,
+          FilterExpression: 'begins_with(pk, :prefix) AND sk = :sk',
+          ExpressionAttributeValues: { ':prefix': { S: 'trail#arn:' }, ':sk': { S: 'baseline' } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const home = arnRegion(item.pk?.S?.slice('trail#'.length) ?? '');
+        if (!home || !item.baseline?.S) continue;
+        found.set(home, [...(found.get(home) ?? []), JSON.parse(item.baseline.S) as TrailBaseline]);
+      }
+      start = page.LastEvaluatedKey as typeof start;
+    } while (start);
+    return found;
+  });
+  return byRegion.get(region) ?? [];
+}
+
 /** `first`: a capture, stored only where none exists; `follow`: the baseline follows an accepted change. */
 export type CaptureMode = 'first' | 'follow';
 
@@ -129,7 +134,7 @@ export async function captureTrailBaseline(ctx: RuleContext, name: string, regio
 /** The trail's KMS key, recorded as used by it (for the KMS guard). */
 async function recordTrailKey(ctx: RuleContext, config: TrailConfig, region: string) {
   if (config.kmsKeyId && ctx.settings.stateTable) {
-    await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(config.kmsKeyId, {
+    await recordKeyUsage(ctx.aws, ctx.settings.stateTable, config.kmsKeyId, {
       type: 'trail',
       region,
       id: config.trailArn,

@@ -12,6 +12,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { IAM_USERS, iamUserExists, isNoSuchEntity, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../iam-users.js';
 import { type ActionOf, command, type EngineRecord, type FailureVerdict, type RuleContext } from '../rule.js';
+// Keeps the quarantine records made here (registerRecordKeeper).
+import './quarantine-records.js';
 
 // Only the stack's quarantine policy may be attached or detached (logical id of the managed policy resource).
 const ONLY_QUARANTINE_POLICY = { ArnEquals: { 'iam:PolicyARN': '${MfaQuarantinePolicy}' } };

@@ -51,6 +51,8 @@ import {
   STATE_TABLE_ARN,
 } from '../rule.js';
 import type { Settings } from '../settings.js';
+// Keeps the trail-baseline records this rule makes when it links a trail (registerRecordKeeper).
+import '../trail-baselines.js';
 import { TRAIL_ARNS, TRAIL_READS } from '../trails.js';
 
 export const ACTIVITY_LOG_EVENTS = ['DeleteMetricFilter', 'PutMetricFilter', 'DeleteLogGroup'] as const;

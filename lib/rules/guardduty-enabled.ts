@@ -33,6 +33,7 @@ import {
   readDetector,
   sameCriteria,
 } from '../guardduty-baselines.js';
+import { shellWord } from '../notices.js';
 import {
   type ActionOf,
   command,
@@ -245,7 +246,7 @@ const restorableFilters = (base: DetectorConfig) => base.filters.filter((f) => f
 
 /** The step for an ARCHIVE filter of a deleted detector's baseline: the engine never re-creates a suppression. */
 function archiveNotRecreated(filter: FilterConfig, region: string): string {
-  return `Suppression filter ${filter.name} (ARCHIVE) of the deleted detector was not re-created: the engine never brings back a filter that hides findings. If it is still wanted: aws guardduty create-filter --region ${region} --detector-id <the new detector's id> --name ${filter.name} --action ARCHIVE${filter.rank !== undefined ? ` --rank ${filter.rank}` : ''} --finding-criteria '${JSON.stringify(filter.findingCriteria ?? {})}'.`;
+  return `Suppression filter ${filter.name} (ARCHIVE) of the deleted detector was not re-created: the engine never brings back a filter that hides findings. If it is still wanted: aws guardduty create-filter --region ${region} --detector-id <the new detector's id> --name ${shellWord(filter.name)} --action ARCHIVE${filter.rank !== undefined ? ` --rank ${filter.rank}` : ''} --finding-criteria ${shellWord(JSON.stringify(filter.findingCriteria ?? {}))}.`;
 }
 
 function restoreFilter(detectorId: string | undefined, filter: FilterConfig): GuardDutyAction {
@@ -305,7 +306,7 @@ function silencers(state: GuardDutyState): { findings: Finding[]; steps: string[
   for (const { filter, before } of archives) {
     findings.push({ attribute: `filter ${filter.name}`, before, after: 'ARCHIVE' });
     steps.push(
-      `Filter ${filter.name} in ${target.region} archives every new finding matching ${criteriaText(filter)} on arrival: those findings go unseen (not sent to EventBridge, Security Hub, Detective or the S3 export). If that is not intended: aws guardduty delete-filter --region ${target.region} --detector-id ${current.detectorId} --filter-name ${filter.name}.`,
+      `Filter ${filter.name} in ${target.region} archives every new finding matching ${criteriaText(filter)} on arrival: those findings go unseen (not sent to EventBridge, Security Hub, Detective or the S3 export). If that is not intended: aws guardduty delete-filter --region ${target.region} --detector-id ${current.detectorId} --filter-name ${shellWord(filter.name)}.`,
     );
   }
   // An active trusted list is told when it is newly active, reads another list than the baseline's (swapped), or the
@@ -325,7 +326,7 @@ function silencers(state: GuardDutyState): { findings: Finding[]; steps: string[
       after: `ACTIVE, reading ${listPlace(set.location)}`,
     });
     steps.push(
-      `Trusted IP list ${set.name} (${listPlace(set.location)}) is active in ${target.region}: GuardDuty makes no findings for traffic with the addresses it lists, whatever they do. Check who added it and the list's content; if not intended: aws guardduty update-ip-set --region ${target.region} --detector-id ${current.detectorId} --ip-set-id ${set.id} --no-activate.`,
+      `Trusted IP list ${set.name} (${listPlace(set.location)}) is active in ${target.region}: GuardDuty makes no findings for traffic with the addresses it lists, whatever they do. Check who added it and the list's content; if not intended: aws guardduty update-ip-set --region ${target.region} --detector-id ${current.detectorId} --ip-set-id ${shellWord(set.id)} --no-activate.`,
     );
   }
   // The export re-pointed without an event the engine hears (UpdatePublishingDestination): another key makes the
@@ -341,8 +342,8 @@ function silencers(state: GuardDutyState): { findings: Finding[]; steps: string[
     });
     steps.push(
       was
-        ? `The export of findings to ${d.destinationArn} in ${target.region} is now encrypted with key ${d.kmsKeyArn} instead of the baseline's ${was.kmsKeyArn}: whoever does not hold the new key cannot read them. If not intended: aws guardduty update-publishing-destination --region ${target.region} --detector-id ${current.detectorId} --destination-id <id from aws guardduty list-publishing-destinations> --destination-properties DestinationArn=${d.destinationArn},KmsKeyArn=${was.kmsKeyArn}.`
-        : `Findings in ${target.region} are exported to ${d.destinationArn} (key ${d.kmsKeyArn}), which the baseline does not name: check who set it up; if not intended: aws guardduty delete-publishing-destination --region ${target.region} --detector-id ${current.detectorId} --destination-id <id from aws guardduty list-publishing-destinations>.`,
+        ? `The export of findings to ${d.destinationArn} in ${target.region} is now encrypted with key ${d.kmsKeyArn} instead of the baseline's ${was.kmsKeyArn}: whoever does not hold the new key cannot read them. If not intended: aws guardduty update-publishing-destination --region ${target.region} --detector-id ${current.detectorId} --destination-id DESTINATION_ID --destination-properties ${shellWord(JSON.stringify({ DestinationArn: d.destinationArn, KmsKeyArn: was.kmsKeyArn }))} (DESTINATION_ID: aws guardduty list-publishing-destinations).`
+        : `Findings in ${target.region} are exported to ${d.destinationArn} (key ${d.kmsKeyArn}), which the baseline does not name: check who set it up; if not intended: aws guardduty delete-publishing-destination --region ${target.region} --detector-id ${current.detectorId} --destination-id DESTINATION_ID (DESTINATION_ID: aws guardduty list-publishing-destinations).`,
     );
   }
   const lostAdmin = base?.administrator && current.administrator !== base.administrator;

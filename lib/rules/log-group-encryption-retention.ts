@@ -14,7 +14,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { describeKey, type KeyFacts, keyDefect, keyIsUsable, resolveConfiguredKey } from '../configured-key.js';
 import { type CloudTrailEvent, MalformedEventError, NAME_RULES, requireValidName } from '../envelope.js';
-import { KeyUsageStore } from '../key-usage.js';
+import { recordKeyUsage as keepKeyUsage } from '../key-usage.js';
 import { registerRecordKeeper } from '../records.js';
 import {
   type ActionOf,
@@ -307,7 +307,6 @@ export const logGroupEncryptionRetention = defineRule<LogGroupTarget, LogGroupSt
 // The sweep and replays keep this rule's key-usage records through this (lib/records.ts); an event's settle writes
 // them itself, in its own transaction (lib/pipeline.ts).
 registerRecordKeeper('key-usage', async (record, ctx) => {
-  if (ctx.settings.stateTable)
-    await new KeyUsageStore(ctx.aws, ctx.settings.stateTable).record(record.keyArn, record.dependent);
+  if (ctx.settings.stateTable) await keepKeyUsage(ctx.aws, ctx.settings.stateTable, record.keyArn, record.dependent);
   return undefined;
 });

@@ -21,7 +21,7 @@ import {
   STATE_TABLE_ARN,
 } from '../rule.js';
 import { bucketListed, S3BucketsClient } from '../s3-buckets.js';
-import { type TrailBaseline, TrailBaselineStore } from '../trail-baselines.js';
+import { type TrailBaseline, TrailBaselineStore, trailBaselinesInRegion } from '../trail-baselines.js';
 import {
   explainTrailFailure,
   recreateActions,
@@ -409,7 +409,12 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
         items.push({ ...sweeping, name: Name, firstSeen: (await store.get(TrailARN)) === undefined });
       }
       // A trail with a baseline but no longer listed was deleted while no event was seen: it is re-created.
-      for (const { config } of await store.inRegion(region, ctx.sharedReads)) {
+      for (const { config } of await trailBaselinesInRegion(
+        ctx.aws,
+        ctx.settings.stateTable,
+        region,
+        ctx.sharedReads,
+      )) {
         if (!listed.has(config.trailArn)) items.push({ ...sweeping, name: config.name, firstSeen: false });
       }
       return { items };

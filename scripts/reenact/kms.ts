@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { arnRegion } from '../../lib/aws.js';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
-import { KeyUsageStore } from '../../lib/key-usage.js';
+import { recordKeyUsage } from '../../lib/key-usage.js';
 import { emulatorClientConfig } from '../emulator/client.js';
 import { type EndpointKey, eventKeyAtEndpoint, isMultiRegionKey, standInKey } from './keys.js';
 import type { ReenactContext, Reenactment } from './reenactment.js';
@@ -50,7 +50,7 @@ async function keyOfEvent(event: CloudTrailEvent, ctx: ReenactContext) {
       );
       const table = ctx.engine.settings.stateTable;
       if (table) {
-        await new KeyUsageStore(ctx.engine.aws, table).record(key.arn, { type: 'log-group', region, id: group });
+        await recordKeyUsage(ctx.engine.aws, table, key.arn, { type: 'log-group', region, id: group });
       }
       ctx.notes.push(`created key ${key.arn} (CloudWatch Logs may use it) and log group ${group} encrypted with it`);
     }),

@@ -16,7 +16,7 @@ import {
 import { DescribeKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
-import { KeyUsageStore } from '../../lib/key-usage.js';
+import { recordKeyUsage } from '../../lib/key-usage.js';
 import { RULES } from '../../lib/registry.js';
 import { loadSettings } from '../../lib/settings.js';
 import { publishDigest, runSweep } from '../../lib/sweep/sweep.js';
@@ -55,7 +55,7 @@ async function seedDrift() {
   });
   // A key a log group uses (recorded), disabled.
   const { arn } = await createLogKey(testEndpoint(), 'eu-west-1', ACCOUNT, 'used by a log group');
-  await new KeyUsageStore(createAwsClients(), String(loadSettings().stateTable)).record(arn, {
+  await recordKeyUsage(createAwsClients(), String(loadSettings().stateTable), arn, {
     type: 'log-group',
     region: 'eu-west-1',
     id: '/app/keyed',

@@ -1,4 +1,6 @@
 /** guardduty-enabled's pure parts: the event's target, what counts as weaker, and the decision for each state. */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CloudTrailEvent } from '../../lib/envelope.js';
 import { MalformedEventError } from '../../lib/envelope.js';
@@ -407,7 +409,7 @@ describe('decideGuardDuty', () => {
     ]);
     expect(decision.needsHuman).toContainEqual(
       expect.stringMatching(
-        /Suppression filter suppress-scanner \(ARCHIVE\) of the deleted detector was not re-created.*aws guardduty create-filter --region eu-west-1 .*--name suppress-scanner --action ARCHIVE --rank 2 --finding-criteria/,
+        /Suppression filter suppress-scanner \(ARCHIVE\) of the deleted detector was not re-created.*aws guardduty create-filter --region eu-west-1 .*--name 'suppress-scanner' --action ARCHIVE --rank 2 --finding-criteria '\{/,
       ),
     );
   });
@@ -515,34 +517,64 @@ describe('the policy a first baseline taken from an event needs', () => {
   });
 
   it.each<[string, Partial<DetectorConfig>, string[]]>([
-    ['suspended: the engine enables it, no command', { enabled: false }, []],
+    [
+      'suspended (the keeper’s re-read: an event’s decision enables it itself)',
+      { enabled: false },
+      ["aws guardduty update-detector --region eu-west-1 --detector-id 'd1' --enable"],
+    ],
     [
       'a default feature off',
       { features: { ...ENABLED_FEATURES, RDS_LOGIN_EVENTS: 'DISABLED' } },
       [
-        'aws guardduty update-detector --region eu-west-1 --detector-id d1 --features Name=RDS_LOGIN_EVENTS,Status=ENABLED',
+        "aws guardduty update-detector --region eu-west-1 --detector-id 'd1' --features Name=RDS_LOGIN_EVENTS,Status=ENABLED",
       ],
     ],
     [
       'an ARCHIVE filter',
       { filters: [NOOP_FILTER, ARCHIVE_FILTER] },
-      ['aws guardduty delete-filter --region eu-west-1 --detector-id d1 --filter-name suppress-scanner'],
+      ["aws guardduty delete-filter --region eu-west-1 --detector-id 'd1' --filter-name 'suppress-scanner'"],
     ],
     [
       'an active trusted IP list',
       { trustedIpSets: [TRUSTED] },
-      [`aws guardduty update-ip-set --region eu-west-1 --detector-id d1 --ip-set-id ${TRUSTED.id} --no-activate`],
+      [`aws guardduty update-ip-set --region eu-west-1 --detector-id 'd1' --ip-set-id '${TRUSTED.id}' --no-activate`],
     ],
     [
       'an export under another account’s key',
       { destinations: [{ ...DESTINATION, kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/theirs' }] },
       [
-        `aws guardduty update-publishing-destination --region eu-west-1 --detector-id d1 --destination-id <id from aws guardduty list-publishing-destinations> --destination-properties DestinationArn=arn:aws:s3:::findings,KmsKeyArn=<a key of ${ACCOUNT}>`,
+        `aws guardduty update-publishing-destination --region eu-west-1 --detector-id 'd1' --destination-id DESTINATION_ID --destination-properties '{"DestinationArn":"arn:aws:s3:::findings","KmsKeyArn":"KEY_ARN"}' (DESTINATION_ID: aws guardduty list-publishing-destinations; KEY_ARN: a key of ${ACCOUNT})`,
       ],
     ],
   ])('the command that closes each gap: %s', (_label, change, fixes) => {
     const config = detector({ features: ENABLED_FEATURES, ...change });
     expect(detectorGaps(config, ACCOUNT, 'eu-west-1').flatMap((g) => g.fix ?? [])).toEqual(fixes);
+  });
+
+  it.each([
+    'arn:aws:s3:::attacker-findings/x/$(touch /tmp/driftguard-pwned)/',
+    'arn:aws:s3:::b/`id`',
+    "arn:aws:s3:::b/it's; rm -rf ~",
+    'arn:aws:s3:::b/a,b c"d',
+    'arn:aws:s3:::b/line\nbreak',
+  ])('hands the shell an intruder’s export ARN as data, never as code: %j', (destinationArn) => {
+    const config = detector({
+      features: ENABLED_FEATURES,
+      destinations: [{ ...DESTINATION, destinationArn, kmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/theirs' }],
+      filters: [{ ...ARCHIVE_FILTER, name: "x'; touch /tmp/driftguard-pwned; '" }],
+    });
+    for (const fix of detectorGaps(config, ACCOUNT, 'eu-west-1').flatMap((g) => g.fix ?? [])) {
+      const command = fix.replace(/ \(DESTINATION_ID: .*$/s, '');
+      // bash runs the command with `aws` standing in, printing each argument it receives on a line of its own.
+      const run = spawnSync('bash', ['-c', `aws() { for a in "$@"; do printf '%s\\0' "$a"; done; }; ${command}`]);
+      expect(run.status).toBe(0);
+      const args = run.stdout.toString().split('\0').slice(0, -1);
+      const properties = args[args.indexOf('--destination-properties') + 1];
+      if (properties !== undefined && args.includes('--destination-properties'))
+        expect(JSON.parse(properties).DestinationArn).toBe(destinationArn);
+      else expect(args[args.indexOf('--filter-name') + 1]).toBe("x'; touch /tmp/driftguard-pwned; '");
+    }
+    expect(existsSync('/tmp/driftguard-pwned')).toBe(false);
   });
 
   it.each<[string, GuardDutyTarget, Partial<DetectorConfig>, string[], string[], RegExp]>([
@@ -552,7 +584,7 @@ describe('the policy a first baseline taken from an event needs', () => {
       { features: { ...ENABLED_FEATURES, EKS_AUDIT_LOGS: 'DISABLED' } },
       [],
       [],
-      /GuardDuty in eu-west-1: no baseline captured: feature EKS_AUDIT_LOGS DISABLED\. Fix it \(aws guardduty update-detector --region eu-west-1 --detector-id d1 --features Name=EKS_AUDIT_LOGS,Status=ENABLED\), then the sweep captures it; as it is: npm run sweep -- --regions eu-west-1\./,
+      /GuardDuty in eu-west-1: no baseline captured: feature EKS_AUDIT_LOGS DISABLED\. Fix it \(aws guardduty update-detector --region eu-west-1 --detector-id 'd1' --features Name=EKS_AUDIT_LOGS,Status=ENABLED\), then the sweep captures it; as it is: npm run sweep -- --regions eu-west-1\./,
     ],
     [
       'an event, suspended with an active trusted list: enabled, no capture',

@@ -23,7 +23,7 @@ import {
   type PolicyStatement,
   parsePolicy,
 } from '../../lib/key-policy.js';
-import { type KeyDependent, KeyUsageStore } from '../../lib/key-usage.js';
+import { type KeyDependent, KeyUsageStore, recordKeyUsage } from '../../lib/key-usage.js';
 import type { Decision, Severity, SweepContext } from '../../lib/rule.js';
 import {
   decideKeyFixes,
@@ -1035,7 +1035,7 @@ describe('KeyUsageStore', () => {
     dynamoMock.on(PutItemCommand).resolves({});
 
     // Act
-    await store().record(KEY_ARN, { type: 'trail', region: REGION, id: TRAIL_ARN });
+    await recordKeyUsage(context().aws, TABLE, KEY_ARN, { type: 'trail', region: REGION, id: TRAIL_ARN });
 
     // Assess
     const input = dynamoMock.commandCalls(PutItemCommand)[0]?.args[0].input;

@@ -1,12 +1,12 @@
 /**
- * The trail baselines the sweep lists by region (TrailBaselineStore.inRegion): the table scanned page by page, each
+ * The trail baselines the sweep lists by region (trailBaselinesInRegion): the table scanned page by page, each
  * baseline under its trail's home region in any partition, and once per sweep for all its regions.
  */
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
-import { TrailBaselineStore } from '../../lib/trail-baselines.js';
+import { trailBaselinesInRegion } from '../../lib/trail-baselines.js';
 
 const TABLE = 'driftguard-test-state';
 const dynamoMock = mockClient(DynamoDBClient);
@@ -22,7 +22,7 @@ const baselineItem = (trailArn: string) => ({
 
 const names = (baselines: { config: { name: string } }[]) => baselines.map((b) => b.config.name);
 
-describe('TrailBaselineStore.inRegion', () => {
+describe('trailBaselinesInRegion', () => {
   beforeEach(() => {
     dynamoMock.reset();
   });
@@ -41,12 +41,10 @@ describe('TrailBaselineStore.inRegion', () => {
             LastEvaluatedKey: lastKey,
           },
     );
-    const store = new TrailBaselineStore(aws(), TABLE);
-
     // Act
     const found = [];
     for (const region of ['eu-west-1', 'cn-north-1', 'us-gov-west-1', 'us-east-1'])
-      found.push(names(await store.inRegion(region)));
+      found.push(names(await trailBaselinesInRegion(aws(), TABLE, region)));
 
     // Assess: outside a sweep run, each region reads the table again (two pages each)
     expect(found).toEqual([['a'], ['china'], ['gov'], []]);
@@ -69,12 +67,10 @@ describe('TrailBaselineStore.inRegion', () => {
         baselineItem('arn:aws:cloudtrail:us-east-1:123456789012:trail/b'),
       ],
     });
-    const store = new TrailBaselineStore(aws(), TABLE);
-
     // Act
     const run = new Map();
-    const eu = await store.inRegion('eu-west-1', run);
-    const us = await new TrailBaselineStore(aws(), TABLE).inRegion('us-east-1', run);
+    const eu = await trailBaselinesInRegion(aws(), TABLE, 'eu-west-1', run);
+    const us = await trailBaselinesInRegion(aws(), TABLE, 'us-east-1', run);
 
     // Assess
     expect([names(eu), names(us)]).toEqual([['a'], ['b']]);

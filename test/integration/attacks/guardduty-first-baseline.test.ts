@@ -48,7 +48,7 @@ const KINDS: [string, string, string, Weakening, RegExp, string[]][] = [
       await gd.send(new UpdateDetectorCommand({ DetectorId, Features: off }));
       return [];
     },
-    /no baseline captured: feature S3_DATA_EVENTS DISABLED, feature EKS_AUDIT_LOGS DISABLED\. Fix it \(aws guardduty update-detector --region ap-northeast-1 --detector-id \w+ --features Name=S3_DATA_EVENTS,Status=ENABLED; aws guardduty update-detector --region ap-northeast-1 --detector-id \w+ --features Name=EKS_AUDIT_LOGS,Status=ENABLED\), then/,
+    /no baseline captured: feature S3_DATA_EVENTS DISABLED, feature EKS_AUDIT_LOGS DISABLED\. Fix it \(aws guardduty update-detector --region ap-northeast-1 --detector-id '\w+' --features Name=S3_DATA_EVENTS,Status=ENABLED; aws guardduty update-detector --region ap-northeast-1 --detector-id '\w+' --features Name=EKS_AUDIT_LOGS,Status=ENABLED\), then/,
     [],
   ],
   [
@@ -215,7 +215,7 @@ describe('GuardDuty weakened in a region with no baseline yet, then an event', (
     expect(settled.outcome).toBe('needs-human');
     expect(settled.decision.needsHuman.join(' ')).toMatch(
       new RegExp(
-        `GuardDuty in us-west-2: no baseline captured: filter late ARCHIVE\\. Fix it \\(aws guardduty delete-filter --region us-west-2 --detector-id ${DetectorId} --filter-name late\\)`,
+        `GuardDuty in us-west-2: no baseline captured: filter late ARCHIVE\\. Fix it \\(aws guardduty delete-filter --region us-west-2 --detector-id '${DetectorId}' --filter-name 'late'\\)`,
       ),
     );
     expect(await new GuardDutyBaselineStore(createAwsClients(), loadSettings().stateTable).get(region)).toBeUndefined();
