@@ -284,12 +284,7 @@ def _traverse(self: ast_nodes.DepthFirstTraverser, root: Any) -> Any:
             processor = processors[node_type]
         except KeyError:
             processor = _processor_for(self, node_type)
-        if processor is not None:
-            node = processor(self, node)
-            node.parent = parent_node
-            if parent_node:
-                parent_node.children[child_id] = node
-        return node
+        return node if processor is None else _processed(self, processor, node, parent_node, child_id)
 
     try:
         return visit(root, -1) if _is_node(type(root)) else root
@@ -308,10 +303,16 @@ def _traverse_node_recursively(self: ast_nodes.DepthFirstTraverser, node: Any, c
                 self.traverse_node_recursively(child_node, index)
         processor = _processor_for(self, type(node))
         if processor is not None:
-            node = processor(self, node)
-            node.parent = parent_node
-            if parent_node:
-                parent_node.children[child_id] = node
+            node = _processed(self, processor, node, parent_node, child_id)
+    return node
+
+
+def _processed(self: Any, processor: Callable[..., Any], node: Any, parent_node: Any, child_id: int) -> Any:
+    """The node as its processor returns it, put in its place under its parent (as moto's walk does)."""
+    node = processor(self, node)
+    node.parent = parent_node
+    if parent_node:
+        parent_node.children[child_id] = node
     return node
 
 
