@@ -106,7 +106,9 @@ export class KeyUsageStore {
         const region = keyArn && arnRegion(keyArn);
         if (keyArn === undefined || !region || seen.has(keyArn)) continue;
         seen.add(keyArn);
-        byRegion.set(region, [...(byRegion.get(region) ?? []), keyArn]);
+        const keys = byRegion.get(region) ?? [];
+        keys.push(keyArn);
+        byRegion.set(region, keys);
       }
       start = page.LastEvaluatedKey;
     } while (start);

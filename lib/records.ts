@@ -13,11 +13,11 @@ type RecordKeeper<K extends RecordKind> = (
 ) => Promise<string | undefined>;
 
 /**
- * Records are kept by their own modules (baselines: lib/config-baselines.ts, guardduty-baselines.ts,
- * trail-baselines.ts; quarantines: lib/mfa/quarantine-records.ts; key usage: the log-group rule's, outside an event's
- * settle, which writes it itself), each registering its keeper when it loads; the
- * rules that make such records import them. A guard's bundle then carries only its own service clients and records:
- * the log-group guard has no CloudTrail, Config or GuardDuty client, and no quarantine records.
+ * Records are kept by their own modules, each registering its keeper when it loads; the rules that make such records
+ * import them. Baselines: lib/config-baselines.ts, guardduty-baselines.ts, trail-baselines.ts; quarantines:
+ * lib/mfa/quarantine-records.ts; key usage: the log-group rule (outside an event's settle, which writes it itself).
+ * A guard's bundle then carries only its own service clients and records: the log-group guard has no CloudTrail,
+ * Config or GuardDuty client, and no quarantine records (test/unit/record-keepers.test.ts checks each guard).
  */
 const keepers: { [K in RecordKind]?: RecordKeeper<K> } = {};
 

@@ -202,17 +202,10 @@ function parseXMLOrNothing(body: string): unknown {
 }
 
 function errorOf(status: number, headers: Record<string, string>, body: string): S3ServiceError {
-  let code = STATUS_NAMES[status] ?? String(status);
-  let message = `S3 answered ${status}`;
-  if (body.trim()) {
-    try {
-      const error = (parseXML(body) as { Error?: { Code?: unknown; Message?: unknown } }).Error;
-      if (error?.Code) code = String(error.Code);
-      if (error?.Message) message = String(error.Message);
-    } catch {
-      // Not XML (a proxy's page): the status names it.
-    }
-  }
+  // S3's error document names it; a HEAD's empty body, or a page that is no XML (a proxy's), leaves it to the status.
+  const error = (parseXMLOrNothing(body) as { Error?: { Code?: unknown; Message?: unknown } }).Error;
+  const code = error?.Code ? String(error.Code) : (STATUS_NAMES[status] ?? String(status));
+  const message = error?.Message ? String(error.Message) : `S3 answered ${status}`;
   return new S3ServiceError(code, message, status, headers);
 }
 

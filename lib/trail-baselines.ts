@@ -109,7 +109,9 @@ export async function trailBaselinesInRegion(
       for (const item of page.Items ?? []) {
         const home = arnRegion(item.pk?.S?.slice('trail#'.length) ?? '');
         if (!home || !item.baseline?.S) continue;
-        found.set(home, [...(found.get(home) ?? []), JSON.parse(item.baseline.S) as TrailBaseline]);
+        const baselines = found.get(home) ?? [];
+        baselines.push(JSON.parse(item.baseline.S) as TrailBaseline);
+        found.set(home, baselines);
       }
       start = page.LastEvaluatedKey as typeof start;
     } while (start);

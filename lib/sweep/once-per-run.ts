@@ -6,19 +6,18 @@
  * What the read sees is the table when the pass's first region starts: the log-group and trail passes run before the
  * keys pass, so the key usage they record is in its read; what events write during the pass is seen by the next run.
  */
+
 /** The reads a sweep run shares, by what was read. */
 export type SharedReads = Map<string, Promise<unknown>>;
 
 export function oncePerRun<T>(what: string, reads: SharedReads | undefined, read: () => Promise<T>): Promise<T> {
   if (reads === undefined) return read();
-  let pending = reads.get(what) as Promise<T> | undefined;
-  if (pending === undefined) {
-    const made = read();
-    pending = made;
-    reads.set(what, made);
-    made.catch(() => {
-      if (reads.get(what) === made) reads.delete(what);
-    });
-  }
-  return pending;
+  const kept = reads.get(what) as Promise<T> | undefined;
+  if (kept !== undefined) return kept;
+  const made = read();
+  reads.set(what, made);
+  made.catch(() => {
+    if (reads.get(what) === made) reads.delete(what);
+  });
+  return made;
 }
