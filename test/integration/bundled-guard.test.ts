@@ -1,7 +1,8 @@
 /**
  * The bundles as scripts/build.ts makes them (SDK transforms and stand-ins of scripts/bundle-plugins.ts included),
  * built into a temporary folder and imported here: the log-group guard's handler remediates, answers a repeated
- * event from the state table's conditional-check failure without a second write, and reads an AWS error by name.
+ * event from the state table's conditional-check failure without a second write, and reads an AWS error by name;
+ * the activity guard's built handler links a trail and keeps the record that makes its baseline follow.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -9,15 +10,25 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CloudTrailClient, GetTrailCommand } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createAwsClients } from '../../lib/aws.js';
 import { parseCloudTrailEvent } from '../../lib/envelope.js';
 import type { HandledEvent } from '../../lib/pipeline.js';
+import { loadSettings } from '../../lib/settings.js';
+import { TrailBaselineStore } from '../../lib/trail-baselines.js';
 import { buildAll } from '../../scripts/build.js';
 import { EMULATOR_ACCOUNT_ID, emulatorRequests, resetEmulatorRequests } from '../../scripts/emulator/launcher.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { lambdaContext } from '../../scripts/replay.js';
+import {
+  ACCOUNT as ACTIVITY_ACCOUNT,
+  REGION as ACTIVITY_REGION,
+  config as activityConfig,
+  activityTrail,
+} from '../support/activity.js';
 import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
 
 const GROUP = '/app/payments-api/prod';
@@ -30,9 +41,9 @@ let buildDir = '';
 let coldStarts = 0;
 
 /** A cold start of the built guard: a fresh module instance, which reads the settings in the environment now. */
-async function coldStart(): Promise<Handler> {
+async function coldStart(guard = 'log-group-guard'): Promise<Handler> {
   coldStarts += 1;
-  const url = `${pathToFileURL(join(buildDir, 'log-group-guard', 'index.mjs')).href}?cold=${coldStarts}`;
+  const url = `${pathToFileURL(join(buildDir, guard, 'index.mjs')).href}?cold=${coldStarts}`;
   const module = (await import(/* @vite-ignore */ url)) as { handler: Handler };
   return module.handler;
 }
@@ -176,5 +187,38 @@ describe('the built log-group guard', () => {
       name: 'MalformedEventError',
       message: fromSource,
     });
+  });
+});
+
+describe('the built activity guard', () => {
+  const STACK_GROUP = '/driftguard/activity';
+
+  it('links a trail that delivers to no log group, and keeps the trail baseline following the link', async () => {
+    // The record the link makes (the trail's baseline follows) is kept by a module this bundle must load itself.
+    await freshEngine({
+      DRIFTGUARD_ACTIVITY_LOG_GROUP: STACK_GROUP,
+      DRIFTGUARD_ACTIVITY_DELIVERY_ROLE_ARN: `arn:aws:iam::${ACTIVITY_ACCOUNT}:role/driftguard-activity-delivery`,
+    });
+    await activityTrail('unlinked-trail', null);
+    await new CloudWatchLogsClient(activityConfig()).send(new CreateLogGroupCommand({ logGroupName: STACK_GROUP }));
+    const event = JSON.parse(readFileSync('events/logs-DeleteMetricFilter-activity.json', 'utf8'));
+    event.detail.requestParameters.logGroupName = STACK_GROUP;
+    const handler = await coldStart('activity-guard');
+
+    const result = await handler(
+      event,
+      lambdaContext(event, EMULATOR_ACCOUNT_ID, 'driftguard-dev-activity-guard') as unknown as Context,
+    );
+
+    expect(result).toMatchObject({ outcome: 'remediated', rule: 'activity-alarms' });
+    const linked = `arn:aws:logs:${ACTIVITY_REGION}:${ACTIVITY_ACCOUNT}:log-group:${STACK_GROUP}:*`;
+    const { Trail } = await new CloudTrailClient(activityConfig()).send(
+      new GetTrailCommand({ Name: 'unlinked-trail' }),
+    );
+    expect(Trail?.CloudWatchLogsLogGroupArn).toBe(linked);
+    const baseline = await new TrailBaselineStore(createAwsClients(), loadSettings().stateTable).get(
+      String(Trail?.TrailARN),
+    );
+    expect(baseline?.config.cloudWatchLogsLogGroupArn).toBe(linked);
   });
 });
