@@ -126,7 +126,7 @@ type Stack = Client<HttpHandlerOptions, Input, Output, Resolved>['middlewareStac
 /** The request of one command, and the output read from its answer. */
 interface Operation<I, O> {
   request(input: I, region: string): HttpRequest;
-  output(status: number, headers: Record<string, string>, body: string): O;
+  output(headers: Record<string, string>, body: string): O;
 }
 
 const LIST_BUCKETS: Operation<ListBucketsInput, Omit<ListBucketsOutput, '$metadata'>> = {
@@ -137,7 +137,7 @@ const LIST_BUCKETS: Operation<ListBucketsInput, Omit<ListBucketsOutput, '$metada
     if (input.ContinuationToken !== undefined) query['continuation-token'] = input.ContinuationToken;
     return httpRequest('GET', url, path, query, {});
   },
-  output(_status, _headers, body) {
+  output(_headers, body) {
     const result = (parseXMLOrNothing(body) as { ListAllMyBucketsResult?: Record<string, unknown> })
       .ListAllMyBucketsResult;
     // S3 may answer 200 with an error document: a 500 for the SDK too, retried.
@@ -169,7 +169,7 @@ const HEAD_BUCKET: Operation<HeadBucketInput, Omit<HeadBucketOutput, '$metadata'
     }
     return httpRequest('HEAD', url, path, {}, headers);
   },
-  output(_status, headers) {
+  output(headers) {
     const region = headers['x-amz-bucket-region'];
     return region ? { BucketRegion: region } : {};
   },
@@ -235,7 +235,7 @@ function command<I, O>(name: string, operation: Operation<I, O>) {
                 Object.defineProperty(error, '$response', { value: response, enumerable: false });
                 throw error;
               }
-              const output = operation.output(response.statusCode, response.headers, body);
+              const output = operation.output(response.headers, body);
               const $metadata = {
                 httpStatusCode: response.statusCode,
                 requestId: response.headers['x-amz-request-id'],

@@ -128,16 +128,8 @@ export function sdkLogsApi(aws: AwsClients): BackupLogsApi {
  * HeadBucket with ExpectedBucketOwner (S3 answers 403 when another account owns the bucket) in the region's endpoint
  * (a bucket elsewhere answers a redirect that names its region in x-amz-bucket-region; it is not followed).
  */
-export function sdkBucketApi(): BackupBucketApi {
-  const clients = new Map<string, S3BucketsClient>();
-  const s3 = (region: string) => {
-    let client = clients.get(region);
-    if (!client) {
-      client = new S3BucketsClient({ region });
-      clients.set(region, client);
-    }
-    return client;
-  };
+export function sdkBucketApi(aws: AwsClients): BackupBucketApi {
+  const s3 = (region: string) => aws.client(S3BucketsClient, region);
   const elsewhere = (bucket: string, found: string | undefined, region: string) =>
     found && found !== region
       ? `bucket ${bucket} is in ${found}, not ${region}: a log group exports only to a bucket of its own region`

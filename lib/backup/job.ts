@@ -35,7 +35,7 @@ export async function backupJob(aws: AwsClients, options: BackupJobOptions): Pro
   return runBackup(
     {
       logs: sdkLogsApi(aws),
-      buckets: sdkBucketApi(),
+      buckets: sdkBucketApi(aws),
       store: settings.stateTable ? stateTableStore(aws, settings.stateTable) : memoryStore(),
       publish: topicPublisher(aws, settings.noticeTopicArn),
     },

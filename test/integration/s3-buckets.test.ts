@@ -78,7 +78,7 @@ describe('S3BucketsClient against the emulator', () => {
   });
 
   it('the backup’s bucket check: its own region’s bucket passes; another account’s, another region’s and a missing one are named', async () => {
-    const buckets = sdkBucketApi();
+    const buckets = sdkBucketApi(createAwsClients());
     expect(await buckets.problem('us-east-1', 's3b-other', ACCOUNT)).toBeUndefined();
     expect(await buckets.problem('us-east-1', 's3b-eu-backup', ACCOUNT)).toBe(
       'bucket s3b-eu-backup is in eu-west-1, not us-east-1: a log group exports only to a bucket of its own region',
