@@ -1,7 +1,9 @@
 /**
  * The scheduled sweep: daily (a param) it starts a sweep; every 15 minutes it continues one left open by Lambda's
- * time limit. Each run stops a minute before its deadline with a cursor in the state table. It also serves the
- * stack's Custom::RegionForwarders: the forwarders of the other regions, put in place at deploy and removed with it.
+ * time limit. Each run stops a minute before its deadline with a cursor in the state table. The guards run their
+ * rules' pages (one invocation each, lib/sweep/invoked-pass.ts); the sweep keeps the forwarders itself. It also serves
+ * the stack's Custom::RegionForwarders: the forwarders of the other regions, put in place at deploy and removed with it.
+ * It holds no rule's code (lib/sweep/plan.ts): its bundle stays small and its role holds no guard's powers.
  */
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -10,16 +12,29 @@ import type { Context } from 'aws-lambda';
 import { createAwsClients, homeRegion, invokedAccount } from '../lib/aws.js';
 import { isCustomResourceRequest } from '../lib/custom-resource.js';
 import { logger } from '../lib/logger.js';
-import { REGION_FORWARDERS, SWEPT_RULES } from '../lib/registry.js';
-import { handleForwardersResource } from '../lib/rules/region-forwarders.js';
+import { handleForwardersResource, regionForwardersRule } from '../lib/rules/region-forwarders.js';
 import { loadSettings } from '../lib/settings.js';
+import { invokedPasses, parseGuardFunctions } from '../lib/sweep/invoked-pass.js';
+import { SWEEP_PLAN } from '../lib/sweep/plan.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
-import { publishDigest, runSweep } from '../lib/sweep/sweep.js';
+import { localPasses, publishDigest, runSweep } from '../lib/sweep/sweep.js';
 
 const settings = loadSettings();
 const aws = rateLimited(createAwsClients(), parseRateLimits(process.env.DRIFTGUARD_SWEEP_RATE_LIMITS));
+/** Stops this long before Lambda's time limit: at least a guard's whole page (a guard's timeout, 60 s). */
 const SAFETY_MS = 60_000;
+const REGION_FORWARDERS = regionForwardersRule(SWEEP_PLAN.triggers);
+// Every guard's pass, then the forwarders' (after the resource passes a saved cursor was made for).
+const PASSES = [
+  ...invokedPasses(
+    SWEEP_PLAN.passes,
+    parseGuardFunctions(process.env.DRIFTGUARD_GUARD_FUNCTIONS, SWEEP_PLAN.passes),
+    aws,
+    homeRegion(),
+  ),
+  ...localPasses([REGION_FORWARDERS]),
+];
 
 const sweptRegions = async () =>
   parseRegions(process.env.DRIFTGUARD_SWEEP_REGIONS) ?? (await enabledRegions(aws, homeRegion()));
@@ -30,7 +45,7 @@ async function sweep(event: { continue?: boolean } | undefined, context: Context
   const report = await runSweep(
     { settings, aws },
     {
-      rules: SWEPT_RULES,
+      passes: PASSES,
       regions,
       account,
       deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,

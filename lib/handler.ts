@@ -12,6 +12,8 @@ import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
 import { ignoredSettingWarnings, loadSettings, type Settings } from './settings.js';
+import { type PageRequest, type PageResult, pageRequestOf, runReads, sweepPage } from './sweep/page.js';
+import { parseRateLimits, rateLimited } from './sweep/rate-limit.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
 export class RemediationFailedError extends Error {
@@ -41,7 +43,30 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const ledger = settings.stateTable ? new EventLedger(aws, settings.stateTable, guard.file) : undefined;
   // A setting that no longer does anything must not pass for one that does: said once, at cold start; never fatal.
   for (const warning of ignoredSettingWarnings()) logger.warn(warning);
-  const handle = async (event: unknown, context: Context): Promise<HandledEvent> => {
+  const passes = guard.rules.flatMap((rule) => (rule.sweep ? [rule.sweep.pass] : []));
+  const reads = runReads();
+  let pageAws: AwsClients | undefined;
+  // A page of the sweep, asked by the sweep function: its calls within the sweep's rate limits (read here, so that a
+  // bad DRIFTGUARD_SWEEP_RATE_LIMITS fails the sweep's pages, never the guard's events).
+  const servePage = async (request: PageRequest, context: Context): Promise<PageResult> => {
+    pageAws ??= rateLimited(
+      options.aws ?? createAwsClients(),
+      parseRateLimits(process.env.DRIFTGUARD_SWEEP_RATE_LIMITS),
+    );
+    const rule = guard.rules.find(({ sweep }) => sweep?.pass === request.pass) as Guard['rules'][number];
+    const page = await sweepPage(rule, request.region, request.token, {
+      settings,
+      aws: pageAws,
+      account: invokedAccount(context),
+      sweepId: request.sweepId,
+      now: new Date().toISOString(),
+      dryRun: options.dryRun ?? false,
+      sharedReads: reads(request.run),
+    });
+    logger.info('sweep page', { pass: request.pass, region: request.region, seen: page.seen, more: !!page.next });
+    return page;
+  };
+  const handle = async (event: unknown, context: Context): Promise<HandledEvent | PageResult> => {
     if (guard.customResource && isCustomResourceRequest(event)) {
       // CloudFormation reads the answer sent to ResponseURL; the return value is the record the log keeps.
       const reason = await guard.customResource(event, { settings, aws }, logger);
@@ -49,6 +74,8 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       return { ...ignored(base, null, null, reason), outcome: 'compliant' };
     }
     try {
+      const page = pageRequestOf(event, passes);
+      if (page) return await servePage(page, context);
       // The schema first: a malformed event is an error before any AWS call, idempotency records included.
       return await handleCloudTrailEvent(checkEvent(event, guard.rules), context);
     } catch (error) {
@@ -79,5 +106,12 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
     if (result.outcome === 'failed') throw new RemediationFailedError(result);
     return result;
   };
-  return middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));
+  const handler = middy(handle).use(injectLambdaContext(logger, { resetKeys: true }));
+  return handler as GuardHandler & typeof handler;
+}
+
+/** A guard's handler: a sweep page request is answered with the page, any other event as a CloudTrail event. */
+export interface GuardHandler {
+  (event: PageRequest, context: Context): Promise<PageResult>;
+  (event: unknown, context: Context): Promise<HandledEvent>;
 }

@@ -1,23 +1,23 @@
 /** Every guard and rule; serverless.yml's patterns, IAM and the README's rules table follow from here. */
-import type { Guard } from './guard.js';
-import { activityGuard } from './guards/activity-guard.js';
-import { configGuard } from './guards/config-guard.js';
-import { guarddutyGuard } from './guards/guardduty-guard.js';
-import { kmsGuard } from './guards/kms-guard.js';
-import { logGroupGuard } from './guards/log-group-guard.js';
-import { mfaGuard } from './guards/mfa-guard.js';
-import { trailGuard } from './guards/trail-guard.js';
+import type { DeployedGuard } from './guard.js';
+import { activityGuard, activityGuardDeployment } from './guards/activity-guard.js';
+import { configGuard, configGuardDeployment } from './guards/config-guard.js';
+import { guarddutyGuard, guarddutyGuardDeployment } from './guards/guardduty-guard.js';
+import { kmsGuard, kmsGuardDeployment } from './guards/kms-guard.js';
+import { logGroupGuard, logGroupGuardDeployment } from './guards/log-group-guard.js';
+import { mfaGuard, mfaGuardDeployment } from './guards/mfa-guard.js';
+import { trailGuard, trailGuardDeployment } from './guards/trail-guard.js';
 import type { AnyRule, AnyRuleDeclaration } from './rule.js';
 import { regionForwardersRule } from './rules/region-forwarders.js';
 
-export const GUARDS: Guard[] = [
-  logGroupGuard,
-  trailGuard,
-  kmsGuard,
-  mfaGuard,
-  configGuard,
-  activityGuard,
-  guarddutyGuard,
+export const GUARDS: DeployedGuard[] = [
+  { ...logGroupGuard, ...logGroupGuardDeployment },
+  { ...trailGuard, ...trailGuardDeployment },
+  { ...kmsGuard, ...kmsGuardDeployment },
+  { ...mfaGuard, ...mfaGuardDeployment },
+  { ...configGuard, ...configGuardDeployment },
+  { ...activityGuard, ...activityGuardDeployment },
+  { ...guarddutyGuard, ...guarddutyGuardDeployment },
 ];
 
 /** The rules events trigger, each run by its guard. */

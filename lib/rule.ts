@@ -184,6 +184,9 @@ export type FailureVerdict =
   /** A refusal a human must resolve, as the step to take: the remaining actions are not attempted. */
   | { kind: 'refused'; step: string };
 
+/** A sweep's onlyRegion for the stack's own region (where the sweep runs), whichever it is. */
+export const HOME = 'home';
+
 /** What a sweep knows when it looks at a resource (no event: when, who and which event are the sweep's). */
 export interface SweepContext extends RuleContext {
   account: string;
@@ -211,7 +214,7 @@ export interface SweptResource<State> {
 export interface RuleSweep<Item, State> {
   /** The pass's name in the report and the cursor, e.g. "log-groups". */
   pass: string;
-  /** A global service's resources are swept once, from this region (whichever regions the sweep covers). */
+  /** A global service's resources are swept once, from this region (HOME: the stack's), whichever regions are swept. */
   onlyRegion?: string;
   /** One page: the items, and the token of the next page (undefined when the region is done). */
   list(region: string, token: string | undefined, ctx: SweepContext): Promise<{ items: Item[]; next?: string }>;

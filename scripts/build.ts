@@ -1,9 +1,10 @@
 /** Builds one minified ESM bundle per function (AWS SDK included) and its zip artifact, the ones the manifest names. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { ALARM_NOTICE_FILE } from '../lib/manifest.js';
 import { GUARDS } from '../lib/registry.js';
+import { sweepPlan } from '../lib/sweep/plan.js';
 import { bundlePlugins, refuseUndefinedImports } from './bundle-plugins.js';
 import { createZip } from './zip.js';
 
@@ -15,6 +16,22 @@ export function artifactPath(file: string): string {
 
 /** The artifacts of every function the manifest deploys: each guard, the sweep, the backup and the alarm notice. */
 export const FUNCTION_FILES = [...GUARDS.map((guard) => guard.file), 'sweep', 'backup', ALARM_NOTICE_FILE];
+
+/**
+ * lib/sweep/plan.ts as the data it derives from the registry: the sweep's bundle gets the guards' passes and events
+ * without their rules' code (the guards run their own pages).
+ */
+export function sweepPlanLiteral(): Plugin {
+  return {
+    name: 'driftguard-sweep-plan',
+    setup(builder) {
+      builder.onLoad({ filter: /[\\/]lib[\\/]sweep[\\/]plan\.ts$/ }, () => ({
+        contents: `export const SWEEP_PLAN = ${JSON.stringify(sweepPlan())};`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 /**
  * Builds into <root>/.build (root: the service's folder; the serverless plugin passes its own), or into buildDir
@@ -43,7 +60,7 @@ export async function buildAll(
         '@aws-sdk/credential-provider-node': './lib/lambda-credentials.ts',
       },
       // Rewrites of SDK parts no function uses, so tree shaking drops them (each explained in bundle-plugins.ts).
-      plugins: bundlePlugins(root),
+      plugins: [sweepPlanLiteral(), ...bundlePlugins(root)],
       legalComments: 'none',
       write: false,
       // Some bundled CommonJS dependencies call require(); ESM output needs one.

@@ -315,6 +315,9 @@ const STAND_INS: StandIn[] = [
   // zod/mini (~20 KB of each minified bundle, for the envelope and alarm schemas) gives way to one that gives the same
   // data and issues for the functions those schemas use. Local runs and tests keep zod.
   { file: 'small-zod.ts', filter: /^zod\/mini$/ },
+  // The SDK's recursion detection reads the invocation's trace ids from @aws/lambda-invoke-store (~2.2 KB of each
+  // minified bundle): the stand-in gives the Lambda runtime's own store, or one whose reads are empty, as the package.
+  { file: 'runtime-invoke-store.ts', filter: /^@aws\/lambda-invoke-store$/ },
   // @middy/core (~2.5 KB of each minified bundle, with response streaming no function uses) gives way to one that runs
   // a request as middy does for the one middleware the functions use.
   { file: 'small-middy.ts', filter: /^@middy\/core$/ },

@@ -8,7 +8,7 @@ import { stackActivityLogGroupName } from '../lib/activity-log-group.js';
 import { alarmNoticePattern } from '../lib/alarms/alarm-notice-rule.js';
 import { engineActivityAlarms } from '../lib/alarms/engine-alarms.js';
 import { BACKUP_FUNCTION_KEY, backupStack } from '../lib/backup/stack.js';
-import { type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
+import { type DeployedGuard, type Guard, LAMBDA_ATTEMPTS } from '../lib/guard.js';
 import {
   ALARM_NOTICE_FILE,
   engineRoleNames,
@@ -16,9 +16,10 @@ import {
   type PolicyStatement,
   ruleStatements,
 } from '../lib/manifest.js';
-import { GUARDS, SWEPT_RULES } from '../lib/registry.js';
+import { GUARDS, REGION_FORWARDERS } from '../lib/registry.js';
 import { STATE_TABLE_ARN } from '../lib/rule.js';
 import { forwardersTemplate } from '../lib/rules/region-forwarders.js';
+import { SWEEP_PLAN } from '../lib/sweep/plan.js';
 
 interface ResolverContext {
   resolveVariable(address: string): Promise<unknown>;
@@ -54,7 +55,7 @@ const ruleArn = (name: string) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}`,
 });
 
-function guardFunction(guard: Guard, names: StackNames, engineRoleArns: unknown[], concurrency: number) {
+function guardFunction(guard: DeployedGuard, names: StackNames, engineRoleArns: unknown[], concurrency: number) {
   const dlq = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
   return {
     // Named explicitly (osls's default name): its role's policy names the function's ARN.
@@ -170,24 +171,42 @@ function errorsAlarm(id: string) {
   };
 }
 
-/** The sweep lists what the guards are told of by events; account:ListRegions takes the account resource. */
-const SWEEP_LISTING: PolicyStatement[] = [
-  {
-    Effect: 'Allow',
-    Action: ['account:ListRegions'],
-    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:account::${AWS::AccountId}:account' },
-  },
-  {
-    Effect: 'Allow',
-    Action: ['iam:ListUsers'],
-    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' },
-  },
-];
+/**
+ * The sweep function's own powers: the regions it sweeps (account:ListRegions takes the account resource), and each
+ * guard it has run its rules' pages, by exact function ARN. What a page fixes, the guard's own role allows.
+ */
+function sweepStatements(names: StackNames): PolicyStatement[] {
+  return [
+    {
+      Effect: 'Allow',
+      Action: ['account:ListRegions'],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:account::${AWS::AccountId}:account' },
+    },
+    {
+      Effect: 'Allow',
+      Action: ['lambda:InvokeFunction'],
+      Resource: sweptGuards().map((guard) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${functionName(names, guard.functionKey)}`,
+      })),
+    },
+  ];
+}
+
+/** The guards whose rules the sweep has a pass for (lib/sweep/plan.ts): it invokes each for its pages. */
+const sweptGuards = () =>
+  GUARDS.filter((guard) => SWEEP_PLAN.passes.some((pass) => pass.functionKey === guard.functionKey));
+
+/** The sweep's state: its cursor (get, put, delete) in the state table. */
+const SWEEP_STATE_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'];
 
 /** Daily by default (the sweepSchedule param), and every 15 minutes a continuation of a sweep left open. */
 function sweepFunction(names: StackNames) {
-  // The sweep runs every guard's rules, so it needs what each guard's own environment tells them (the quarantine policy).
-  const environment = Object.assign({}, ...GUARDS.map((guard) => guard.environment ?? {}));
+  // Which function runs each guard's pages: DRIFTGUARD_GUARD_FUNCTIONS (lib/sweep/invoked-pass.ts).
+  const environment = {
+    DRIFTGUARD_GUARD_FUNCTIONS: sweptGuards()
+      .map((guard) => `${guard.functionKey}=${functionName(names, guard.functionKey)}`)
+      .join(','),
+  };
   return {
     name: functionName(names, 'sweep'),
     handler: 'index.handler',
@@ -313,11 +332,11 @@ export default async function resolve({ resolveVariable }: ResolverContext) {
   resources.SweepRole = lambdaRole(
     roleName(names, 'sweep'),
     functionName(names, 'sweep'),
-    'driftguard sweep: the union of the rules it reuses, plus listing what it sweeps',
+    'driftguard sweep: keeps the forwarders, has each guard sweep its own rules, keeps its cursor',
     [
-      ...ruleStatements({ rules: SWEPT_RULES }),
-      ...SWEEP_LISTING,
-      ...ownStatements(functionName(names, 'sweep'), [...GUARD_STATE_ACTIONS, 'dynamodb:Scan']),
+      ...ruleStatements({ rules: [REGION_FORWARDERS] }),
+      ...sweepStatements(names),
+      ...ownStatements(functionName(names, 'sweep'), SWEEP_STATE_ACTIONS),
     ],
   );
   resources.SweepErrorsAlarm = errorsAlarm('Sweep');

@@ -1,4 +1,4 @@
-import type { Guard } from '../guard.js';
+import type { Guard, GuardDeployment } from '../guard.js';
 import { activityAlarms, activityAlarmsCloudwatch } from '../rules/activity-alarms.js';
 
 /**
@@ -65,9 +65,12 @@ function activityResources({ stage }: { stage: string }): Record<string, unknown
 export const activityGuard: Guard = {
   functionKey: 'activityGuard',
   file: 'activity-guard',
+  rules: [activityAlarms, activityAlarmsCloudwatch],
+};
+
+export const activityGuardDeployment: GuardDeployment = {
   description:
     'Keeps the CloudWatch.1-14 metric filters and alarms on the activity trail log group, notifying the topic',
-  rules: [activityAlarms, activityAlarmsCloudwatch],
   environment: {
     DRIFTGUARD_ACTIVITY_LOG_GROUP: { Ref: 'ActivityLogGroup' },
     DRIFTGUARD_ACTIVITY_DELIVERY_ROLE_ARN: { 'Fn::GetAtt': ['ActivityDeliveryRole', 'Arn'] },

@@ -1,6 +1,6 @@
 import { stateRegion } from '../aws.js';
 import { type DeployCapture, handleCaptureResource } from '../deploy-capture.js';
-import type { Guard } from '../guard.js';
+import type { Guard, GuardDeployment } from '../guard.js';
 import { captureGuardDutyBaselines } from '../guardduty-baselines.js';
 import { guarddutyEnabled } from '../rules/guardduty-enabled.js';
 
@@ -15,8 +15,13 @@ export const GUARDDUTY_CAPTURE: DeployCapture = {
 export const guarddutyGuard: Guard = {
   functionKey: 'guarddutyGuard',
   file: 'guardduty-guard',
-  description: 'Keeps GuardDuty on in every region, restoring a deleted or weakened detector from its baseline',
   rules: [guarddutyEnabled],
+  customResource: async (request, ctx, logger) =>
+    (await handleCaptureResource(GUARDDUTY_CAPTURE, request, ctx, stateRegion(), logger)).reason,
+};
+
+export const guarddutyGuardDeployment: GuardDeployment = {
+  description: 'Keeps GuardDuty on in every region, restoring a deleted or weakened detector from its baseline',
   // The stack's own ARN: the capture answers only its own stack's requests.
   environment: { DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } },
   // The stack's own region at deploy; the other regions' baselines are captured by the sweep.
@@ -27,6 +32,4 @@ export const guarddutyGuard: Guard = {
       Properties: { ServiceToken: { 'Fn::GetAtt': ['GuarddutyGuardLambdaFunction', 'Arn'] } },
     },
   }),
-  customResource: async (request, ctx, logger) =>
-    (await handleCaptureResource(GUARDDUTY_CAPTURE, request, ctx, stateRegion(), logger)).reason,
 };

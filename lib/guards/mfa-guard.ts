@@ -1,4 +1,4 @@
-import type { Guard } from '../guard.js';
+import type { Guard, GuardDeployment } from '../guard.js';
 import { mfaQuarantinePolicyDocument } from '../mfa/quarantine-policy.js';
 import { consoleSignInMfa } from '../rules/console-signin-mfa.js';
 import { mfaQuarantine } from '../rules/mfa-quarantine.js';
@@ -21,9 +21,12 @@ export function cloudFormationPolicy(document: unknown): unknown {
 export const mfaGuard: Guard = {
   functionKey: 'mfaGuard',
   file: 'mfa-guard',
+  rules: [mfaQuarantine, consoleSignInMfa],
+};
+
+export const mfaGuardDeployment: GuardDeployment = {
   description:
     'Quarantines IAM users who lose MFA until they enrol again, and alerts on root and password-only sign-ins',
-  rules: [mfaQuarantine, consoleSignInMfa],
   environment: { DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' } },
   resources: ({ stage }) => ({
     MfaQuarantinePolicy: {

@@ -44,6 +44,7 @@ import {
   defineRule,
   type EngineRecord,
   type Finding,
+  HOME,
   noAction,
   type Resource,
   type RuleContext,
@@ -652,9 +653,7 @@ export const activityAlarms = defineRule<ActivityTarget, ActivityState, typeof C
   },
   sweep: {
     pass: 'activity-alarms',
-    get onlyRegion() {
-      return homeRegion();
-    },
+    onlyRegion: HOME,
     async list(region, token) {
       return token === undefined ? { items: [region] } : { items: [] };
     },

@@ -358,7 +358,8 @@ export const keyProtection = defineRule<KeyTarget, KeyState, typeof commands>({
       actions: ['kms:DescribeKey', 'kms:ListResourceTags', 'kms:GetKeyRotationStatus', 'kms:GetKeyPolicy'],
       resource: KEYS,
     },
-    { actions: ['dynamodb:Query'], resource: STATE_TABLE_ARN },
+    // Query: a key's dependents; Scan: the sweep's keys in use (lib/key-usage.ts keysInRegion).
+    { actions: ['dynamodb:Query', 'dynamodb:Scan'], resource: STATE_TABLE_ARN },
     // The sweep lists the region's keys to find the tagged ones.
     { actions: ['kms:ListKeys'], resource: '*' },
   ],

@@ -186,7 +186,11 @@ export const mfaQuarantine = defineRule<MfaTarget, MfaUserState, typeof COMMANDS
   controls: ['IAM.5', 'IAM.6', 'IAM.9', 'IAM.19'],
   trigger: { source: 'aws.iam', detailTypes: ['AWS API Call via CloudTrail'], eventNames: [...MFA_DEVICE_EVENTS] },
   commands: COMMANDS,
-  reads: IAM_USER_READS,
+  // The sweep lists the account's users.
+  reads: [
+    ...IAM_USER_READS,
+    { actions: ['iam:ListUsers'], resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' },
+  ],
 
   target: targetOf,
 

@@ -24,7 +24,6 @@ import { type AwsClients, awsErrorName, homeRegion } from '../aws.js';
 import { canonicalJson } from '../canonical-json.js';
 import { answerRequest, type CustomResourceRequest, foreignRequestReason } from '../custom-resource.js';
 import { MalformedEventError } from '../envelope.js';
-import type { Guard } from '../guard.js';
 import { type EventPattern, triggersBySource } from '../manifest.js';
 import { settleDecision } from '../pipeline.js';
 import {
@@ -36,6 +35,7 @@ import {
   type Resource,
   type RuleContext,
   type SweepOnlyRule,
+  type Trigger,
 } from '../rule.js';
 import type { Settings } from '../settings.js';
 
@@ -98,6 +98,9 @@ export interface ForwarderState {
   targets: Target[];
 }
 
+/** A guard's events, all the forwarders need of it (a Guard is one; the sweep's plan holds them as data). */
+export type GuardEvents = { rules: readonly { trigger: Trigger }[] };
+
 type SourceBranch = { source: string; detailTypes: string[]; eventNames: string[] };
 
 /** Failed calls change nothing: no forwarder carries them. The engine's own calls are left to the home rules. */
@@ -133,7 +136,7 @@ function splitToFit(branch: SourceBranch): SourceBranch[] {
  * left out. The engine's own calls are not: its roles' ARNs would make the patterns' size depend on the stage, the
  * home rules and the handler drop them, and they are few. Deterministic for a set of guards.
  */
-export function forwardPatterns(guards: readonly Guard[]): EventPattern[] {
+export function forwardPatterns(guards: readonly GuardEvents[]): EventPattern[] {
   const branches = triggersBySource(guards.flatMap((guard) => guard.rules))
     .sort((a, b) => a.source.localeCompare(b.source))
     .flatMap(splitToFit);
@@ -164,7 +167,7 @@ export function forwardsFrom(region: string, settings: Settings, home = homeRegi
 
 /** The forwarders a region should have, in order; none when forwarding is off (no forward role). */
 export function forwarderSpecs(
-  guards: readonly Guard[],
+  guards: readonly GuardEvents[],
   settings: Settings,
   where: { region: string; home: string; account: string },
 ): ForwarderSpec[] {
@@ -330,7 +333,7 @@ export type RegionForwardersRule = SweepOnlyRule<ForwarderState, typeof COMMANDS
 };
 
 /** The region-forwarders rule for these guards' events (the registry passes every guard). */
-export function regionForwardersRule(guards: readonly Guard[]): RegionForwardersRule {
+export function regionForwardersRule(guards: readonly GuardEvents[]): RegionForwardersRule {
   const rule: RegionForwardersRule = {
     id: 'region-forwarders',
     title: "Every other region forwards the guards' events to the home region's default event bus",
@@ -528,7 +531,7 @@ export function forwardersTemplate({
 }: {
   stage: string;
   regions: string;
-  guards: readonly Guard[];
+  guards: readonly GuardEvents[];
 }) {
   const name = `driftguard-${stage}-forward`;
   // A change of the guards' events is an Update of the custom resource: the forwarders follow at deploy.

@@ -369,10 +369,8 @@ export const trailIntegrity = defineRule<TrailTarget, TrailState, typeof TRAIL_C
     { actions: ['kms:DescribeKey'], resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
     // Whether a baseline's bucket is the account's own, before a restore writes to it.
     { actions: ['s3:ListAllMyBuckets'], resource: '*' },
-    {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      resource: STATE_TABLE_ARN,
-    },
+    // A trail's baseline; Scan: the sweep's baselines of a region's trails that are gone (trailBaselinesInRegion).
+    { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'], resource: STATE_TABLE_ARN },
   ],
 
   target: targetOf,

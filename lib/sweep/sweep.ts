@@ -1,23 +1,53 @@
 /**
  * The sweep: the drift no event reported, found and fixed across regions with the guards' own decisions. It streams
  * pages (never a whole inventory in memory), and stops before a deadline with a cursor in the state table, from
- * which the next run continues. One digest notice per completed sweep.
+ * which the next run continues. One digest notice per completed sweep. A pass's pages run in process (a rule's) or
+ * in the guard that holds the rule (lib/sweep/invoked-pass.ts); a page that fails is reported and the pass goes on
+ * with the next region, so that one guard out of order blinds no other.
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { type AwsClients, arnRegion, stateRegion } from '../aws.js';
+import { type AwsClients, arnRegion, homeRegion, stateRegion } from '../aws.js';
 import { publishInput } from '../notices.js';
-import { type Settled, settleDecision } from '../pipeline.js';
-import type { AnyRuleDeclaration, Outcome, RuleContext, Severity, SweepContext, SweptResource } from '../rule.js';
+import {
+  type AnyRuleDeclaration,
+  HOME,
+  type Outcome,
+  type RuleContext,
+  type Severity,
+  type SweepContext,
+} from '../rule.js';
 import type { Settings } from '../settings.js';
+import { type PageResult, type SweepItem, sweepPage } from './page.js';
 
-export interface SweepItem {
+export type { SweepItem } from './page.js';
+
+/** A pass of the sweep: the rule it sweeps (its id and severity name a page that failed), and how a page is run. */
+export interface SweepPass {
+  pass: string;
   rule: string;
-  outcome: Outcome;
-  region: string;
-  resource: string;
-  reason: string;
-  actions: string[];
+  severity: Severity;
+  /** A global service's pass runs once, in this region (HOME: the stack's), whichever regions the sweep covers. */
+  onlyRegion?: string;
+  /** One page in the region from the token; run: this invocation's id, which pages share reads by. */
+  page(region: string, token: string | undefined, ctx: SweepContext, run: string): Promise<PageResult>;
+}
+
+/** The rules' passes, each page run in process. */
+export function localPasses(rules: readonly AnyRuleDeclaration[]): SweepPass[] {
+  return rules.flatMap((rule) => {
+    const sweep = rule.sweep;
+    if (!sweep) return [];
+    return [
+      {
+        pass: sweep.pass,
+        rule: rule.id,
+        severity: rule.severity,
+        ...(sweep.onlyRegion ? { onlyRegion: sweep.onlyRegion } : {}),
+        page: (region: string, token: string | undefined, ctx: SweepContext) => sweepPage(rule, region, token, ctx),
+      },
+    ];
+  });
 }
 
 export interface SweepReport {
@@ -46,8 +76,10 @@ interface Cursor {
 }
 
 export interface SweepOptions {
-  /** The registry's rules: those that declare a sweep are swept, in this order. */
-  rules: readonly AnyRuleDeclaration[];
+  /** Rules whose passes run in process: those that declare a sweep are swept, in this order (when passes is absent). */
+  rules?: readonly AnyRuleDeclaration[];
+  /** The passes, in this order (the sweep function's: the guards' by invocation, then the forwarders'). */
+  passes?: readonly SweepPass[];
   regions: string[];
   account: string;
   dryRun?: boolean;
@@ -62,7 +94,6 @@ export interface SweepOptions {
 }
 
 const FIRST_ITEMS = 5;
-const PAGE_CONCURRENCY = 8;
 const CURSOR_KEY = { pk: { S: 'sweep#cursor' }, sk: { S: 'current' } };
 
 function newReport(options: SweepOptions, settings: Settings): SweepReport {
@@ -100,53 +131,45 @@ function record(report: SweepReport, item: SweepItem, severity: Severity, onItem
   onItem?.(item);
 }
 
-function itemOf(rule: AnyRuleDeclaration, region: string, resource: string, settled: Settled): SweepItem {
-  return {
-    rule: rule.id,
-    outcome: settled.outcome,
-    region,
-    resource,
-    reason: settled.decision.needsHuman.length
-      ? `${settled.reason}; ${settled.decision.needsHuman.join(' ')}`
-      : settled.reason,
-    actions: settled.done.map((action) => action.summary),
-  };
-}
-
 interface SweepRun {
   ctx: SweepContext;
   report: SweepReport;
   options: SweepOptions;
+  /** This invocation's id: the pages it runs share their reads of the state table by it. */
+  id: string;
 }
 
-async function inBatches<T>(items: T[], work: (item: T) => Promise<void>) {
-  for (let i = 0; i < items.length; i += PAGE_CONCURRENCY)
-    await Promise.all(items.slice(i, i + PAGE_CONCURRENCY).map(work));
+function passRegions(pass: SweepPass, regions: string[]): string[] {
+  if (pass.onlyRegion === undefined) return regions;
+  return [pass.onlyRegion === HOME ? homeRegion() : pass.onlyRegion];
 }
 
-async function settleSwept(run: SweepRun, rule: AnyRuleDeclaration, region: string, swept: SweptResource<unknown>) {
-  const settled = await settleDecision(rule, swept.resource, swept.state, swept.decision, run.ctx);
-  const severity = settled.decision.severity ?? rule.severity;
-  record(run.report, itemOf(rule, region, swept.name, settled), severity, run.options.onItem);
-}
-
-/** A global service's pass runs once, in its one region, even when the sweep covers other regions only (IAM). */
-function passRegions(rule: AnyRuleDeclaration, regions: string[]): string[] {
-  const only = rule.sweep?.onlyRegion;
-  return only === undefined ? regions : [only];
-}
-
-/** One page of a rule's pass in a region; returns the next page token (undefined when the region is done). */
-async function sweepPage(run: SweepRun, rule: AnyRuleDeclaration, region: string, token: string | undefined) {
-  const sweep = rule.sweep;
-  if (!sweep) return undefined;
-  const { items, next } = await sweep.list(region, token, run.ctx);
-  run.report.seen[sweep.pass] = (run.report.seen[sweep.pass] ?? 0) + items.length;
-  await inBatches(items, async (item) => {
-    const swept = await sweep.assess(item, region, run.ctx);
-    if (swept) await settleSwept(run, rule, region, swept);
-  });
-  return next;
+/**
+ * One page of a pass in a region; returns the next page token (undefined when the region is done). A page that fails
+ * is one failed item of the pass's rule, and the region is left for the next run.
+ */
+async function runPage(run: SweepRun, pass: SweepPass, region: string, token: string | undefined) {
+  let page: PageResult;
+  try {
+    page = await pass.page(region, token, run.ctx, run.id);
+  } catch (error) {
+    const reason = `the ${pass.pass} pass failed in ${region}, the region's rest is left for the next sweep: ${
+      error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    }`;
+    const item: SweepItem = {
+      rule: pass.rule,
+      outcome: 'failed',
+      region,
+      resource: `${pass.pass} pass`,
+      reason,
+      actions: [],
+    };
+    record(run.report, item, pass.severity, run.options.onItem);
+    return undefined;
+  }
+  run.report.seen[pass.pass] = (run.report.seen[pass.pass] ?? 0) + page.seen;
+  for (const { severity, ...item } of page.items) record(run.report, item, severity, run.options.onItem);
+  return page.next;
 }
 
 async function loadCursor(aws: AwsClients, table: string | undefined): Promise<Cursor | undefined> {
@@ -192,24 +215,24 @@ export async function runSweep(engine: RuleContext, options: SweepOptions): Prom
     now: report.startedAt,
     sharedReads: new Map(),
   };
-  const run: SweepRun = { ctx, report, options };
-  const passes = options.rules.filter((rule) => rule.sweep !== undefined);
+  const run: SweepRun = { ctx, report, options, id: `${report.sweepId}#${crypto.randomUUID()}` };
+  const passes = options.passes ?? localPasses(options.rules ?? []);
   const startPass = saved
     ? Math.max(
         0,
-        passes.findIndex((rule) => rule.sweep?.pass === saved.pass),
+        passes.findIndex((one) => one.pass === saved.pass),
       )
     : 0;
   for (let p = startPass; p < passes.length; p++) {
-    const rule = passes[p] as AnyRuleDeclaration;
-    const pass = String(rule.sweep?.pass);
-    const regions = passRegions(rule, report.regions);
+    const sweepPass = passes[p] as SweepPass;
+    const pass = sweepPass.pass;
+    const regions = passRegions(sweepPass, report.regions);
     const firstRegion = saved && p === startPass ? saved.regionIndex : 0;
     for (let r = firstRegion; r < regions.length; r++) {
       const region = regions[r] as string;
       let token = saved && p === startPass && r === firstRegion ? saved.nextToken : undefined;
       do {
-        token = await sweepPage(run, rule, region, token);
+        token = await runPage(run, sweepPass, region, token);
         if (options.deadline !== undefined && Date.now() >= options.deadline) {
           const next = token ? { regionIndex: r, nextToken: token } : { regionIndex: r + 1, nextToken: undefined };
           if (!dryRun) await saveCursor(engine.aws, engine.settings.stateTable, { pass, ...next, report });

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { NativeHashUnavailableError, Sha1Js, Sha256Js } from '../../lib/native-hashes-only.js';
 import { EndpointCache, EndpointDiscoveryNotBundledError } from '../../lib/no-endpoint-cache.js';
 import {
@@ -19,6 +19,7 @@ import {
 import { getInstanceMetadataRegion, RegionNotConfiguredError } from '../../lib/no-instance-metadata-region.js';
 import { loadSharedConfigFiles, SharedConfigFilesNotBundledError } from '../../lib/no-shared-config-files.js';
 import { sdkStreamMixin, WebStreamsNotBundledError } from '../../lib/node-streams-only.js';
+import { InvokeStore as RuntimeInvokeStore } from '../../lib/runtime-invoke-store.js';
 import {
   bundlePlugins,
   clientPackageInfo,
@@ -349,6 +350,11 @@ describe('the plugins route to the stand-ins', () => {
       'shared-ini-file-loader/parseIni.js',
     ],
     [
+      "import { recursionDetectionMiddleware } from '@aws-sdk/core/client'; console.log(recursionDetectionMiddleware);",
+      'lib/runtime-invoke-store.ts',
+      'node_modules/@aws/lambda-invoke-store',
+    ],
+    [
       "import { sdkStreamMixin } from '@smithy/core/serde'; console.log(sdkStreamMixin);",
       'lib/node-streams-only.ts',
       'sdk-stream-mixin.browser.js',
@@ -440,5 +446,43 @@ describe('the stand-ins', () => {
 
   it('a body that is not a node stream is refused', () => {
     expect(() => sdkStreamMixin(new Blob(['x']))).toThrow(WebStreamsNotBundledError);
+  });
+
+  describe('the invoke store reads as the package does', () => {
+    const global = globalThis as { awslambda?: unknown };
+    const before = global.awslambda;
+    afterEach(() => {
+      global.awslambda = before;
+    });
+    const READS = ['getRequestId', 'getXRayTraceId', 'getTenantId', 'getTraceparent', 'getTracestate', 'getBaggage'];
+    const reads = (store: Record<string, () => unknown>) => READS.map((read) => store[read]?.());
+    // The package keeps its store in its module, so each case loads it afresh.
+    const packageStore = async () => {
+      const load = createRequire(import.meta.url);
+      const path = load.resolve('@aws/lambda-invoke-store');
+      delete load.cache[path];
+      return (await load(path).InvokeStore.getInstanceAsync()) as never;
+    };
+
+    it("gives the runtime's own store when the runtime keeps one", async () => {
+      const runtime = {
+        getRequestId: () => 'request-1',
+        getXRayTraceId: () => 'Root=1-5759e988-bd862e3fe1be46a994272793',
+        getTenantId: () => undefined,
+        getTraceparent: () => '00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01',
+        getTracestate: () => 'rojo=00f067aa0ba902b7',
+        getBaggage: () => 'userId=alice',
+      };
+      global.awslambda = { InvokeStore: runtime };
+      expect(await RuntimeInvokeStore.getInstanceAsync()).toBe(runtime);
+      expect(await packageStore()).toBe(runtime);
+    });
+
+    it('reads nothing where the runtime keeps none, as the package’s own store', async () => {
+      global.awslambda = undefined;
+      const standIn = reads((await RuntimeInvokeStore.getInstanceAsync()) as never);
+      expect(standIn).toEqual(['-', undefined, undefined, undefined, undefined, undefined]);
+      expect(reads(await packageStore())).toEqual(standIn);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CustomResourceRequest, foreignRequestReason } from '../../lib/custom-resource.js';
 import { CAPTURE_RESOURCE_ID } from '../../lib/deploy-capture.js';
-import { trailGuard } from '../../lib/guards/trail-guard.js';
+import { trailGuardDeployment } from '../../lib/guards/trail-guard.js';
 import { GUARDS } from '../../lib/registry.js';
 import type { CustomResourceSettings } from '../../lib/settings.js';
 import { settingsOf } from './fixtures.js';
@@ -144,7 +144,7 @@ describe('the deployed stack', () => {
     const environments = JSON.stringify(GUARDS.map((guard) => guard.environment ?? {}));
 
     // Assess
-    expect(trailGuard.environment).toMatchObject({ DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } });
+    expect(trailGuardDeployment.environment).toMatchObject({ DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' } });
     expect(template).toContain(`${CAPTURE_RESOURCE_ID}:\n        Type: Custom::TrailBaselineCapture`);
     expect(template).not.toContain('DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL');
     expect(environments).not.toContain('DRIFTGUARD_TEST_LOOPBACK_RESPONSE_URL');

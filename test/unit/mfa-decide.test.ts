@@ -1,7 +1,7 @@
 /** The MFA guard's pure parts: targets from the samples, the decision table, release, root, settings, the policy. */
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError } from '../../lib/envelope.js';
-import { cloudFormationPolicy, mfaGuard } from '../../lib/guards/mfa-guard.js';
+import { cloudFormationPolicy, mfaGuard, mfaGuardDeployment } from '../../lib/guards/mfa-guard.js';
 import { type IamUserFacts, QUARANTINE_TAG, QUARANTINED_KEYS_TAG } from '../../lib/iam-users.js';
 import { rulePermissions } from '../../lib/manifest.js';
 import { quarantineMarker, type SweptUser } from '../../lib/mfa/containment.js';
@@ -726,7 +726,7 @@ describe('the quarantine policy', () => {
   });
 
   it('is the guard’s managed policy, named per stage, with ARNs CloudFormation and Serverless take as meant', () => {
-    const resources = mfaGuard.resources?.({ stage: 'prod' }) as Record<
+    const resources = mfaGuardDeployment.resources?.({ stage: 'prod' }) as Record<
       string,
       { Type: string; Properties: Record<string, unknown> }
     >;

@@ -1,0 +1,119 @@
+/**
+ * The sweep function's passes over the guards' rules: each page is one synchronous Lambda invocation of the guard
+ * that holds the rule (a page request, lib/sweep/page.ts), so that every fix is made with that guard's own role and
+ * the sweep's role holds no guard's powers, only lambda:InvokeFunction on the guards it names.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { AwsClients } from '../aws.js';
+import { OUTCOMES, type Severity } from '../rule.js';
+import { PAGE_REQUEST_KIND, type PageItem, type PageRequest, type PageResult } from './page.js';
+import type { PlannedPass } from './plan.js';
+import type { SweepPass } from './sweep.js';
+
+/** A guard that failed a page (its handler threw, or timed out): the error Lambda reported. */
+export class GuardPageError extends Error {
+  override name = 'GuardPageError';
+}
+
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * DRIFTGUARD_GUARD_FUNCTIONS ("logGroupGuard=driftguard-dev-logGroupGuard,...", set by the manifest): the function
+ * of each guard the plan names. A pass whose guard has no function is refused at start, never skipped.
+ */
+export function parseGuardFunctions(text: string | undefined, passes: readonly PlannedPass[]): Record<string, string> {
+  const functions: Record<string, string> = {};
+  for (const entry of (text ?? '').split(',').filter((part) => part.trim() !== '')) {
+    const [key, name] = entry.split('=').map((part) => part.trim());
+    if (!key || !name || !FUNCTION_NAME.test(name))
+      throw new Error(`DRIFTGUARD_GUARD_FUNCTIONS: "${entry}" is not guardKey=function-name`);
+    functions[key] = name;
+  }
+  for (const { pass, functionKey } of passes) {
+    if (!functions[functionKey])
+      throw new Error(
+        `DRIFTGUARD_GUARD_FUNCTIONS names no function for ${functionKey}, whose ${pass} pass the sweep runs`,
+      );
+  }
+  return functions;
+}
+
+function pageItem(value: unknown): value is PageItem {
+  const item = value as Record<string, unknown> | null;
+  return (
+    typeof item === 'object' &&
+    item !== null &&
+    ['rule', 'region', 'resource', 'reason'].every((field) => typeof item[field] === 'string') &&
+    OUTCOMES.includes(item.outcome as never) &&
+    SEVERITIES.includes(item.severity as never) &&
+    Array.isArray(item.actions) &&
+    item.actions.every((action) => typeof action === 'string')
+  );
+}
+
+/** The page a guard answered, checked field by field: an answer of another shape is the guard's failure. */
+export function pageResultOf(answer: unknown, where: string): PageResult {
+  const page = answer as Record<string, unknown> | null;
+  if (
+    typeof page !== 'object' ||
+    page === null ||
+    typeof page.seen !== 'number' ||
+    !Array.isArray(page.items) ||
+    !page.items.every(pageItem) ||
+    (page.next !== undefined && typeof page.next !== 'string')
+  )
+    throw new GuardPageError(`${where} answered something that is not a sweep page`);
+  return page as unknown as PageResult;
+}
+
+/** The plan's passes, each page an invocation of its guard's function in the home region. */
+export function invokedPasses(
+  plan: readonly PlannedPass[],
+  functions: Record<string, string>,
+  aws: AwsClients,
+  home: string,
+): SweepPass[] {
+  return plan.map((planned) => {
+    const functionName = functions[planned.functionKey] as string;
+    const { pass, rule, severity, onlyRegion } = planned;
+    return {
+      pass,
+      rule,
+      severity,
+      ...(onlyRegion ? { onlyRegion } : {}),
+      async page(region, token, ctx, run) {
+        const request: PageRequest = {
+          kind: PAGE_REQUEST_KIND,
+          version: 1,
+          pass,
+          region,
+          ...(token ? { token } : {}),
+          sweepId: ctx.sweepId,
+          run,
+        };
+        const where = `${functionName} (the ${pass} page in ${region})`;
+        const answer = await aws.client(LambdaClient, home).send(
+          new InvokeCommand({
+            FunctionName: functionName,
+            Payload: new TextEncoder().encode(JSON.stringify(request)),
+          }),
+        );
+        const text = new TextDecoder().decode(answer.Payload ?? new Uint8Array());
+        let body: unknown;
+        try {
+          body = JSON.parse(text || 'null');
+        } catch {
+          throw new GuardPageError(`${where} answered something that is not JSON`);
+        }
+        if (answer.FunctionError) {
+          const { errorType, errorMessage } = (body ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+          throw new GuardPageError(
+            `${where} failed: ${String(errorType ?? answer.FunctionError)}: ${String(errorMessage ?? '')}`,
+          );
+        }
+        return pageResultOf(body, where);
+      },
+    };
+  });
+}
