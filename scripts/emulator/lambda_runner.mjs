@@ -29,10 +29,7 @@ function errorBody(error) {
   try {
     const isError =
       types.isNativeError(error) ||
-      (error &&
-        typeof error.name === 'string' &&
-        typeof error.message === 'string' &&
-        typeof error.stack === 'string');
+      (error && typeof error.name === 'string' && typeof error.message === 'string' && typeof error.stack === 'string');
     if (isError) return { errorType: error.name, errorMessage: error.message, trace: error.stack.split('\n') };
     return { errorType: typeof error, errorMessage: String(error), trace: [] };
   } catch {

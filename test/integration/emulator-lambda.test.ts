@@ -27,12 +27,16 @@ let role = '';
 
 const zip = (source: string) => createZip([{ name: 'index.mjs', data: Buffer.from(source) }]);
 
-async function deploy(name: string, code: Uint8Array, extra: { Timeout?: number; Variables?: Record<string, string> }) {
+async function deploy(
+  name: string,
+  code: Uint8Array,
+  extra: { Timeout?: number; Variables?: Record<string, string>; Handler?: string },
+) {
   await lambda.send(
     new CreateFunctionCommand({
       FunctionName: name,
       Runtime: 'nodejs22.x',
-      Handler: 'index.handler',
+      Handler: extra.Handler ?? 'index.handler',
       Role: role,
       Code: { ZipFile: code },
       Timeout: extra.Timeout ?? 3,
@@ -226,6 +230,58 @@ describe('Lambda Invoke on the emulator', () => {
       arns = ((await sns.send(new ListTopicsCommand({}))).Topics ?? []).map((t) => t.TopicArn);
     }
     expect(arns).toContain(arn);
+  });
+
+  it('loads the handler as the Node.js runtime does and names what went wrong', async () => {
+    const files: Record<string, string> = {
+      'index.mjs': 'export const handler = async () => "esm";',
+      'common.js': 'exports.handler = async () => "commonjs .js";',
+      'other.cjs': 'module.exports.handler = async () => "commonjs .cjs";',
+      'lib/nested.mjs': 'export const handler = async () => "nested";',
+      'callback.mjs':
+        'export const handler = (event, context, done) => { setTimeout(() => done(null, "callback"), 5); };',
+      'nothing.mjs': 'export const handler = async () => {};',
+      'plain.mjs': 'export const handler = async () => { throw "plain"; };',
+      'exits.mjs': 'export const handler = async () => process.exit(3);',
+      'broken.mjs': 'export const handler = (',
+    };
+    const code = createZip(Object.entries(files).map(([name, text]) => ({ name, data: Buffer.from(text) })));
+    const cases: [handler: string, error: string | undefined, answer: unknown][] = [
+      ['index.handler', undefined, 'esm'],
+      ['common.handler', undefined, 'commonjs .js'],
+      ['other.handler', undefined, 'commonjs .cjs'],
+      ['lib/nested.handler', undefined, 'nested'],
+      ['callback.handler', undefined, 'callback'],
+      ['nothing.handler', undefined, null],
+      ['plain.handler', 'Unhandled', { errorType: 'string', errorMessage: 'plain', trace: [] }],
+      [
+        'index.absent',
+        'Unhandled',
+        { errorType: 'Runtime.HandlerNotFound', errorMessage: 'index.absent is undefined or not exported', trace: [] },
+      ],
+      [
+        'missing.handler',
+        'Unhandled',
+        { errorType: 'Runtime.ImportModuleError', errorMessage: "Error: Cannot find module 'missing'", trace: [] },
+      ],
+      ['broken.handler', 'Unhandled', expect.objectContaining({ errorType: 'Runtime.UserCodeSyntaxError' })],
+      [
+        'exits.handler',
+        'Unhandled',
+        {
+          errorType: 'Runtime.ExitError',
+          errorMessage: expect.stringMatching(/^RequestId: \S+ Error: Runtime exited with error: exit status 3$/),
+        },
+      ],
+    ];
+    const outputs = await Promise.all(
+      cases.map(async ([Handler], i) => {
+        const name = `handler-${i}-${run}`;
+        await deploy(name, code, { Handler });
+        return invoke(name, {});
+      }),
+    );
+    expect(outputs.map((output, i) => [cases[i]?.[0], output.FunctionError, body(output)])).toEqual(cases);
   });
 
   it('throttles a function with reserved concurrency 0 as AWS does', async () => {
