@@ -35,7 +35,8 @@ CodeSha256) and runs its handler in a fresh node process (scripts/emulator/lambd
 - A payload that is not JSON: 400 InvalidRequestContentException, "Could not parse request body into json: ...".
 - The run's environment: the function's Environment.Variables, then AWS's reserved variables over them (AWS_REGION,
   AWS_DEFAULT_REGION, AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_LAMBDA_FUNCTION_VERSION,
-  AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME, AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT, _HANDLER, TZ), test
+  AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME, AWS_LAMBDA_INITIALIZATION_TYPE, AWS_EXECUTION_ENV,
+  LAMBDA_TASK_ROOT, _HANDLER, TZ), test
   credentials (testing/testing/testing) and AWS_ENDPOINT_URL = this emulator (the host and port the Invoke reached), so
   the function's SDK calls come back here. Nothing of the emulator's own environment (no PATH either: node is started
   by its absolute path, DRIFTGUARD_EMULATOR_NODE or `node` found on the emulator's PATH at start-up).
@@ -128,8 +129,9 @@ def _code_dir(fn: LambdaFunction) -> str:
     return target
 
 
-def _resolve(response: Any) -> tuple[LambdaFunction, LambdaFunction]:
-    """The function (version) an Invoke path names, and its $LATEST (which carries the reserved concurrency)."""
+def _resolve(response: Any) -> tuple[LambdaFunction, LambdaFunction, str]:
+    """The function (version) an Invoke path names, its $LATEST (which carries the reserved concurrency), and the ARN
+    the caller invoked (qualified when the caller named a version or alias: the context's invokedFunctionArn)."""
     raw = unquote(response.path.rsplit("/", 2)[-2])
     backend = response.backend
     match = _FUNCTION_NAME.match(raw)
@@ -154,10 +156,11 @@ def _resolve(response: Any) -> tuple[LambdaFunction, LambdaFunction]:
     if region != backend.region_name or account != backend.account_id:
         arn = f"arn:aws:lambda:{region}:{account}:function:{name}" + (f":{qualifier}" if qualifier else "")
         raise UnknownFunctionException(arn)
-    return backend.get_function(name, qualifier), backend.get_function(name)
+    invoked_arn = f"arn:aws:lambda:{region}:{account}:function:{name}" + (f":{qualifier}" if qualifier else "")
+    return backend.get_function(name, qualifier), backend.get_function(name), invoked_arn
 
 
-def _run(fn: LambdaFunction, payload: str, endpoint: str) -> dict[str, Any]:
+def _run(fn: LambdaFunction, invoked_arn: str, payload: str, endpoint: str) -> dict[str, Any]:
     """Runs the handler once in a fresh node process. Returns the outcome: result (JSON text) or error (body), and the
     log tail."""
     request_id = str(uuid.uuid4())
@@ -176,6 +179,7 @@ def _run(fn: LambdaFunction, payload: str, endpoint: str) -> dict[str, Any]:
             "AWS_LAMBDA_FUNCTION_VERSION": str(fn.version),
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
             "LAMBDA_TASK_ROOT": code_dir,
             "_HANDLER": fn.handler or "",
@@ -195,7 +199,7 @@ def _run(fn: LambdaFunction, payload: str, endpoint: str) -> dict[str, Any]:
         "context": {
             "functionName": fn.function_name,
             "functionVersion": str(fn.version),
-            "invokedFunctionArn": fn.function_arn,
+            "invokedFunctionArn": invoked_arn,
             "memoryLimitInMB": str(fn.memory_size),
             "awsRequestId": request_id,
             "logGroupName": fn.logs_group_name,
@@ -277,7 +281,7 @@ def apply() -> None:
     original_invoke = LambdaResponse.invoke
 
     def invoke(self: Any) -> Any:
-        fn, latest = _resolve(self)
+        fn, latest, invoked_arn = _resolve(self)
         if not str(fn.run_time or "").startswith("nodejs"):
             return original_invoke(self)
         invocation_type = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
@@ -300,7 +304,7 @@ def apply() -> None:
         endpoint = _endpoint(self)
         if invocation_type == "Event":
             if not throttled:
-                threading.Thread(target=_run, args=(fn, payload, endpoint), name="lambda-event", daemon=True).start()
+                threading.Thread(target=_run, args=(fn, invoked_arn, payload, endpoint), name="lambda-event", daemon=True).start()
             return 202, {"status": "202"}, ""
         if throttled:
             body = {
@@ -309,7 +313,7 @@ def apply() -> None:
                 "message": "Rate Exceeded.",
             }
             return 429, {"status": "429", "x-amzn-ErrorType": "TooManyRequestsException"}, json.dumps(body)
-        outcome = _run(fn, payload, endpoint)
+        outcome = _run(fn, invoked_arn, payload, endpoint)
         version = str(fn.version)
         headers: dict[str, str] = {"X-Amz-Executed-Version": version, "Content-Type": "application/json"}
         if self.headers.get("X-Amz-Log-Type") == "Tail":

@@ -5,10 +5,12 @@
  */
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
+  CreateAliasCommand,
   CreateFunctionCommand,
   InvokeCommand,
   type InvokeCommandOutput,
   LambdaClient,
+  PublishVersionCommand,
   PutFunctionConcurrencyCommand,
 } from '@aws-sdk/client-lambda';
 import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -149,6 +151,7 @@ describe('Lambda Invoke on the emulator', () => {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${names.echo}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
       _HANDLER: 'index.handler',
       TZ: ':UTC',
@@ -177,6 +180,18 @@ describe('Lambda Invoke on the emulator', () => {
       (error: Error) => error.name,
     );
     expect(elsewhere).toBe('ResourceNotFoundException');
+  });
+
+  it('runs the version a qualifier or alias names, and tells the handler the ARN it was invoked by', async () => {
+    const { Version } = await lambda.send(new PublishVersionCommand({ FunctionName: names.echo }));
+    await lambda.send(new CreateAliasCommand({ FunctionName: names.echo, Name: 'live', FunctionVersion: Version }));
+    const output = await invoke(names.echo, {}, { Qualifier: 'live' });
+    expect(output.ExecutedVersion).toBe(Version);
+    expect(body(output)).toMatchObject({
+      version: Version,
+      arn: `arn:aws:lambda:${region}:${account}:function:${names.echo}:live`,
+      env: { AWS_LAMBDA_FUNCTION_VERSION: Version },
+    });
   });
 
   it("reports a thrown error as AWS's Unhandled function error, with the logs in the tail only", async () => {
