@@ -100,10 +100,12 @@ def _node_path() -> str:
     if _node is None:
         found = os.environ.get("DRIFTGUARD_EMULATOR_NODE") or shutil.which("node")
         if not found:
-            raise LambdaClientError(
+            error = LambdaClientError(
                 "ServiceException",
                 "the emulator runs Node.js functions with node: set DRIFTGUARD_EMULATOR_NODE or put node on PATH",
             )
+            error.code = 500
+            raise error
         _node = os.path.abspath(found)
     return _node
 
@@ -291,10 +293,12 @@ def apply() -> None:
                 f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
                 "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
             )
-        raw = self.body.decode("utf-8") if isinstance(self.body, bytes) else (self.body or "")
         try:
-            payload = json.dumps(json.loads(raw)) if raw.strip() else "{}"
-        except ValueError as error:
+            raw = self.body.decode("utf-8") if isinstance(self.body, bytes) else (self.body or "")
+            # The caller's own text goes to the handler: it parses exactly what was sent.
+            payload = raw if raw.strip() else "{}"
+            json.loads(payload)
+        except ValueError as error:  # UnicodeDecodeError included
             raise LambdaClientError(
                 "InvalidRequestContentException", f"Could not parse request body into json: {error}"
             ) from error
@@ -304,7 +308,8 @@ def apply() -> None:
         endpoint = _endpoint(self)
         if invocation_type == "Event":
             if not throttled:
-                threading.Thread(target=_run, args=(fn, invoked_arn, payload, endpoint), name="lambda-event", daemon=True).start()
+                args = (fn, invoked_arn, payload, endpoint)
+                threading.Thread(target=_run, args=args, name="lambda-event", daemon=True).start()
             return 202, {"status": "202"}, ""
         if throttled:
             body = {
