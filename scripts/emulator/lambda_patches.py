@@ -18,8 +18,8 @@ CodeSha256) and runs its handler in a fresh node process (scripts/emulator/lambd
 - The run passes the function's Timeout: the process is killed; 200, X-Amz-Function-Error: Unhandled, body
   {"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed out after N.NN seconds"}.
   The timeout counts from the handler's call (the runner's timer), as AWS counts the invoke phase apart from the init
-  phase; a handler that blocks node's event loop is killed by the emulator Timeout + 10 s (AWS's init limit) after
-  the process started, with the same answer.
+  phase; a handler that blocks node's event loop (the runner's timer cannot fire) is killed by the emulator a second
+  later, and a module whose loading never ends at Timeout + 10 s (AWS's init limit), with the same answer.
 - Reserved concurrency 0 (PutFunctionConcurrency ReservedConcurrentExecutions=0): 429 TooManyRequestsException,
   {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."}
   (ThrottleReason in the API reference; botocore's TooManyRequestsException shape). A reserved concurrency above 0 is
@@ -74,9 +74,12 @@ _FUNCTION_NAME = re.compile(
     r"(?:(?P<account>\d{12}):)?(?:function:)?(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
 )
 
-# AWS's init phase may take 10 s apart from the function's Timeout; past Timeout + this, node is killed even when the
-# handler blocks the event loop (the runner's own timer cannot fire then).
+# AWS's init phase may take 10 s apart from the function's Timeout: a run whose handler is never called is killed at
+# Timeout + this. One whose handler blocks the event loop (the runner's own timer cannot fire) is killed a grace
+# after its Timeout, counted from the handler's call (the runner marks it).
 _INIT_ALLOWANCE_SECONDS = 10
+_BACKSTOP_GRACE_SECONDS = 1
+_POLL_SECONDS = 0.05
 _LOG_TAIL_BYTES = 4096
 _MAX_RESPONSE_BYTES = 6291556
 
@@ -218,13 +221,7 @@ def _run(fn: LambdaFunction, invoked_arn: str, payload: str, endpoint: str) -> d
         stderr=subprocess.STDOUT,
         start_new_session=True,  # the handler's own children die with it
     )
-    killed = False
-    try:
-        output, _ = process.communicate(json.dumps(spec).encode("utf-8"), timeout=timeout + _INIT_ALLOWANCE_SECONDS)
-    except subprocess.TimeoutExpired:
-        killed = True
-        _kill_group(process)
-        output, _ = process.communicate()
+    output, killed = _wait(process, json.dumps(spec).encode("utf-8"), started, timeout, f"{result_file}.started")
     _kill_group(process)  # anything the handler left behind
     duration_ms = (time.monotonic() - started) * 1000
     outcome: dict[str, Any] | None = None
@@ -234,10 +231,11 @@ def _run(fn: LambdaFunction, invoked_arn: str, payload: str, endpoint: str) -> d
     except (OSError, ValueError):
         outcome = None
     finally:
-        try:
-            os.remove(result_file)
-        except OSError:
-            pass
+        for leftover in (result_file, f"{result_file}.started"):
+            try:
+                os.remove(leftover)
+            except OSError:
+                pass
     timed_out = killed or bool(outcome and outcome.get("timedOut"))
     if timed_out:
         error: dict[str, Any] | None = {
@@ -263,6 +261,31 @@ def _run(fn: LambdaFunction, invoked_arn: str, payload: str, endpoint: str) -> d
         + f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tMemory Size: {fn.memory_size} MB\n"
     )
     return {"result": result, "error": error, "log": log}
+
+
+def _wait(
+    process: subprocess.Popen[bytes], spec: bytes, started: float, timeout: float, marker: str
+) -> tuple[bytes, bool]:
+    """The run's output, and whether it was killed: at Timeout + a second after the handler was called (the runner's
+    own timer answers at Timeout unless the handler blocks the event loop), or Timeout + AWS's init allowance after
+    the process started if the handler is never called."""
+    deadline = started + timeout + _INIT_ALLOWANCE_SECONDS
+    called = False
+    data: bytes | None = spec
+    while True:
+        try:
+            output, _ = process.communicate(data, timeout=_POLL_SECONDS)
+            return output, False
+        except subprocess.TimeoutExpired:
+            data = None  # sent once; communicate goes on writing it
+        now = time.monotonic()
+        if not called and os.path.exists(marker):
+            called = True
+            deadline = min(deadline, now + timeout + _BACKSTOP_GRACE_SECONDS)
+        if now >= deadline:
+            _kill_group(process)
+            output, _ = process.communicate()
+            return output, True
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -3,7 +3,8 @@
 // stdin: one JSON document {codeDir, handler, payload (JSON text), resultFile, timeoutMs, context: {functionName,
 // functionVersion, invokedFunctionArn, memoryLimitInMB, awsRequestId, logGroupName, logStreamName}}.
 // The outcome goes to resultFile as one JSON document: {result: <JSON text>} | {error: {errorType, errorMessage, trace}}
-// | {timedOut: true}. stdout and stderr are the function's own (its logs), never the answer.
+// | {timedOut: true}; resultFile + '.started' is written when the handler is called. stdout and stderr are the
+// function's own (its logs), never the answer.
 //
 // As the Node.js runtime does (aws-lambda-nodejs-runtime-interface-client, UserFunction.js and Errors.js): the handler
 // `dir/module.fn` is the export `fn` of dir/module.js, .mjs or .cjs under the code directory; an async handler's value
@@ -84,6 +85,8 @@ if (typeof fn === 'function') {
   } catch (error) {
     fail('Runtime.InvalidPayload', String(error));
   }
+  // The invoke phase starts: the emulator times it from here too, to kill a handler that blocks the event loop.
+  writeFileSync(`${spec.resultFile}.started`, '');
   const deadline = Date.now() + spec.timeoutMs;
   // Keeps the process alive for a handler that never settles, as the runtime's own loop does.
   setTimeout(() => finish({ timedOut: true }), spec.timeoutMs);
