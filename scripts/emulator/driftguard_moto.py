@@ -55,6 +55,7 @@ import guardduty_patches  # noqa: E402 - needs moto, checked above
 import logs_export_patches  # noqa: E402 - needs moto, checked above
 import server_patches  # noqa: E402 - needs moto, checked above
 import s3_patches  # noqa: E402 - needs moto, checked above
+import lambda_patches  # noqa: E402 - needs moto, checked above
 import speed_patches  # noqa: E402 - needs moto, checked above
 from request_counter import with_request_counter  # noqa: E402 - the benchmark counts calls where they arrive
 
@@ -542,6 +543,7 @@ def apply_patches() -> None:
     logs_export_patches.apply()
     server_patches.apply()
     s3_patches.apply()
+    lambda_patches.apply()
     speed_patches.apply()
 
 

@@ -117,6 +117,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const args = [SERVER_SCRIPT, '--host', host, '--port', String(port), '--parent-pid', String(process.pid)];
   const child = spawn(executable, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Lambda Invoke runs Node.js functions with this node (scripts/emulator/lambda_patches.py).
+    env: { ...process.env, DRIFTGUARD_EMULATOR_NODE: process.env.DRIFTGUARD_EMULATOR_NODE ?? process.execPath },
   });
   const stderr = collectTail(child);
   const removeExitHook = killOnParentExit(child);
