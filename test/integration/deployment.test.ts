@@ -144,6 +144,7 @@ const MFA_RULES = [
       'iam:ListAttachedUserPolicies',
       'iam:ListMFADevices',
       'iam:ListUserTags',
+      'iam:ListUsers',
       'iam:TagUser',
       'iam:UntagUser',
       'iam:UpdateAccessKey',
@@ -329,7 +330,7 @@ const GUARDS: ExpectedGuard[] = [
       allow(['kms:DescribeKey'], KEYS),
       // Whether a baseline's bucket is the account's own, before a restore writes to it.
       allow(['s3:ListAllMyBuckets'], ANY),
-      allow(['dynamodb:GetItem', 'dynamodb:PutItem'], STATE_TABLE),
+      allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'], STATE_TABLE),
       // Declared with CreateTrail and UpdateTrail, the commands that hand CloudTrail a role.
       PASS_ROLE_TO_CLOUDTRAIL,
       ...ownNeeds('driftguard-dev-trailGuard'),
@@ -348,7 +349,7 @@ const GUARDS: ExpectedGuard[] = [
     ],
     statements: [
       allow(KEY_ACTIONS, KEYS),
-      allow(['dynamodb:Query'], STATE_TABLE),
+      allow(['dynamodb:Query', 'dynamodb:Scan'], STATE_TABLE),
       // The sweep's keys pass lists the region's keys to find the tagged ones.
       allow(['kms:ListKeys'], ANY),
       ...ownNeeds('driftguard-dev-kmsGuard'),
@@ -753,13 +754,19 @@ describe('the sweep function', () => {
     expect(fn?.Timeout).toBe(900);
     expect(fn?.MemorySize).toBe(512);
     expect(fn?.ReservedConcurrentExecutions).toBe(1);
-    // The sweep quarantines too (the stack's policy), and answers for the stack like the trail guard.
+    // The guards run their own rules' pages: the sweep needs none of their settings, only which function is whose.
     expect(fn?.Environment).toEqual({
       Variables: {
         ...SETTINGS_ENVIRONMENT,
-        DRIFTGUARD_MFA_QUARANTINE_POLICY_ARN: { Ref: 'MfaQuarantinePolicy' },
-        DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
-        ...ACTIVITY_ENVIRONMENT,
+        DRIFTGUARD_GUARD_FUNCTIONS: [
+          'logGroupGuard=driftguard-dev-logGroupGuard',
+          'trailGuard=driftguard-dev-trailGuard',
+          'kmsGuard=driftguard-dev-kmsGuard',
+          'mfaGuard=driftguard-dev-mfaGuard',
+          'configGuard=driftguard-dev-configGuard',
+          'activityGuard=driftguard-dev-activityGuard',
+          'guarddutyGuard=driftguard-dev-guarddutyGuard',
+        ].join(','),
         ...FORWARDER_ENVIRONMENT,
       },
     });
@@ -775,57 +782,26 @@ describe('the sweep function', () => {
     ]);
   });
 
-  it('has a role allowing every rule’s statements, listing regions and users, and scanning its records, to the sweep only', () => {
+  it('has a role keeping the forwarders, listing regions, invoking each guard by exact ARN and keeping its cursor, to the sweep only', () => {
     const role = resources.SweepRole?.Properties;
     expect(role?.RoleName).toBe('driftguard-dev-sweep');
     expect(role?.AssumeRolePolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
     expect(role?.Policies).toHaveLength(1);
+    // No guard's powers: each page's fixes are made by the guard's own role.
     expect(role?.Policies[0].PolicyDocument.Statement).toEqual([
       DENY_OTHER_FUNCTIONS('driftguard-dev-sweep'),
-      allow(
-        [
-          'logs:AssociateKmsKey',
-          'logs:CreateLogGroup',
-          'logs:DescribeLogGroups',
-          'logs:DescribeMetricFilters',
-          'logs:ListTagsForResource',
-          'logs:PutMetricFilter',
-          'logs:PutRetentionPolicy',
-        ],
-        LOG_GROUPS,
-      ),
-      allow(KEY_ACTIONS, KEYS),
-      allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], STATE_TABLE),
-      allow(TRAIL_ACTIONS, TRAILS),
-      allow(
-        [
-          ...CONFIG_CHANNEL_ACTIONS,
-          'guardduty:CreateDetector',
-          'guardduty:ListDetectors',
-          'kms:ListKeys',
-          's3:ListAllMyBuckets',
-        ],
-        ANY,
-      ),
-      PASS_ROLE_TO_CLOUDTRAIL,
-      ...MFA_RULES,
-      allow(CONFIG_RECORDER_ACTIONS, RECORDERS),
-      PASS_ROLE_TO_CONFIG,
-      allow(['cloudwatch:DescribeAlarms'], ALARMS),
-      allow(
-        ['sns:ListSubscriptionsByTopic'],
-        sub('arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${NoticeTopic.TopicName}'),
-      ),
-      allow(['cloudwatch:PutMetricAlarm'], ENGINE_ALARMS),
-      PASS_DELIVERY_ROLE,
-      allow(GUARDDUTY_ACTIONS, DETECTORS),
-      GUARDDUTY_SERVICE_ROLE,
       ...FORWARDER_RULE,
       allow(['account:ListRegions'], sub('arn:${AWS::Partition}:account::${AWS::AccountId}:account')),
-      allow(['iam:ListUsers'], USERS),
-      ...ownNeeds('driftguard-dev-sweep', [...GUARD_STATE, 'dynamodb:Scan']),
+      allow(
+        ['lambda:InvokeFunction'],
+        ['logGroupGuard', 'trailGuard', 'kmsGuard', 'mfaGuard', 'configGuard', 'activityGuard', 'guarddutyGuard'].map(
+          (key) =>
+            sub(`arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:driftguard-dev-${key}`),
+        ),
+      ),
+      ...ownNeeds('driftguard-dev-sweep', ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']),
     ]);
   });
 });

@@ -2,12 +2,15 @@
  * The scheduled sweep's own Lambda entry (functions/sweep.ts) against the emulator: it stops a minute before Lambda's
  * remaining time, the 15-minute continuation finishes what it left open, and the digest notice goes out only when a
  * sweep completed. The module reads its settings at load, so each case imports it afresh after setting the variables.
+ * The guards are the built bundles, deployed as functions in the emulator: each page of their passes is an Invoke.
  */
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { invocationContext } from '../../scripts/replay.js';
 import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
+import { buildBundles, deployGuardFunctions, guardFunctionName } from '../support/guard-functions.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -24,9 +27,12 @@ interface SweepRun {
   counts?: Record<string, Record<string, number>>;
 }
 
-/** functions/sweep.ts as a cold start sees it, with the given variables. */
+let buildDir = '';
+
+/** functions/sweep.ts as a cold start sees it, with the given variables (the guards' functions get them too). */
 async function coldStart(variables: Record<string, string>) {
   Object.assign(process.env, variables);
+  process.env.DRIFTGUARD_GUARD_FUNCTIONS = await deployGuardFunctions(buildDir, variables);
   vi.resetModules();
   const { handler } = await import('../../functions/sweep.js');
   return (event: { continue: boolean }, remainingMs: number) =>
@@ -34,6 +40,10 @@ async function coldStart(variables: Record<string, string>) {
 }
 
 describe('the scheduled sweep function', () => {
+  beforeAll(async () => {
+    buildDir = await buildBundles();
+  }, 120_000);
+
   beforeEach(async () => {
     await freshEngine({ DRIFTGUARD_SWEEP_REGIONS: REGION });
     const logs = new CloudWatchLogsClient(emulatorClientConfig(testEndpoint(), REGION));
@@ -44,6 +54,7 @@ describe('the scheduled sweep function', () => {
     vi.useRealTimers();
     delete process.env.DRIFTGUARD_SWEEP_REGIONS;
     delete process.env.DRIFTGUARD_SWEEP_RATE_LIMITS;
+    delete process.env.DRIFTGUARD_GUARD_FUNCTIONS;
   });
 
   describe('on a clock that stands still (the deadline exact to the millisecond)', () => {
@@ -97,5 +108,36 @@ describe('the scheduled sweep function', () => {
     expect(notices.map((notice) => notice.attributes.outcome)).toEqual(['digest']);
     // The 51 groups, the region's forwarder of the guards' events home (us-east-1), and GuardDuty enabled there.
     expect(notices[0]?.subject).toMatch(/^\[driftguard\] sweep of 1 regions: 53 fixed/);
+  });
+
+  it('reports a guard an attacker throttled to nothing as a failed pass, and sweeps on with the other guards', async () => {
+    const sweep = await coldStart({ DRIFTGUARD_SWEEP_RATE_LIMITS: 'off' });
+    // Reserved concurrency 0: Lambda refuses every invocation of the log-group guard (TooManyRequestsException).
+    await new LambdaClient(emulatorClientConfig(testEndpoint(), 'us-east-1')).send(
+      new PutFunctionConcurrencyCommand({
+        FunctionName: guardFunctionName('logGroupGuard'),
+        ReservedConcurrentExecutions: 0,
+      }),
+    );
+    const run = await sweep({ continue: false }, 15 * 60_000);
+    expect(run).toMatchObject({ complete: true });
+    expect(run.counts?.['log-group-encryption-retention']).toEqual({ failed: 1 });
+    // The other guards swept: GuardDuty enabled in the region, by the GuardDuty guard's own role.
+    expect(run.counts?.['guardduty-enabled']).toMatchObject({ remediated: 1 });
+    const notices = await readNotices();
+    expect(notices.map((notice) => notice.attributes.outcome)).toEqual(['digest']);
+    expect(notices[0]?.attributes.severity).toBe('high');
+    expect(notices[0]?.subject).toMatch(/1 failed$/);
+    expect((notices[0]?.document.first as Record<string, unknown>)['log-group-encryption-retention#failed']).toEqual([
+      {
+        rule: 'log-group-encryption-retention',
+        outcome: 'failed',
+        region: REGION,
+        resource: 'log-groups pass',
+        reason: `the log-groups pass failed in ${REGION}, the region's rest is left for the next sweep: TooManyRequestsException: Rate Exceeded.`,
+        actions: [],
+      },
+    ]);
+    expect((await describeGroup(GROUPS[0] ?? '', REGION))?.retentionInDays).toBeUndefined();
   });
 });
