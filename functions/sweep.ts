@@ -1,6 +1,6 @@
 /**
  * The scheduled sweep: daily (a param) it starts a sweep; every 15 minutes it continues one left open by Lambda's
- * time limit. Each run stops a minute before its deadline with a cursor in the state table. The guards run their
+ * time limit. Each run stops 90 seconds before its deadline with a cursor in the state table. The guards run their
  * rules' pages (one invocation each, lib/sweep/invoked-pass.ts); the sweep keeps the forwarders itself. It also serves
  * the stack's Custom::RegionForwarders: the forwarders of the other regions, put in place at deploy and removed with it.
  * It holds no rule's code (lib/sweep/plan.ts): its bundle stays small and its role holds no guard's powers.
@@ -14,27 +14,34 @@ import { isCustomResourceRequest } from '../lib/custom-resource.js';
 import { logger } from '../lib/logger.js';
 import { handleForwardersResource, regionForwardersRule } from '../lib/rules/region-forwarders.js';
 import { loadSettings } from '../lib/settings.js';
-import { invokedPasses, parseGuardFunctions } from '../lib/sweep/invoked-pass.js';
+import { invokedPasses, parseGuardFunctions, SWEEP_MARGIN_MS } from '../lib/sweep/invoked-pass.js';
 import { SWEEP_PLAN } from '../lib/sweep/plan.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
-import { localPasses, publishDigest, runSweep } from '../lib/sweep/sweep.js';
+import { localPasses, publishDigest, runSweep, type SweepPass } from '../lib/sweep/sweep.js';
 
 const settings = loadSettings();
-const aws = rateLimited(createAwsClients(), parseRateLimits(process.env.DRIFTGUARD_SWEEP_RATE_LIMITS));
-/** Stops this long before Lambda's time limit: at least a guard's whole page (a guard's timeout, 60 s). */
-const SAFETY_MS = 60_000;
+const limits = parseRateLimits(process.env.DRIFTGUARD_SWEEP_RATE_LIMITS);
+const aws = rateLimited(createAwsClients(), limits);
 const REGION_FORWARDERS = regionForwardersRule(SWEEP_PLAN.triggers);
-// Every guard's pass, then the forwarders' (after the resource passes a saved cursor was made for).
-const PASSES = [
-  ...invokedPasses(
-    SWEEP_PLAN.passes,
-    parseGuardFunctions(process.env.DRIFTGUARD_GUARD_FUNCTIONS, SWEEP_PLAN.passes),
-    aws,
-    homeRegion(),
-  ),
-  ...localPasses([REGION_FORWARDERS]),
-];
+let passes: SweepPass[] | undefined;
+/**
+ * Every guard's pass, then the forwarders' (after the resource passes a saved cursor was made for). Made at the first
+ * sweep, not at load: a missing DRIFTGUARD_GUARD_FUNCTIONS fails the sweep, never the forwarders' custom resource.
+ * The invocations have clients of their own: standard retries, so that a guard refused (throttled) slows no other.
+ * Each page carries the sweep's rate limits to the guard that runs it.
+ */
+const sweepPasses = () =>
+  (passes ??= [
+    ...invokedPasses(
+      SWEEP_PLAN.passes,
+      parseGuardFunctions(process.env.DRIFTGUARD_GUARD_FUNCTIONS, SWEEP_PLAN.passes),
+      { aws, invoke: createAwsClients({ retryMode: 'standard', maxAttempts: 3 }) },
+      homeRegion(),
+      limits,
+    ),
+    ...localPasses([REGION_FORWARDERS]),
+  ]);
 
 const sweptRegions = async () =>
   parseRegions(process.env.DRIFTGUARD_SWEEP_REGIONS) ?? (await enabledRegions(aws, homeRegion()));
@@ -45,10 +52,10 @@ async function sweep(event: { continue?: boolean } | undefined, context: Context
   const report = await runSweep(
     { settings, aws },
     {
-      passes: PASSES,
+      passes: sweepPasses(),
       regions,
       account,
-      deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
+      deadline: Date.now() + context.getRemainingTimeInMillis() - SWEEP_MARGIN_MS,
       continueOnly: event?.continue === true,
       // The full report is the log: one line per item that is not compliant.
       onItem: (item) => {

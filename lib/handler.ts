@@ -4,16 +4,17 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type AwsClients, createAwsClients, invokedAccount } from './aws.js';
+import { type AwsClients, createAwsClients, homeRegion, invokedAccount } from './aws.js';
 import { isCustomResourceRequest } from './custom-resource.js';
 import { MalformedEventError } from './envelope.js';
 import { EventLedger } from './event-ledger.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
+import { HOME } from './rule.js';
 import { ignoredSettingWarnings, loadSettings, type Settings } from './settings.js';
-import { type PageRequest, type PageResult, pageRequestOf, runReads, sweepPage } from './sweep/page.js';
-import { parseRateLimits, rateLimited } from './sweep/rate-limit.js';
+import { keptRuns, liveRunRegions, type PageRequest, type PageResult, pageRequestOf, sweepPage } from './sweep/page.js';
+import { rateLimited } from './sweep/rate-limit.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
 export class RemediationFailedError extends Error {
@@ -44,25 +45,37 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   // A setting that no longer does anything must not pass for one that does: said once, at cold start; never fatal.
   for (const warning of ignoredSettingWarnings()) logger.warn(warning);
   const passes = guard.rules.flatMap((rule) => (rule.sweep ? [rule.sweep.pass] : []));
-  const reads = runReads();
-  let pageAws: AwsClients | undefined;
-  // A page of the sweep, asked by the sweep function: its calls within the sweep's rate limits (read here, so that a
-  // bad DRIFTGUARD_SWEEP_RATE_LIMITS fails the sweep's pages, never the guard's events).
+  const runs = keptRuns();
+  let pageAws: { limits: string; aws: AwsClients } | undefined;
+  // A page of a live sweep run (lib/sweep/page.ts), in a region the run sweeps (a global service's pass: its region),
+  // its calls within the rate limits the sweep sends, on clients of their own (the guard's events are not limited).
+  // What it did is logged here too: an answer the sweep never reads is not lost.
   const servePage = async (request: PageRequest, context: Context): Promise<PageResult> => {
-    pageAws ??= rateLimited(
-      options.aws ?? createAwsClients(),
-      parseRateLimits(process.env.DRIFTGUARD_SWEEP_RATE_LIMITS),
-    );
+    const kept = runs(request.run);
+    kept.regions ??= liveRunRegions(aws, settings.stateTable, request.run).catch((error: unknown) => {
+      kept.regions = undefined;
+      throw error;
+    });
+    const regions = await kept.regions;
     const rule = guard.rules.find(({ sweep }) => sweep?.pass === request.pass) as Guard['rules'][number];
+    const only = rule.sweep?.onlyRegion;
+    if (only ? request.region !== (only === HOME ? homeRegion() : only) : !regions.includes(request.region))
+      throw new MalformedEventError(
+        `sweep page request: run ${request.run} sweeps no ${request.pass} in ${request.region}`,
+      );
+    const limits = JSON.stringify(request.limits ?? null);
+    if (pageAws?.limits !== limits)
+      pageAws = { limits, aws: rateLimited(options.aws ?? createAwsClients(), request.limits) };
     const page = await sweepPage(rule, request.region, request.token, {
       settings,
-      aws: pageAws,
+      aws: pageAws.aws,
       account: invokedAccount(context),
       sweepId: request.sweepId,
       now: new Date().toISOString(),
       dryRun: options.dryRun ?? false,
-      sharedReads: reads(request.run),
+      sharedReads: kept.reads,
     });
+    for (const item of page.items) if (item.outcome !== 'compliant') logger.info('sweep item', { ...item });
     logger.info('sweep page', { pass: request.pass, region: request.region, seen: page.seen, more: !!page.next });
     return page;
   };

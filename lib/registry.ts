@@ -27,7 +27,8 @@ export const RULES: AnyRule[] = GUARDS.flatMap((guard) => guard.rules);
 export const REGION_FORWARDERS = regionForwardersRule(GUARDS);
 
 /**
- * What the sweep goes through, in this order, and what its role may do: every rule, then the forwarders (a pass of
- * one call or two per region, after the resource passes the cursor was made for).
+ * What the sweep goes through, in this order: every rule, then the forwarders (a pass of one call or two per region,
+ * after the resource passes the cursor was made for). Locally (npm run sweep) all in process; the sweep function has
+ * each guard run its own rules' pages (lib/sweep/plan.ts) and its role holds only the forwarders' powers.
  */
 export const SWEPT_RULES: AnyRuleDeclaration[] = [...RULES, REGION_FORWARDERS];

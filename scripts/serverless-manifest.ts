@@ -201,8 +201,10 @@ const SWEEP_STATE_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamod
 
 /** Daily by default (the sweepSchedule param), and every 15 minutes a continuation of a sweep left open. */
 function sweepFunction(names: StackNames) {
-  // Which function runs each guard's pages: DRIFTGUARD_GUARD_FUNCTIONS (lib/sweep/invoked-pass.ts).
+  // Which function runs each guard's pages: DRIFTGUARD_GUARD_FUNCTIONS (lib/sweep/invoked-pass.ts). The stack's own
+  // ARN: the forwarders' custom resource answers only its own stack's requests.
   const environment = {
+    DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
     DRIFTGUARD_GUARD_FUNCTIONS: sweptGuards()
       .map((guard) => `${guard.functionKey}=${functionName(names, guard.functionKey)}`)
       .join(','),

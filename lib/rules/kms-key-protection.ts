@@ -12,9 +12,9 @@ import {
   GetKeyRotationStatusCommand,
   type KeyMetadata,
   KMSClient,
+  ListKeysCommand,
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
-  paginateListKeys,
 } from '@aws-sdk/client-kms';
 import { arnRegion, awsErrorName } from '../aws.js';
 import { configuredKeyArn } from '../configured-key.js';
@@ -42,6 +42,7 @@ import {
   type Skip,
   STATE_TABLE_ARN,
 } from '../rule.js';
+import { oncePerRun } from '../sweep/once-per-run.js';
 
 export const PROTECTED_TAG = { key: 'driftguard:protected', value: 'true' };
 
@@ -303,37 +304,46 @@ function describeKeyResource(target: KeyTarget): Resource {
 const isProtectedTag = (tag: { TagKey?: string; TagValue?: string }) =>
   tag.TagKey === PROTECTED_TAG.key && tag.TagValue === PROTECTED_TAG.value;
 
-/** The region's keys tagged driftguard:protected=true (ListKeys, then each key's tags). */
-async function taggedKeys(kms: KMSClient): Promise<string[]> {
+/**
+ * The keys of one ListKeys page tagged driftguard:protected=true, each key's tags read; a key whose tags this account
+ * may not read (its policy keeps the account out) is none the engine could keep, and is left out.
+ */
+async function taggedKeys(kms: KMSClient, marker: string | undefined): Promise<{ tagged: string[]; next?: string }> {
+  const page = await kms.send(new ListKeysCommand({ Marker: marker }));
   const tagged: string[] = [];
-  for await (const page of paginateListKeys({ client: kms }, {})) {
-    for (const { KeyArn } of page.Keys ?? []) {
-      if (KeyArn === undefined) continue;
-      const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: KeyArn }));
-      if (Tags.some(isProtectedTag)) tagged.push(KeyArn);
-    }
+  for (const { KeyArn } of page.Keys ?? []) {
+    if (KeyArn === undefined) continue;
+    const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: KeyArn })).catch((error: unknown) => {
+      if (awsErrorName(error) === 'AccessDeniedException') return { Tags: [] };
+      throw error;
+    });
+    if (Tags.some(isProtectedTag)) tagged.push(KeyArn);
   }
-  return tagged;
+  return { tagged, ...(page.Truncated && page.NextMarker ? { next: page.NextMarker } : {}) };
 }
 
 /**
- * The sweep's pass over keys: those recorded as used by a log group or trail, those tagged driftguard:protected=true,
- * and the stack's key, in the swept region (all at once: the keys are few). Each is read in full, as no event says
- * what changed.
+ * The sweep's pass over keys: those recorded as used by a log group or trail and the stack's key (on the first page),
+ * then those tagged driftguard:protected=true, one ListKeys page at a time (a region may hold hundreds of keys, and a
+ * page must end within its guard's time), each key once. Each is read in full, as no event says what changed.
  */
 export const keySweep: RuleSweep<string, KeyState> = {
   pass: 'keys',
-  async list(region, _token, ctx) {
+  async list(region, token, ctx) {
     const kms = ctx.aws.client(KMSClient, region);
-    const keys = new Set<string>();
-    if (ctx.settings.stateTable) {
-      const store = new KeyUsageStore(ctx.aws, ctx.settings.stateTable);
-      for (const keyArn of await store.keysInRegion(region, ctx.sharedReads)) keys.add(keyArn);
-    }
-    for (const keyArn of await taggedKeys(kms)) keys.add(keyArn);
-    const stackKey = await configuredKeyArn(kms, ctx.settings.logKmsKey, region);
-    if (stackKey && arnRegion(stackKey) === region) keys.add(stackKey);
-    return { items: [...keys] };
+    const known = await oncePerRun(`known-keys#${region}`, ctx.sharedReads, async () => {
+      const keys = new Set<string>();
+      if (ctx.settings.stateTable) {
+        const store = new KeyUsageStore(ctx.aws, ctx.settings.stateTable);
+        for (const keyArn of await store.keysInRegion(region, ctx.sharedReads)) keys.add(keyArn);
+      }
+      const stackKey = await configuredKeyArn(kms, ctx.settings.logKmsKey, region);
+      if (stackKey && arnRegion(stackKey) === region) keys.add(stackKey);
+      return keys;
+    });
+    const { tagged, next } = await taggedKeys(kms, token);
+    const items = [...(token === undefined ? known : []), ...tagged.filter((keyArn) => !known.has(keyArn))];
+    return { items: [...new Set(items)], ...(next ? { next } : {}) };
   },
   async assess(keyArn, region, ctx) {
     const target: KeyTarget = { keyArn, region, account: ctx.account };

@@ -6,9 +6,16 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { AwsClients } from '../aws.js';
 import { OUTCOMES, type Severity } from '../rule.js';
-import { PAGE_REQUEST_KIND, type PageItem, type PageRequest, type PageResult } from './page.js';
+import { PAGE_REQUEST_KIND, type PageItem, type PageRequest, type PageResult, registerRun } from './page.js';
 import type { PlannedPass } from './plan.js';
-import type { SweepPass } from './sweep.js';
+import type { SweepPass, SweepRunOf } from './sweep.js';
+
+/**
+ * The sweep function starts no page this close to its time limit: a page a guard started just before may take the
+ * guard's whole timeout (60 s, serverless.yml; test/integration/deployment.test.ts holds them together), and the
+ * cursor must still be saved after it.
+ */
+export const SWEEP_MARGIN_MS = 90_000;
 
 /** A guard that failed a page (its handler threw, or timed out): the error Lambda reported. */
 export class GuardPageError extends Error {
@@ -67,13 +74,29 @@ export function pageResultOf(answer: unknown, where: string): PageResult {
   return page as unknown as PageResult;
 }
 
-/** The plan's passes, each page an invocation of its guard's function in the home region. */
+/**
+ * The plan's passes, each page an invocation of its guard's function in the home region (through `invoke`: clients of
+ * their own, whose retries no guard's throttling slows for the others), each run registered in the state table
+ * (through `aws`) before its first page; the guards keep the sweep's rate limits (none: off).
+ */
 export function invokedPasses(
   plan: readonly PlannedPass[],
   functions: Record<string, string>,
-  aws: AwsClients,
+  clients: { aws: AwsClients; invoke: AwsClients },
   home: string,
+  limits?: Record<string, number>,
 ): SweepPass[] {
+  const registered = new Map<string, Promise<void>>();
+  const register = (table: string | undefined, run: SweepRunOf) => {
+    if (!table) throw new Error('the guards serve pages only for a run registered in the state table: none is set');
+    let made = registered.get(run.id);
+    if (made === undefined) {
+      made = registerRun(clients.aws, table, run.id, run.regions);
+      registered.set(run.id, made);
+      made.catch(() => registered.delete(run.id));
+    }
+    return made;
+  };
   return plan.map((planned) => {
     const functionName = functions[planned.functionKey] as string;
     const { pass, rule, severity, onlyRegion } = planned;
@@ -83,6 +106,7 @@ export function invokedPasses(
       severity,
       ...(onlyRegion ? { onlyRegion } : {}),
       async page(region, token, ctx, run) {
+        await register(ctx.settings.stateTable, run);
         const request: PageRequest = {
           kind: PAGE_REQUEST_KIND,
           version: 1,
@@ -90,10 +114,11 @@ export function invokedPasses(
           region,
           ...(token ? { token } : {}),
           sweepId: ctx.sweepId,
-          run,
+          run: run.id,
+          ...(limits ? { limits } : {}),
         };
         const where = `${functionName} (the ${pass} page in ${region})`;
-        const answer = await aws.client(LambdaClient, home).send(
+        const answer = await clients.invoke.client(LambdaClient, home).send(
           new InvokeCommand({
             FunctionName: functionName,
             Payload: new TextEncoder().encode(JSON.stringify(request)),

@@ -29,8 +29,14 @@ export interface SweepPass {
   severity: Severity;
   /** A global service's pass runs once, in this region (HOME: the stack's), whichever regions the sweep covers. */
   onlyRegion?: string;
-  /** One page in the region from the token; run: this invocation's id, which pages share reads by. */
-  page(region: string, token: string | undefined, ctx: SweepContext, run: string): Promise<PageResult>;
+  /** One page in the region from the token, for this invocation's run of the sweep. */
+  page(region: string, token: string | undefined, ctx: SweepContext, run: SweepRunOf): Promise<PageResult>;
+}
+
+/** One invocation's run of a sweep: its id (pages share their reads by it) and the regions the sweep covers. */
+export interface SweepRunOf {
+  id: string;
+  regions: string[];
 }
 
 /** The rules' passes, each page run in process. */
@@ -135,8 +141,8 @@ interface SweepRun {
   ctx: SweepContext;
   report: SweepReport;
   options: SweepOptions;
-  /** This invocation's id: the pages it runs share their reads of the state table by it. */
-  id: string;
+  /** This invocation's run: the pages it runs share their reads of the state table by its id. */
+  of: SweepRunOf;
 }
 
 function passRegions(pass: SweepPass, regions: string[]): string[] {
@@ -151,7 +157,7 @@ function passRegions(pass: SweepPass, regions: string[]): string[] {
 async function runPage(run: SweepRun, pass: SweepPass, region: string, token: string | undefined) {
   let page: PageResult;
   try {
-    page = await pass.page(region, token, run.ctx, run.id);
+    page = await pass.page(region, token, run.ctx, run.of);
   } catch (error) {
     const reason = `the ${pass.pass} pass failed in ${region}, the region's rest is left for the next sweep: ${
       error instanceof Error ? `${error.name}: ${error.message}` : String(error)
@@ -215,7 +221,8 @@ export async function runSweep(engine: RuleContext, options: SweepOptions): Prom
     now: report.startedAt,
     sharedReads: new Map(),
   };
-  const run: SweepRun = { ctx, report, options, id: `${report.sweepId}#${crypto.randomUUID()}` };
+  const of = { id: `${report.sweepId}#${crypto.randomUUID()}`, regions: report.regions };
+  const run: SweepRun = { ctx, report, options, of };
   const passes = options.passes ?? localPasses(options.rules ?? []);
   const startPass = saved
     ? Math.max(

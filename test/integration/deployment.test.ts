@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventBridgeClient, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SWEEP_MARGIN_MS } from '../../lib/sweep/invoked-pass.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { alarmStateChange } from '../support/alarm-events.js';
 import { testEndpoint } from '../support/emulator.js';
@@ -689,6 +690,8 @@ describe.each(GUARDS)('the packaged $id', (guard) => {
     expect(fn?.Runtime).toBe('nodejs22.x');
     expect(fn?.Architectures).toEqual(['arm64']);
     expect(fn?.Timeout).toBe(60);
+    // A sweep page the guard runs ends before the sweep stops to save its cursor.
+    expect(fn?.Timeout * 1000).toBeLessThan(SWEEP_MARGIN_MS);
     expect(fn?.MemorySize).toBe(256);
     expect(fn?.Code.S3Key.split('/').pop()).toBe(guard.artifact);
     expect(fn?.Role).toEqual({ 'Fn::GetAtt': [`${guard.id}Role`, 'Arn'] });
@@ -745,6 +748,21 @@ describe.each(GUARDS)('the packaged $id', (guard) => {
   });
 });
 
+describe('every custom resource', () => {
+  it("is served by a function that knows the stack's ARN (it answers only its own stack's requests)", () => {
+    const custom = Object.entries(resources).filter(([, resource]) => resource.Type.startsWith('Custom::'));
+    expect(custom.map(([id]) => id).sort()).toEqual(
+      ['ConfigBaselineCapture', 'GuardDutyBaselineCapture', 'RegionForwarders', 'TrailBaselineCapture'].sort(),
+    );
+    for (const [, resource] of custom) {
+      const [functionId] = resource.Properties.ServiceToken['Fn::GetAtt'];
+      expect(resources[functionId]?.Properties.Environment.Variables.DRIFTGUARD_STACK_ID).toEqual({
+        Ref: 'AWS::StackId',
+      });
+    }
+  });
+});
+
 describe('the sweep function', () => {
   it('runs daily and every 15 minutes, for up to 15 minutes, one at a time', () => {
     const fn = resources.SweepLambdaFunction?.Properties;
@@ -754,10 +772,12 @@ describe('the sweep function', () => {
     expect(fn?.Timeout).toBe(900);
     expect(fn?.MemorySize).toBe(512);
     expect(fn?.ReservedConcurrentExecutions).toBe(1);
-    // The guards run their own rules' pages: the sweep needs none of their settings, only which function is whose.
+    // The guards run their own rules' pages: the sweep needs none of their settings, only which function is whose;
+    // it answers for the stack (the forwarders' custom resource) like the trail guard.
     expect(fn?.Environment).toEqual({
       Variables: {
         ...SETTINGS_ENVIRONMENT,
+        DRIFTGUARD_STACK_ID: { Ref: 'AWS::StackId' },
         DRIFTGUARD_GUARD_FUNCTIONS: [
           'logGroupGuard=driftguard-dev-logGroupGuard',
           'trailGuard=driftguard-dev-trailGuard',

@@ -1,12 +1,15 @@
 /**
- * The scheduled sweep's own Lambda entry (functions/sweep.ts) against the emulator: it stops a minute before Lambda's
+ * The scheduled sweep's own Lambda entry (functions/sweep.ts) against the emulator: it stops 90 seconds before Lambda's
  * remaining time, the 15-minute continuation finishes what it left open, and the digest notice goes out only when a
  * sweep completed. The module reads its settings at load, so each case imports it afresh after setting the variables.
  * The guards are the built bundles, deployed as functions in the emulator: each page of their passes is an Invoke.
  */
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
+import { GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
+import { InvokeCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createAwsClients } from '../../lib/aws.js';
+import { PAGE_REQUEST_KIND, registerRun } from '../../lib/sweep/page.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { invocationContext } from '../../scripts/replay.js';
 import { describeGroup, freshEngine, readNotices, testEndpoint } from '../support/emulator.js';
@@ -15,7 +18,7 @@ import { buildBundles, deployGuardFunctions, guardFunctionName } from '../suppor
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
 /** Lambda's margin before its time limit (functions/sweep.ts). */
-const MARGIN_MS = 60_000;
+const MARGIN_MS = 90_000;
 /** Two DescribeLogGroups pages (50 a page): a run cut after the first page has seen 50. */
 const GROUPS = Array.from({ length: 51 }, (_, i) => `/scheduled/group-${String(i).padStart(3, '0')}`);
 
@@ -59,13 +62,14 @@ describe('the scheduled sweep function', () => {
 
   describe('on a clock that stands still (the deadline exact to the millisecond)', () => {
     beforeEach(() => {
-      vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-12-01T06:00:00Z') });
+      // Now: the guards, in their own processes, check the run's record against their own (real) clocks.
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     });
 
     // Client-side rate limits wait for time to pass, which a still clock never does.
     const settings = { DRIFTGUARD_SWEEP_RATE_LIMITS: 'off' };
 
-    it('stops a minute before the time limit, without a digest; the continuation finishes and sends it', async () => {
+    it('stops 90 seconds before the time limit, without a digest; the continuation finishes and sends it', async () => {
       const sweep = await coldStart(settings);
       const cut = await sweep({ continue: false }, MARGIN_MS);
       expect(cut).toMatchObject({ complete: false, seen: { 'log-groups': 50 } });
@@ -139,5 +143,37 @@ describe('the scheduled sweep function', () => {
       },
     ]);
     expect((await describeGroup(GROUPS[0] ?? '', REGION))?.retentionInDays).toBeUndefined();
+  });
+
+  it('has a guard refuse a page request of anyone but the sweep, and of a region its run does not sweep', async () => {
+    await coldStart({ DRIFTGUARD_SWEEP_RATE_LIMITS: 'off' });
+    const lambda = new LambdaClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+    const sweepId = 'sweep-2026-12-01T06:00:00.000Z';
+    const page = async (run: string, region: string) => {
+      const request = { kind: PAGE_REQUEST_KIND, version: 1, pass: 'guardduty', region, sweepId, run };
+      const answer = await lambda.send(
+        new InvokeCommand({ FunctionName: guardFunctionName('guarddutyGuard'), Payload: JSON.stringify(request) }),
+      );
+      return { error: answer.FunctionError, body: JSON.parse(Buffer.from(answer.Payload ?? []).toString('utf8')) };
+    };
+    // A run id the sweep never registered: GuardDuty is off in the region, and stays off (no detector, no baseline).
+    expect(await page(`${sweepId}#forged`, REGION)).toMatchObject({
+      error: 'Unhandled',
+      body: {
+        errorType: 'MalformedEventError',
+        errorMessage: `sweep page request: run ${sweepId}#forged is no live run of this stack's sweep`,
+      },
+    });
+    // A live run, asked for a region it does not sweep.
+    const run = `${sweepId}#live`;
+    await registerRun(createAwsClients(), String(process.env.DRIFTGUARD_STATE_TABLE), run, ['us-east-1']);
+    expect(await page(run, REGION)).toMatchObject({
+      error: 'Unhandled',
+      body: { errorMessage: `sweep page request: run ${run} sweeps no guardduty in ${REGION}` },
+    });
+    const guardduty = new GuardDutyClient(emulatorClientConfig(testEndpoint(), REGION));
+    expect((await guardduty.send(new ListDetectorsCommand({}))).DetectorIds).toEqual([]);
+    // The same live run, in its region: served.
+    expect(await page(run, 'us-east-1')).toMatchObject({ error: undefined, body: { seen: 1 } });
   });
 });

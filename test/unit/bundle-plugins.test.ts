@@ -453,6 +453,7 @@ describe('the stand-ins', () => {
     const before = global.awslambda;
     afterEach(() => {
       global.awslambda = before;
+      delete process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
     });
     const READS = ['getRequestId', 'getXRayTraceId', 'getTenantId', 'getTraceparent', 'getTracestate', 'getBaggage'];
     const reads = (store: Record<string, () => unknown>) => READS.map((read) => store[read]?.());
@@ -477,6 +478,17 @@ describe('the stand-ins', () => {
       expect(await RuntimeInvokeStore.getInstanceAsync()).toBe(runtime);
       expect(await packageStore()).toBe(runtime);
     });
+
+    it.each(['true', '1'])(
+      "reads nothing, the runtime's store ignored, with AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA=%s",
+      async (value) => {
+        global.awslambda = { InvokeStore: { getRequestId: () => 'request-1', getXRayTraceId: () => 'Root=1-a-b' } };
+        process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA = value;
+        const standIn = reads((await RuntimeInvokeStore.getInstanceAsync()) as never);
+        expect(standIn).toEqual(['-', undefined, undefined, undefined, undefined, undefined]);
+        expect(reads(await packageStore())).toEqual(standIn);
+      },
+    );
 
     it('reads nothing where the runtime keeps none, as the package’s own store', async () => {
       global.awslambda = undefined;

@@ -1200,7 +1200,7 @@ describe('the sweep’s keys pass', () => {
     regionKeys([]);
   });
 
-  it('lists the keys tagged driftguard:protected=true, across ListKeys pages, besides the recorded ones', async () => {
+  it('lists the recorded keys, then the keys tagged driftguard:protected=true one ListKeys page at a time, each once', async () => {
     // Prepare
     const TAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/44444444-4444-4444-8444-444444444444`;
     const UNTAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/55555555-5555-4555-8555-555555555555`;
@@ -1214,10 +1214,31 @@ describe('the sweep’s keys pass', () => {
     );
 
     // Act
+    const ctx = { ...sweepContext(), sharedReads: new Map() };
+    const first = await keySweep.list(REGION, undefined, ctx);
+    const second = await keySweep.list(REGION, first.next, ctx);
+
+    // Assess
+    expect(first).toEqual({ items: [KEY_ARN], next: 'page-1' });
+    expect(second).toEqual({ items: [TAGGED] });
+    // The recorded keys are read once per run, whatever the pages.
+    expect(dynamoMock.commandCalls(ScanCommand)).toHaveLength(1);
+  });
+
+  it('leaves out a key whose tags the account may not read (its policy keeps the account out)', async () => {
+    // Prepare
+    const TAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/44444444-4444-4444-8444-444444444444`;
+    regionKeys([
+      { arn: KEY_ARN, tagged: true },
+      { arn: TAGGED, tagged: true },
+    ]);
+    kmsMock.on(ListResourceTagsCommand, { KeyId: KEY_ARN }).rejects(awsError('AccessDeniedException'));
+
+    // Act
     const page = await keySweep.list(REGION, undefined, sweepContext());
 
     // Assess
-    expect(page).toEqual({ items: [KEY_ARN, TAGGED] });
+    expect(page).toEqual({ items: [TAGGED] });
   });
 
   it('fails, rather than skip a key, when a key’s tags cannot be read', async () => {
@@ -1232,7 +1253,7 @@ describe('the sweep’s keys pass', () => {
     await expect(act).rejects.toThrow('KMSInternalException happened');
   });
 
-  it('is named keys and lists everything at once', async () => {
+  it('is named keys and swept in every region', async () => {
     // Act
     const page = await keySweep.list(REGION, undefined, sweepContext());
 

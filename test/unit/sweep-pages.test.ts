@@ -8,11 +8,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../lib/aws.js';
 import { MalformedEventError } from '../../lib/envelope.js';
 import { GUARDS, REGION_FORWARDERS, RULES } from '../../lib/registry.js';
-import { HOME } from '../../lib/rule.js';
+import { type AnyRuleDeclaration, HOME, noAction } from '../../lib/rule.js';
 import { forwardPatterns, regionForwardersRule } from '../../lib/rules/region-forwarders.js';
 import { loadSettings } from '../../lib/settings.js';
 import { GuardPageError, invokedPasses, pageResultOf, parseGuardFunctions } from '../../lib/sweep/invoked-pass.js';
-import { PAGE_REQUEST_KIND, type PageItem, type PageResult, pageRequestOf, runReads } from '../../lib/sweep/page.js';
+import {
+  keptRuns,
+  PAGE_REQUEST_KIND,
+  type PageItem,
+  type PageResult,
+  pageRequestOf,
+  sweepPage,
+} from '../../lib/sweep/page.js';
 import { SWEEP_PLAN, sweepPlan } from '../../lib/sweep/plan.js';
 import { localPasses, runSweep, type SweepPass } from '../../lib/sweep/sweep.js';
 
@@ -38,8 +45,10 @@ describe('a page request', () => {
     expect(pageRequestOf(event, PASSES)).toBeUndefined();
   });
 
-  it('is read as sent, with or without a token', () => {
+  it('is read as sent, with or without a token, with or without rate limits', () => {
     expect(pageRequestOf(REQUEST, PASSES)).toEqual(REQUEST);
+    const limited = { ...REQUEST, limits: { DescribeLogGroups: 5, '*': 10 } };
+    expect(pageRequestOf(limited, PASSES)).toEqual(limited);
     const { token: _, ...first } = REQUEST;
     expect(pageRequestOf(first, PASSES)).toEqual(first);
   });
@@ -54,6 +63,9 @@ describe('a page request', () => {
     ['token too long', { token: 'x'.repeat(4097) }, `token "${'x'.repeat(79)}`],
     ['sweep id', { sweepId: 'yesterday' }, 'sweepId "yesterday"'],
     ['run', { run: 'a b' }, 'run "a b"'],
+    ['rate limit of none', { limits: { DescribeLogGroups: 0 } }, 'limits {"DescribeLogGroups":0}'],
+    ['rate limit of no API', { limits: { 'a b': 1 } }, 'limits {"a b":1}'],
+    ['rate limits not a table', { limits: 'off' }, 'limits "off"'],
   ])('is refused when its %s is wrong, naming the field', (_, change, named) => {
     expect(() => pageRequestOf({ ...REQUEST, ...change }, PASSES)).toThrow(MalformedEventError);
     expect(() => pageRequestOf({ ...REQUEST, ...change }, PASSES)).toThrow(named);
@@ -66,14 +78,70 @@ describe('a page request', () => {
   });
 });
 
-describe('the reads a run shares', () => {
-  it('are kept while the same run asks, and made afresh for the next run', () => {
-    const reads = runReads();
-    const first = reads('run-1');
-    expect(reads('run-1')).toBe(first);
-    const second = reads('run-2');
+describe('a page', () => {
+  /** A rule whose sweep lists three groups and cannot look at the second. */
+  const rule = {
+    id: 'things',
+    severity: 'medium',
+    commands: {},
+    reads: [],
+    sweep: {
+      pass: 'things',
+      list: async () => ({
+        items: [{ logGroupName: '/a' }, { logGroupName: '/b' }, { logGroupName: '/c' }],
+        next: 't2',
+      }),
+      assess: async (item: { logGroupName: string }) => {
+        if (item.logGroupName === '/b')
+          throw Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
+        return {
+          name: item.logGroupName,
+          resource: { type: 'AWS::Logs::LogGroup', id: item.logGroupName, region: 'eu-west-1' },
+          state: {},
+          decision: noAction('compliant', 'as it should be'),
+        };
+      },
+    },
+  } as unknown as AnyRuleDeclaration;
+
+  it('reports an item it cannot look at as one failed item, and settles the others and its token', async () => {
+    const ctx = {
+      settings: loadSettings({}),
+      aws: {} as AwsClients,
+      dryRun: false,
+      account: '1',
+      sweepId: 's',
+      now: 'n',
+    };
+    const page = await sweepPage(rule, 'eu-west-1', undefined, ctx);
+    expect(page.seen).toBe(3);
+    expect(page.next).toBe('t2');
+    expect(page.items.map(({ resource, outcome }) => `${resource} ${outcome}`).sort()).toEqual([
+      '/a compliant',
+      '/b failed',
+      '/c compliant',
+    ]);
+    expect(page.items.find((item) => item.outcome === 'failed')).toEqual({
+      rule: 'things',
+      outcome: 'failed',
+      region: 'eu-west-1',
+      resource: '/b',
+      reason: 'could not be swept: AccessDeniedException: User is not authorized',
+      actions: [],
+      severity: 'medium',
+    });
+  });
+});
+
+describe('what a guard keeps of a run', () => {
+  it('is kept while the same run asks, and made afresh for the next run', () => {
+    const runs = keptRuns();
+    const first = runs('run-1');
+    expect(runs('run-1')).toBe(first);
+    const second = runs('run-2');
     expect(second).not.toBe(first);
-    expect(reads('run-1')).not.toBe(first);
+    expect(runs('run-1')).not.toBe(first);
+    expect(runs('run-1').reads.size).toBe(0);
   });
 });
 
@@ -152,10 +220,14 @@ describe('the plan the sweep function takes as data', () => {
   });
 });
 
-/** AwsClients whose Lambda client answers each Invoke with `answer` (what the emulator cannot be made to say). */
-function answering(answer: (input: InvokeCommand['input']) => object): { aws: AwsClients; sent: object[] } {
+/**
+ * Clients whose Lambda client answers each Invoke with `answer` (what the emulator cannot be made to say), and whose
+ * state table takes the run's record.
+ */
+function answering(answer: (input: InvokeCommand['input']) => object) {
   const sent: object[] = [];
-  const aws = {
+  const records: object[] = [];
+  const invoke = {
     client: () => ({
       send: async (command: InvokeCommand) => {
         sent.push(JSON.parse(new TextDecoder().decode(command.input.Payload as Uint8Array)));
@@ -163,21 +235,55 @@ function answering(answer: (input: InvokeCommand['input']) => object): { aws: Aw
       },
     }),
   } as unknown as AwsClients;
-  return { aws, sent };
+  const aws = {
+    client: () => ({
+      send: async (command: { input: object }) => {
+        records.push(command.input);
+        return {};
+      },
+    }),
+  } as unknown as AwsClients;
+  return { clients: { aws, invoke }, sent, records };
 }
 
 const encoded = (value: unknown) => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
 const PLAN = [
   { pass: 'log-groups', rule: 'log-group-encryption-retention', severity: 'medium' as const, functionKey: 'g' },
 ];
-const CTX = { sweepId: REQUEST.sweepId } as never;
+const CTX = { sweepId: REQUEST.sweepId, settings: { stateTable: 'driftguard-dev-state' } } as never;
+const RUN = { id: REQUEST.run, regions: ['eu-west-1', 'eu-north-1'] };
 
 describe('a pass the sweep function has its guard run', () => {
-  it('sends the page request and reads the page', async () => {
-    const { aws, sent } = answering(() => ({ StatusCode: 200, Payload: encoded({ seen: 1, items: [ITEM] }) }));
-    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, aws, 'us-east-1');
-    expect(await pass?.page('eu-west-1', 'page-2', CTX, REQUEST.run)).toEqual({ seen: 1, items: [ITEM] });
-    expect(sent).toEqual([REQUEST]);
+  it('registers the run once, before its first page, then sends each page request and reads the page', async () => {
+    const { clients, sent, records } = answering(() => ({
+      StatusCode: 200,
+      Payload: encoded({ seen: 1, items: [ITEM] }),
+    }));
+    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1');
+    expect(await pass?.page('eu-west-1', 'page-2', CTX, RUN)).toEqual({ seen: 1, items: [ITEM] });
+    await pass?.page('eu-north-1', undefined, CTX, RUN);
+    const { token: _, ...first } = REQUEST;
+    expect(sent).toEqual([REQUEST, { ...first, region: 'eu-north-1' }]);
+    expect(records).toEqual([
+      {
+        TableName: 'driftguard-dev-state',
+        Item: {
+          pk: { S: 'sweep#run' },
+          sk: { S: REQUEST.run },
+          regions: { S: 'eu-west-1,eu-north-1' },
+          expiresAt: { N: expect.stringMatching(/^\d{10}$/) },
+        },
+      },
+    ]);
+  });
+
+  it('sends no page without a state table to register its run in', async () => {
+    const { clients, sent } = answering(() => ({ StatusCode: 200, Payload: encoded({ seen: 0, items: [] }) }));
+    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1');
+    await expect(pass?.page('eu-west-1', undefined, { settings: {} } as never, RUN)).rejects.toThrow(
+      'the guards serve pages only for a run registered in the state table',
+    );
+    expect(sent).toEqual([]);
   });
 
   it.each([
@@ -197,9 +303,9 @@ describe('a pass the sweep function has its guard run', () => {
     ['an answer that is not JSON', { Payload: encoded('<html>') }, 'answered something that is not JSON'],
     ['an answer of another shape', { Payload: encoded({ ok: true }) }, 'answered something that is not a sweep page'],
   ])('fails the page with %s', async (_, answer, message) => {
-    const { aws } = answering(() => ({ StatusCode: 200, ...answer }));
-    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, aws, 'us-east-1');
-    const page = pass?.page('eu-west-1', undefined, CTX, REQUEST.run);
+    const { clients } = answering(() => ({ StatusCode: 200, ...answer }));
+    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1');
+    const page = pass?.page('eu-west-1', undefined, CTX, RUN);
     await expect(page).rejects.toThrow(GuardPageError);
     await expect(page).rejects.toThrow(message);
   });
