@@ -8,40 +8,52 @@
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Context } from 'aws-lambda';
 import { createAwsClients, homeRegion, invokedAccount } from '../lib/aws.js';
 import { isCustomResourceRequest } from '../lib/custom-resource.js';
 import { logger } from '../lib/logger.js';
 import { handleForwardersResource, regionForwardersRule } from '../lib/rules/region-forwarders.js';
 import { loadSettings } from '../lib/settings.js';
-import { invokedPasses, parseGuardFunctions, SWEEP_MARGIN_MS } from '../lib/sweep/invoked-pass.js';
+import {
+  INVOKE_ATTEMPTS,
+  INVOKE_TIMEOUT_MS,
+  type InvokedPasses,
+  invokedPasses,
+  parseGuardFunctions,
+  SWEEP_MARGIN_MS,
+} from '../lib/sweep/invoked-pass.js';
 import { SWEEP_PLAN } from '../lib/sweep/plan.js';
 import { parseRateLimits, rateLimited } from '../lib/sweep/rate-limit.js';
 import { enabledRegions, parseRegions } from '../lib/sweep/regions.js';
-import { localPasses, publishDigest, runSweep, type SweepPass } from '../lib/sweep/sweep.js';
+import { localPasses, publishDigest, runSweep } from '../lib/sweep/sweep.js';
 
 const settings = loadSettings();
 const limits = parseRateLimits(process.env.DRIFTGUARD_SWEEP_RATE_LIMITS);
 const aws = rateLimited(createAwsClients(), limits);
 const REGION_FORWARDERS = regionForwardersRule(SWEEP_PLAN.triggers);
-let passes: SweepPass[] | undefined;
+let guards: InvokedPasses | undefined;
 /**
- * Every guard's pass, then the forwarders' (after the resource passes a saved cursor was made for). Made at the first
- * sweep, not at load: a missing DRIFTGUARD_GUARD_FUNCTIONS fails the sweep, never the forwarders' custom resource.
- * The invocations have clients of their own: standard retries, so that a guard refused (throttled) slows no other.
- * Each page carries the sweep's rate limits to the guard that runs it.
+ * The guards' passes. Made at the first sweep, not at load: a missing DRIFTGUARD_GUARD_FUNCTIONS fails the sweep,
+ * never the forwarders' custom resource. The invocations have clients of their own (standard retries, two attempts of
+ * INVOKE_TIMEOUT_MS at most), so that a guard refused (throttled) slows no other. Each page carries the sweep's rate
+ * limits to the guard that runs it.
  */
-const sweepPasses = () =>
-  (passes ??= [
-    ...invokedPasses(
-      SWEEP_PLAN.passes,
-      parseGuardFunctions(process.env.DRIFTGUARD_GUARD_FUNCTIONS, SWEEP_PLAN.passes),
-      { aws, invoke: createAwsClients({ retryMode: 'standard', maxAttempts: 3 }) },
-      homeRegion(),
-      limits,
-    ),
-    ...localPasses([REGION_FORWARDERS]),
-  ]);
+const guardPasses = () =>
+  (guards ??= invokedPasses(
+    SWEEP_PLAN.passes,
+    parseGuardFunctions(process.env.DRIFTGUARD_GUARD_FUNCTIONS, SWEEP_PLAN.passes),
+    {
+      aws,
+      invoke: createAwsClients({
+        retryMode: 'standard',
+        maxAttempts: INVOKE_ATTEMPTS,
+        requestHandler: new NodeHttpHandler({ requestTimeout: INVOKE_TIMEOUT_MS }),
+      }),
+    },
+    homeRegion(),
+    limits,
+  ));
 
 const sweptRegions = async () =>
   parseRegions(process.env.DRIFTGUARD_SWEEP_REGIONS) ?? (await enabledRegions(aws, homeRegion()));
@@ -49,10 +61,12 @@ const sweptRegions = async () =>
 async function sweep(event: { continue?: boolean } | undefined, context: Context) {
   const account = invokedAccount(context);
   const regions = await sweptRegions();
+  const invoked = guardPasses();
   const report = await runSweep(
     { settings, aws },
     {
-      passes: sweepPasses(),
+      // Every guard's pass, then the forwarders' (after the resource passes a saved cursor was made for).
+      passes: [...invoked.passes, ...localPasses([REGION_FORWARDERS])],
       regions,
       account,
       deadline: Date.now() + context.getRemainingTimeInMillis() - SWEEP_MARGIN_MS,
@@ -63,6 +77,8 @@ async function sweep(event: { continue?: boolean } | undefined, context: Context
       },
     },
   );
+  // The run's pages are over: its record goes, and no guard serves them any more.
+  await invoked.endRuns().catch((error: unknown) => logger.warn('a sweep run record was not deleted', error as Error));
   if (!report) return { continued: false };
   if (report.complete) await publishDigest({ settings, aws }, report, account);
   logger.info('sweep run', { complete: report.complete, seen: report.seen, counts: report.counts });

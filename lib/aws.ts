@@ -3,7 +3,8 @@
  * import, so each guard's bundle holds only its own clients. AWS_ENDPOINT_URL points them all at an emulator.
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { RetryStrategyV2 } from '@smithy/types';
+import type { HttpRequest, HttpResponse } from '@smithy/core/protocols';
+import type { HttpHandlerOptions, RequestHandler, RetryStrategyV2 } from '@smithy/types';
 
 interface ClientConfig {
   region: string;
@@ -12,6 +13,8 @@ interface ClientConfig {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** An SDK retry strategy in place of the adaptive one (tests use fast backoff). */
   retryStrategy?: RetryStrategyV2;
+  /** The HTTP handler, e.g. one whose attempts time out (the sweep's invocations of the guards). */
+  requestHandler?: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
 }
 
 /** Any SDK v3 client class: `new CloudWatchLogsClient({ region })`. */

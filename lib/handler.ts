@@ -13,7 +13,15 @@ import { logger as defaultLogger } from './logger.js';
 import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
 import { HOME } from './rule.js';
 import { ignoredSettingWarnings, loadSettings, type Settings } from './settings.js';
-import { keptRuns, liveRunRegions, type PageRequest, type PageResult, pageRequestOf, sweepPage } from './sweep/page.js';
+import {
+  admitPage,
+  keptRuns,
+  type PageRequest,
+  type PageResult,
+  pageRequestOf,
+  runRecord,
+  sweepPage,
+} from './sweep/page.js';
 import { rateLimited } from './sweep/rate-limit.js';
 
 /** Thrown after a failed remediation (and its notice) so Lambda retries, then sends the event to the dead-letter queue. */
@@ -47,26 +55,20 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const passes = guard.rules.flatMap((rule) => (rule.sweep ? [rule.sweep.pass] : []));
   const runs = keptRuns();
   let pageAws: { limits: string; aws: AwsClients } | undefined;
-  // A page of a live sweep run (lib/sweep/page.ts), in a region the run sweeps (a global service's pass: its region),
-  // its calls within the rate limits the sweep sends, on clients of their own (the guard's events are not limited).
-  // What it did is logged here too: an answer the sweep never reads is not lost.
+  // A page of a live sweep run that its secret opens (lib/sweep/page.ts), in a region the run sweeps (a pass of one
+  // region: that region), its calls within the rate limits the sweep sends, on clients of their own (the guard's
+  // events are not limited). What it did is logged here too: an answer the sweep never reads is not lost.
   const servePage = async (request: PageRequest, context: Context): Promise<PageResult> => {
-    const kept = runs(request.run);
-    kept.regions ??= liveRunRegions(aws, settings.stateTable, request.run).catch((error: unknown) => {
-      kept.regions = undefined;
-      throw error;
-    });
-    const regions = await kept.regions;
     const rule = guard.rules.find(({ sweep }) => sweep?.pass === request.pass) as Guard['rules'][number];
     const only = rule.sweep?.onlyRegion;
-    if (only ? request.region !== (only === HOME ? homeRegion() : only) : !regions.includes(request.region))
-      throw new MalformedEventError(
-        `sweep page request: run ${request.run} sweeps no ${request.pass} in ${request.region}`,
-      );
+    let kept = runs.get(request.run);
+    const record = kept?.record ?? (await runRecord(aws, settings.stateTable, request.run));
+    admitPage(record, request, only === HOME ? homeRegion() : only);
+    kept ??= runs.keep(request.run, record);
     const limits = JSON.stringify(request.limits ?? null);
     if (pageAws?.limits !== limits)
       pageAws = { limits, aws: rateLimited(options.aws ?? createAwsClients(), request.limits) };
-    const page = await sweepPage(rule, request.region, request.token, {
+    const ctx = {
       settings,
       aws: pageAws.aws,
       account: invokedAccount(context),
@@ -74,8 +76,14 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
       now: new Date().toISOString(),
       dryRun: options.dryRun ?? false,
       sharedReads: kept.reads,
+    };
+    // Each item logged as it settles; none started in the last 10 s of the guard's time.
+    const page = await sweepPage(rule, request.region, request.token, ctx, {
+      deadline: Date.now() + context.getRemainingTimeInMillis() - 10_000,
+      onItem: (item) => {
+        if (item.outcome !== 'compliant') logger.info('sweep item', { ...item });
+      },
     });
-    for (const item of page.items) if (item.outcome !== 'compliant') logger.info('sweep item', { ...item });
     logger.info('sweep page', { pass: request.pass, region: request.region, seen: page.seen, more: !!page.next });
     return page;
   };

@@ -42,7 +42,6 @@ import {
   type Skip,
   STATE_TABLE_ARN,
 } from '../rule.js';
-import { oncePerRun } from '../sweep/once-per-run.js';
 
 export const PROTECTED_TAG = { key: 'driftguard:protected', value: 'true' };
 
@@ -305,19 +304,20 @@ const isProtectedTag = (tag: { TagKey?: string; TagValue?: string }) =>
   tag.TagKey === PROTECTED_TAG.key && tag.TagValue === PROTECTED_TAG.value;
 
 /**
- * The keys of one ListKeys page tagged driftguard:protected=true, each key's tags read; a key whose tags this account
- * may not read (its policy keeps the account out) is none the engine could keep, and is left out.
+ * The keys of one ListKeys page tagged driftguard:protected=true, each key's tags read. A key whose tags the engine
+ * may not read (its policy keeps the engine out) may be protected: it is listed too, and looking at it fails loudly as
+ * one item of the sweep, never passed over in silence.
  */
 async function taggedKeys(kms: KMSClient, marker: string | undefined): Promise<{ tagged: string[]; next?: string }> {
   const page = await kms.send(new ListKeysCommand({ Marker: marker }));
   const tagged: string[] = [];
   for (const { KeyArn } of page.Keys ?? []) {
     if (KeyArn === undefined) continue;
-    const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: KeyArn })).catch((error: unknown) => {
-      if (awsErrorName(error) === 'AccessDeniedException') return { Tags: [] };
+    const tags = await kms.send(new ListResourceTagsCommand({ KeyId: KeyArn })).catch((error: unknown) => {
+      if (awsErrorName(error) === 'AccessDeniedException') return undefined;
       throw error;
     });
-    if (Tags.some(isProtectedTag)) tagged.push(KeyArn);
+    if (tags === undefined || (tags.Tags ?? []).some(isProtectedTag)) tagged.push(KeyArn);
   }
   return { tagged, ...(page.Truncated && page.NextMarker ? { next: page.NextMarker } : {}) };
 }
@@ -325,25 +325,25 @@ async function taggedKeys(kms: KMSClient, marker: string | undefined): Promise<{
 /**
  * The sweep's pass over keys: those recorded as used by a log group or trail and the stack's key (on the first page),
  * then those tagged driftguard:protected=true, one ListKeys page at a time (a region may hold hundreds of keys, and a
- * page must end within its guard's time), each key once. Each is read in full, as no event says what changed.
+ * page must end within its guard's time). A key both recorded and tagged may be looked at twice (on the first page
+ * and on its ListKeys page): never not at all. Each is read in full, as no event says what changed.
  */
 export const keySweep: RuleSweep<string, KeyState> = {
   pass: 'keys',
   async list(region, token, ctx) {
     const kms = ctx.aws.client(KMSClient, region);
-    const known = await oncePerRun(`known-keys#${region}`, ctx.sharedReads, async () => {
-      const keys = new Set<string>();
+    const keys = new Set<string>();
+    if (token === undefined) {
       if (ctx.settings.stateTable) {
         const store = new KeyUsageStore(ctx.aws, ctx.settings.stateTable);
         for (const keyArn of await store.keysInRegion(region, ctx.sharedReads)) keys.add(keyArn);
       }
       const stackKey = await configuredKeyArn(kms, ctx.settings.logKmsKey, region);
       if (stackKey && arnRegion(stackKey) === region) keys.add(stackKey);
-      return keys;
-    });
+    }
     const { tagged, next } = await taggedKeys(kms, token);
-    const items = [...(token === undefined ? known : []), ...tagged.filter((keyArn) => !known.has(keyArn))];
-    return { items: [...new Set(items)], ...(next ? { next } : {}) };
+    for (const keyArn of tagged) keys.add(keyArn);
+    return { items: [...keys], ...(next ? { next } : {}) };
   },
   async assess(keyArn, region, ctx) {
     const target: KeyTarget = { keyArn, region, account: ctx.account };

@@ -3,19 +3,27 @@
  * that holds the rule (a page request, lib/sweep/page.ts), so that every fix is made with that guard's own role and
  * the sweep's role holds no guard's powers, only lambda:InvokeFunction on the guards it names.
  */
+import { randomBytes } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { AwsClients } from '../aws.js';
 import { OUTCOMES, type Severity } from '../rule.js';
-import { PAGE_REQUEST_KIND, type PageItem, type PageRequest, type PageResult, registerRun } from './page.js';
+import { endRun, PAGE_REQUEST_KIND, type PageItem, type PageRequest, type PageResult, registerRun } from './page.js';
 import type { PlannedPass } from './plan.js';
 import type { SweepPass, SweepRunOf } from './sweep.js';
 
 /**
- * The sweep function starts no page this close to its time limit: a page a guard started just before may take the
- * guard's whole timeout (60 s, serverless.yml; test/integration/deployment.test.ts holds them together), and the
- * cursor must still be saved after it.
+ * How long the sweep waits for one attempt at a page: a guard's whole timeout (60 s, serverless.yml) and its cold
+ * start. An attempt that fails (a 5xx, a reset connection) is made once more: two attempts at most.
  */
-export const SWEEP_MARGIN_MS = 90_000;
+export const INVOKE_TIMEOUT_MS = 70_000;
+export const INVOKE_ATTEMPTS = 2;
+
+/**
+ * The sweep function starts no page this close to its time limit: a page started just before may take both attempts
+ * in full, and the cursor must still be saved after them (test/integration/deployment.test.ts holds the guards'
+ * timeout, these and the margin together).
+ */
+export const SWEEP_MARGIN_MS = INVOKE_ATTEMPTS * INVOKE_TIMEOUT_MS + 20_000;
 
 /** A guard that failed a page (its handler threw, or timed out): the error Lambda reported. */
 export class GuardPageError extends Error {
@@ -74,10 +82,16 @@ export function pageResultOf(answer: unknown, where: string): PageResult {
   return page as unknown as PageResult;
 }
 
+/** The guards' passes, and how the runs they registered end (their records deleted: no guard serves them any more). */
+export interface InvokedPasses {
+  passes: SweepPass[];
+  endRuns(): Promise<void>;
+}
+
 /**
  * The plan's passes, each page an invocation of its guard's function in the home region (through `invoke`: clients of
  * their own, whose retries no guard's throttling slows for the others), each run registered in the state table
- * (through `aws`) before its first page; the guards keep the sweep's rate limits (none: off).
+ * (through `aws`) with a secret of its own before its first page; the guards keep the sweep's rate limits (none: off).
  */
 export function invokedPasses(
   plan: readonly PlannedPass[],
@@ -85,19 +99,21 @@ export function invokedPasses(
   clients: { aws: AwsClients; invoke: AwsClients },
   home: string,
   limits?: Record<string, number>,
-): SweepPass[] {
-  const registered = new Map<string, Promise<void>>();
-  const register = (table: string | undefined, run: SweepRunOf) => {
+): InvokedPasses {
+  const runs = new Map<string, { table: string; secret: string; registered: Promise<void> }>();
+  const register = (table: string | undefined, sweepId: string, run: SweepRunOf) => {
     if (!table) throw new Error('the guards serve pages only for a run registered in the state table: none is set');
-    let made = registered.get(run.id);
-    if (made === undefined) {
-      made = registerRun(clients.aws, table, run.id, run.regions);
-      registered.set(run.id, made);
-      made.catch(() => registered.delete(run.id));
+    let kept = runs.get(run.id);
+    if (kept === undefined) {
+      const secret = randomBytes(32).toString('hex');
+      const registered = registerRun(clients.aws, table, { sweepId, run: run.id, secret, regions: run.regions });
+      kept = { table, secret, registered };
+      runs.set(run.id, kept);
+      registered.catch(() => runs.delete(run.id));
     }
-    return made;
+    return kept;
   };
-  return plan.map((planned) => {
+  const passes = plan.map((planned): SweepPass => {
     const functionName = functions[planned.functionKey] as string;
     const { pass, rule, severity, onlyRegion } = planned;
     return {
@@ -106,7 +122,8 @@ export function invokedPasses(
       severity,
       ...(onlyRegion ? { onlyRegion } : {}),
       async page(region, token, ctx, run) {
-        await register(ctx.settings.stateTable, run);
+        const { secret, registered } = register(ctx.settings.stateTable, ctx.sweepId, run);
+        await registered;
         const request: PageRequest = {
           kind: PAGE_REQUEST_KIND,
           version: 1,
@@ -115,6 +132,7 @@ export function invokedPasses(
           ...(token ? { token } : {}),
           sweepId: ctx.sweepId,
           run: run.id,
+          secret,
           ...(limits ? { limits } : {}),
         };
         const where = `${functionName} (the ${pass} page in ${region})`;
@@ -141,4 +159,12 @@ export function invokedPasses(
       },
     };
   });
+  return {
+    passes,
+    async endRuns() {
+      const ended = [...runs.entries()];
+      runs.clear();
+      await Promise.all(ended.map(([run, { table }]) => endRun(clients.aws, table, run)));
+    },
+  };
 }

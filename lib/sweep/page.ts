@@ -7,13 +7,15 @@
  * writes from the engine's roles alone), with the regions it sweeps. Anyone else who can invoke a guard gets nothing
  * done: a sweep's first captures (baselines of what it finds) are never made out of a human's sight.
  */
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { type AwsClients, stateRegion } from '../aws.js';
 import { MalformedEventError } from '../envelope.js';
 import { type Settled, settleDecision } from '../pipeline.js';
 import type { AnyRuleDeclaration, Outcome, Severity, SweepContext, SweptResource } from '../rule.js';
 import { REGION_PATTERN } from '../settings.js';
 import type { SharedReads } from './once-per-run.js';
+import { isRate, RATE_API } from './rate-limit.js';
 
 export interface SweepItem {
   rule: string;
@@ -36,7 +38,10 @@ export interface PageResult {
   next?: string;
 }
 
-/** What a sweep run tells each page: which sweep, and the run (one invocation) whose state-table reads it shares. */
+/**
+ * What a sweep run tells each page: which sweep, the run (one invocation: its pages share their state-table reads) and
+ * the run's secret (random, per run; its record keeps only its hash), which admits its pages.
+ */
 export interface PageRun {
   sweepId: string;
   run: string;
@@ -44,6 +49,7 @@ export interface PageRun {
 
 /** The request a guard's handler answers with one page of its rule's pass (an invocation by the sweep function). */
 export interface PageRequest extends PageRun {
+  secret: string;
   kind: typeof PAGE_REQUEST_KIND;
   version: 1;
   pass: string;
@@ -60,10 +66,11 @@ const SWEEP_ID_PATTERN = /^sweep-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
 // A page token is the list call's own (DescribeLogGroups' is a few hundred characters); a run id is the sweep's.
 const MAX_TOKEN = 4096;
 const RUN_PATTERN = /^[A-Za-z0-9:._#-]{1,200}$/;
+// The sweep reads its limits with the same checks (parseRateLimits): what it sends, every guard takes.
 const ratesOk = (limits: unknown) =>
   typeof limits === 'object' &&
   limits !== null &&
-  Object.entries(limits).every(([api, rate]) => /^(\*|[A-Za-z]{1,64})$/.test(api) && rate > 0 && rate <= 1000);
+  Object.entries(limits).every(([api, rate]) => RATE_API.test(api) && isRate(rate));
 
 function itemOf(rule: AnyRuleDeclaration, region: string, resource: string, settled: Settled): PageItem {
   return {
@@ -79,50 +86,65 @@ function itemOf(rule: AnyRuleDeclaration, region: string, resource: string, sett
   };
 }
 
-async function inBatches<T>(items: T[], work: (item: T) => Promise<void>) {
-  for (let i = 0; i < items.length; i += PAGE_CONCURRENCY)
-    await Promise.all(items.slice(i, i + PAGE_CONCURRENCY).map(work));
-}
-
 /** What a failed item is called in the report: the listed item's own name, as the rules list them. */
 function itemName(item: unknown): string {
   const fields = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
   return String(fields.logGroupName ?? fields.name ?? fields.userName ?? fields.region ?? item);
 }
 
-/** One page of the rule's pass in the region, from the page token (undefined: the first page). */
+/** What a page runner may add: each item as it is settled, and when to stop starting items (ms since epoch). */
+export interface PageOptions {
+  onItem?: (item: PageItem) => void;
+  deadline?: number;
+}
+
+/**
+ * One page of the rule's pass in the region, from the page token (undefined: the first page). An item that cannot be
+ * looked at or settled is one failed item; items not started by the deadline are failed items too (the next sweep
+ * looks again): the page's other items, and the next page, go on.
+ */
 export async function sweepPage(
   rule: AnyRuleDeclaration,
   region: string,
   token: string | undefined,
   ctx: SweepContext,
+  options: PageOptions = {},
 ): Promise<PageResult> {
   const sweep = rule.sweep;
   if (!sweep) return { seen: 0, items: [] };
   const { items, next } = await sweep.list(region, token, ctx);
   const settled: PageItem[] = [];
-  // An item that cannot be looked at or settled is one failed item: the page's other items and pages go on.
-  await inBatches(items, async (item) => {
-    let name = itemName(item);
-    try {
-      const swept: SweptResource<unknown> | undefined = await sweep.assess(item, region, ctx);
-      if (!swept) return;
-      name = swept.name;
-      const done = await settleDecision(rule, swept.resource, swept.state, swept.decision, ctx);
-      settled.push(itemOf(rule, region, name, done));
-    } catch (error) {
-      const reason = `could not be swept: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-      settled.push({
-        rule: rule.id,
-        outcome: 'failed',
-        region,
-        resource: name,
-        reason,
-        actions: [],
-        severity: rule.severity,
-      });
+  const settle = (item: PageItem) => {
+    settled.push(item);
+    options.onItem?.(item);
+  };
+  const failed = (resource: string, reason: string) =>
+    settle({ rule: rule.id, outcome: 'failed', region, resource, reason, actions: [], severity: rule.severity });
+  for (let i = 0; i < items.length; i += PAGE_CONCURRENCY) {
+    const batch = items.slice(i, i + PAGE_CONCURRENCY);
+    if (options.deadline !== undefined && Date.now() >= options.deadline) {
+      for (const item of items.slice(i)) failed(itemName(item), "not looked at: the page's time ran out");
+      break;
     }
-  });
+    await Promise.all(
+      batch.map(async (item) => {
+        let name = itemName(item);
+        try {
+          const swept: SweptResource<unknown> | undefined = await sweep.assess(item, region, ctx);
+          if (!swept) return;
+          name = swept.name;
+          settle(
+            itemOf(rule, region, name, await settleDecision(rule, swept.resource, swept.state, swept.decision, ctx)),
+          );
+        } catch (error) {
+          failed(
+            name,
+            `could not be swept: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+          );
+        }
+      }),
+    );
+  }
   return { seen: items.length, items: settled, ...(next ? { next } : {}) };
 }
 
@@ -134,7 +156,7 @@ export async function sweepPage(
 export function pageRequestOf(event: unknown, passes: readonly string[]): PageRequest | undefined {
   const request = event as Record<string, unknown> | null;
   if (typeof request !== 'object' || request === null || request.kind !== PAGE_REQUEST_KIND) return undefined;
-  const { version, pass, region, token, sweepId, run, limits } = request;
+  const { version, pass, region, token, sweepId, run, secret, limits } = request;
   const wrong = Object.entries({
     version: version === 1,
     pass: passes.includes(pass as string),
@@ -142,6 +164,7 @@ export function pageRequestOf(event: unknown, passes: readonly string[]): PageRe
     token: token === undefined || (typeof token === 'string' && token.length <= MAX_TOKEN),
     sweepId: typeof sweepId === 'string' && SWEEP_ID_PATTERN.test(sweepId),
     run: typeof run === 'string' && RUN_PATTERN.test(run),
+    secret: typeof secret === 'string' && /^[0-9a-f]{64}$/.test(secret),
     limits: limits === undefined || ratesOk(limits),
   }).flatMap(([field, ok]) => (ok ? [] : [`${field} ${String(JSON.stringify(request[field])).slice(0, 80)}`]));
   if (wrong.length > 0)
@@ -152,46 +175,88 @@ export function pageRequestOf(event: unknown, passes: readonly string[]): PageRe
 }
 
 const RUN_PK = 'sweep#run';
-/** How long a run's record lets guards serve its pages: longer than a Lambda run's 15 minutes. */
+/** How long a run's record lets guards serve its pages (the sweep deletes it when the run ends): past Lambda's 15 min. */
 const RUN_SECONDS = 20 * 60;
 const runKey = (run: string) => ({ pk: { S: RUN_PK }, sk: { S: run } });
+const hashOf = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
-/** The sweep function's record of its run, before the run's first page: the regions it sweeps, for 20 minutes. */
-export async function registerRun(aws: AwsClients, table: string, run: string, regions: string[]): Promise<void> {
-  const expiresAt = { N: String(Math.floor(Date.now() / 1000) + RUN_SECONDS) };
-  await aws
-    .client(DynamoDBClient, stateRegion())
-    .send(
-      new PutItemCommand({ TableName: table, Item: { ...runKey(run), regions: { S: regions.join(',') }, expiresAt } }),
-    );
+/**
+ * The sweep function's record of its run, before the run's first page: the regions it sweeps and the hash of the
+ * run's secret (the secret itself travels only in the page requests), for 20 minutes at most.
+ */
+export async function registerRun(
+  aws: AwsClients,
+  table: string,
+  run: PageRun & { secret: string; regions: string[] },
+) {
+  const Item = {
+    ...runKey(run.run),
+    regions: { S: run.regions.join(',') },
+    secret: { S: hashOf(run.secret) },
+    expiresAt: { N: String(Math.floor(Date.now() / 1000) + RUN_SECONDS) },
+  };
+  await aws.client(DynamoDBClient, stateRegion()).send(new PutItemCommand({ TableName: table, Item }));
 }
 
-/** The regions of a live run of the sweep; a run it did not start, or one that ended, is refused. */
-export async function liveRunRegions(aws: AwsClients, table: string | undefined, run: string): Promise<string[]> {
+/** The run ended: its record goes, and no guard serves its pages any more. */
+export async function endRun(aws: AwsClients, table: string, run: string): Promise<void> {
+  await aws.client(DynamoDBClient, stateRegion()).send(new DeleteItemCommand({ TableName: table, Key: runKey(run) }));
+}
+
+/** A run's record as a guard reads it. */
+export interface RunRecord {
+  regions: string[];
+  secret: string;
+  expiresAt: number;
+}
+
+/** The record of a run of the sweep; a run it did not register (or whose record is gone) is refused. */
+export async function runRecord(aws: AwsClients, table: string | undefined, run: string): Promise<RunRecord> {
   const { Item } = table
     ? await aws
         .client(DynamoDBClient, stateRegion())
         .send(new GetItemCommand({ TableName: table, Key: runKey(run), ConsistentRead: true }))
     : {};
-  if (!(Number(Item?.expiresAt?.N) > Date.now() / 1000))
-    throw new MalformedEventError(`sweep page request: run ${run} is no live run of this stack's sweep`);
-  return String(Item?.regions?.S).split(',');
+  if (!Item) throw new MalformedEventError(`sweep page request: run ${run} is no run of this stack's sweep`);
+  return {
+    regions: String(Item.regions?.S).split(','),
+    secret: String(Item.secret?.S),
+    expiresAt: Number(Item.expiresAt?.N),
+  };
 }
 
-/** What a guard keeps of the run whose pages it serves: its live regions (read once) and the reads it shares. */
+/**
+ * Whether a guard may serve the page: the run live (checked at every page, a kept record too), the request's secret
+ * the run's, and its region one the run sweeps (a pass of one region: that region, `only`).
+ */
+export function admitPage(record: RunRecord, request: PageRequest, only: string | undefined): void {
+  const why = !(record.expiresAt > Date.now() / 1000)
+    ? 'has ended'
+    : !timingSafeEqual(Buffer.from(hashOf(request.secret)), Buffer.from(record.secret.padEnd(64).slice(0, 64)))
+      ? 'does not take this secret'
+      : (only ? request.region !== only : !record.regions.includes(request.region))
+        ? `sweeps no ${request.pass} in ${request.region}`
+        : undefined;
+  if (why) throw new MalformedEventError(`sweep page request: run ${request.run} ${why}`);
+}
+
+/** What a guard keeps of the run whose pages it serves: its record and the reads its pages share. */
 export interface KeptRun {
-  regions?: Promise<string[]>;
+  record: RunRecord;
   reads: SharedReads;
 }
 
 /**
- * The run a guard serves pages for, kept while the same run asks for pages (a warm guard serves the pages of a pass
- * one after another); a new run is read afresh.
+ * The run a guard serves pages for, kept once a page of it was admitted (a warm guard serves the pages of a pass one
+ * after another); a request of another run never displaces it unless admitted.
  */
-export function keptRuns(): (run: string) => KeptRun {
+export function keptRuns() {
   let kept: { run: string; state: KeptRun } | undefined;
-  return (run) => {
-    if (kept?.run !== run) kept = { run, state: { reads: new Map() } };
-    return kept.state;
+  return {
+    get: (run: string) => (kept?.run === run ? kept.state : undefined),
+    keep(run: string, record: RunRecord): KeptRun {
+      kept = { run, state: { record, reads: new Map() } };
+      return kept.state;
+    },
   };
 }

@@ -15,6 +15,12 @@ export const DEFAULT_RATE_LIMITS: Record<string, number> = {
   '*': 10,
 };
 
+/** An API a limit names (its name, as the SDK's command without "Command"), or '*' for the rest. */
+export const RATE_API = /^(\*|[A-Za-z0-9]{1,64})$/;
+
+/** A rate a limit may have: calls per second, above 0. */
+export const isRate = (rate: unknown): rate is number => typeof rate === 'number' && Number.isFinite(rate) && rate > 0;
+
 /** Parses "DescribeLogGroups=5,ListTagsForResource=10" (or "off") into limits; a bad entry names itself. */
 export function parseRateLimits(text: string | undefined): Record<string, number> | undefined {
   if (text === undefined || text.trim() === '') return DEFAULT_RATE_LIMITS;
@@ -23,7 +29,7 @@ export function parseRateLimits(text: string | undefined): Record<string, number
   for (const entry of text.split(',')) {
     const [api, value] = entry.split('=').map((part) => part.trim());
     const rate = Number(value);
-    if (!api || !(rate > 0))
+    if (!api || !RATE_API.test(api) || !isRate(rate))
       throw new Error(`rate limit "${entry}" is invalid: allowed values are API=calls-per-second, or off`);
     limits[api] = rate;
   }

@@ -1,14 +1,18 @@
 /**
- * The scheduled sweep's own Lambda entry (functions/sweep.ts) against the emulator: it stops 90 seconds before Lambda's
+ * The scheduled sweep's own Lambda entry (functions/sweep.ts) against the emulator: it stops its margin (SWEEP_MARGIN_MS) before Lambda's
  * remaining time, the 15-minute continuation finishes what it left open, and the digest notice goes out only when a
  * sweep completed. The module reads its settings at load, so each case imports it afresh after setting the variables.
  * The guards are the built bundles, deployed as functions in the emulator: each page of their passes is an Invoke.
  */
+
+import { randomBytes } from 'node:crypto';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
 import { InvokeCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../lib/aws.js';
+import { SWEEP_MARGIN_MS } from '../../lib/sweep/invoked-pass.js';
 import { PAGE_REQUEST_KIND, registerRun } from '../../lib/sweep/page.js';
 import { emulatorClientConfig } from '../../scripts/provision.js';
 import { invocationContext } from '../../scripts/replay.js';
@@ -17,8 +21,8 @@ import { buildBundles, deployGuardFunctions, guardFunctionName } from '../suppor
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
-/** Lambda's margin before its time limit (functions/sweep.ts). */
-const MARGIN_MS = 90_000;
+/** The sweep's margin before Lambda's time limit (two attempts at a page, and the cursor saved). */
+const MARGIN_MS = SWEEP_MARGIN_MS;
 /** Two DescribeLogGroups pages (50 a page): a run cut after the first page has seen 50. */
 const GROUPS = Array.from({ length: 51 }, (_, i) => `/scheduled/group-${String(i).padStart(3, '0')}`);
 
@@ -69,7 +73,7 @@ describe('the scheduled sweep function', () => {
     // Client-side rate limits wait for time to pass, which a still clock never does.
     const settings = { DRIFTGUARD_SWEEP_RATE_LIMITS: 'off' };
 
-    it('stops 90 seconds before the time limit, without a digest; the continuation finishes and sends it', async () => {
+    it('stops its margin before the time limit, without a digest; the continuation finishes and sends it', async () => {
       const sweep = await coldStart(settings);
       const cut = await sweep({ continue: false }, MARGIN_MS);
       expect(cut).toMatchObject({ complete: false, seen: { 'log-groups': 50 } });
@@ -132,7 +136,8 @@ describe('the scheduled sweep function', () => {
     expect(notices.map((notice) => notice.attributes.outcome)).toEqual(['digest']);
     expect(notices[0]?.attributes.severity).toBe('high');
     expect(notices[0]?.subject).toMatch(/1 failed$/);
-    expect((notices[0]?.document.first as Record<string, unknown>)['log-group-encryption-retention#failed']).toEqual([
+    const first = (notices[0]?.document.first ?? {}) as Record<string, unknown>;
+    expect(first['log-group-encryption-retention#failed']).toEqual([
       {
         rule: 'log-group-encryption-retention',
         outcome: 'failed',
@@ -145,35 +150,43 @@ describe('the scheduled sweep function', () => {
     expect((await describeGroup(GROUPS[0] ?? '', REGION))?.retentionInDays).toBeUndefined();
   });
 
-  it('has a guard refuse a page request of anyone but the sweep, and of a region its run does not sweep', async () => {
-    await coldStart({ DRIFTGUARD_SWEEP_RATE_LIMITS: 'off' });
+  it('has a guard refuse a page request of anyone but a live run of the sweep, with its secret, in its regions', async () => {
+    const sweep = await coldStart({ DRIFTGUARD_SWEEP_RATE_LIMITS: 'off' });
     const lambda = new LambdaClient(emulatorClientConfig(testEndpoint(), 'us-east-1'));
+    const table = String(process.env.DRIFTGUARD_STATE_TABLE);
     const sweepId = 'sweep-2026-12-01T06:00:00.000Z';
-    const page = async (run: string, region: string) => {
-      const request = { kind: PAGE_REQUEST_KIND, version: 1, pass: 'guardduty', region, sweepId, run };
+    const secret = randomBytes(32).toString('hex');
+    const page = async (run: string, region: string, key = secret) => {
+      const request = { kind: PAGE_REQUEST_KIND, version: 1, pass: 'guardduty', region, sweepId, run, secret: key };
       const answer = await lambda.send(
         new InvokeCommand({ FunctionName: guardFunctionName('guarddutyGuard'), Payload: JSON.stringify(request) }),
       );
-      return { error: answer.FunctionError, body: JSON.parse(Buffer.from(answer.Payload ?? []).toString('utf8')) };
+      const body = JSON.parse(Buffer.from(answer.Payload ?? []).toString('utf8'));
+      return answer.FunctionError ? `${body.errorType}: ${body.errorMessage}` : body;
     };
-    // A run id the sweep never registered: GuardDuty is off in the region, and stays off (no detector, no baseline).
-    expect(await page(`${sweepId}#forged`, REGION)).toMatchObject({
-      error: 'Unhandled',
-      body: {
-        errorType: 'MalformedEventError',
-        errorMessage: `sweep page request: run ${sweepId}#forged is no live run of this stack's sweep`,
-      },
-    });
-    // A live run, asked for a region it does not sweep.
+    const refused = (run: string, why: string) => `MalformedEventError: sweep page request: run ${run} ${why}`;
+    // A run the sweep never registered: GuardDuty is off in the region, and stays off (no detector, no baseline).
+    expect(await page(`${sweepId}#forged`, REGION)).toBe(
+      refused(`${sweepId}#forged`, "is no run of this stack's sweep"),
+    );
+    // A live run (as the sweep registers one), with another secret, or asked for a region it does not sweep.
     const run = `${sweepId}#live`;
-    await registerRun(createAwsClients(), String(process.env.DRIFTGUARD_STATE_TABLE), run, ['us-east-1']);
-    expect(await page(run, REGION)).toMatchObject({
-      error: 'Unhandled',
-      body: { errorMessage: `sweep page request: run ${run} sweeps no guardduty in ${REGION}` },
-    });
+    await registerRun(createAwsClients(), table, { sweepId, run, secret, regions: ['us-east-1'] });
+    expect(await page(run, 'us-east-1', 'b'.repeat(64))).toBe(refused(run, 'does not take this secret'));
+    expect(await page(run, REGION)).toBe(refused(run, `sweeps no guardduty in ${REGION}`));
     const guardduty = new GuardDutyClient(emulatorClientConfig(testEndpoint(), REGION));
     expect((await guardduty.send(new ListDetectorsCommand({}))).DetectorIds).toEqual([]);
-    // The same live run, in its region: served.
-    expect(await page(run, 'us-east-1')).toMatchObject({ error: undefined, body: { seen: 1 } });
+    // The same live run, with its secret, in its region: served.
+    expect(await page(run, 'us-east-1')).toMatchObject({ seen: 1 });
+    // A sweep's own runs end with it: their records are gone, and no guard serves them any more.
+    await sweep({ continue: false }, 15 * 60_000);
+    const { Items = [] } = await new DynamoDBClient(emulatorClientConfig(testEndpoint(), 'us-east-1')).send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :run',
+        ExpressionAttributeValues: { ':run': { S: 'sweep#run' } },
+      }),
+    );
+    expect(Items.map((item) => item.sk?.S)).toEqual([run]);
   });
 });

@@ -1200,7 +1200,7 @@ describe('the sweep’s keys pass', () => {
     regionKeys([]);
   });
 
-  it('lists the recorded keys, then the keys tagged driftguard:protected=true one ListKeys page at a time, each once', async () => {
+  it('lists the recorded keys, then the keys tagged driftguard:protected=true one ListKeys page at a time', async () => {
     // Prepare
     const TAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/44444444-4444-4444-8444-444444444444`;
     const UNTAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/55555555-5555-4555-8555-555555555555`;
@@ -1221,11 +1221,26 @@ describe('the sweep’s keys pass', () => {
     // Assess
     expect(first).toEqual({ items: [KEY_ARN], next: 'page-1' });
     expect(second).toEqual({ items: [TAGGED] });
-    // The recorded keys are read once per run, whatever the pages.
+    // The recorded keys are read on the first page only.
     expect(dynamoMock.commandCalls(ScanCommand)).toHaveLength(1);
   });
 
-  it('leaves out a key whose tags the account may not read (its policy keeps the account out)', async () => {
+  it('lists a recorded key again where ListKeys lists it tagged on a later page: looked at twice, never not at all', async () => {
+    // Prepare
+    const UNTAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/55555555-5555-4555-8555-555555555555`;
+    recordedKeys(KEY_ARN);
+    regionKeys([{ arn: UNTAGGED, tagged: false }], [{ arn: KEY_ARN, tagged: true }]);
+
+    // Act: the second page in another run (a continuation), which read no recorded key
+    const first = await keySweep.list(REGION, undefined, sweepContext());
+    const second = await keySweep.list(REGION, first.next, sweepContext());
+
+    // Assess
+    expect(first).toEqual({ items: [KEY_ARN], next: 'page-1' });
+    expect(second).toEqual({ items: [KEY_ARN] });
+  });
+
+  it('lists a key whose tags the engine may not read (its policy keeps the engine out): it may be protected', async () => {
     // Prepare
     const TAGGED = `arn:aws:kms:${REGION}:${ACCOUNT}:key/44444444-4444-4444-8444-444444444444`;
     regionKeys([
@@ -1238,7 +1253,7 @@ describe('the sweep’s keys pass', () => {
     const page = await keySweep.list(REGION, undefined, sweepContext());
 
     // Assess
-    expect(page).toEqual({ items: [TAGGED] });
+    expect(page).toEqual({ items: [KEY_ARN, TAGGED] });
   });
 
   it('fails, rather than skip a key, when a key’s tags cannot be read', async () => {

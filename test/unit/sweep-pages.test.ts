@@ -3,8 +3,9 @@
  * how the sweep function reads a guard's answer and its list of guard functions, the plan the bundle takes as data,
  * and how the loop carries on past a page that fails.
  */
+import { createHash } from 'node:crypto';
 import type { InvokeCommand } from '@aws-sdk/client-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AwsClients } from '../../lib/aws.js';
 import { MalformedEventError } from '../../lib/envelope.js';
 import { GUARDS, REGION_FORWARDERS, RULES } from '../../lib/registry.js';
@@ -13,6 +14,7 @@ import { forwardPatterns, regionForwardersRule } from '../../lib/rules/region-fo
 import { loadSettings } from '../../lib/settings.js';
 import { GuardPageError, invokedPasses, pageResultOf, parseGuardFunctions } from '../../lib/sweep/invoked-pass.js';
 import {
+  admitPage,
   keptRuns,
   PAGE_REQUEST_KIND,
   type PageItem,
@@ -31,6 +33,7 @@ const REQUEST = {
   token: 'page-2',
   sweepId: 'sweep-2026-12-01T06:00:00.000Z',
   run: 'sweep-2026-12-01T06:00:00.000Z#0b5c6f0e-5d0b-4c07-9a43-54c49c7b7f50',
+  secret: 'a'.repeat(64),
 };
 const PASSES = ['log-groups'];
 
@@ -63,6 +66,8 @@ describe('a page request', () => {
     ['token too long', { token: 'x'.repeat(4097) }, `token "${'x'.repeat(79)}`],
     ['sweep id', { sweepId: 'yesterday' }, 'sweepId "yesterday"'],
     ['run', { run: 'a b' }, 'run "a b"'],
+    ['secret', { secret: 'A'.repeat(64) }, `secret "${'A'.repeat(64)}"`],
+    ['secret missing', { secret: undefined }, 'secret undefined'],
     ['rate limit of none', { limits: { DescribeLogGroups: 0 } }, 'limits {"DescribeLogGroups":0}'],
     ['rate limit of no API', { limits: { 'a b': 1 } }, 'limits {"a b":1}'],
     ['rate limits not a table', { limits: 'off' }, 'limits "off"'],
@@ -73,7 +78,7 @@ describe('a page request', () => {
 
   it('names every wrong field at once, and the passes this guard has', () => {
     expect(() => pageRequestOf({ kind: PAGE_REQUEST_KIND }, PASSES)).toThrow(
-      /version undefined, pass undefined, region undefined, sweepId undefined, run undefined invalid \(version 1; passes here: log-groups;/,
+      /version undefined, pass undefined, region undefined, sweepId undefined, run undefined, secret undefined invalid \(version 1; passes here: log-groups;/,
     );
   });
 });
@@ -133,15 +138,95 @@ describe('a page', () => {
   });
 });
 
-describe('what a guard keeps of a run', () => {
-  it('is kept while the same run asks, and made afresh for the next run', () => {
+describe('a page out of time', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const names = Array.from({ length: 10 }, (_, i) => `/g${i}`);
+  /** A rule whose page lists ten groups; looking at the eighth takes the clock to `late`. */
+  const slow = (late: number) =>
+    ({
+      id: 'slow',
+      severity: 'low',
+      commands: {},
+      reads: [],
+      sweep: {
+        pass: 'slow',
+        list: async () => ({ items: names.map((logGroupName) => ({ logGroupName })), next: 'more' }),
+        assess: async (item: { logGroupName: string }) => {
+          if (item.logGroupName === '/g7') vi.setSystemTime(late);
+          return {
+            name: item.logGroupName,
+            resource: { type: 'AWS::Logs::LogGroup', id: item.logGroupName, region: 'eu-west-1' },
+            state: {},
+            decision: noAction('compliant', 'fine'),
+          };
+        },
+      },
+    }) as unknown as AnyRuleDeclaration;
+  const ctx = {
+    settings: loadSettings({}),
+    aws: {} as AwsClients,
+    dryRun: false,
+    account: '1',
+    sweepId: 's',
+    now: 'n',
+  };
+
+  it('starts no item past its deadline: those are failed items, each named, each told; the next page goes on', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_000 });
+    const told: string[] = [];
+    const page = await sweepPage(slow(5_000), 'eu-west-1', undefined, ctx, {
+      deadline: 2_000,
+      onItem: (item) => told.push(`${item.resource} ${item.outcome}`),
+    });
+    expect(page.seen).toBe(10);
+    expect(page.next).toBe('more');
+    expect(told.sort()).toEqual([...names.slice(0, 8).map((name) => `${name} compliant`), '/g8 failed', '/g9 failed']);
+    expect(page.items.find((item) => item.resource === '/g9')?.reason).toBe("not looked at: the page's time ran out");
+  });
+});
+
+describe('a page of a run', () => {
+  const hash = createHash('sha256').update(REQUEST.secret).digest('hex');
+  const live = { regions: ['eu-west-1'], secret: hash, expiresAt: Date.now() / 1000 + 600 };
+  const request = { ...REQUEST, limits: undefined } as never;
+
+  it('is admitted for a live run, its secret, and a region the run sweeps (or the one of a one-region pass)', () => {
+    expect(() => admitPage(live, request, undefined)).not.toThrow();
+    expect(() => admitPage({ ...live, regions: ['us-east-1'] }, request, 'eu-west-1')).not.toThrow();
+  });
+
+  it.each([
+    ['a run that ended', { ...live, expiresAt: Date.now() / 1000 - 1 }, undefined, 'has ended'],
+    [
+      'another secret',
+      { ...live, secret: createHash('sha256').update('b'.repeat(64)).digest('hex') },
+      undefined,
+      'does not take this secret',
+    ],
+    ['a record with no secret', { ...live, secret: 'undefined' }, undefined, 'does not take this secret'],
+    [
+      'a region the run does not sweep',
+      { ...live, regions: ['us-east-1'] },
+      undefined,
+      'sweeps no log-groups in eu-west-1',
+    ],
+    ['another region than its pass’s one', live, 'us-east-1', 'sweeps no log-groups in eu-west-1'],
+  ])('is refused for %s', (_, record, only, why) => {
+    expect(() => admitPage(record, request, only)).toThrow(MalformedEventError);
+    expect(() => admitPage(record, request, only)).toThrow(`sweep page request: run ${REQUEST.run} ${why}`);
+  });
+
+  it('is kept once admitted; a request of another run finds nothing kept and displaces nothing', () => {
     const runs = keptRuns();
-    const first = runs('run-1');
-    expect(runs('run-1')).toBe(first);
-    const second = runs('run-2');
-    expect(second).not.toBe(first);
-    expect(runs('run-1')).not.toBe(first);
-    expect(runs('run-1').reads.size).toBe(0);
+    expect(runs.get('run-1')).toBeUndefined();
+    const kept = runs.keep('run-1', live);
+    expect(runs.get('run-1')).toBe(kept);
+    expect(runs.get('run-2')).toBeUndefined();
+    expect(runs.get('run-1')).toBe(kept);
+    expect(kept.reads.size).toBe(0);
   });
 });
 
@@ -254,16 +339,24 @@ const CTX = { sweepId: REQUEST.sweepId, settings: { stateTable: 'driftguard-dev-
 const RUN = { id: REQUEST.run, regions: ['eu-west-1', 'eu-north-1'] };
 
 describe('a pass the sweep function has its guard run', () => {
-  it('registers the run once, before its first page, then sends each page request and reads the page', async () => {
+  it('registers the run with its secret once, sends each page request with it, and deletes the run at its end', async () => {
     const { clients, sent, records } = answering(() => ({
       StatusCode: 200,
       Payload: encoded({ seen: 1, items: [ITEM] }),
     }));
-    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1');
+    const invoked = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1', { '*': 10 });
+    const [pass] = invoked.passes;
     expect(await pass?.page('eu-west-1', 'page-2', CTX, RUN)).toEqual({ seen: 1, items: [ITEM] });
     await pass?.page('eu-north-1', undefined, CTX, RUN);
+    const secret = (sent[0] as { secret: string }).secret;
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
     const { token: _, ...first } = REQUEST;
-    expect(sent).toEqual([REQUEST, { ...first, region: 'eu-north-1' }]);
+    expect(sent).toEqual([
+      { ...REQUEST, secret, limits: { '*': 10 } },
+      { ...first, region: 'eu-north-1', secret, limits: { '*': 10 } },
+    ]);
+    await invoked.endRuns();
+    // The record keeps the secret's hash only; the run's end deletes it.
     expect(records).toEqual([
       {
         TableName: 'driftguard-dev-state',
@@ -271,15 +364,26 @@ describe('a pass the sweep function has its guard run', () => {
           pk: { S: 'sweep#run' },
           sk: { S: REQUEST.run },
           regions: { S: 'eu-west-1,eu-north-1' },
+          secret: { S: createHash('sha256').update(secret).digest('hex') },
           expiresAt: { N: expect.stringMatching(/^\d{10}$/) },
         },
       },
+      { TableName: 'driftguard-dev-state', Key: { pk: { S: 'sweep#run' }, sk: { S: REQUEST.run } } },
     ]);
+  });
+
+  it('gives each run a secret of its own', async () => {
+    const { clients, sent } = answering(() => ({ StatusCode: 200, Payload: encoded({ seen: 0, items: [] }) }));
+    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1').passes;
+    await pass?.page('eu-west-1', undefined, CTX, RUN);
+    await pass?.page('eu-west-1', undefined, CTX, { ...RUN, id: `${REQUEST.run}-next` });
+    const [one, two] = sent as { secret: string }[];
+    expect(one?.secret).not.toBe(two?.secret);
   });
 
   it('sends no page without a state table to register its run in', async () => {
     const { clients, sent } = answering(() => ({ StatusCode: 200, Payload: encoded({ seen: 0, items: [] }) }));
-    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1');
+    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1').passes;
     await expect(pass?.page('eu-west-1', undefined, { settings: {} } as never, RUN)).rejects.toThrow(
       'the guards serve pages only for a run registered in the state table',
     );
@@ -304,7 +408,7 @@ describe('a pass the sweep function has its guard run', () => {
     ['an answer of another shape', { Payload: encoded({ ok: true }) }, 'answered something that is not a sweep page'],
   ])('fails the page with %s', async (_, answer, message) => {
     const { clients } = answering(() => ({ StatusCode: 200, ...answer }));
-    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1');
+    const [pass] = invokedPasses(PLAN, { g: 'driftguard-dev-g' }, clients, 'us-east-1').passes;
     const page = pass?.page('eu-west-1', undefined, CTX, RUN);
     await expect(page).rejects.toThrow(GuardPageError);
     await expect(page).rejects.toThrow(message);
