@@ -54,7 +54,6 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   for (const warning of ignoredSettingWarnings()) logger.warn(warning);
   const passes = guard.rules.flatMap((rule) => (rule.sweep ? [rule.sweep.pass] : []));
   const runs = keptRuns();
-  let pageAws: { limits: string; aws: AwsClients } | undefined;
   // A page of a live sweep run that its secret opens (lib/sweep/page.ts), in a region the run sweeps (a pass of one
   // region: that region), its calls within the rate limits the sweep sends, on clients of their own (the guard's
   // events are not limited). What it did is logged here too: an answer the sweep never reads is not lost.
@@ -65,12 +64,11 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
     const record = kept?.record ?? (await runRecord(aws, settings.stateTable, request.run));
     admitPage(record, request, only === HOME ? homeRegion() : only);
     kept ??= runs.keep(request.run, record);
-    const limits = JSON.stringify(request.limits ?? null);
-    if (pageAws?.limits !== limits)
-      pageAws = { limits, aws: rateLimited(options.aws ?? createAwsClients(), request.limits) };
+    // Clients of the run's own, within its rate limits.
+    kept.aws ??= rateLimited(options.aws ?? createAwsClients(), request.limits);
     const ctx = {
       settings,
-      aws: pageAws.aws,
+      aws: kept.aws,
       account: invokedAccount(context),
       sweepId: request.sweepId,
       now: new Date().toISOString(),

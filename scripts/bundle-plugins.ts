@@ -299,6 +299,15 @@ const STAND_INS: StandIn[] = [
         importer,
       ),
   },
+  // The endpoint middleware of every client imports S3's endpoint customization (bucket-name rules, ~0.8 KB of each
+  // minified bundle), called only for the S3 client's commands; no function sends one (lib/s3-buckets.ts resolves its
+  // own endpoints). The stand-in throws if it is ever called.
+  {
+    file: 'no-s3-endpoint-params.ts',
+    filter: /^\.\.\/service-customizations$/,
+    importedBy: ({ importer }) =>
+      /[\\/]middleware-endpoint[\\/]adaptors[\\/]getEndpointFromInstructions\.js$/.test(importer),
+  },
   // Sha256Node (@smithy/core) and Sha1Node (@aws-sdk/checksums, S3's clients) bundle a pure-JavaScript hash (~3 KB
   // each) for runtimes without node:crypto's; Lambda's Node.js has it. The stand-in throws if one is ever
   // constructed. Other importers of the JavaScript hashes keep them.

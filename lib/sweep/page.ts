@@ -67,6 +67,9 @@ const SWEEP_ID_PATTERN = /^sweep-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
 const MAX_TOKEN = 4096;
 const RUN_PATTERN = /^[A-Za-z0-9:._#-]{1,200}$/;
 // The sweep reads its limits with the same checks (parseRateLimits): what it sends, every guard takes.
+/** A page request refused, for the reason given. */
+const refused = (why: string) => new MalformedEventError(`sweep page request: ${why}`);
+
 const ratesOk = (limits: unknown) =>
   typeof limits === 'object' &&
   limits !== null &&
@@ -167,10 +170,7 @@ export function pageRequestOf(event: unknown, passes: readonly string[]): PageRe
     secret: typeof secret === 'string' && /^[0-9a-f]{64}$/.test(secret),
     limits: limits === undefined || ratesOk(limits),
   }).flatMap(([field, ok]) => (ok ? [] : [`${field} ${String(JSON.stringify(request[field])).slice(0, 80)}`]));
-  if (wrong.length > 0)
-    throw new MalformedEventError(
-      `sweep page request: ${wrong.join(', ')} invalid (version 1; passes here: ${passes.join(', ')}; sweepId sweep-<ISO time>)`,
-    );
+  if (wrong.length > 0) throw refused(`${wrong.join(', ')} invalid (passes: ${passes.join(', ')})`);
   return request as unknown as PageRequest;
 }
 
@@ -217,7 +217,7 @@ export async function runRecord(aws: AwsClients, table: string | undefined, run:
         .client(DynamoDBClient, stateRegion())
         .send(new GetItemCommand({ TableName: table, Key: runKey(run), ConsistentRead: true }))
     : {};
-  if (!Item) throw new MalformedEventError(`sweep page request: run ${run} is no run of this stack's sweep`);
+  if (!Item) throw refused(`run ${run} is no run of this stack's sweep`);
   return {
     regions: String(Item.regions?.S).split(','),
     secret: String(Item.secret?.S),
@@ -237,13 +237,17 @@ export function admitPage(record: RunRecord, request: PageRequest, only: string 
       : (only ? request.region !== only : !record.regions.includes(request.region))
         ? `sweeps no ${request.pass} in ${request.region}`
         : undefined;
-  if (why) throw new MalformedEventError(`sweep page request: run ${request.run} ${why}`);
+  if (why) throw refused(`run ${request.run} ${why}`);
 }
 
-/** What a guard keeps of the run whose pages it serves: its record and the reads its pages share. */
+/**
+ * What a guard keeps of the run whose pages it serves: its record, the reads its pages share, and clients within the
+ * rate limits its first page brought (a run's pages all carry the sweep's same limits).
+ */
 export interface KeptRun {
   record: RunRecord;
   reads: SharedReads;
+  aws?: AwsClients;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   resolveEventStreamSerdeConfig,
 } from '../../lib/no-event-streams.js';
 import { getInstanceMetadataRegion, RegionNotConfiguredError } from '../../lib/no-instance-metadata-region.js';
+import { resolveParamsForS3, S3EndpointParamsNotBundledError } from '../../lib/no-s3-endpoint-params.js';
 import { loadSharedConfigFiles, SharedConfigFilesNotBundledError } from '../../lib/no-shared-config-files.js';
 import { sdkStreamMixin, WebStreamsNotBundledError } from '../../lib/node-streams-only.js';
 import { InvokeStore as RuntimeInvokeStore } from '../../lib/runtime-invoke-store.js';
@@ -350,6 +351,11 @@ describe('the plugins route to the stand-ins', () => {
       'shared-ini-file-loader/parseIni.js',
     ],
     [
+      "import { getEndpointFromInstructions } from '@smithy/core/endpoints'; console.log(getEndpointFromInstructions);",
+      'lib/no-s3-endpoint-params.ts',
+      'service-customizations/s3.js',
+    ],
+    [
       "import { recursionDetectionMiddleware } from '@aws-sdk/core/client'; console.log(recursionDetectionMiddleware);",
       'lib/runtime-invoke-store.ts',
       'node_modules/@aws/lambda-invoke-store',
@@ -442,6 +448,10 @@ describe('the stand-ins', () => {
     await expect(loadSharedConfigFiles(missing)).resolves.toEqual({ configFile: {}, credentialsFile: {} });
     writeFileSync(missing.configFilepath, '[default]\nregion = eu-west-1\n');
     await expect(loadSharedConfigFiles(missing)).rejects.toThrow(SharedConfigFilesNotBundledError);
+  });
+
+  it("the S3 client's endpoint customization throws if an S3 client command ever reaches it", async () => {
+    await expect(resolveParamsForS3({ Bucket: 'b' })).rejects.toThrow(S3EndpointParamsNotBundledError);
   });
 
   it('a body that is not a node stream is refused', () => {
