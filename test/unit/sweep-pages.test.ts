@@ -83,22 +83,31 @@ describe('a page request', () => {
   });
 });
 
-describe('a page', () => {
-  /** A rule whose sweep lists three groups and cannot look at the second. */
-  const rule = {
-    id: 'things',
+/** A sweep context with no AWS behind it: the rules below make no call. */
+const IN_PROCESS = {
+  settings: loadSettings({}),
+  aws: {} as AwsClients,
+  dryRun: false,
+  account: '1',
+  sweepId: 's',
+  now: 'n',
+};
+
+/**
+ * A rule whose page lists the groups named (and a next page), each compliant when looked at; `first` runs before a
+ * group is looked at (it may throw, or move the clock).
+ */
+function groupsRule(groups: string[], first: (name: string) => void = () => {}): AnyRuleDeclaration {
+  return {
+    id: 'groups',
     severity: 'medium',
     commands: {},
     reads: [],
     sweep: {
-      pass: 'things',
-      list: async () => ({
-        items: [{ logGroupName: '/a' }, { logGroupName: '/b' }, { logGroupName: '/c' }],
-        next: 't2',
-      }),
+      pass: 'groups',
+      list: async () => ({ items: groups.map((logGroupName) => ({ logGroupName })), next: 'more' }),
       assess: async (item: { logGroupName: string }) => {
-        if (item.logGroupName === '/b')
-          throw Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
+        first(item.logGroupName);
         return {
           name: item.logGroupName,
           resource: { type: 'AWS::Logs::LogGroup', id: item.logGroupName, region: 'eu-west-1' },
@@ -108,26 +117,23 @@ describe('a page', () => {
       },
     },
   } as unknown as AnyRuleDeclaration;
+}
 
+describe('a page', () => {
   it('reports an item it cannot look at as one failed item, and settles the others and its token', async () => {
-    const ctx = {
-      settings: loadSettings({}),
-      aws: {} as AwsClients,
-      dryRun: false,
-      account: '1',
-      sweepId: 's',
-      now: 'n',
-    };
-    const page = await sweepPage(rule, 'eu-west-1', undefined, ctx);
+    const rule = groupsRule(['/a', '/b', '/c'], (name) => {
+      if (name === '/b') throw Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' });
+    });
+    const page = await sweepPage(rule, 'eu-west-1', undefined, IN_PROCESS);
     expect(page.seen).toBe(3);
-    expect(page.next).toBe('t2');
+    expect(page.next).toBe('more');
     expect(page.items.map(({ resource, outcome }) => `${resource} ${outcome}`).sort()).toEqual([
       '/a compliant',
       '/b failed',
       '/c compliant',
     ]);
     expect(page.items.find((item) => item.outcome === 'failed')).toEqual({
-      rule: 'things',
+      rule: 'groups',
       outcome: 'failed',
       region: 'eu-west-1',
       resource: '/b',
@@ -144,40 +150,16 @@ describe('a page out of time', () => {
   });
 
   const names = Array.from({ length: 10 }, (_, i) => `/g${i}`);
-  /** A rule whose page lists ten groups; looking at the eighth takes the clock to `late`. */
+  /** Looking at the eighth group takes the clock to `late`. */
   const slow = (late: number) =>
-    ({
-      id: 'slow',
-      severity: 'low',
-      commands: {},
-      reads: [],
-      sweep: {
-        pass: 'slow',
-        list: async () => ({ items: names.map((logGroupName) => ({ logGroupName })), next: 'more' }),
-        assess: async (item: { logGroupName: string }) => {
-          if (item.logGroupName === '/g7') vi.setSystemTime(late);
-          return {
-            name: item.logGroupName,
-            resource: { type: 'AWS::Logs::LogGroup', id: item.logGroupName, region: 'eu-west-1' },
-            state: {},
-            decision: noAction('compliant', 'fine'),
-          };
-        },
-      },
-    }) as unknown as AnyRuleDeclaration;
-  const ctx = {
-    settings: loadSettings({}),
-    aws: {} as AwsClients,
-    dryRun: false,
-    account: '1',
-    sweepId: 's',
-    now: 'n',
-  };
+    groupsRule(names, (name) => {
+      if (name === '/g7') vi.setSystemTime(late);
+    });
 
   it('starts no item past its deadline: those are failed items, each named, each told; the next page goes on', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: 1_000 });
     const told: string[] = [];
-    const page = await sweepPage(slow(5_000), 'eu-west-1', undefined, ctx, {
+    const page = await sweepPage(slow(5_000), 'eu-west-1', undefined, IN_PROCESS, {
       deadline: 2_000,
       onItem: (item) => told.push(`${item.resource} ${item.outcome}`),
     });
