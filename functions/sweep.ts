@@ -76,9 +76,10 @@ async function sweep(event: { continue?: boolean } | undefined, context: Context
         if (item.outcome !== 'compliant') logger.info('sweep item', { ...item });
       },
     },
+  ).finally(() =>
+    // The run's pages are over (or it failed): its record goes, and no guard serves them any more (else it expires).
+    invoked.endRuns().catch((error: unknown) => logger.warn('a sweep run record was not deleted', error as Error)),
   );
-  // The run's pages are over: its record goes, and no guard serves them any more.
-  await invoked.endRuns().catch((error: unknown) => logger.warn('a sweep run record was not deleted', error as Error));
   if (!report) return { continued: false };
   if (report.complete) await publishDigest({ settings, aws }, report, account);
   logger.info('sweep run', { complete: report.complete, seen: report.seen, counts: report.counts });

@@ -3,9 +3,10 @@
  * kept), 8 at a time. The sweep function runs the forwarders' pages itself and has every other page run by the guard
  * whose rule it is (lib/sweep/invoked-pass.ts): a page request is one Lambda invocation of that guard, whose role
  * holds that rule's powers and no other's. Locally (npm run sweep, the tests) every page runs in process.
- * A guard serves a page only for a live run of the sweep function: the run's record in the state table (which takes
- * writes from the engine's roles alone), with the regions it sweeps. Anyone else who can invoke a guard gets nothing
- * done: a sweep's first captures (baselines of what it finds) are never made out of a human's sight.
+ * A guard serves a page only for a live run of the sweep function and that run's secret: the run's record in the
+ * state table (which takes writes from the engine's roles alone) holds the regions it sweeps and the hash of the
+ * secret, which travels only in the run's page requests. Anyone else who can invoke a guard, or read the table, gets
+ * nothing done: a sweep's first captures (baselines of what it finds) are never made out of a human's sight.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -38,10 +39,7 @@ export interface PageResult {
   next?: string;
 }
 
-/**
- * What a sweep run tells each page: which sweep, the run (one invocation: its pages share their state-table reads) and
- * the run's secret (random, per run; its record keeps only its hash), which admits its pages.
- */
+/** What a sweep run tells each page: which sweep, and the run (one invocation: its pages share their reads). */
 export interface PageRun {
   sweepId: string;
   run: string;
@@ -49,6 +47,7 @@ export interface PageRun {
 
 /** The request a guard's handler answers with one page of its rule's pass (an invocation by the sweep function). */
 export interface PageRequest extends PageRun {
+  /** The run's secret (random, per run; its record keeps only the hash): it admits the run's pages. */
   secret: string;
   kind: typeof PAGE_REQUEST_KIND;
   version: 1;
@@ -66,10 +65,10 @@ const SWEEP_ID_PATTERN = /^sweep-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
 // A page token is the list call's own (DescribeLogGroups' is a few hundred characters); a run id is the sweep's.
 const MAX_TOKEN = 4096;
 const RUN_PATTERN = /^[A-Za-z0-9:._#-]{1,200}$/;
-// The sweep reads its limits with the same checks (parseRateLimits): what it sends, every guard takes.
 /** A page request refused, for the reason given. */
 const refused = (why: string) => new MalformedEventError(`sweep page request: ${why}`);
 
+// The sweep reads its limits with the same checks (parseRateLimits): what it sends, every guard takes.
 const ratesOk = (limits: unknown) =>
   typeof limits === 'object' &&
   limits !== null &&
