@@ -60,10 +60,9 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   const servePage = async (request: PageRequest, context: Context): Promise<PageResult> => {
     const rule = guard.rules.find(({ sweep }) => sweep?.pass === request.pass) as Guard['rules'][number];
     const only = rule.sweep?.onlyRegion;
-    let kept = runs.get(request.run);
-    const record = kept?.record ?? (await runRecord(aws, settings.stateTable, request.run));
-    admitPage(record, request, only === HOME ? homeRegion() : only);
-    kept ??= runs.keep(request.run, record);
+    // Read at every page, so that a run the sweep ended is served no more, even by a warm guard.
+    admitPage(await runRecord(aws, settings.stateTable, request.run), request, only === HOME ? homeRegion() : only);
+    const kept = runs.keep(request.run);
     // Clients of the run's own, within its rate limits.
     kept.aws ??= rateLimited(options.aws ?? createAwsClients(), request.limits);
     const ctx = {

@@ -225,8 +225,8 @@ export async function runRecord(aws: AwsClients, table: string | undefined, run:
 }
 
 /**
- * Whether a guard may serve the page: the run live (checked at every page, a kept record too), the request's secret
- * the run's, and its region one the run sweeps (a pass of one region: that region, `only`).
+ * Whether a guard may serve the page: the run live (its record read at every page), the request's secret the run's,
+ * and its region one the run sweeps (a pass of one region: that region, `only`).
  */
 export function admitPage(record: RunRecord, request: PageRequest, only: string | undefined): void {
   const why = !(record.expiresAt > Date.now() / 1000)
@@ -240,25 +240,23 @@ export function admitPage(record: RunRecord, request: PageRequest, only: string 
 }
 
 /**
- * What a guard keeps of the run whose pages it serves: its record, the reads its pages share, and clients within the
- * rate limits its first page brought (a run's pages all carry the sweep's same limits).
+ * What a guard keeps of the run whose pages it serves: the reads its pages share, and clients within the rate limits
+ * its first page brought (a run's pages all carry the sweep's same limits).
  */
 export interface KeptRun {
-  record: RunRecord;
   reads: SharedReads;
   aws?: AwsClients;
 }
 
 /**
- * The run a guard serves pages for, kept once a page of it was admitted (a warm guard serves the pages of a pass one
- * after another); a request of another run never displaces it unless admitted.
+ * What a guard keeps of the run it serves pages for (a warm guard serves the pages of a pass one after another),
+ * asked for only once a page of it was admitted: a refused request displaces nothing.
  */
-export function keptRuns() {
+export function keptRuns(): { keep(run: string): KeptRun } {
   let kept: { run: string; state: KeptRun } | undefined;
   return {
-    get: (run: string) => (kept?.run === run ? kept.state : undefined),
-    keep(run: string, record: RunRecord): KeptRun {
-      kept = { run, state: { record, reads: new Map() } };
+    keep(run) {
+      if (kept?.run !== run) kept = { run, state: { reads: new Map() } };
       return kept.state;
     },
   };
