@@ -6,14 +6,18 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { HttpRequest, HttpResponse } from '@smithy/core/protocols';
 import type { HttpHandlerOptions, RequestHandler, RetryStrategyV2 } from '@smithy/types';
 
-interface ClientConfig {
+/** What the engine configures of an SDK client (its own S3 client, lib/s3-buckets.ts, takes the same). */
+export interface ClientConfig {
   region: string;
   retryMode?: string;
   maxAttempts?: number;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** An SDK retry strategy in place of the adaptive one (tests use fast backoff). */
   retryStrategy?: RetryStrategyV2;
-  /** The HTTP handler, e.g. one whose attempts time out (the sweep's invocations of the guards). */
+  /**
+   * The HTTP handler: one whose attempts time out (the sweep's invocations of the guards), or, in tests, one that
+   * answers with faults the emulator cannot give (5xx, throttling).
+   */
   requestHandler?: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
 }
 

@@ -21,17 +21,11 @@ import { HttpRequest, type HttpResponse } from '@smithy/core/protocols';
 import { getRetryPlugin, resolveRetryConfig } from '@smithy/core/retry';
 import { NodeHttpHandler, streamCollector } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpHandlerOptions, RequestHandler, RetryStrategyV2 } from '@smithy/types';
+import type { HttpHandlerOptions, RequestHandler } from '@smithy/types';
+import type { ClientConfig } from './aws.js';
 
-export interface S3BucketsConfig {
-  region: string;
-  retryMode?: string;
-  maxAttempts?: number;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-  retryStrategy?: RetryStrategyV2;
-  /** The node HTTP handler unless given (tests answer with faults the emulator cannot give: 5xx, throttling). */
-  requestHandler?: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
-}
+/** The SDK clients' configuration (the node HTTP handler unless one is given). */
+export type S3BucketsConfig = ClientConfig;
 
 export interface ListBucketsInput {
   Prefix?: string;
