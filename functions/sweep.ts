@@ -1,6 +1,6 @@
 /**
  * The scheduled sweep: daily (a param) it starts a sweep; every 15 minutes it continues one left open by Lambda's
- * time limit. Each run stops 90 seconds before its deadline with a cursor in the state table. The guards run their
+ * time limit. Each run starts no page in its last SWEEP_MARGIN_MS and stops with a cursor in the state table. The guards run their
  * rules' pages (one invocation each, lib/sweep/invoked-pass.ts); the sweep keeps the forwarders itself. It also serves
  * the stack's Custom::RegionForwarders: the forwarders of the other regions, put in place at deploy and removed with it.
  * It holds no rule's code (lib/sweep/plan.ts): its bundle stays small and its role holds no guard's powers.
@@ -8,7 +8,6 @@
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Context } from 'aws-lambda';
 import { createAwsClients, homeRegion, invokedAccount } from '../lib/aws.js';
 import { isCustomResourceRequest } from '../lib/custom-resource.js';
@@ -16,8 +15,7 @@ import { logger } from '../lib/logger.js';
 import { handleForwardersResource, regionForwardersRule } from '../lib/rules/region-forwarders.js';
 import { loadSettings } from '../lib/settings.js';
 import {
-  INVOKE_ATTEMPTS,
-  INVOKE_TIMEOUT_MS,
+  guardInvokeClients,
   type InvokedPasses,
   invokedPasses,
   parseGuardFunctions,
@@ -35,22 +33,13 @@ const REGION_FORWARDERS = regionForwardersRule(SWEEP_PLAN.triggers);
 let guards: InvokedPasses | undefined;
 /**
  * The guards' passes. Made at the first sweep, not at load: a missing DRIFTGUARD_GUARD_FUNCTIONS fails the sweep,
- * never the forwarders' custom resource. The invocations have clients of their own (standard retries, two attempts of
- * INVOKE_TIMEOUT_MS at most), so that a guard refused (throttled) slows no other. Each page carries the sweep's rate
- * limits to the guard that runs it.
+ * never the forwarders' custom resource. Each page carries the sweep's rate limits to the guard that runs it.
  */
 const guardPasses = () =>
   (guards ??= invokedPasses(
     SWEEP_PLAN.passes,
     parseGuardFunctions(process.env.DRIFTGUARD_GUARD_FUNCTIONS, SWEEP_PLAN.passes),
-    {
-      aws,
-      invoke: createAwsClients({
-        retryMode: 'standard',
-        maxAttempts: INVOKE_ATTEMPTS,
-        requestHandler: new NodeHttpHandler({ requestTimeout: INVOKE_TIMEOUT_MS }),
-      }),
-    },
+    { aws, invoke: guardInvokeClients() },
     homeRegion(),
     limits,
   ));

@@ -4,18 +4,18 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type AwsClients, createAwsClients, homeRegion, invokedAccount } from './aws.js';
+import { type AwsClients, createAwsClients, invokedAccount } from './aws.js';
 import { isCustomResourceRequest } from './custom-resource.js';
 import { MalformedEventError } from './envelope.js';
 import { EventLedger } from './event-ledger.js';
 import { type Guard, LAMBDA_ATTEMPTS } from './guard.js';
 import { logger as defaultLogger } from './logger.js';
 import { type CheckedEvent, checkEvent, type HandledEvent, handleEvent, ignored } from './pipeline.js';
-import { HOME } from './rule.js';
 import { ignoredSettingWarnings, loadSettings, type Settings } from './settings.js';
 import {
   admitPage,
   keptRuns,
+  onlyRegionOf,
   type PageRequest,
   type PageResult,
   pageRequestOf,
@@ -59,9 +59,9 @@ export function createGuardHandler(guard: Guard, options: GuardHandlerOptions = 
   // events are not limited). What it did is logged here too: an answer the sweep never reads is not lost.
   const servePage = async (request: PageRequest, context: Context): Promise<PageResult> => {
     const rule = guard.rules.find(({ sweep }) => sweep?.pass === request.pass) as Guard['rules'][number];
-    const only = rule.sweep?.onlyRegion;
     // Read at every page, so that a run the sweep ended is served no more, even by a warm guard.
-    admitPage(await runRecord(aws, settings.stateTable, request.run), request, only === HOME ? homeRegion() : only);
+    const record = await runRecord(aws, settings.stateTable, request.run);
+    admitPage(record, request, onlyRegionOf(rule.sweep?.onlyRegion));
     const kept = runs.keep(request.run);
     // Clients of the run's own, within its rate limits.
     kept.aws ??= rateLimited(options.aws ?? createAwsClients(), request.limits);

@@ -18,6 +18,7 @@ import {
   describeRootUser,
   IAM_REGION,
   IAM_USER_READS,
+  IAM_USERS,
   type IamUserFacts,
   readIamUser,
 } from '../iam-users.js';
@@ -187,10 +188,7 @@ export const mfaQuarantine = defineRule<MfaTarget, MfaUserState, typeof COMMANDS
   trigger: { source: 'aws.iam', detailTypes: ['AWS API Call via CloudTrail'], eventNames: [...MFA_DEVICE_EVENTS] },
   commands: COMMANDS,
   // The sweep lists the account's users.
-  reads: [
-    ...IAM_USER_READS,
-    { actions: ['iam:ListUsers'], resource: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*' },
-  ],
+  reads: [...IAM_USER_READS, { actions: ['iam:ListUsers'], resource: IAM_USERS }],
 
   target: targetOf,
 

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { AwsClients } from '../aws.js';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type AwsClients, createAwsClients } from '../aws.js';
 import { OUTCOMES, type Severity } from '../rule.js';
 import { endRun, PAGE_REQUEST_KIND, type PageItem, type PageRequest, type PageResult, registerRun } from './page.js';
 import type { PlannedPass } from './plan.js';
@@ -24,6 +25,18 @@ export const INVOKE_ATTEMPTS = 2;
  * timeout, these and the margin together).
  */
 export const SWEEP_MARGIN_MS = INVOKE_ATTEMPTS * INVOKE_TIMEOUT_MS + 20_000;
+
+/**
+ * The clients the sweep invokes the guards with: of their own, with standard retries (so that a guard refused, or
+ * throttled, slows no other) and INVOKE_ATTEMPTS attempts of INVOKE_TIMEOUT_MS at most.
+ */
+export function guardInvokeClients(): AwsClients {
+  return createAwsClients({
+    retryMode: 'standard',
+    maxAttempts: INVOKE_ATTEMPTS,
+    requestHandler: new NodeHttpHandler({ requestTimeout: INVOKE_TIMEOUT_MS }),
+  });
+}
 
 /** A guard that failed a page (its handler threw, or timed out): the error Lambda reported. */
 export class GuardPageError extends Error {

@@ -10,10 +10,17 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { type AwsClients, stateRegion } from '../aws.js';
+import { type AwsClients, homeRegion, stateRegion } from '../aws.js';
 import { MalformedEventError } from '../envelope.js';
 import { type Settled, settleDecision } from '../pipeline.js';
-import type { AnyRuleDeclaration, Outcome, Severity, SweepContext, SweptResource } from '../rule.js';
+import {
+  type AnyRuleDeclaration,
+  HOME,
+  type Outcome,
+  type Severity,
+  type SweepContext,
+  type SweptResource,
+} from '../rule.js';
 import { REGION_PATTERN } from '../settings.js';
 import type { SharedReads } from './once-per-run.js';
 import { isRate, RATE_API } from './rate-limit.js';
@@ -65,6 +72,9 @@ const SWEEP_ID_PATTERN = /^sweep-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
 // A page token is the list call's own (DescribeLogGroups' is a few hundred characters); a run id is the sweep's.
 const MAX_TOKEN = 4096;
 const RUN_PATTERN = /^[A-Za-z0-9:._#-]{1,200}$/;
+/** The one region a pass runs in (HOME: the stack's own, where the sweep and the guards run), or undefined: every one. */
+export const onlyRegionOf = (only: string | undefined): string | undefined => (only === HOME ? homeRegion() : only);
+
 /** A page request refused, for the reason given. */
 const refused = (why: string) => new MalformedEventError(`sweep page request: ${why}`);
 

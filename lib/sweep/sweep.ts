@@ -7,18 +7,11 @@
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { type AwsClients, arnRegion, homeRegion, stateRegion } from '../aws.js';
+import { type AwsClients, arnRegion, stateRegion } from '../aws.js';
 import { publishInput } from '../notices.js';
-import {
-  type AnyRuleDeclaration,
-  HOME,
-  type Outcome,
-  type RuleContext,
-  type Severity,
-  type SweepContext,
-} from '../rule.js';
+import type { AnyRuleDeclaration, Outcome, RuleContext, Severity, SweepContext } from '../rule.js';
 import type { Settings } from '../settings.js';
-import { type PageResult, type SweepItem, sweepPage } from './page.js';
+import { onlyRegionOf, type PageResult, type SweepItem, sweepPage } from './page.js';
 
 export type { SweepItem } from './page.js';
 
@@ -147,7 +140,7 @@ interface SweepRun {
 
 function passRegions(pass: SweepPass, regions: string[]): string[] {
   if (pass.onlyRegion === undefined) return regions;
-  return [pass.onlyRegion === HOME ? homeRegion() : pass.onlyRegion];
+  return [onlyRegionOf(pass.onlyRegion) as string];
 }
 
 /**
